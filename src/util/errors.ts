@@ -1,0 +1,52 @@
+/**
+ * Typed errors. Every error nuwsgi raises on purpose carries a stable code, so
+ * callers (and tests) branch on `code`, never on message text.
+ */
+export type ErrorCode =
+  | 'E_CONFIG' // a bad option value, unknown option under --strict, missing file...
+  | 'E_CONFIG_UNKNOWN_OPTION'
+  | 'E_CONFIG_INCLUDE'
+  | 'E_PYTHON_NOT_FOUND' // the interpreter could not be run or located
+  | 'E_PYTHON_NO_SHARED_LIB' // the interpreter has no libpython3.X.so
+  | 'E_PYTHON_INIT' // libpython loaded but could not be initialized
+  | 'E_APP_LOAD' // the WSGI app could not be imported (exit code 22, as uWSGI's need-app)
+  | 'E_BIND' // a listening socket could not be bound
+  | 'E_INTERNAL';
+
+export class NuwsgiError extends Error {
+  readonly code: ErrorCode;
+  /** The exit status the CLI uses when this error ends the process. */
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, exitCode = 1) {
+    super(message);
+    this.name = 'NuwsgiError';
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Where a configuration value came from, for messages like "app.ini:12". */
+export interface ConfigOrigin {
+  file?: string; // undefined for argv / environment
+  line?: number;
+  source: 'argv' | 'env' | 'file' | 'default';
+}
+
+export class ConfigError extends NuwsgiError {
+  readonly origin: ConfigOrigin | undefined;
+  readonly option: string | undefined;
+
+  constructor(message: string, origin?: ConfigOrigin, option?: string, code: ErrorCode = 'E_CONFIG') {
+    super(code, formatConfigMessage(message, origin, option), 1);
+    this.name = 'ConfigError';
+    this.origin = origin;
+    this.option = option;
+  }
+}
+
+function formatConfigMessage(message: string, origin?: ConfigOrigin, option?: string): string {
+  const where = origin?.file !== undefined ? `${origin.file}${origin.line !== undefined ? `:${origin.line}` : ''}: ` : '';
+  const what = option !== undefined ? `option '${option}': ` : '';
+  return `${where}${what}${message}`;
+}
