@@ -1,0 +1,452 @@
+"""nuwsgi's in-process loader: the only Python code on the request path.
+
+The Node worker owns every socket. For each request it writes one marshal blob
+into a shared memory region (seen here as the writable memoryview ``_mem``),
+takes the GIL and calls ``handle()`` with no arguments. We build the environ,
+call the WSGI app, and write the response framing back into the same region:
+
+    offset 0   u32 kind         KIND_* below
+    offset 4   u32 status       HTTP status code (int)
+    offset 8   u32 head_len     bytes of "<status line text>\r\n<name: value\r\n>*"
+    offset 12  u32 body_len     body bytes that follow the head in the region
+    offset 16  i64 content_len  Content-Length the app declared, -1 if none
+    offset 24  u32 flags        FLAG_* below
+    offset 28  u32 header_count
+    offset 32  i64 file_offset  KIND_FILE: where to start sending
+    offset 40  i64 file_length  KIND_FILE: how many bytes, -1 = to EOF
+    offset 48  head bytes, then body bytes
+
+``handle()`` returns None, or a bytes object holding a body too large for the
+region (Node copies it out with one memcpy). Streaming bodies are fetched by
+``pull()``, one chunk per call, only as fast as the client drains them.
+
+Compatible with CPython 3.8+. No third-party imports.
+"""
+
+import io
+import marshal
+import os
+import re
+import struct
+import sys
+import traceback
+
+KIND_COMPLETE = 0  # head (+ body inline or returned as bytes); app finished, close() called
+KIND_STREAM = 1  # head + first chunk; more chunks via pull()
+KIND_ERROR = 2  # the app failed before its headers were sent: answer 500
+KIND_FILE = 3  # head; body is a file Node sends itself (wsgi.file_wrapper)
+KIND_END = 4  # pull(): the iterable is exhausted, close() was called
+KIND_BROKEN = 5  # pull(): the app failed after headers were sent: close the connection
+
+FLAG_CONNECTION_CLOSE = 1  # the app sent "Connection: close"
+FLAG_APP_CHUNKED = 2  # the app sent "Transfer-Encoding: chunked" (we frame it ourselves)
+FLAG_BODY_RETURNED = 4  # KIND_COMPLETE: the body is the bytes object handle() returned
+
+_HEADER = struct.Struct("<IIIIqIIqq")
+HEADER_SIZE = 48
+# Bodies up to this size are joined and copied through the region in one go,
+# beyond it the response becomes a stream. Lists and tuples, and iterables whose
+# declared Content-Length fits, are "whole": a slow client then never holds Python.
+WHOLE_BODY_LIMIT = 1 << 20
+
+_mem = None  # memoryview over the shared region
+_capacity = 0
+_apps = []  # list of (mountpoint, callable)
+_static_environ = {}
+_stream = None  # the response being streamed, if any
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"^([1-9][0-9]{2}) [^\x00-\x1f\x7f]*$")
+# RFC 9110 §7.6.1: hop-by-hop fields belong to the connection, which is ours.
+_HOP_BY_HOP_DROPPED = frozenset(
+    ("keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate")
+)
+
+
+class WsgiError(Exception):
+    """The app broke the WSGI contract (bad status, bad header...)."""
+
+
+# --------------------------------------------------------------------------- boot
+
+
+def setup(region, options_json):
+    """Called once by the worker after Py_Initialize, before loading apps."""
+    global _mem, _capacity
+    import json
+
+    options = json.loads(options_json)
+    _mem = region
+    _capacity = len(region)
+    sys.argv = list(options.get("argv") or [sys.executable or "nuwsgi"])
+    _static_environ.update(
+        {
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": bool(options.get("multithread", False)),
+            "wsgi.multiprocess": bool(options.get("multiprocess", False)),
+            "wsgi.run_once": False,
+            "wsgi.errors": sys.stderr,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+            "nuwsgi.version": options.get("version", ""),
+            "uwsgi.version": options.get("version", "").encode("ascii", "replace"),
+            "uwsgi.node": options.get("node", "").encode("ascii", "replace"),
+        }
+    )
+    for path in reversed(options.get("pythonpath") or []):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def load_app(mountpoint, kind, target, callable_name):
+    """Import an app; returns "" on success, or a one-line reason.
+
+    The traceback, if any, is printed to stderr here, where the user looks.
+    """
+    try:
+        app = _import_app(kind, target, callable_name)
+    except BaseException:  # SystemExit included: an app must not end the worker
+        traceback.print_exc()
+        sys.stderr.flush()
+        return "import error"
+    if app is None:
+        return "callable not found"
+    if not callable(app):
+        return "callable %r is not callable" % (callable_name,)
+    _apps.append((mountpoint, app))
+    return ""
+
+
+def _import_app(kind, target, callable_name):
+    if kind == "file":
+        return _import_file(target, callable_name)
+    module_name, _, attr = target.partition(":")
+    attr = attr or callable_name
+    module = __import__(module_name, fromlist=["_"])
+    if attr.endswith("()"):
+        factory = getattr(module, attr[:-2], None)
+        return factory() if factory is not None else None
+    return getattr(module, attr, None)
+
+
+def _import_file(path, callable_name):
+    import importlib.util
+
+    name = "uwsgi_file_" + re.sub(r"[^0-9A-Za-z]", "_", os.path.splitext(path)[0])
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load %r (not a Python file?)" % (path,))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    attr = callable_name
+    if attr.endswith("()"):
+        factory = getattr(module, attr[:-2], None)
+        return factory() if factory is not None else None
+    return getattr(module, attr, None)
+
+
+# ------------------------------------------------------------------------ request
+
+
+class FileWrapper(object):
+    """wsgi.file_wrapper: Node sends a real file itself, Python never reads it."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class _Response(object):
+    """What start_response collected, and the iterable being consumed."""
+
+    __slots__ = (
+        "status", "code", "headers", "head", "content_length", "flags", "sent", "iterable", "iterator", "written", "input",
+    )
+
+    def __init__(self):
+        self.status = None
+        self.code = 0
+        self.headers = None
+        self.head = b""
+        self.content_length = -1
+        self.flags = 0
+        self.sent = False  # headers handed to Node
+        self.iterable = None
+        self.iterator = None
+        self.written = []  # data passed to write()
+        self.input = None  # wsgi.input: a streaming app may read it until it ends
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise WsgiError("start_response() called a second time without exc_info")
+        self.code, self.head, self.content_length, self.flags = _frame_head(status, headers)
+        self.status = status
+        self.headers = headers
+        return self.write
+
+    def write(self, data):
+        if self.status is None:
+            raise WsgiError("write() called before start_response()")
+        if not isinstance(data, bytes):
+            raise WsgiError("write() takes bytes, not %s" % type(data).__name__)
+        self.written.append(data)
+
+    def close(self):
+        iterable, self.iterable = self.iterable, None
+        self.iterator = None
+        stream, self.input = self.input, None
+        try:
+            if iterable is not None and hasattr(iterable, "close"):
+                iterable.close()
+        finally:
+            if stream is not None:
+                stream.close()
+
+
+def _frame_head(status, headers):
+    """Validate status and headers (PEP 3333) and serialize them as latin-1."""
+    if type(status) is not str:
+        raise WsgiError("status must be a str, not %s" % type(status).__name__)
+    match = _STATUS.match(status)
+    if match is None:
+        raise WsgiError("invalid status %r" % (status,))
+    if type(headers) is not list:
+        raise WsgiError("headers must be a list, not %s" % type(headers).__name__)
+    lines = [status, "\r\n"]
+    content_length = -1
+    flags = 0
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise WsgiError("header %r is not a (name, value) tuple" % (item,))
+        name, value = item
+        if type(name) is not str or not _TOKEN.match(name):
+            raise WsgiError("invalid header name %r" % (name,))
+        if type(value) is not str or _BAD_VALUE.search(value):
+            raise WsgiError("invalid value for header %r: %r" % (name, value))
+        lower = name.lower()
+        if lower == "content-length":
+            if not value.strip().isdigit():
+                raise WsgiError("invalid Content-Length %r" % (value,))
+            content_length = int(value)
+        elif lower == "connection":
+            if "close" in value.lower():
+                flags |= FLAG_CONNECTION_CLOSE
+            continue  # the connection is ours: we write our own Connection header
+        elif lower == "transfer-encoding":
+            flags |= FLAG_APP_CHUNKED
+            continue  # we frame the body ourselves
+        elif lower in _HOP_BY_HOP_DROPPED:
+            continue
+        lines.append(name)
+        lines.append(": ")
+        lines.append(value)
+        lines.append("\r\n")
+    try:
+        head = "".join(lines).encode("latin-1")
+    except UnicodeEncodeError:
+        raise WsgiError("status or header not encodable as latin-1")
+    return int(match.group(1)), head, content_length, flags
+
+
+def _read_request():
+    (size,) = struct.unpack_from("<I", _mem, 0)
+    environ, body = marshal.loads(_mem[4 : 4 + size])
+    environ.update(_static_environ)
+    scheme = environ.get("HTTPS", "")
+    environ["wsgi.url_scheme"] = "https" if scheme.lower() == "on" or scheme.startswith("1") else "http"
+    if body is None:
+        environ["wsgi.input"] = io.BytesIO(b"")
+    elif type(body) is bytes:
+        environ["wsgi.input"] = io.BytesIO(body)
+    else:  # a spooled body: the path of a temporary file Node wrote
+        environ["wsgi.input"] = open(body, "rb")
+    return environ
+
+
+def _pick_app(environ):
+    # Mountpoint dispatch comes with --mount; the first app is the default.
+    return _apps[0][1]
+
+
+def handle():
+    """Run one request. See the module docstring for what goes where."""
+    environ = _read_request()
+    response = _Response()
+    response.input = environ["wsgi.input"]
+    try:
+        iterable = _pick_app(environ)(environ, response.start_response)
+        response.iterable = iterable
+        return _first_output(response, iterable)
+    except BaseException:
+        _log_exception(environ)
+        _safe_close(response)
+        if response.sent:
+            return _write_meta(KIND_BROKEN, response, 0)
+        return _write_meta(KIND_ERROR, None, 0)
+
+
+def _first_output(response, iterable):
+    global _stream
+    if response.written:
+        # Legacy write() output comes first (PEP 3333); treat the rest as a stream.
+        return _begin_stream(response, b"".join(response.written), iter(iterable))
+    if isinstance(iterable, FileWrapper) and _file_offset(iterable) is not None:
+        return _send_file(response, iterable)
+    if type(iterable) in (list, tuple):
+        body = b"".join(iterable)
+        _require_headers(response)
+        response.close()
+        return _complete(response, body)
+    iterator = iter(iterable)
+    chunks = []
+    size = 0
+    declared = response.content_length
+    for chunk in iterator:
+        if chunk:
+            if type(chunk) is not bytes:
+                raise WsgiError("the app yielded %s, not bytes" % type(chunk).__name__)
+            chunks.append(chunk)
+            size += len(chunk)
+            # Keep collecting only while the declared length says more is due,
+            # so a server-sent-events generator is never held back.
+            if declared < 0 or size >= declared or declared > WHOLE_BODY_LIMIT:
+                return _begin_stream(response, b"".join(chunks), iterator)
+    _require_headers(response)
+    response.close()
+    return _complete(response, b"".join(chunks))
+
+
+def _require_headers(response):
+    if response.status is None:
+        raise WsgiError("the app returned without calling start_response()")
+
+
+def _complete(response, body):
+    response.sent = True
+    if len(body) <= _capacity - HEADER_SIZE - len(response.head):
+        _write_meta(KIND_COMPLETE, response, len(body))
+        _mem[HEADER_SIZE + len(response.head) : HEADER_SIZE + len(response.head) + len(body)] = body
+        return None
+    response.flags |= FLAG_BODY_RETURNED
+    _write_meta(KIND_COMPLETE, response, -1)
+    return body
+
+
+def _begin_stream(response, first, iterator):
+    global _stream
+    _require_headers(response)
+    response.sent = True
+    response.iterator = iterator
+    _stream = response
+    _write_meta(KIND_STREAM, response, -1)
+    return first
+
+
+def pull():
+    """Next chunk of the streaming response: KIND_STREAM + bytes, KIND_END, or KIND_BROKEN."""
+    global _stream
+    response = _stream
+    try:
+        for chunk in response.iterator:
+            if chunk:
+                if type(chunk) is not bytes:
+                    raise WsgiError("the app yielded %s, not bytes" % type(chunk).__name__)
+                _write_meta(KIND_STREAM, None, -1)
+                return chunk
+        _stream = None
+        response.close()
+        _write_meta(KIND_END, None, 0)
+    except BaseException:
+        _stream = None
+        _log_exception(None)
+        _safe_close(response)
+        _write_meta(KIND_BROKEN, None, 0)
+    return None
+
+
+def abort():
+    """The client went away mid-stream: close the iterable exactly once."""
+    global _stream
+    response, _stream = _stream, None
+    if response is not None:
+        _safe_close(response)
+
+
+def _file_offset(wrapper):
+    filelike = wrapper.filelike
+    try:
+        fd = filelike.fileno()
+        if not isinstance(fd, int):
+            return None
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return filelike.tell()
+    except Exception:
+        return None
+
+
+def _send_file(response, wrapper):
+    global _stream
+    _require_headers(response)
+    response.sent = True
+    offset = _file_offset(wrapper)
+    fd = wrapper.filelike.fileno()
+    _write_meta(KIND_FILE, response, 0)
+    length = response.content_length
+    # Node opens /proc/self/fd/<fd> itself, then tells us to close the iterable.
+    struct.pack_into("<qq", _mem, 32, offset, length)
+    _stream = response
+    return ("/proc/self/fd/%d" % fd).encode("ascii")
+
+
+def _write_meta(kind, response, body_len):
+    if response is None:
+        _HEADER.pack_into(_mem, 0, kind, 0, 0, body_len if body_len > 0 else 0, -1, 0, 0, 0, -1)
+        return None
+    head = response.head
+    _HEADER.pack_into(
+        _mem, 0, kind, response.code, len(head), body_len if body_len > 0 else 0,
+        response.content_length, response.flags, len(response.headers), 0, -1,
+    )
+    _mem[HEADER_SIZE : HEADER_SIZE + len(head)] = head
+    return None
+
+
+def _safe_close(response):
+    try:
+        response.close()
+    except BaseException:
+        _log_exception(None)
+
+
+def _log_exception(environ):
+    try:
+        if environ is not None:
+            sys.stderr.write(
+                "Traceback for %s %s:\n" % (environ.get("REQUEST_METHOD", "?"), environ.get("REQUEST_URI", "?"))
+            )
+        traceback.print_exc()
+        sys.stderr.flush()
+    except BaseException:
+        pass

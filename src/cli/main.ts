@@ -1,0 +1,123 @@
+/**
+ * The `nuwsgi` command. The only module that ends the process (process.exit):
+ * everything below it throws typed errors or returns exit codes.
+ */
+import os from 'node:os';
+import { loadConfig, renderConfigOutput } from '../config';
+import { Master } from '../master/master';
+import { bindSocket, describeBinding, type BoundSocket } from '../master/sockets';
+import { locateInterpreter, type InterpreterInfo } from '../worker/python/locate';
+import { Worker, type WorkerConfig } from '../worker/worker';
+import { NuwsgiError } from '../util/errors';
+import { writeLog } from '../util/log';
+import { ctime } from '../worker/access-log';
+import { VERSION } from '../version';
+import { renderHelp } from './help';
+import { planFromOptions, type ServerPlan } from './plan';
+
+export function runCli(argv: string[]): void {
+  run(argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof NuwsgiError) {
+        writeLog(`nuwsgi: ${err.message}`);
+        process.exit(err.exitCode);
+      }
+      writeLog(`nuwsgi: internal error: ${(err as Error).stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
+async function run(argv: string[]): Promise<number> {
+  const loaded = loadConfig(argv, process.env, process.cwd());
+  for (const warning of loaded.warnings) writeLog(warning);
+  switch (loaded.action) {
+    case 'help':
+      process.stdout.write(renderHelp());
+      return 0;
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'show-config':
+    case 'print-config-json':
+      process.stdout.write(renderConfigOutput(loaded));
+      return 0;
+    default:
+      return serve(planFromOptions(loaded.options, process.cwd()));
+  }
+}
+
+async function serve(plan: ServerPlan): Promise<number> {
+  logBanner();
+  if (plan.sockets.length === 0) {
+    throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
+  }
+  const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
+  writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
+  const sockets: BoundSocket[] = [];
+  for (const [index, s] of plan.sockets.entries()) {
+    const bound = await bindSocket(index, s.protocol, s.spec, plan.listen);
+    writeLog(describeBinding(bound));
+    sockets.push(bound);
+  }
+  writeLog(`your server socket listen backlog is limited to ${plan.listen} connections`);
+  writeLog(`your mercy for graceful operations on workers is ${plan.workerReloadMercyMs / 1000} seconds`);
+  const template = workerTemplate(plan, interpreter);
+  if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets);
+  writeLog('*** Operational MODE: preforking ***');
+  const master = new Master({ processes: plan.processes, workerReloadMercyMs: plan.workerReloadMercyMs, log: writeLog, workerTemplate: template }, sockets);
+  process.on('SIGTERM', () => master.stopGracefully());
+  process.on('SIGINT', () => master.stopNow());
+  process.on('SIGQUIT', () => master.stopNow());
+  return master.run();
+}
+
+function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): Omit<WorkerConfig, 'id' | 'listeners'> {
+  return {
+    interpreter,
+    apps: plan.apps,
+    pythonpath: plan.pythonpath,
+    chdir: plan.chdir,
+    env: plan.env,
+    multiprocess: plan.processes > 1,
+    bufferSize: plan.bufferSize,
+    maxVars: plan.maxVars,
+    limitPost: plan.limitPost,
+    httpTimeoutMs: plan.httpTimeoutMs,
+    socketTimeoutMs: plan.socketTimeoutMs,
+    logRequests: plan.logRequests,
+  };
+}
+
+/** uWSGI's single-process mode: this process is worker 1, no master. */
+async function serveInProcess(template: Omit<WorkerConfig, 'id' | 'listeners'>, sockets: BoundSocket[]): Promise<number> {
+  writeLog('*** Operational MODE: single process ***');
+  const listeners = sockets.map((s) => ({ fd: s.fd, protocol: s.protocol, name: s.spec }));
+  const worker = new Worker({ ...template, id: 1, listeners }, writeLog);
+  worker.boot();
+  worker.serve();
+  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
+  return new Promise((resolve) => {
+    process.on('SIGTERM', () => {
+      writeLog('SIGTERM received: finishing in-flight requests...');
+      void worker.drain().then(() => {
+        writeLog('goodbye to nuwsgi.');
+        resolve(0);
+      });
+    });
+    const now = (): void => {
+      writeLog('goodbye to nuwsgi.');
+      resolve(0);
+    };
+    process.on('SIGINT', now);
+    process.on('SIGQUIT', now);
+  });
+}
+
+function logBanner(): void {
+  writeLog(`*** Starting nuwsgi ${VERSION} (64bit) on [${ctime(Date.now())}] ***`);
+  writeLog(`nodename: ${os.hostname()}`);
+  writeLog(`detected number of CPU cores: ${os.cpus().length}`);
+  writeLog(`current working directory: ${process.cwd()}`);
+}

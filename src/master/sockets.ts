@@ -1,0 +1,121 @@
+import { lookup } from 'node:dns/promises';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { NuwsgiError } from '../util/errors';
+import { libc } from '../util/libc';
+
+export type SocketProtocol = 'http' | 'uwsgi';
+
+/** A listening socket the master owns and every worker accepts on. */
+export interface BoundSocket {
+  index: number;
+  protocol: SocketProtocol;
+  /** The address as configured, e.g. ":8000" or "/run/app/socket". */
+  spec: string;
+  kind: 'tcp' | 'unix';
+  /** The master's descriptor; workers get it as an inherited fd. */
+  fd: number;
+  /** Resolved address for logs and tests, e.g. "127.0.0.1:43703". */
+  address: string;
+  port: number;
+  /** Keeps the handle (and so the fd) alive in the master. */
+  handle: unknown;
+}
+
+interface ServerHandle {
+  fd: number;
+  getsockname(out: { address?: string; port?: number }): number;
+  close(): void;
+}
+
+type CreateServerHandle = (address: string, port: number, addressType: number, fd: undefined, flags: number) => ServerHandle | number;
+
+// Node's own cluster module binds this way: a bound socket that this process
+// never accepts on. We then call listen(2) ourselves (so connections queue from
+// the first moment, as with uWSGI) and let only the workers accept.
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+
+export interface ParsedAddress {
+  kind: 'tcp' | 'unix';
+  host: string;
+  port: number;
+  path: string;
+}
+
+/** uWSGI's address forms: ":port", "host:port", "[v6]:port", "/unix/path", "@abstract". */
+export function parseAddress(spec: string): ParsedAddress {
+  if (spec.startsWith('/') || spec.startsWith('./') || spec.startsWith('@')) {
+    const path = spec.startsWith('@') ? '\0' + spec.slice(1) : spec;
+    return { kind: 'unix', host: '', port: -1, path };
+  }
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d+)$/.exec(spec);
+  if (match === null) throw new NuwsgiError('E_BIND', `invalid socket address "${spec}" (expected host:port, :port or /path)`);
+  const port = Number(match[3]);
+  if (port > 65535) throw new NuwsgiError('E_BIND', `invalid port in socket address "${spec}"`);
+  const host = match[1] ?? (match[2] === '' ? '0.0.0.0' : (match[2] as string));
+  return { kind: 'tcp', host, port, path: '' };
+}
+
+export async function bindSocket(index: number, protocol: SocketProtocol, spec: string, backlog: number): Promise<BoundSocket> {
+  const addr = parseAddress(spec);
+  return addr.kind === 'unix' ? bindUnix(index, protocol, spec, addr.path, backlog) : bindTcp(index, protocol, spec, addr, backlog);
+}
+
+async function bindTcp(index: number, protocol: SocketProtocol, spec: string, addr: ParsedAddress, backlog: number): Promise<BoundSocket> {
+  const ip = net.isIP(addr.host) !== 0 ? addr.host : await resolveHost(addr.host, spec);
+  const handle = createServerHandle(ip, addr.port, net.isIP(ip), undefined, 0);
+  if (typeof handle === 'number') throw bindError(spec, handle);
+  startListening(handle, spec, backlog);
+  const name: { address?: string; port?: number } = {};
+  handle.getsockname(name);
+  const port = name.port ?? addr.port;
+  const shown = net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return { index, protocol, spec, kind: 'tcp', fd: handle.fd, address: shown, port, handle };
+}
+
+function bindUnix(index: number, protocol: SocketProtocol, spec: string, path: string, backlog: number): BoundSocket {
+  if (!path.startsWith('\0')) removeStaleSocket(path);
+  const handle = createServerHandle(path, -1, -1, undefined, 0);
+  if (typeof handle === 'number') throw bindError(spec, handle);
+  startListening(handle, spec, backlog);
+  return { index, protocol, spec, kind: 'unix', fd: handle.fd, address: spec, port: 0, handle };
+}
+
+function startListening(handle: ServerHandle, spec: string, backlog: number): void {
+  if (libc().listen(handle.fd, backlog) !== 0) {
+    const errno = libc().errno();
+    handle.close();
+    throw new NuwsgiError('E_BIND', `listen() on ${spec} failed (errno ${errno})`);
+  }
+}
+
+/**
+ * A unix socket file left by a dead instance would make bind() fail. We remove
+ * it only when it is a socket file, so a typo never deletes a regular file.
+ * (Whether someone still accepts on it is checked by the caller with a connect.)
+ */
+function removeStaleSocket(path: string): void {
+  if (!existsSync(path)) return;
+  if (!lstatSync(path).isSocket()) throw new NuwsgiError('E_BIND', `${path} exists and is not a socket`);
+  unlinkSync(path);
+}
+
+async function resolveHost(host: string, spec: string): Promise<string> {
+  try {
+    return (await lookup(host)).address;
+  } catch {
+    throw new NuwsgiError('E_BIND', `cannot resolve host "${host}" in socket address "${spec}"`);
+  }
+}
+
+function bindError(spec: string, errno: number): NuwsgiError {
+  const names: Record<number, string> = { [-98]: 'address already in use', [-13]: 'permission denied', [-99]: 'address not available' };
+  return new NuwsgiError('E_BIND', `cannot bind ${spec}: ${names[errno] ?? `error ${errno}`}`);
+}
+
+/** uWSGI's start-up line for a bound socket. */
+export function describeBinding(s: BoundSocket): string {
+  if (s.kind === 'unix') return `nuwsgi socket ${s.index} bound to UNIX address ${s.spec} fd ${s.fd}`;
+  const auto = /:0$/.test(s.spec) ? ' (port auto-assigned)' : '';
+  return `nuwsgi socket ${s.index} bound to TCP address ${s.address}${auto} fd ${s.fd}`;
+}

@@ -1,0 +1,28 @@
+import type * as KoffiModule from 'koffi' with { 'resolution-mode': 'import' };
+
+// koffi ships one ESM-flavoured .d.ts for both builds; we load its CommonJS
+// build and borrow the types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const koffi = require('koffi') as typeof KoffiModule;
+
+/** The few libc calls Node does not expose. Loaded on first use. */
+export interface Libc {
+  listen(fd: number, backlog: number): number;
+  malloc(size: number): unknown;
+  free(ptr: unknown): void;
+  errno(): number;
+}
+
+let cached: Libc | undefined;
+
+export function libc(): Libc {
+  if (cached !== undefined) return cached;
+  const lib = koffi.load('libc.so.6');
+  cached = {
+    listen: lib.func('int listen(int, int)'),
+    malloc: lib.func('void* malloc(size_t)'),
+    free: lib.func('void free(void*)'),
+    errno: () => koffi.errno(),
+  };
+  return cached;
+}

@@ -1,0 +1,253 @@
+import type { Socket } from 'node:net';
+import type { ProtocolError } from '../protocol/errors';
+import type { Exchange, ResponseOutput } from './exchange';
+import { errorResponse } from './framing';
+
+export interface ConnectionTimeouts {
+  /** Idle keep-alive limit, and the most a request head may take (--http-timeout), ms. */
+  idleMs: number;
+  /** Most a body read or a response write may stall (--socket-timeout), ms. */
+  stallMs: number;
+}
+
+/** What a connection needs from the worker. */
+export interface ConnectionHost {
+  dispatch(ex: Exchange): void;
+  log(line: string): void;
+  onClosed(conn: Connection): void;
+  /** True while the worker shuts down: responses then close their connections. */
+  readonly draining: boolean;
+}
+
+/** Where the connection is, and so which timer is armed. */
+type ConnState =
+  | 'idle' // nothing buffered, nothing in flight: idle timeout
+  | 'reading' // a request is arriving: head deadline / body stall timeout
+  | 'serving' // a request is queued or in Python: no read timeout
+  | 'closed';
+
+/** The largest number of parsed requests a client may pipeline ahead of its responses. */
+const MAX_PIPELINED = 16;
+
+/**
+ * The transport half of a client connection, shared by both protocols:
+ * response output with backpressure, in-order dispatch of pipelined requests,
+ * timers tied to states, and a clean close. Protocol adapters feed it.
+ */
+export class Connection implements ResponseOutput {
+  readonly socket: Socket;
+  private readonly host: ConnectionHost;
+  private readonly timeouts: ConnectionTimeouts;
+  private state: ConnState = 'idle';
+  private readonly pending: Exchange[] = [];
+  private inFlight: Exchange | null = null;
+  private pendingError: { err: ProtocolError; protocol: string } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private drainWaiters: Array<(ok: boolean) => void> = [];
+  private headStartedAt = 0;
+  /** Set by the protocol adapter: whether its parser holds a partial request. */
+  partialRequest = false;
+
+  constructor(socket: Socket, host: ConnectionHost, timeouts: ConnectionTimeouts) {
+    this.socket = socket;
+    this.host = host;
+    this.timeouts = timeouts;
+    socket.setNoDelay(true);
+    socket.on('drain', () => this.resolveDrain(true));
+    socket.on('close', () => this.onSocketClosed());
+    socket.on('error', () => {
+      // ECONNRESET and friends: 'close' follows, and that is where we clean up.
+    });
+    this.arm();
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The adapter parsed a complete request. */
+  enqueue(ex: Exchange): void {
+    this.pending.push(ex);
+    if (this.pending.length >= MAX_PIPELINED) this.socket.pause();
+    this.dispatchNext();
+  }
+
+  /** The adapter's parser failed: answer (after any response in progress) and close. */
+  fail(err: ProtocolError, protocol: string): void {
+    this.host.log(`${this.remoteAddress}: ${err.logLine ?? err.message}\n`);
+    this.pendingError = { err, protocol };
+    this.socket.pause();
+    if (this.inFlight === null && this.pending.length === 0) this.flushErrorAndClose();
+  }
+
+  /** Called by the adapter on every chunk of input (timers follow activity). */
+  noteInput(): void {
+    if (this.state === 'idle' && this.partialRequest) {
+      this.state = 'reading';
+      this.headStartedAt = Date.now();
+    }
+    this.arm();
+  }
+
+  /** A response is being produced or requests wait for one (no interim 100 Continue now). */
+  get busy(): boolean {
+    return this.inFlight !== null || this.pending.length > 0;
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+
+  // ---------------------------------------------------------- ResponseOutput
+
+  write(chunks: Buffer[]): boolean {
+    if (this.state === 'closed') return false;
+    // One write(2) per response where possible: small pieces are joined, since
+    // every separate write costs a syscall and, on TCP, a packet.
+    const ok = chunks.length === 1 ? this.socket.write(chunks[0] as Buffer) : this.writeMany(chunks);
+    if (this.state === 'serving' || this.socket.writableNeedDrain) this.arm();
+    return ok;
+  }
+
+  private writeMany(chunks: Buffer[]): boolean {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (total <= JOIN_BELOW) return this.socket.write(Buffer.concat(chunks, total));
+    // Large pieces: no copy, one writev(2) through cork/uncork.
+    this.socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.socket.write(c);
+    this.socket.uncork();
+    return ok;
+  }
+
+  drained(): Promise<boolean> {
+    if (this.state === 'closed') return Promise.resolve(false);
+    if (!this.socket.writableNeedDrain) return Promise.resolve(true);
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  finish(keepAlive: boolean): void {
+    this.inFlight = null;
+    if (this.state === 'closed') return;
+    if (!keepAlive || this.host.draining) {
+      this.pending.forEach((ex) => ex.body.dispose());
+      this.pending.length = 0;
+      this.endGracefully();
+      return;
+    }
+    if (this.pendingError !== null && this.pending.length === 0) {
+      this.flushErrorAndClose();
+      return;
+    }
+    this.socket.resume();
+    this.state = this.partialRequest ? 'reading' : 'idle';
+    this.dispatchNext();
+    this.arm();
+  }
+
+  destroy(): void {
+    this.inFlight = null;
+    this.socket.destroy();
+  }
+
+  /** Close without waiting for a next request (graceful shutdown). */
+  closeWhenIdle(): void {
+    if (this.inFlight === null && this.pending.length === 0) this.endGracefully();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private dispatchNext(): void {
+    if (this.inFlight !== null || this.state === 'closed') return;
+    const ex = this.pending.shift();
+    if (ex === undefined) return;
+    this.inFlight = ex;
+    this.state = 'serving';
+    this.arm();
+    this.host.dispatch(ex);
+  }
+
+  private flushErrorAndClose(): void {
+    const pe = this.pendingError;
+    if (pe !== null && pe.err.status !== null) {
+      this.socket.write(errorResponse(pe.protocol, pe.err.status, reasonPhrase(pe.err.status)));
+    }
+    this.endGracefully();
+  }
+
+  private endGracefully(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimer();
+    this.socket.end();
+    // A client that never reads its answer must not keep the socket forever.
+    this.timer = setTimeout(() => this.socket.destroy(), this.timeouts.stallMs);
+    this.timer.unref();
+  }
+
+  private onSocketClosed(): void {
+    this.state = 'closed';
+    this.clearTimer();
+    this.resolveDrain(false);
+    for (const ex of this.pending) ex.body.dispose();
+    this.pending.length = 0;
+    this.host.onClosed(this);
+  }
+
+  private resolveDrain(ok: boolean): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve(ok);
+  }
+
+  /** One timer per connection, its length chosen by the state. */
+  private arm(): void {
+    if (this.state === 'closed') return;
+    this.clearTimer();
+    let ms: number;
+    if (this.state === 'serving') {
+      if (!this.socket.writableNeedDrain) return; // the app is working: harakiri's business, not ours
+      ms = this.timeouts.stallMs;
+    } else if (this.state === 'reading') {
+      const headLeft = this.timeouts.idleMs - (Date.now() - this.headStartedAt);
+      ms = Math.max(1, Math.min(this.timeouts.stallMs, headLeft));
+    } else {
+      ms = this.timeouts.idleMs;
+    }
+    this.timer = setTimeout(() => this.onTimeout(), ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private onTimeout(): void {
+    this.timer = null;
+    if (this.state === 'reading' && this.inFlight === null) {
+      this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
+    }
+    this.socket.destroy();
+  }
+}
+
+const JOIN_BELOW = 64 * 1024;
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
+};
+
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? 'Error';
+}

@@ -1,0 +1,36 @@
+import type { BodyCollector } from './body';
+
+/** Where a response goes: the client connection, seen from the runner. */
+export interface ResponseOutput {
+  /** Queue bytes; false when the socket's buffer is full (wait for drain before more). */
+  write(chunks: Buffer[]): boolean;
+  /** Resolves true when the buffer drained, false when the connection is gone. */
+  drained(): Promise<boolean>;
+  readonly closed: boolean;
+  /** The response is complete: keep the connection for the next request, or close it. */
+  finish(keepAlive: boolean): void;
+  /** Drop the connection now: the response cannot be completed (app error mid-stream, bad length). */
+  destroy(): void;
+}
+
+/** One request, parsed and with its whole body, waiting for or inside the Python side. */
+export interface Exchange {
+  /** CGI/WSGI variables, latin-1 native strings, in order. */
+  vars: Array<[string, string]>;
+  body: BodyCollector;
+  method: string;
+  uri: string;
+  remoteAddr: string;
+  remoteUser: string;
+  /** Status-line protocol: "HTTP/1.1" on HTTP sockets, SERVER_PROTOCOL (or HTTP/1.0) on uwsgi sockets. */
+  protocol: string;
+  /** What the request line said, for the log: "HTTP/1.1" (empty when a uwsgi request has none). */
+  requestProtocol: string;
+  clientKeepAlive: boolean;
+  clientHttp11: boolean;
+  /** uwsgi protocol: no framing headers, close after the response. */
+  raw: boolean;
+  isHead: boolean;
+  startedAtMs: number;
+  out: ResponseOutput;
+}

@@ -1,0 +1,99 @@
+import type { Socket } from 'node:net';
+import { httpHeadToCgiVars } from '../protocol/cgi';
+import type { ProtocolError } from '../protocol/errors';
+import { Http1Parser, type HttpHead } from '../protocol/http1';
+import { BodyCollector } from './body';
+import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
+import type { Exchange } from './exchange';
+
+export interface HttpAdapterOptions {
+  maxHeadBytes: number;
+  maxBodyBytes: number;
+  spoolAbove: number;
+  scheme: 'http' | 'https';
+  timeouts: ConnectionTimeouts;
+}
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+const SERVER_PROTOCOL = 'HTTP/1.1';
+
+/** Serve one HTTP/1.x client connection: parse, collect bodies, hand complete requests on. */
+export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
+  const conn = new Connection(socket, host, opts.timeouts);
+  let current: Exchange | null = null;
+  const parser = new Http1Parser(
+    {
+      onHead: (head) => {
+        current = exchangeFor(head, conn, opts);
+        if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
+          // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
+          socket.write(CONTINUE);
+        }
+      },
+      onBody: (chunk) => current?.body.push(chunk),
+      onEnd: () => {
+        const ex = current;
+        current = null;
+        if (ex === null) return;
+        conn.partialRequest = false;
+        fixChunkedLength(ex);
+        conn.enqueue(ex);
+      },
+      onError: (err: ProtocolError) => {
+        current?.body.dispose();
+        current = null;
+        conn.fail(err, SERVER_PROTOCOL);
+      },
+    },
+    { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes },
+  );
+  socket.on('data', (chunk: Buffer) => {
+    parser.push(chunk);
+    conn.partialRequest = !parser.idle;
+    conn.noteInput();
+  });
+  socket.on('end', () => {
+    // The client half-closed: answer what it sent, then close.
+    if (parser.idle) conn.closeWhenIdle();
+  });
+  return conn;
+}
+
+function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
+  const socket = conn.socket;
+  const vars = httpHeadToCgiVars(head, {
+    remoteAddr: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddr: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    scheme: opts.scheme,
+  });
+  return {
+    vars,
+    body: new BodyCollector(opts.spoolAbove),
+    method: head.method,
+    uri: head.target,
+    remoteAddr: socket.remoteAddress ?? '',
+    remoteUser: '',
+    protocol: SERVER_PROTOCOL,
+    requestProtocol: `HTTP/${head.version}`,
+    clientKeepAlive: head.keepAlive,
+    clientHttp11: head.version === '1.1',
+    raw: false,
+    isHead: head.method === 'HEAD',
+    startedAtMs: Date.now(),
+    out: conn,
+  };
+}
+
+/**
+ * A de-chunked body has a length now: give it to the app as CONTENT_LENGTH
+ * (Django and most frameworks read only that), as nginx does in front of uWSGI.
+ */
+function fixChunkedLength(ex: Exchange): void {
+  if (!ex.vars.some(([k, v]) => k === 'HTTP_TRANSFER_ENCODING' && /chunked/i.test(v))) return;
+  const length = String(ex.body.length);
+  const index = ex.vars.findIndex(([k]) => k === 'CONTENT_LENGTH');
+  if (index >= 0) ex.vars[index] = ['CONTENT_LENGTH', length];
+  else ex.vars.push(['CONTENT_LENGTH', length]);
+}

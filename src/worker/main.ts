@@ -1,0 +1,60 @@
+/**
+ * Entry point of a worker process started by the master (child_process.fork).
+ * The configuration arrives as JSON in NUWSGI_WORKER_CONFIG; the listening
+ * sockets are inherited descriptors named in it.
+ */
+import { NuwsgiError } from '../util/errors';
+import { Worker, type WorkerConfig } from './worker';
+import { writeLog } from '../util/log';
+
+export type WorkerMessage = { type: 'ready' } | { type: 'status'; requests: number };
+
+function send(msg: WorkerMessage): void {
+  if (process.send !== undefined && process.connected) process.send(msg);
+}
+
+function main(): void {
+  const raw = process.env['NUWSGI_WORKER_CONFIG'];
+  if (raw === undefined) {
+    writeLog('nuwsgi worker started without NUWSGI_WORKER_CONFIG\n');
+    process.exitCode = 1;
+    return;
+  }
+  delete process.env['NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
+  const config = JSON.parse(raw) as WorkerConfig;
+  const worker = new Worker(config, writeLog);
+  try {
+    worker.boot();
+  } catch (err) {
+    const e = err as NuwsgiError;
+    writeLog(`${e.message}\n`);
+    process.exit(e instanceof NuwsgiError ? e.exitCode : 1);
+  }
+  installSignals(worker);
+  worker.serve();
+  send({ type: 'ready' });
+}
+
+function installSignals(worker: Worker): void {
+  let draining = false;
+  const graceful = (): void => {
+    if (draining) return;
+    draining = true;
+    writeLog(`Gracefully killing worker ${worker.config.id} (pid: ${process.pid})...\n`);
+    void worker.drain().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', graceful);
+  process.on('SIGHUP', graceful);
+  process.on('SIGINT', () => process.exit(0));
+  process.on('SIGQUIT', () => process.exit(0));
+  // no-orphans, always: a worker whose master is gone must not keep serving alone.
+  process.on('disconnect', () => {
+    writeLog(`nuwsgi worker ${worker.config.id} screams: UAAAAAAH my master disconnected: i will kill myself !!!\n`);
+    process.exit(1);
+  });
+  process.on('message', (msg: { type?: string }) => {
+    if (msg.type === 'stop') graceful();
+  });
+}
+
+main();

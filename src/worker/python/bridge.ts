@@ -1,0 +1,214 @@
+import path from 'node:path';
+import { NuwsgiError } from '../../util/errors';
+import type { InterpreterInfo } from './locate';
+import { libc } from '../../util/libc';
+import { LibPython, PyPtr, copyFromPointer, viewOfPointer } from './libpython';
+import { MarshalWriter } from './marshal';
+import { ResponseKind, ResponseMeta, readMeta, HEADER_SIZE, FLAG_BODY_RETURNED } from './meta';
+
+/** Where python/_nuwsgi.py lives, from dist/src/worker/python/ or src/worker/python/. */
+const PYTHON_DIR = path.resolve(__dirname, '..', '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'python');
+
+const PyBUF_WRITE = 0x200;
+
+export interface BridgeOptions {
+  interpreter: InterpreterInfo;
+  pythonpath: string[];
+  multiprocess: boolean;
+  multithread: boolean;
+  version: string;
+  node: string;
+  /** Bytes of the shared region (request in, response head and small bodies out). */
+  regionSize: number;
+}
+
+export interface AppSpec {
+  mountpoint: string;
+  kind: 'module' | 'file';
+  target: string;
+  callable: string;
+}
+
+/** The body of a request as the bridge hands it to Python. */
+export type BridgeBody = Buffer | { spooledPath: string } | null;
+
+export interface HandleResult {
+  meta: ResponseMeta;
+  /** Response head: "200 OK\r\nName: value\r\n..." (status line text without the protocol). */
+  head: Buffer;
+  /** COMPLETE: the whole body; STREAM: the first chunk; FILE: the /proc path of the file. */
+  body: Buffer;
+}
+
+export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: ResponseKind.End } | { kind: ResponseKind.Broken };
+
+/**
+ * One embedded CPython interpreter. Every method takes the GIL, calls into
+ * python/_nuwsgi.py, and releases the GIL before returning, so threads the app
+ * started run whenever Node is not inside a call.
+ */
+export class PythonBridge {
+  private readonly py: LibPython;
+  private readonly region: Buffer;
+  private readonly regionPtr: PyPtr;
+  private readonly fns: { handle: PyPtr; pull: PyPtr; abort: PyPtr; loadApp: PyPtr };
+  private threadState: PyPtr;
+
+  private constructor(py: LibPython, regionPtr: PyPtr, region: Buffer, fns: PythonBridge['fns'], threadState: PyPtr) {
+    this.py = py;
+    this.regionPtr = regionPtr;
+    this.region = region;
+    this.fns = fns;
+    this.threadState = threadState;
+  }
+
+  /** Load libpython, initialize the interpreter and our loader module. */
+  static boot(opts: BridgeOptions): PythonBridge {
+    const py = new LibPython(opts.interpreter.libpython);
+    if (py.Py_IsInitialized() === 0) {
+      // Never freed: CPython keeps pointing at the program name.
+      py.Py_SetProgramName(py.Py_DecodeLocale(opts.interpreter.programName, null));
+      py.Py_InitializeEx(0); // 0: no Python signal handlers, Node owns signals
+    }
+    const code = `import sys\nsys.path.insert(0, ${JSON.stringify(PYTHON_DIR)})\nimport _nuwsgi\nsys.path.remove(${JSON.stringify(PYTHON_DIR)})\n`;
+    if (py.PyRun_SimpleString(code) !== 0) {
+      throw new NuwsgiError('E_PYTHON_INIT', `cannot import nuwsgi's loader from ${PYTHON_DIR}`);
+    }
+    const module = py.PyImport_ImportModule('_nuwsgi');
+    const get = (name: string): PyPtr => py.PyObject_GetAttrString(module, name);
+    const fns = { handle: get('handle'), pull: get('pull'), abort: get('abort'), loadApp: get('load_app') };
+    const regionPtr = libc().malloc(opts.regionSize);
+    const region = viewOfPointer(regionPtr, opts.regionSize);
+    const memoryview = py.PyMemoryView_FromMemory(regionPtr, opts.regionSize, PyBUF_WRITE);
+    const setupOptions = JSON.stringify({
+      pythonpath: opts.pythonpath,
+      multiprocess: opts.multiprocess,
+      multithread: opts.multithread,
+      version: opts.version,
+      node: opts.node,
+      argv: [opts.interpreter.executable],
+    });
+    const result = callWithArgs(py, get('setup'), [memoryview, py.PyUnicode_FromString(setupOptions)]);
+    if (isNull(result)) {
+      py.PyErr_Print();
+      throw new NuwsgiError('E_PYTHON_INIT', 'nuwsgi loader setup failed (see the traceback above)');
+    }
+    py.Py_DecRef(result);
+    const threadState = py.PyEval_SaveThread();
+    return new PythonBridge(py, regionPtr, region, fns, threadState);
+  }
+
+  /** Import an app. Returns null when it loaded, or why it did not (traceback already printed). */
+  loadApp(spec: AppSpec): string | null {
+    return this.withGil(() => {
+      const py = this.py;
+      const args = [spec.mountpoint, spec.kind, spec.target, spec.callable].map((s) => py.PyUnicode_FromString(s));
+      const result = callWithArgs(py, this.fns.loadApp, args);
+      if (isNull(result)) {
+        py.PyErr_Print();
+        return 'internal error in the loader';
+      }
+      const reason = py.PyUnicode_AsUTF8(result); // load_app returns "" when the app loaded
+      py.Py_DecRef(result);
+      return reason === '' ? null : reason;
+    });
+  }
+
+  /** Run one request through the app; returns what to send. */
+  handle(vars: ReadonlyArray<readonly [string, string]>, body: BridgeBody): HandleResult {
+    this.writeRequest(vars, body);
+    return this.withGil(() => {
+      const result = this.py.PyObject_CallObject(this.fns.handle, null);
+      return this.readHandleResult(result);
+    });
+  }
+
+  /** The next chunk of a streaming response. */
+  pull(): PullResult {
+    return this.withGil(() => {
+      const result = this.py.PyObject_CallObject(this.fns.pull, null);
+      if (isNull(result)) {
+        this.py.PyErr_Print();
+        return { kind: ResponseKind.Broken };
+      }
+      const meta = readMeta(this.region);
+      const chunk = meta.kind === ResponseKind.Stream ? this.takeBytes(result) : (this.py.Py_DecRef(result), null);
+      if (chunk !== null) return { kind: ResponseKind.Stream, chunk };
+      return { kind: meta.kind === ResponseKind.End ? ResponseKind.End : ResponseKind.Broken };
+    });
+  }
+
+  /** Close the streaming (or file) response's iterable: the client left, or Node finished sending a file. */
+  abort(): void {
+    this.withGil(() => {
+      const result = this.py.PyObject_CallObject(this.fns.abort, null);
+      if (isNull(result)) this.py.PyErr_Print();
+      else this.py.Py_DecRef(result);
+    });
+  }
+
+  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, body: BridgeBody): void {
+    const w = new MarshalWriter(this.region, 4);
+    w.tuple(2);
+    w.beginDict();
+    for (const [key, value] of vars) {
+      w.key(key);
+      w.str(value);
+    }
+    w.endDict();
+    if (body === null) w.none();
+    else if (Buffer.isBuffer(body)) w.bytes(body);
+    else w.str(body.spooledPath);
+    this.region.writeUInt32LE(w.offset - 4, 0);
+  }
+
+  private readHandleResult(result: PyPtr): HandleResult {
+    if (isNull(result)) {
+      // A bug in _nuwsgi itself (the app's own errors are caught there): answer 500.
+      this.py.PyErr_Print();
+      return { meta: { ...readMeta(this.region), kind: ResponseKind.Error }, head: Buffer.alloc(0), body: Buffer.alloc(0) };
+    }
+    const meta = readMeta(this.region);
+    const head = Buffer.from(this.region.subarray(HEADER_SIZE, HEADER_SIZE + meta.headLength));
+    const returnsBody =
+      meta.kind === ResponseKind.Stream || meta.kind === ResponseKind.File || (meta.flags & FLAG_BODY_RETURNED) !== 0;
+    if (returnsBody) return { meta, head, body: this.takeBytes(result) };
+    this.py.Py_DecRef(result);
+    const start = HEADER_SIZE + meta.headLength;
+    return { meta, head, body: Buffer.from(this.region.subarray(start, start + meta.bodyLength)) };
+  }
+
+  /** Copy a bytes object's contents into Node memory and drop our reference. */
+  private takeBytes(obj: PyPtr): Buffer {
+    const size = this.py.PyBytes_Size(obj);
+    const data = copyFromPointer(this.py.PyBytes_AsString(obj), size);
+    this.py.Py_DecRef(obj);
+    return data;
+  }
+
+  private withGil<T>(fn: () => T): T {
+    this.py.PyEval_RestoreThread(this.threadState);
+    try {
+      return fn();
+    } finally {
+      this.threadState = this.py.PyEval_SaveThread();
+    }
+  }
+
+  /** For diagnostics: the region's address, to tell workers apart in a core dump. */
+  get regionAddress(): PyPtr {
+    return this.regionPtr;
+  }
+}
+
+function callWithArgs(py: LibPython, fn: PyPtr, args: PyPtr[]): PyPtr {
+  const tuple = py.PyTuple_New(args.length);
+  args.forEach((arg, i) => py.PyTuple_SetItem(tuple, i, arg)); // steals each reference
+  const result = py.PyObject_CallObject(fn, tuple);
+  py.Py_DecRef(tuple);
+  return result;
+}
+
+function isNull(ptr: PyPtr): boolean {
+  return ptr === null || ptr === undefined;
+}

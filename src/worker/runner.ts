@@ -1,0 +1,270 @@
+import { closeSync, openSync, read } from 'node:fs';
+import { formatRequestLog, measureVars } from './access-log';
+import type { Exchange } from './exchange';
+import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, type Framing } from './framing';
+import type { PythonBridge, HandleResult } from './python/bridge';
+import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
+
+export interface RunnerOptions {
+  logRequests: boolean;
+  log: (line: string) => void;
+}
+
+/** What one response turned out to be, for the log and the counters. */
+interface Outcome {
+  status: number;
+  bodyBytes: number;
+  headerCount: number;
+  headerBytes: number;
+}
+
+const FILE_CHUNK = 256 * 1024;
+
+/**
+ * Runs exchanges through the app one at a time, as uWSGI's sync worker does.
+ *
+ * A complete response is written and the next exchange starts at once, in the
+ * same tick: Node writes the bytes out later, so a slow client never holds
+ * Python. A streaming response holds the Python side until it ends, pulling
+ * each chunk only when the socket has drained.
+ */
+export class Runner {
+  private readonly bridge: PythonBridge;
+  private readonly opts: RunnerOptions;
+  private readonly queue: Exchange[] = [];
+  private busy = false;
+  private idleWaiters: Array<() => void> = [];
+  requests = 0;
+  appRequests = 0;
+  exceptions = 0;
+
+  constructor(bridge: PythonBridge, opts: RunnerOptions) {
+    this.bridge = bridge;
+    this.opts = opts;
+  }
+
+  submit(ex: Exchange): void {
+    this.queue.push(ex);
+    this.pump();
+  }
+
+  /** True while a request is inside Python or queued for it. */
+  get active(): boolean {
+    return this.busy || this.queue.length > 0;
+  }
+
+  /** Resolves when nothing is queued or running (for graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (!this.active) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (!this.busy) {
+      const ex = this.queue.shift();
+      if (ex === undefined) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+        return;
+      }
+      const pending = this.runOne(ex);
+      if (pending !== undefined) {
+        this.busy = true;
+        void pending.finally(() => {
+          this.busy = false;
+          this.pump();
+        });
+      }
+    }
+  }
+
+  /** Returns a promise only when the response still holds the Python side (streaming). */
+  private runOne(ex: Exchange): Promise<void> | undefined {
+    if (ex.out.closed) {
+      ex.body.dispose();
+      return undefined;
+    }
+    this.requests++;
+    this.appRequests++;
+    let result: HandleResult;
+    try {
+      result = this.bridge.handle(ex.vars, ex.body.finish());
+    } finally {
+      ex.body.dispose();
+    }
+    switch (result.meta.kind) {
+      case ResponseKind.Complete:
+        this.sendComplete(ex, result);
+        return undefined;
+      case ResponseKind.Stream:
+        return this.sendStream(ex, result);
+      case ResponseKind.File:
+        this.sendFile(ex, result);
+        return undefined;
+      default:
+        this.sendAppError(ex, result.meta.kind === ResponseKind.Broken);
+        return undefined;
+    }
+  }
+
+  private frame(ex: Exchange, result: HandleResult, completeLength: number): Framing {
+    return chooseFraming({
+      protocol: ex.protocol,
+      clientKeepAlive: ex.clientKeepAlive,
+      clientHttp11: ex.clientHttp11,
+      raw: ex.raw,
+      isHead: ex.isHead,
+      status: result.meta.status,
+      declaredLength: result.meta.contentLength,
+      completeLength,
+      appWantsClose: (result.meta.flags & FLAG_CONNECTION_CLOSE) !== 0,
+    });
+  }
+
+  private sendComplete(ex: Exchange, result: HandleResult): void {
+    const body = result.body;
+    const framing = this.frame(ex, result, body.length);
+    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
+    let keepAlive = framing.keepAlive;
+    if (framing.body === 'none') {
+      ex.out.write([head]);
+    } else if (framing.body === 'length' && result.meta.contentLength >= 0 && result.meta.contentLength !== body.length) {
+      // The app's Content-Length lies: send what it declared at most, then close,
+      // so the client never reads the next response as part of this one.
+      ex.out.write([head, body.subarray(0, Math.min(body.length, result.meta.contentLength))]);
+      this.opts.log(`Content-Length mismatch on ${ex.method} ${ex.uri}: declared ${result.meta.contentLength}, generated ${body.length}\n`);
+      keepAlive = false;
+    } else {
+      ex.out.write(body.length > 0 ? [head, body] : [head]);
+    }
+    ex.out.finish(keepAlive);
+    this.logRequest(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes: head.length });
+  }
+
+  private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
+    const framing = this.frame(ex, result, -1);
+    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
+    const chunked = framing.body === 'chunked';
+    const silent = framing.body === 'none';
+    let sent = 0;
+    const emit = (chunk: Buffer): boolean => {
+      sent += chunk.length;
+      if (silent) return true;
+      return ex.out.write(chunked ? chunkFrame(chunk) : [chunk]);
+    };
+    let writable = ex.out.write([head]);
+    if (result.body.length > 0) writable = emit(result.body);
+    for (;;) {
+      if (!writable && !(await ex.out.drained())) break;
+      if (ex.out.closed) break;
+      const next = this.bridge.pull();
+      if (next.kind === ResponseKind.Stream) {
+        writable = emit(next.chunk);
+        continue;
+      }
+      if (next.kind === ResponseKind.End) {
+        if (chunked) ex.out.write([lastChunk()]);
+        const short = framing.body === 'length' && sent !== result.meta.contentLength;
+        ex.out.finish(framing.keepAlive && !short);
+      } else {
+        this.exceptions++;
+        ex.out.destroy(); // headers are out: closing is the only way to say "incomplete"
+      }
+      this.logRequest(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+      return;
+    }
+    // The client went away mid-stream: close() the app's iterable exactly once.
+    this.bridge.abort();
+    this.logRequest(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+  }
+
+  private sendFile(ex: Exchange, result: HandleResult): void {
+    let fd = -1;
+    try {
+      fd = openSync(result.body.toString('latin1'), 'r');
+    } finally {
+      this.bridge.abort(); // Python closes its file; we read through our own descriptor
+    }
+    const framing = this.frame(ex, result, -1);
+    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
+    ex.out.write([head]);
+    const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length };
+    const limit = result.meta.contentLength >= 0 ? result.meta.contentLength : Infinity;
+    if (framing.body === 'none') {
+      closeSync(fd);
+      ex.out.finish(framing.keepAlive);
+      this.logRequest(ex, outcome);
+      return;
+    }
+    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => this.logRequest(ex, outcome));
+  }
+
+  private sendAppError(ex: Exchange, headersSent: boolean): void {
+    this.exceptions++;
+    if (headersSent) ex.out.destroy();
+    else {
+      ex.out.write([errorResponse(ex.protocol, 500, 'Internal Server Error')]);
+      ex.out.finish(false);
+    }
+    this.logRequest(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0 });
+  }
+
+  private logRequest(ex: Exchange, o: Outcome): void {
+    if (!this.opts.logRequests) return;
+    const { count, bytes } = measureVars(ex.vars);
+    this.opts.log(
+      formatRequestLog({
+        pid: process.pid,
+        appId: 0,
+        appRequests: this.appRequests,
+        workerRequests: this.requests,
+        remoteAddr: ex.remoteAddr,
+        remoteUser: ex.remoteUser,
+        varsCount: count,
+        varsBytes: bytes,
+        startedAtMs: ex.startedAtMs,
+        method: ex.method,
+        uri: ex.uri,
+        bodyBytes: o.bodyBytes,
+        durationMs: Date.now() - ex.startedAtMs,
+        protocol: ex.requestProtocol,
+        status: o.status,
+        headerCount: o.headerCount,
+        headerBytes: o.headerBytes,
+      }),
+    );
+  }
+}
+
+/** Send a file from our own descriptor, chunk by chunk, as fast as the client drains it. */
+async function pumpFile(fd: number, offset: number, limit: number, ex: Exchange, framing: Framing, outcome: Outcome): Promise<void> {
+  const chunked = framing.body === 'chunked';
+  let position = offset;
+  let remaining = limit;
+  try {
+    while (remaining > 0 && !ex.out.closed) {
+      const buf = Buffer.allocUnsafe(Math.min(FILE_CHUNK, remaining === Infinity ? FILE_CHUNK : remaining));
+      const n = await readAt(fd, buf, position);
+      if (n === 0) break;
+      position += n;
+      remaining -= n;
+      outcome.bodyBytes += n;
+      const chunk = buf.subarray(0, n);
+      if (!ex.out.write(chunked ? chunkFrame(chunk) : [chunk]) && !(await ex.out.drained())) return;
+    }
+    if (ex.out.closed) return;
+    if (chunked) ex.out.write([lastChunk()]);
+    const short = limit !== Infinity && remaining > 0;
+    if (short) ex.out.destroy();
+    else ex.out.finish(framing.keepAlive);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}

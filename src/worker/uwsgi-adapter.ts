@@ -1,0 +1,98 @@
+import type { Socket } from 'node:net';
+import type { ProtocolError } from '../protocol/errors';
+import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
+import { BodyCollector } from './body';
+import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
+import type { Exchange } from './exchange';
+
+export interface UwsgiAdapterOptions {
+  bufferSize: number;
+  maxVars: number;
+  maxBodyBytes: number;
+  spoolAbove: number;
+  timeouts: ConnectionTimeouts;
+}
+
+/** modifier1 values nuwsgi serves. 22 (raw code eval) and the rest are never served. */
+const MODIFIER_WSGI = 0;
+const MODIFIER_WSGI_STRIP_SCRIPT_NAME = 30;
+
+/**
+ * Serve one uwsgi-protocol connection (what nginx's uwsgi_pass speaks): one
+ * packet, one response in plain HTTP, then close, as uWSGI does.
+ */
+export function serveUwsgiConnection(socket: Socket, host: ConnectionHost, opts: UwsgiAdapterOptions): Connection {
+  const conn = new Connection(socket, host, opts.timeouts);
+  conn.partialRequest = true; // until the packet is complete, the connection is "reading"
+  let current: Exchange | null = null;
+  const parser = new UwsgiParser(
+    {
+      onHead: (head) => {
+        if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
+          // uWSGI's words; nothing is written, nginx answers 502.
+          host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
+          socket.destroy();
+          return;
+        }
+        current = exchangeFor(head, conn, opts);
+      },
+      onBody: (chunk) => current?.body.push(chunk),
+      onEnd: () => {
+        const ex = current;
+        current = null;
+        conn.partialRequest = false;
+        if (ex !== null) conn.enqueue(ex);
+      },
+      onError: (err: ProtocolError) => {
+        current?.body.dispose();
+        current = null;
+        conn.fail(err, 'HTTP/1.0');
+      },
+    },
+    { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes },
+  );
+  socket.on('data', (chunk: Buffer) => {
+    parser.push(chunk);
+    conn.noteInput();
+  });
+  socket.on('end', () => {
+    if (!parser.finished) socket.destroy(); // a truncated packet: nothing to answer
+  });
+  conn.noteInput();
+  return conn;
+}
+
+function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOptions): Exchange {
+  const vars = head.vars;
+  if (head.modifier1 === MODIFIER_WSGI_STRIP_SCRIPT_NAME) stripScriptName(vars);
+  const get = (key: string): string | undefined => {
+    for (const [k, v] of vars) if (k === key) return v;
+    return undefined;
+  };
+  const serverProtocol = get('SERVER_PROTOCOL') ?? '';
+  return {
+    vars,
+    body: new BodyCollector(opts.spoolAbove),
+    method: get('REQUEST_METHOD') ?? '',
+    uri: get('REQUEST_URI') ?? get('PATH_INFO') ?? '',
+    remoteAddr: get('REMOTE_ADDR') ?? '',
+    remoteUser: get('REMOTE_USER') ?? '',
+    protocol: serverProtocol !== '' ? serverProtocol : 'HTTP/1.0',
+    requestProtocol: serverProtocol,
+    clientKeepAlive: false,
+    clientHttp11: false,
+    raw: true,
+    isHead: get('REQUEST_METHOD') === 'HEAD',
+    startedAtMs: Date.now(),
+    out: conn,
+  };
+}
+
+/** modifier1 30: the legacy nginx mount style, PATH_INFO still carries SCRIPT_NAME. */
+function stripScriptName(vars: Array<[string, string]>): void {
+  const script = vars.find(([k]) => k === 'SCRIPT_NAME')?.[1] ?? '';
+  const index = vars.findIndex(([k]) => k === 'PATH_INFO');
+  if (script === '' || index < 0) return;
+  const pathInfo = (vars[index] as [string, string])[1];
+  if (pathInfo.startsWith(script)) vars[index] = ['PATH_INFO', pathInfo.slice(script.length)];
+}

@@ -1,0 +1,151 @@
+import net from 'node:net';
+import os from 'node:os';
+import { NuwsgiError } from '../util/errors';
+import type { Connection, ConnectionHost } from './connection';
+import type { Exchange } from './exchange';
+import { serveHttpConnection } from './http-adapter';
+import { serveUwsgiConnection } from './uwsgi-adapter';
+import { PythonBridge, type AppSpec } from './python/bridge';
+import type { InterpreterInfo } from './python/locate';
+import { Runner } from './runner';
+import { VERSION } from '../version';
+
+/** Everything a worker needs, serializable (the master passes it as JSON). */
+export interface WorkerConfig {
+  id: number;
+  interpreter: InterpreterInfo;
+  apps: AppSpec[];
+  pythonpath: string[];
+  chdir: string | undefined;
+  env: Array<[string, string]>;
+  multiprocess: boolean;
+  bufferSize: number;
+  /** Most uwsgi vars (key/value pairs) in one packet. */
+  maxVars: number;
+  limitPost: number;
+  httpTimeoutMs: number;
+  socketTimeoutMs: number;
+  logRequests: boolean;
+  /** Listening sockets, by the fd this process holds them at. */
+  listeners: Array<{ fd: number; protocol: 'http' | 'uwsgi'; name: string }>;
+}
+
+/** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
+const SPOOL_ABOVE = 1 << 20;
+const REGION_SIZE = SPOOL_ABOVE + (2 << 20);
+
+export type LogFn = (line: string) => void;
+
+/**
+ * A worker: one embedded interpreter, the app(s) loaded in it, and the
+ * connections accepted on the shared listening sockets.
+ */
+export class Worker implements ConnectionHost {
+  readonly config: WorkerConfig;
+  private readonly logFn: LogFn;
+  private runner: Runner | undefined;
+  private readonly servers: net.Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private stopping = false;
+  private whenNoConnections: (() => void) | undefined;
+
+  constructor(config: WorkerConfig, log: LogFn) {
+    this.config = config;
+    this.logFn = log;
+  }
+
+  /** Start the interpreter and import the app. Throws E_APP_LOAD (exit 22) when no app loads. */
+  boot(): void {
+    const c = this.config;
+    for (const [key, value] of c.env) process.env[key] = value;
+    if (c.chdir !== undefined) process.chdir(c.chdir);
+    const bridge = PythonBridge.boot({
+      interpreter: c.interpreter,
+      pythonpath: c.pythonpath,
+      multiprocess: c.multiprocess,
+      multithread: false,
+      version: VERSION,
+      node: os.hostname(),
+      regionSize: REGION_SIZE,
+    });
+    if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
+    c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
+    this.runner = new Runner(bridge, { logRequests: c.logRequests, log: this.logFn });
+  }
+
+  private loadApp(bridge: PythonBridge, app: AppSpec, id: number): void {
+    const started = Date.now();
+    const reason = bridge.loadApp(app);
+    if (reason !== null) {
+      this.logFn(`unable to load app ${id} (mountpoint='${app.mountpoint}') (${reason})\n`);
+      throw noApp(`app ${id} (${app.target}) failed to load: ${reason}`);
+    }
+    const seconds = Math.floor((Date.now() - started) / 1000);
+    const suffix = id === 0 ? ' (default app)' : '';
+    this.logFn(`WSGI app ${id} (mountpoint='${app.mountpoint}') ready in ${seconds} seconds on interpreter pid: ${process.pid}${suffix}\n`);
+  }
+
+  /** Accept on every configured listening socket. */
+  serve(): void {
+    for (const listener of this.config.listeners) {
+      const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol));
+      server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
+      server.listen({ fd: listener.fd });
+      this.servers.push(server);
+    }
+  }
+
+  private accept(socket: net.Socket, protocol: 'http' | 'uwsgi'): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const c = this.config;
+    const timeouts = { idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs };
+    const conn =
+      protocol === 'http'
+        ? serveHttpConnection(socket, this, { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, scheme: 'http', timeouts })
+        : serveUwsgiConnection(socket, this, { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts });
+    this.connections.add(conn);
+  }
+
+  // ------------------------------------------------------------ ConnectionHost
+
+  dispatch(ex: Exchange): void {
+    (this.runner as Runner).submit(ex);
+  }
+
+  log(line: string): void {
+    this.logFn(line);
+  }
+
+  onClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0) this.whenNoConnections?.();
+  }
+
+  /** While draining, every response closes its connection. */
+  get draining(): boolean {
+    return this.stopping;
+  }
+
+  // ------------------------------------------------------------------ stopping
+
+  /** Stop accepting, finish what is in flight, close idle connections. */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    for (const server of this.servers) server.close();
+    for (const conn of this.connections) conn.closeWhenIdle();
+    if (this.runner !== undefined) await this.runner.whenIdle();
+    if (this.connections.size === 0) return;
+    await new Promise<void>((resolve) => (this.whenNoConnections = resolve));
+  }
+
+  get requests(): number {
+    return this.runner?.requests ?? 0;
+  }
+}
+
+function noApp(detail: string): NuwsgiError {
+  return new NuwsgiError('E_APP_LOAD', `${detail}\n*** no app loaded. GAME OVER ***`, 22);
+}
