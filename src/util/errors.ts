@@ -11,6 +11,15 @@ export type ErrorCode =
   | 'E_PYTHON_INIT' // libpython loaded but could not be initialized
   | 'E_APP_LOAD' // the WSGI app could not be imported (exit code 22, as uWSGI's need-app)
   | 'E_BIND' // a listening socket could not be bound
+  | 'E_HTTP_BAD_REQUEST' // malformed HTTP/1.x request (400)
+  | 'E_HTTP_HEADER_TOO_LARGE' // request line + header fields (or trailers) above the limit (431)
+  | 'E_HTTP_BODY_TOO_LARGE' // Content-Length or de-chunked body above the limit (413)
+  | 'E_HTTP_VERSION' // a well-formed HTTP version other than 1.0/1.1, e.g. the HTTP/2 preface (505)
+  | 'E_HTTP_TRANSFER_CODING' // a transfer coding other than chunked (501)
+  | 'E_UWSGI_PACKET' // malformed uwsgi packet: null key, truncated var, too many vars, bad CONTENT_LENGTH
+  | 'E_UWSGI_BLOCK_TOO_LARGE' // uwsgi datasize above buffer-size
+  | 'E_UWSGI_EMPTY' // uwsgi packet with datasize 0
+  | 'E_UWSGI_BODY_TOO_LARGE' // uwsgi CONTENT_LENGTH above the limit (413)
   | 'E_INTERNAL';
 
 export class NuwsgiError extends Error {

@@ -1,0 +1,180 @@
+/**
+ * HTTP request head → CGI variables for the WSGI environ (PEP 3333, RFC 3875),
+ * the way uWSGI's http-socket builds them. Pure: no I/O, no Python.
+ *
+ * All strings are latin-1 "byte strings" (one char per byte), which is what
+ * PEP 3333 calls native strings decoded as ISO-8859-1.
+ *
+ * Order is fixed, so the environ is stable from request to request:
+ *   REQUEST_METHOD REQUEST_URI PATH_INFO QUERY_STRING SCRIPT_NAME
+ *   SERVER_PROTOCOL SERVER_NAME SERVER_PORT REMOTE_ADDR REMOTE_PORT
+ *   [HTTPS] [CONTENT_TYPE] [CONTENT_LENGTH] HTTP_* (in order of first appearance)
+ *
+ * Choices:
+ * - PATH_INFO is the target's path, percent-decoded bytewise (`%C3%A9` becomes
+ *   the two chars U+00C3 U+00A9: the UTF-8 bytes as latin-1, as WSGI wants).
+ *   Malformed escapes ("%zz", a trailing "%") are kept as they are, like
+ *   Python's urllib.parse.unquote. An absolute-form target
+ *   (`http://host/path`) contributes its path ("/" when empty); the asterisk
+ *   form `*` gives PATH_INFO "*" (as uWSGI and gunicorn do); the CONNECT
+ *   authority form gives "".
+ * - QUERY_STRING is everything after the first "?", not decoded ("" if none).
+ *   Only "?" splits the target, as in uWSGI: clients do not send fragments,
+ *   and a "#" that does arrive stays in PATH_INFO or QUERY_STRING.
+ * - SERVER_NAME is the Host header without its port; without a (non-empty)
+ *   Host, `conn.serverName`, else the local address. (uWSGI's http-socket uses
+ *   the machine's hostname; gunicorn uses the socket name; the Host header is
+ *   what the client actually asked for, and what PEP 3333's URL reconstruction
+ *   falls back on anyway.)
+ * - SERVER_PORT is the local port the connection arrived on, as uWSGI's
+ *   http-socket, gunicorn on TCP and nginx's $server_port all do: the Host
+ *   port is what the client typed and can differ behind NAT or port mapping.
+ *   Only when there is no local port (`localPort` 0: a unix socket) does it
+ *   come from Host, else the scheme's default (80/443), as gunicorn does.
+ * - CONTENT_LENGTH is the parser's normalised value ("05, 5" gives "5"), and
+ *   only present when the request had a Content-Length field; a chunked
+ *   request has none here.
+ */
+import type { HttpHead } from './http1';
+
+export interface ConnectionInfo {
+  remoteAddr: string;
+  remotePort: number;
+  localAddr: string;
+  /** 0 when the socket has no port (unix socket). */
+  localPort: number;
+  /** A configured server name, used when the request has no Host. */
+  serverName?: string;
+  scheme: 'http' | 'https';
+}
+
+const ABSOLUTE_FORM_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/;
+
+export function httpHeadToCgiVars(head: HttpHead, conn: ConnectionInfo): Array<[string, string]> {
+  const { path, query } = splitTarget(head.target);
+  const host = findHost(head.headers);
+  const vars: Array<[string, string]> = [
+    ['REQUEST_METHOD', head.method],
+    ['REQUEST_URI', head.target],
+    ['PATH_INFO', percentDecodeLatin1(path)],
+    ['QUERY_STRING', query],
+    ['SCRIPT_NAME', ''],
+    ['SERVER_PROTOCOL', `HTTP/${head.version}`],
+    ['SERVER_NAME', serverName(host, conn)],
+    ['SERVER_PORT', serverPort(host, conn)],
+    ['REMOTE_ADDR', conn.remoteAddr],
+    ['REMOTE_PORT', String(conn.remotePort)],
+  ];
+  if (conn.scheme === 'https') vars.push(['HTTPS', 'on']);
+  const headerVars = headersToCgiVars(head.headers);
+  const contentType = headerVars.get('CONTENT_TYPE');
+  if (contentType !== undefined) vars.push(['CONTENT_TYPE', contentType]);
+  if (head.contentLength >= 0) vars.push(['CONTENT_LENGTH', String(head.contentLength)]);
+  for (const [name, value] of headerVars) {
+    if (name !== 'CONTENT_TYPE') vars.push([name, value]);
+  }
+  return vars;
+}
+
+/**
+ * Header fields as CGI names (HTTP_ + uppercase, '-' → '_'; Content-Type as
+ * CONTENT_TYPE), repeated fields joined, in order of first appearance.
+ * Content-Length is skipped: the caller uses the parser's validated value.
+ */
+function headersToCgiVars(headers: Array<[string, string]>): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const [name, value] of headers) {
+    // Dropped, as gunicorn does since 22.0: once '-' becomes '_', a client's
+    // "X_Forwarded_For" would land on the same HTTP_X_FORWARDED_FOR as the
+    // "X-Forwarded-For" a trusted proxy sets, and could spoof or pollute it.
+    if (name.includes('_')) continue;
+    const upper = name.toUpperCase();
+    if (upper === 'CONTENT-LENGTH') continue;
+    const cgiName = upper === 'CONTENT-TYPE' ? 'CONTENT_TYPE' : `HTTP_${upper.replace(/-/g, '_')}`;
+    const previous = vars.get(cgiName);
+    // RFC 9110 §5.3 joins repeated fields with ", "; Cookie is the exception
+    // (RFC 6265 §5.4: cookie-pairs are separated by "; ").
+    const separator = cgiName === 'HTTP_COOKIE' ? '; ' : ', ';
+    vars.set(cgiName, previous === undefined ? value : previous + separator + value);
+  }
+  return vars;
+}
+
+function splitTarget(target: string): { path: string; query: string } {
+  const q = target.indexOf('?');
+  if (q === -1) return { path: pathOfTarget(target), query: '' };
+  return { path: pathOfTarget(target.slice(0, q)), query: target.slice(q + 1) };
+}
+
+/** The path component of a request-target without its query (RFC 9112 §3.2). */
+function pathOfTarget(target: string): string {
+  if (target.startsWith('/')) return target; // origin-form
+  if (target === '*') return '*'; // asterisk-form
+  const authority = ABSOLUTE_FORM_AUTHORITY.exec(target);
+  if (authority !== null) return target.slice(authority[0].length) || '/'; // absolute-form
+  return ''; // authority-form (CONNECT), or an absolute URI without an authority
+}
+
+/**
+ * Decodes %XX escapes to the byte they stand for, kept as a latin-1 char;
+ * everything else, malformed escapes included, is kept as is.
+ */
+export function percentDecodeLatin1(text: string): string {
+  let percent = text.indexOf('%');
+  if (percent === -1) return text;
+  let decoded = '';
+  let copiedUpTo = 0;
+  while (percent !== -1) {
+    const high = hexDigitValue(text.charCodeAt(percent + 1));
+    const low = hexDigitValue(text.charCodeAt(percent + 2));
+    if (high >= 0 && low >= 0) {
+      decoded += text.slice(copiedUpTo, percent) + String.fromCharCode(high * 16 + low);
+      copiedUpTo = percent + 3;
+      percent = text.indexOf('%', copiedUpTo);
+    } else {
+      percent = text.indexOf('%', percent + 1);
+    }
+  }
+  return decoded + text.slice(copiedUpTo);
+}
+
+function hexDigitValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1; // includes NaN past the end of the string
+}
+
+function findHost(headers: Array<[string, string]>): string {
+  for (const [name, value] of headers) {
+    if (name.length === 4 && name.toLowerCase() === 'host') return value;
+  }
+  return '';
+}
+
+/** Splits "name:port", "[v6]:port", "name" or "[v6]"; port is '' when absent. */
+function splitHostPort(host: string): { name: string; port: string } {
+  let portColon: number;
+  if (host.startsWith('[')) {
+    const bracket = host.indexOf(']');
+    portColon = bracket === -1 ? -1 : host.indexOf(':', bracket);
+  } else {
+    portColon = host.lastIndexOf(':');
+  }
+  if (portColon === -1) return { name: host, port: '' };
+  return { name: host.slice(0, portColon), port: host.slice(portColon + 1) };
+}
+
+function serverName(host: string, conn: ConnectionInfo): string {
+  const fromHost = splitHostPort(host).name;
+  if (fromHost !== '') return fromHost;
+  if (conn.serverName !== undefined && conn.serverName !== '') return conn.serverName;
+  return conn.localAddr;
+}
+
+function serverPort(host: string, conn: ConnectionInfo): string {
+  if (conn.localPort > 0) return String(conn.localPort);
+  const fromHost = splitHostPort(host).port;
+  if (fromHost !== '') return fromHost;
+  return conn.scheme === 'https' ? '443' : '80';
+}

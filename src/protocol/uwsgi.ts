@@ -1,0 +1,335 @@
+/**
+ * The uwsgi binary protocol (what nginx's `uwsgi_pass` speaks), request side.
+ *
+ *     u8 modifier1 | u16 LE datasize | u8 modifier2 | vars (datasize bytes) | body
+ *     each var: u16 LE keylen | key | u16 LE vallen | value
+ *
+ * The body is exactly CONTENT_LENGTH bytes, unframed. There is one request per
+ * connection: bytes after the body are ignored.
+ *
+ * The parser follows uWSGI 2.0's `uwsgi_parse_vars()` (core/protocol.c) rule
+ * for rule, and logs in its words, so that operators' log greps keep working:
+ *
+ * - datasize > bufferSize:  `invalid request block size: N (max M)...skip`
+ * - datasize == 0:          `Empty python request. skip.` (rejected for every
+ *                           modifier1, so a uwsgi ping, modifier1 100 with an
+ *                           empty block, would need to be special-cased here)
+ * - a key of length 0:      `uwsgi key cannot be null. skip this var.` (the whole
+ *                           request is dropped, as uWSGI does despite the words)
+ * - a var running past the block:  `invalid uwsgi request (current strsize: N). skip.`
+ * - more than maxVars key+value slots:  `max vec size reached. skip this var.`
+ * - CONTENT_LENGTH above maxBodyBytes:  `Invalid (too big) CONTENT_LENGTH. skip.`
+ *
+ * All of these have `status: null` (log and close: nothing is written back,
+ * nginx turns it into a 502) except the body limit, which carries 413.
+ *
+ * CONTENT_LENGTH is read as uWSGI reads it: its leading decimal digits, so
+ * "12abc" is 12 and "abc" or "" is 0; when the var appears more than once the
+ * last one wins. Vars are kept in order, duplicates included.
+ *
+ * Handlers must not throw and must not call `push()` re-entrantly.
+ */
+import { ProtocolError } from './errors';
+
+export interface UwsgiHead {
+  modifier1: number;
+  modifier2: number;
+  /** Size of the vars block. */
+  datasize: number;
+  /** latin-1 (one char per byte), in packet order, duplicates kept. */
+  vars: Array<[string, string]>;
+  /** From CONTENT_LENGTH (leading digits), 0 when absent. */
+  contentLength: number;
+}
+
+export interface UwsgiLimits {
+  /** Max datasize (uWSGI's buffer-size, default 4096, at most 65535). */
+  bufferSize: number;
+  /** Max number of key + value slots, i.e. pairs * 2. See uwsgiVarSlots(). */
+  maxVars: number;
+  /** Max CONTENT_LENGTH (413 above); 0 = unlimited. */
+  maxBodyBytes: number;
+}
+
+export interface UwsgiParserHandlers {
+  onHead(head: UwsgiHead): void;
+  /** Body bytes, never empty; a view of the pushed buffer: copy it to keep it. */
+  onBody(chunk: Buffer): void;
+  onEnd(): void;
+  /** After this the parser ignores all further input. */
+  onError(err: ProtocolError): void;
+}
+
+export const UWSGI_DEFAULT_BUFFER_SIZE = 4096;
+/** uWSGI's `max-vars` default. */
+export const UWSGI_DEFAULT_MAX_VARS = 64;
+
+/**
+ * uWSGI sizes its iovec as 4 + 1 + 4 * max-vars and reserves 5 slots, and keys
+ * and values each take a slot: `--max-vars N` allows 4N slots (2N vars).
+ */
+export function uwsgiVarSlots(maxVarsOption: number): number {
+  return 4 * maxVarsOption;
+}
+
+export const UWSGI_DEFAULT_LIMITS: Readonly<UwsgiLimits> = {
+  bufferSize: UWSGI_DEFAULT_BUFFER_SIZE,
+  maxVars: uwsgiVarSlots(UWSGI_DEFAULT_MAX_VARS),
+  maxBodyBytes: 0,
+};
+
+const HEADER_BYTES = 4;
+
+/** A broken packet: nothing to answer, log uWSGI's line and close. */
+function packetError(code: 'E_UWSGI_PACKET' | 'E_UWSGI_BLOCK_TOO_LARGE' | 'E_UWSGI_EMPTY', logLine: string): ProtocolError {
+  return new ProtocolError(code, logLine, null, logLine);
+}
+
+function truncatedVar(strsize: number): ProtocolError {
+  return packetError('E_UWSGI_PACKET', `invalid uwsgi request (current strsize: ${strsize}). skip.`);
+}
+
+/**
+ * Splits a vars block into [key, value] pairs, with uWSGI's exact bounds checks
+ * and error order (truncation, then the slot limit, for each var).
+ */
+export function parseUwsgiVars(block: Buffer, maxVars: number): Array<[string, string]> | ProtocolError {
+  const vars: Array<[string, string]> = [];
+  const end = block.length;
+  let pos = 0;
+  // The length uWSGI last read, which is what its truncation message reports.
+  let lastSize = 0;
+  while (pos < end) {
+    if (pos + 2 >= end) return truncatedVar(lastSize);
+    const keyLength = block.readUInt16LE(pos);
+    if (keyLength === 0) return packetError('E_UWSGI_PACKET', 'uwsgi key cannot be null. skip this var.');
+    pos += 2;
+    // A key must leave room after it: uWSGI checks `ptr + keylen < end`.
+    if (pos + keyLength >= end) return truncatedVar(keyLength);
+    const keyStart = pos;
+    pos += keyLength;
+    if (pos + 2 > end) return truncatedVar(keyLength);
+    const valueLength = block.readUInt16LE(pos);
+    pos += 2;
+    if (pos + valueLength > end) return truncatedVar(valueLength);
+    if ((vars.length + 1) * 2 > maxVars) return packetError('E_UWSGI_PACKET', 'max vec size reached. skip this var.');
+    vars.push([block.toString('latin1', keyStart, keyStart + keyLength), block.toString('latin1', pos, pos + valueLength)]);
+    pos += valueLength;
+    lastSize = valueLength;
+  }
+  return vars;
+}
+
+/** uWSGI's get_content_length(): the leading decimal digits, 0 when there are none. */
+export function uwsgiContentLength(value: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+function lastContentLength(vars: Array<[string, string]>): number {
+  for (let i = vars.length - 1; i >= 0; i--) {
+    const [key, value] = vars[i]!;
+    if (key === 'CONTENT_LENGTH') return uwsgiContentLength(value);
+  }
+  return 0;
+}
+
+type UwsgiState = 'header' | 'vars' | 'body' | 'done' | 'failed';
+
+export class UwsgiParser {
+  private readonly handlers: UwsgiParserHandlers;
+  private readonly limits: UwsgiLimits;
+  private state: UwsgiState = 'header';
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerFilled = 0;
+  /** The vars block, allocated only when it arrives in more than one piece. */
+  private varsBlock: Buffer | null = null;
+  private varsFilled = 0;
+  private datasize = 0;
+  private bodyRemaining = 0;
+
+  constructor(handlers: UwsgiParserHandlers, limits: UwsgiLimits) {
+    this.handlers = handlers;
+    this.limits = limits;
+  }
+
+  /** True once the request (head and body) is complete or has failed: further bytes are ignored. */
+  get finished(): boolean {
+    return this.state === 'done' || this.state === 'failed';
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length && !this.finished) {
+      pos = this.consume(chunk, pos);
+    }
+  }
+
+  private consume(chunk: Buffer, pos: number): number {
+    switch (this.state) {
+      case 'header':
+        return this.consumeHeader(chunk, pos);
+      case 'vars':
+        return this.consumeVars(chunk, pos);
+      case 'body':
+        return this.consumeBody(chunk, pos);
+      default:
+        return chunk.length;
+    }
+  }
+
+  private consumeHeader(chunk: Buffer, pos: number): number {
+    const n = Math.min(HEADER_BYTES - this.headerFilled, chunk.length - pos);
+    chunk.copy(this.header, this.headerFilled, pos, pos + n);
+    this.headerFilled += n;
+    if (this.headerFilled === HEADER_BYTES) this.onHeader();
+    return pos + n;
+  }
+
+  private onHeader(): void {
+    this.datasize = this.header.readUInt16LE(1);
+    if (this.datasize > this.limits.bufferSize) {
+      this.fail(
+        packetError(
+          'E_UWSGI_BLOCK_TOO_LARGE',
+          `invalid request block size: ${this.datasize} (max ${this.limits.bufferSize})...skip`,
+        ),
+      );
+    } else if (this.datasize === 0) {
+      this.fail(packetError('E_UWSGI_EMPTY', 'Empty python request. skip.'));
+    } else {
+      this.state = 'vars';
+    }
+  }
+
+  private consumeVars(chunk: Buffer, pos: number): number {
+    const available = chunk.length - pos;
+    // Common case: the whole block is in this chunk; parse it in place.
+    if (this.varsFilled === 0 && available >= this.datasize) {
+      const end = pos + this.datasize;
+      this.onVarsBlock(chunk.subarray(pos, end));
+      return end;
+    }
+    this.varsBlock ??= Buffer.allocUnsafe(this.datasize);
+    const n = Math.min(this.datasize - this.varsFilled, available);
+    chunk.copy(this.varsBlock, this.varsFilled, pos, pos + n);
+    this.varsFilled += n;
+    if (this.varsFilled === this.datasize) {
+      const block = this.varsBlock;
+      this.varsBlock = null;
+      this.onVarsBlock(block);
+    }
+    return pos + n;
+  }
+
+  private onVarsBlock(block: Buffer): void {
+    const vars = parseUwsgiVars(block, this.limits.maxVars);
+    if (vars instanceof ProtocolError) {
+      this.fail(vars);
+      return;
+    }
+    const contentLength = lastContentLength(vars);
+    const maxBody = this.limits.maxBodyBytes;
+    if (maxBody > 0 && contentLength > maxBody) {
+      this.fail(
+        new ProtocolError(
+          'E_UWSGI_BODY_TOO_LARGE',
+          `CONTENT_LENGTH ${contentLength} above the limit of ${maxBody} bytes`,
+          413,
+          'Invalid (too big) CONTENT_LENGTH. skip.',
+        ),
+      );
+      return;
+    }
+    if (!Number.isSafeInteger(contentLength)) {
+      // Only reachable without a body limit; a body this size cannot be read anyway.
+      this.fail(packetError('E_UWSGI_PACKET', 'Invalid (too big) CONTENT_LENGTH. skip.'));
+      return;
+    }
+    this.handlers.onHead({
+      modifier1: this.header[0]!,
+      modifier2: this.header[3]!,
+      datasize: this.datasize,
+      vars,
+      contentLength,
+    });
+    if (contentLength === 0) {
+      this.finish();
+    } else {
+      this.bodyRemaining = contentLength;
+      this.state = 'body';
+    }
+  }
+
+  private consumeBody(chunk: Buffer, pos: number): number {
+    const end = pos + Math.min(this.bodyRemaining, chunk.length - pos);
+    this.bodyRemaining -= end - pos;
+    this.handlers.onBody(chunk.subarray(pos, end));
+    if (this.bodyRemaining === 0) this.finish();
+    return end;
+  }
+
+  private finish(): void {
+    this.state = 'done';
+    this.handlers.onEnd();
+  }
+
+  private fail(err: ProtocolError): void {
+    this.state = 'failed';
+    this.varsBlock = null;
+    this.handlers.onError(err);
+  }
+}
+
+/**
+ * Builds a uwsgi request packet, as nginx would send it. Keys, values and
+ * string bodies are encoded as latin-1 (one byte per char), which round-trips
+ * what the parser decodes. Nothing is added or checked semantically (no
+ * CONTENT_LENGTH is added for the body), so tests can build broken packets.
+ * Throws RangeError when a key, a value or the vars block exceeds 65535 bytes
+ * or a modifier is not a byte.
+ */
+export function encodeUwsgiPacket(
+  vars: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+  body?: Buffer | string,
+  modifier1 = 0,
+  modifier2 = 0,
+): Buffer {
+  checkByte(modifier1, 'modifier1');
+  checkByte(modifier2, 'modifier2');
+  const pairs = isIterable(vars) ? [...vars] : Object.entries(vars);
+  const parts: Buffer[] = [Buffer.alloc(HEADER_BYTES)];
+  let datasize = 0;
+  for (const [key, value] of pairs) {
+    for (const text of [key, value]) {
+      const bytes = Buffer.from(text, 'latin1');
+      if (bytes.length > 0xffff) throw new RangeError(`uwsgi var longer than 65535 bytes: ${text.slice(0, 40)}...`);
+      const length = Buffer.alloc(2);
+      length.writeUInt16LE(bytes.length, 0);
+      parts.push(length, bytes);
+      datasize += 2 + bytes.length;
+    }
+  }
+  if (datasize > 0xffff) throw new RangeError(`uwsgi vars block of ${datasize} bytes exceeds 65535`);
+  const header = parts[0]!;
+  header.writeUInt8(modifier1, 0);
+  header.writeUInt16LE(datasize, 1);
+  header.writeUInt8(modifier2, 3);
+  if (body !== undefined) parts.push(typeof body === 'string' ? Buffer.from(body, 'latin1') : body);
+  return Buffer.concat(parts);
+}
+
+function checkByte(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`${what} must be 0..255, got ${value}`);
+}
+
+function isIterable(
+  value: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+): value is Iterable<readonly [string, string]> {
+  return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
