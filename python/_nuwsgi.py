@@ -94,6 +94,9 @@ def setup(region, options_json):
             "uwsgi.node": options.get("node", "").encode("ascii", "replace"),
         }
     )
+    # As uWSGI's python plugin: the working directory (after --chdir) comes
+    # first, so `--module app` finds app.py there.
+    sys.path[0:0] = [".", ""]
     for path in reversed(options.get("pythonpath") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -224,47 +227,107 @@ class _Response(object):
 
 def _frame_head(status, headers):
     """Validate status and headers (PEP 3333) and serialize them as latin-1."""
-    if type(status) is not str:
-        raise WsgiError("status must be a str, not %s" % type(status).__name__)
-    match = _STATUS.match(status)
-    if match is None:
-        raise WsgiError("invalid status %r" % (status,))
+    code = _status_cache.get(status) if type(status) is str else None
+    if code is None:
+        code = _check_status(status)
     if type(headers) is not list:
         raise WsgiError("headers must be a list, not %s" % type(headers).__name__)
     lines = [status, "\r\n"]
     content_length = -1
     flags = 0
     for item in headers:
-        if type(item) is not tuple or len(item) != 2:
-            raise WsgiError("header %r is not a (name, value) tuple" % (item,))
-        name, value = item
-        if type(name) is not str or not _TOKEN.match(name):
-            raise WsgiError("invalid header name %r" % (name,))
-        if type(value) is not str or _BAD_VALUE.search(value):
-            raise WsgiError("invalid value for header %r: %r" % (name, value))
-        lower = name.lower()
-        if lower == "content-length":
-            if not value.strip().isdigit():
-                raise WsgiError("invalid Content-Length %r" % (value,))
-            content_length = int(value)
-        elif lower == "connection":
-            if "close" in value.lower():
-                flags |= FLAG_CONNECTION_CLOSE
-            continue  # the connection is ours: we write our own Connection header
-        elif lower == "transfer-encoding":
-            flags |= FLAG_APP_CHUNKED
-            continue  # we frame the body ourselves
-        elif lower in _HOP_BY_HOP_DROPPED:
+        try:
+            line = _header_cache.get(item)
+        except TypeError:  # unhashable: certainly not a valid header, _check_header says why
+            line = None
+        if line is None:
+            line = _check_header(item)
+        if line.__class__ is str:
+            lines.append(line)
             continue
-        lines.append(name)
-        lines.append(": ")
-        lines.append(value)
-        lines.append("\r\n")
+        kind, value = line  # a header we act on rather than pass through
+        if kind == "content-length":
+            content_length = value
+            lines.append("%s: %s\r\n" % item)
+        elif kind == "connection":
+            flags |= value
+        elif kind == "transfer-encoding":
+            flags |= FLAG_APP_CHUNKED
     try:
         head = "".join(lines).encode("latin-1")
     except UnicodeEncodeError:
         raise WsgiError("status or header not encodable as latin-1")
-    return int(match.group(1)), head, content_length, flags
+    return code, head, content_length, flags
+
+
+_status_cache = {}
+_header_cache = {}
+_HEADER_CACHE_MAX = 2048
+
+
+def _check_status(status):
+    if type(status) is not str:
+        raise WsgiError("status must be a str, not %s" % type(status).__name__)
+    match = _STATUS.match(status)
+    if match is None:
+        raise WsgiError("invalid status %r" % (status,))
+    if len(_status_cache) >= _HEADER_CACHE_MAX:
+        _status_cache.clear()
+    code = _status_cache[status] = int(match.group(1))
+    return code
+
+
+def _check_header(item):
+    """Validate one header; returns its wire line (cached), or (kind, value) for
+    the headers that frame the response, which we handle ourselves."""
+    if type(item) is not tuple or len(item) != 2:
+        raise WsgiError("header %r is not a (name, value) tuple" % (item,))
+    name, value = item
+    if type(name) is not str or not _TOKEN.match(name):
+        raise WsgiError("invalid header name %r" % (name,))
+    if type(value) is not str or _BAD_VALUE.search(value):
+        raise WsgiError("invalid value for header %r: %r" % (name, value))
+    lower = name.lower()
+    if lower == "content-length":
+        if not value.strip().isdigit():
+            raise WsgiError("invalid Content-Length %r" % (value,))
+        line = ("content-length", int(value))
+    elif lower == "connection":
+        # The connection is ours: we write our own Connection header.
+        line = ("connection", FLAG_CONNECTION_CLOSE if "close" in value.lower() else 0)
+    elif lower == "transfer-encoding":
+        line = ("transfer-encoding", 0)  # we frame the body ourselves
+    elif lower in _HOP_BY_HOP_DROPPED:
+        line = ("dropped", 0)
+    else:
+        line = "%s: %s\r\n" % (name, value)
+    # Apps send the same few headers again and again: validate each pair once.
+    if len(_header_cache) >= _HEADER_CACHE_MAX:
+        _header_cache.clear()
+    _header_cache[item] = line
+    return line
+
+
+class _EmptyInput(object):
+    """wsgi.input of a request without a body: shared, stateless, never blocks."""
+
+    def read(self, size=-1):
+        return b""
+
+    def readline(self, size=-1):
+        return b""
+
+    def readlines(self, hint=-1):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+    def close(self):
+        pass
+
+
+_EMPTY_INPUT = _EmptyInput()
 
 
 def _read_request():
@@ -274,7 +337,7 @@ def _read_request():
     scheme = environ.get("HTTPS", "")
     environ["wsgi.url_scheme"] = "https" if scheme.lower() == "on" or scheme.startswith("1") else "http"
     if body is None:
-        environ["wsgi.input"] = io.BytesIO(b"")
+        environ["wsgi.input"] = _EMPTY_INPUT
     elif type(body) is bytes:
         environ["wsgi.input"] = io.BytesIO(body)
     else:  # a spooled body: the path of a temporary file Node wrote

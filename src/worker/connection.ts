@@ -19,7 +19,7 @@ export interface ConnectionHost {
   readonly draining: boolean;
 }
 
-/** Where the connection is, and so which timer is armed. */
+/** Where the connection is, and so which deadline applies. */
 type ConnState =
   | 'idle' // nothing buffered, nothing in flight: idle timeout
   | 'reading' // a request is arriving: head deadline / body stall timeout
@@ -32,7 +32,10 @@ const MAX_PIPELINED = 16;
 /**
  * The transport half of a client connection, shared by both protocols:
  * response output with backpressure, in-order dispatch of pipelined requests,
- * timers tied to states, and a clean close. Protocol adapters feed it.
+ * a deadline tied to each state, and a clean close. Protocol adapters feed it.
+ *
+ * Deadlines are plain numbers checked by the worker's once-a-second sweep
+ * (`checkDeadline`): arming one per request costs an assignment, not a timer.
  */
 export class Connection implements ResponseOutput {
   readonly socket: Socket;
@@ -42,7 +45,8 @@ export class Connection implements ResponseOutput {
   private readonly pending: Exchange[] = [];
   private inFlight: Exchange | null = null;
   private pendingError: { err: ProtocolError; protocol: string } | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** Epoch ms after which `checkDeadline` closes the connection; 0 = none. */
+  private deadline = 0;
   private drainWaiters: Array<(ok: boolean) => void> = [];
   private headStartedAt = 0;
   /** Set by the protocol adapter: whether its parser holds a partial request. */
@@ -179,16 +183,14 @@ export class Connection implements ResponseOutput {
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.clearTimer();
     this.socket.end();
     // A client that never reads its answer must not keep the socket forever.
-    this.timer = setTimeout(() => this.socket.destroy(), this.timeouts.stallMs);
-    this.timer.unref();
+    this.deadline = Date.now() + this.timeouts.stallMs;
   }
 
   private onSocketClosed(): void {
     this.state = 'closed';
-    this.clearTimer();
+    this.deadline = 0;
     this.resolveDrain(false);
     for (const ex of this.pending) ex.body.dispose();
     this.pending.length = 0;
@@ -201,33 +203,25 @@ export class Connection implements ResponseOutput {
     for (const resolve of waiters) resolve(ok);
   }
 
-  /** One timer per connection, its length chosen by the state. */
+  /** Set the deadline the current state calls for. */
   private arm(): void {
     if (this.state === 'closed') return;
-    this.clearTimer();
-    let ms: number;
+    const now = Date.now();
     if (this.state === 'serving') {
-      if (!this.socket.writableNeedDrain) return; // the app is working: harakiri's business, not ours
-      ms = this.timeouts.stallMs;
+      // The app is working: that is harakiri's business, not ours. Only a
+      // client that stops reading our response is timed out.
+      this.deadline = this.socket.writableNeedDrain ? now + this.timeouts.stallMs : 0;
     } else if (this.state === 'reading') {
-      const headLeft = this.timeouts.idleMs - (Date.now() - this.headStartedAt);
-      ms = Math.max(1, Math.min(this.timeouts.stallMs, headLeft));
+      this.deadline = Math.min(now + this.timeouts.stallMs, this.headStartedAt + this.timeouts.idleMs);
     } else {
-      ms = this.timeouts.idleMs;
-    }
-    this.timer = setTimeout(() => this.onTimeout(), ms);
-    this.timer.unref();
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
+      this.deadline = now + this.timeouts.idleMs;
     }
   }
 
-  private onTimeout(): void {
-    this.timer = null;
+  /** Called about once a second by the worker. */
+  checkDeadline(now: number): void {
+    if (this.deadline === 0 || now < this.deadline) return;
+    this.deadline = 0;
     if (this.state === 'reading' && this.inFlight === null) {
       this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
     }

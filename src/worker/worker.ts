@@ -48,6 +48,7 @@ export class Worker implements ConnectionHost {
   private readonly connections = new Set<Connection>();
   private stopping = false;
   private whenNoConnections: (() => void) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(config: WorkerConfig, log: LogFn) {
     this.config = config;
@@ -87,6 +88,11 @@ export class Worker implements ConnectionHost {
 
   /** Accept on every configured listening socket. */
   serve(): void {
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const conn of this.connections) conn.checkDeadline(now);
+    }, 1000);
+    this.sweeper.unref();
     for (const listener of this.config.listeners) {
       const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol));
       server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));

@@ -1,0 +1,455 @@
+#!/usr/bin/env node
+// `npm run bench`: nuwsgi vs uWSGI vs gunicorn, side by side, with wrk.
+//
+// One server at a time (the machine has 2 cores), each with 2 workers, on
+// the same apps and the same interpreter; prints a table with ratios against
+// uWSGI and writes bench/results/<timestamp>.json. See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { debianLibpythonPackage, ensureDebPackages } from '../scripts/lib/apt.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn'];
+const APPS = {
+  hello: { file: 'examples/hello.py', module: 'hello:application', path: '/' },
+  flask: { file: 'examples/flask_app.py', module: 'flask_app:app', path: '/' },
+};
+const START_DEADLINE_MS = 30_000;
+const STOP_DEADLINE_MS = 15_000;
+
+// ---------------------------------------------------------------------------
+// Options: flags win over BENCH_* environment variables.
+
+const USAGE = `usage: node bench/run.mjs [options]
+  --servers LIST      nuwsgi,uwsgi,gunicorn (default all; env BENCH_SERVERS)
+  --apps LIST         hello,flask (default both; env BENCH_APPS)
+  --duration SECS     measured wrk run per case (default 10; env BENCH_DURATION)
+  --warmup SECS       wrk warm-up before each measurement (default 2; env BENCH_WARMUP)
+  --connections N     wrk -c (default 50; env BENCH_CONNECTIONS)
+  --threads N         wrk -t (default 2; env BENCH_THREADS)
+  --processes N       workers per server (default 2; env BENCH_PROCESSES)
+  --modes LIST        keepalive,close (default keepalive; env BENCH_MODES)
+  --python PATH       interpreter for nuwsgi (default /usr/bin/python3, as Debian's uWSGI and gunicorn use)
+  --uwsgi-socket F    http11 (--http11-socket, keep-alive; default) or http (--http-socket, closes each time)
+  --no-install        do not apt-get missing packages
+  --no-save           do not write bench/results/*.json`;
+
+function parseOptions(argv) {
+  const env = process.env;
+  const o = {
+    servers: env.BENCH_SERVERS ?? ALL_SERVERS.join(','),
+    apps: env.BENCH_APPS ?? Object.keys(APPS).join(','),
+    duration: env.BENCH_DURATION ?? '10',
+    warmup: env.BENCH_WARMUP ?? '2',
+    connections: env.BENCH_CONNECTIONS ?? '50',
+    threads: env.BENCH_THREADS ?? '2',
+    processes: env.BENCH_PROCESSES ?? '2',
+    modes: env.BENCH_MODES ?? 'keepalive',
+    python: env.BENCH_PYTHON ?? '/usr/bin/python3',
+    'uwsgi-socket': env.BENCH_UWSGI_SOCKET ?? 'http11',
+    install: true,
+    save: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === '--no-install') o.install = false;
+    else if (a === '--no-save') o.save = false;
+    else {
+      const [flag, inline] = a.split(/=(.*)/s, 2);
+      const key = flag.replace(/^--/, '');
+      if (!flag.startsWith('--') || !(key in o) || typeof o[key] === 'boolean') fail(`unknown option ${a}\n${USAGE}`);
+      o[key] = inline ?? argv[++i];
+      if (o[key] === undefined) fail(`${flag} needs a value`);
+    }
+  }
+  const list = (s, allowed, what) => {
+    const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const x of items) if (!allowed.includes(x)) fail(`unknown ${what} "${x}" (known: ${allowed.join(', ')})`);
+    return items;
+  };
+  const num = (s, what) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number, got "${s}"`);
+    return n;
+  };
+  return {
+    servers: list(o.servers, ALL_SERVERS, 'server'),
+    apps: list(o.apps, Object.keys(APPS), 'app'),
+    modes: list(o.modes, ['keepalive', 'close'], 'mode'),
+    duration: num(o.duration, '--duration'),
+    warmup: num(o.warmup, '--warmup'),
+    connections: num(o.connections, '--connections'),
+    threads: num(o.threads, '--threads'),
+    processes: num(o.processes, '--processes'),
+    python: o.python,
+    uwsgiSocket: list(o['uwsgi-socket'], ['http11', 'http'], 'uwsgi socket flavour')[0],
+    install: o.install,
+    save: o.save,
+  };
+}
+
+function fail(msg) {
+  console.error(msg);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------
+// Servers: spawned in their own process group, killed as a group.
+
+const started = new Set();
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+process.on('exit', () => {
+  for (const s of started) killGroup(s.pid, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const s of started) killGroup(s.pid, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Command line per server; all bind port 0 and log the real port. */
+function serverCommand(server, app, opts) {
+  const n = String(opts.processes);
+  if (server === 'nuwsgi') {
+    return {
+      cmd: process.execPath,
+      args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, '--http-socket', '127.0.0.1:0',
+        '--wsgi-file', app.file, '--python', opts.python, '--disable-logging'],
+    };
+  }
+  if (server === 'uwsgi') {
+    // --http11-socket: uWSGI's keep-alive capable variant, to compare like with like.
+    return {
+      cmd: 'uwsgi',
+      args: ['--plugin', 'python3', '--master', '--processes', n, `--${opts.uwsgiSocket}-socket`, '127.0.0.1:0',
+        '--wsgi-file', app.file, '--disable-logging', '--die-on-term'],
+    };
+  }
+  // Debian's gunicorn (runs on /usr/bin/python3), default sync workers.
+  return {
+    cmd: 'gunicorn',
+    args: ['-w', n, '-b', '127.0.0.1:0', '--chdir', 'examples', '--access-logfile', '/dev/null', app.module],
+  };
+}
+
+const PORT_PATTERNS = [
+  /(?:nuwsgi|uwsgi) socket 0 bound to TCP address [^\s]*:(\d+)/, // nuwsgi, uWSGI
+  /Listening at: http:\/\/[^\s]*:(\d+)/, // gunicorn
+];
+
+function startServer(name, app, opts) {
+  const { cmd, args } = serverCommand(name, app, opts);
+  const proc = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = { name, proc, pid: proc.pid, logs: '', exit: undefined, commandLine: [cmd, ...args].join(' ') };
+  started.add(s);
+  const onData = (d) => {
+    s.logs += d;
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  proc.on('exit', (code, signal) => {
+    s.exit = { code, signal };
+  });
+  proc.on('error', (err) => {
+    s.exit = { code: null, signal: null, error: err.message };
+  });
+  return s;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function httpGet(port, path, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls (with a deadline) for the port in the log, then for a 2xx answer. */
+async function waitReady(s, path) {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  let port;
+  let last = 'no port logged yet';
+  while (Date.now() < deadline) {
+    if (s.exit) throw new Error(`${s.name} exited during startup (${JSON.stringify(s.exit)})\n${s.logs.slice(-3000)}`);
+    port ??= PORT_PATTERNS.map((re) => re.exec(s.logs)?.[1]).find(Boolean);
+    if (port !== undefined) {
+      try {
+        const status = await httpGet(Number(port), path, Math.max(1, deadline - Date.now()));
+        if (status >= 200 && status < 300) return Number(port);
+        last = `HTTP ${status}`;
+      } catch (err) {
+        last = err.message;
+      }
+    }
+    await sleep(50);
+  }
+  throw new Error(`${s.name} not ready after ${START_DEADLINE_MS} ms (${last})\n${s.logs.slice(-3000)}`);
+}
+
+/** SIGTERM, wait (bounded), then SIGKILL the whole group either way. */
+async function stopServer(s) {
+  if (!s.exit) process.kill(s.pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_DEADLINE_MS;
+  while (!s.exit && Date.now() < deadline) await sleep(50);
+  const graceful = s.exit !== undefined;
+  killGroup(s.pid, 'SIGKILL');
+  started.delete(s);
+  return graceful;
+}
+
+// ---------------------------------------------------------------------------
+// Memory of a process tree, from /proc.
+
+function readProcText(path) {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+function processTree(root) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readProcText(`/proc/${name}/stat`);
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') continue;
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
+  return out;
+}
+
+/** Sum of Rss and Pss (kB in smaps_rollup) over the tree. PSS splits shared pages, so it adds up honestly across forks. */
+function treeMemory(root) {
+  let rssKb = 0;
+  let pssKb = 0;
+  const pids = processTree(root);
+  for (const pid of pids) {
+    const text = readProcText(`/proc/${pid}/smaps_rollup`) ?? '';
+    rssKb += Number(/^Rss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    pssKb += Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+  }
+  return { processes: pids.length, rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
+}
+
+// ---------------------------------------------------------------------------
+// wrk
+
+function toMs(value, unit) {
+  const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[unit];
+  return Number(value) * factor;
+}
+
+/** Parses wrk's --latency report. */
+export function parseWrk(out) {
+  const lat = (pct) => {
+    const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m ? toMs(m[1], m[2]) : undefined;
+  };
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requestsPerSec: Number(/^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1] ?? NaN),
+    requests: Number(/^\s+(\d+) requests in/m.exec(out)?.[1] ?? NaN),
+    p50Ms: lat(50),
+    p75Ms: lat(75),
+    p90Ms: lat(90),
+    p99Ms: lat(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: sock
+      ? { connect: Number(sock[1]), read: Number(sock[2]), write: Number(sock[3]), timeout: Number(sock[4]) }
+      : { connect: 0, read: 0, write: 0, timeout: 0 },
+  };
+}
+
+/** Runs wrk (async, so the probe below can run meanwhile); resolves with its report. */
+function runWrk(port, path, seconds, opts, mode) {
+  const args = [`-t${opts.threads}`, `-c${opts.connections}`, `-d${seconds}s`, '--latency'];
+  if (mode === 'close') args.push('-H', 'Connection: close');
+  args.push(`http://127.0.0.1:${port}${path}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    // wrk stops by itself after -d; this only guards against a wedged run.
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      if (code === 0) resolve(out);
+      else reject(new Error(`wrk failed (${code ?? signal}): ${out}`));
+    });
+  });
+}
+
+const PROBE_INTERVAL_MS = 100;
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * While wrk runs, one request at a time on a fresh connection, every 100 ms.
+ * wrk's latency only covers connections that got answers: a server that
+ * serves a few keep-alive connections and starves the rest (uWSGI's
+ * --http11-socket with one core per worker) looks fast to wrk, and shows
+ * here as probe timeouts.
+ */
+async function probeWhile(port, path, running) {
+  const latencies = [];
+  let timeouts = 0;
+  let errors = 0;
+  while (running()) {
+    const t0 = performance.now();
+    try {
+      await httpGet(port, path, PROBE_TIMEOUT_MS);
+      latencies.push(performance.now() - t0);
+    } catch (err) {
+      if (err.message === 'timeout') timeouts++;
+      else errors++;
+    }
+    const wait = PROBE_INTERVAL_MS - (performance.now() - t0);
+    if (wait > 0 && running()) await sleep(wait);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : undefined);
+  return { count: latencies.length + timeouts + errors, timeouts, errors, p50Ms: pct(0.5), maxMs: latencies.at(-1) };
+}
+
+/** The measured wrk run with the probe alongside. */
+async function measure(port, path, opts, mode) {
+  let done = false;
+  const wrk = runWrk(port, path, opts.duration, opts, mode).finally(() => {
+    done = true;
+  });
+  const [raw, probe] = await Promise.all([wrk, probeWhile(port, path, () => !done)]);
+  return { raw, probe };
+}
+
+// ---------------------------------------------------------------------------
+
+async function benchOne(serverName, appName, opts) {
+  const app = APPS[appName];
+  const s = startServer(serverName, app, opts);
+  try {
+    const port = await waitReady(s, app.path);
+    const rows = [];
+    for (const mode of opts.modes) {
+      await runWrk(port, app.path, opts.warmup, opts, mode); // warm-up: imports, caches, JIT, TCP
+      const { raw, probe } = await measure(port, app.path, opts, mode);
+      const memory = treeMemory(s.pid); // right after the load, before anything is freed
+      rows.push({ app: appName, server: serverName, mode, ...parseWrk(raw), probe, memory, command: s.commandLine });
+    }
+    const graceful = await stopServer(s);
+    for (const r of rows) r.gracefulStop = graceful;
+    return rows;
+  } catch (err) {
+    await stopServer(s);
+    return [{ app: appName, server: serverName, mode: opts.modes.join(','), error: String(err.message ?? err), command: s.commandLine }];
+  }
+}
+
+function fmt(n, digits = 1) {
+  return n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+}
+
+function ratio(a, b) {
+  return a === undefined || b === undefined || !b ? '-' : `${(a / b).toFixed(2)}x`;
+}
+
+function printTable(rows) {
+  const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o', 'procs', 'RSS MB', 'PSS MB', 'req/s vs uwsgi', 'p99 vs uwsgi', 'PSS vs uwsgi'];
+  const lines = [header];
+  for (const r of rows) {
+    if (r.error) {
+      lines.push([r.app, r.server, r.mode, `ERROR: ${r.error.split('\n')[0]}`]);
+      continue;
+    }
+    const base = rows.find((b) => b.server === 'uwsgi' && b.app === r.app && b.mode === r.mode && !b.error);
+    const errs = Object.values(r.socketErrors).reduce((a, b) => a + b, 0);
+    lines.push([
+      r.app, r.server, r.mode, fmt(r.requestsPerSec, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.non2xx), String(errs),
+      fmt(r.probe.p50Ms, 2), `${r.probe.timeouts}/${r.probe.count}`, String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb),
+      ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.memory.pssMb, base?.memory.pssMb),
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.filter((l) => l.length > 1).map((l) => (l[i] ?? '').length)));
+  for (const l of lines) {
+    console.log(l.length > 4 ? l.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') : l.join('  '));
+  }
+}
+
+function versions() {
+  const first = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return r.status === 0 ? `${r.stdout}${r.stderr}`.trim().split('\n')[0] : undefined;
+  };
+  return {
+    node: process.version,
+    uwsgi: first('uwsgi', ['--version']),
+    gunicorn: first('gunicorn', ['--version']),
+    python: first('/usr/bin/python3', ['--version']),
+    wrk: first('wrk', ['--version']),
+  };
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.install) {
+    const libpython = debianLibpythonPackage();
+    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...(libpython ? [libpython] : [])];
+    const missing = ensureDebPackages(pkgs, { label: 'bench packages' });
+    if (missing.includes('wrk')) fail('wrk is required: apt-get install wrk');
+  }
+  const startedAt = new Date();
+  console.log(`bench: servers ${opts.servers.join(',')}; apps ${opts.apps.join(',')}; modes ${opts.modes.join(',')}; ` +
+    `wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s (warm-up ${opts.warmup}s); ${opts.processes} workers each`);
+  const rows = [];
+  for (const app of opts.apps) {
+    for (const server of opts.servers) {
+      console.log(`- ${app} on ${server} ...`);
+      rows.push(...(await benchOne(server, app, opts)));
+    }
+  }
+  console.log('');
+  printTable(rows);
+  if (opts.save) {
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release() };
+    writeFileSync(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), machine, versions: versions(), options: opts, results: rows }, null, 2)}\n`);
+    console.log(`\nwrote ${file}`);
+  }
+  if (rows.some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
