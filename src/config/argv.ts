@@ -1,0 +1,144 @@
+/**
+ * The command line, parsed as uWSGI's getopt_long does:
+ * - `--opt value`, `--opt=value`; a required value is taken from the next
+ *   argument even when it starts with '-';
+ * - flags take no value (`--master=1` is an error, as in getopt);
+ * - optional-argument options (chmod-socket, log-date) only take `--opt=value`;
+ * - short options: `-p 4`, `-p4`, clusters such as `-MTp4`;
+ * - unique prefixes of long options are accepted (`--proce 4`), an ambiguous
+ *   prefix is an error listing the possibilities;
+ * - `--` ends the options;
+ * - every other argument is a config file chosen by its extension, loaded
+ *   after all options (getopt permutes non-options to the end).
+ */
+import { ConfigError, type ConfigOrigin } from '../util/errors';
+import { allLongNames, argumentStyle, findOption, findShort } from './registry';
+import { didYouMean } from './suggest';
+import type { OptionSpec } from './types';
+
+export interface ArgvOption {
+  /** The long name as matched (an alias stays an alias), or the canonical name for a short option. */
+  readonly key: string;
+  readonly value: string | null;
+}
+
+export type ConfigFormat = 'ini' | 'yaml' | 'json' | 'xml';
+
+export interface ParsedArgv {
+  readonly options: readonly ArgvOption[];
+  /** Bare config-file arguments, in order. */
+  readonly files: ReadonlyArray<{ readonly format: ConfigFormat; readonly path: string }>;
+}
+
+export const ARGV_ORIGIN: ConfigOrigin = { source: 'argv' };
+
+/** `argv` without the node binary and script: usually `process.argv.slice(2)`. */
+export function parseArgv(argv: readonly string[]): ParsedArgv {
+  const options: ArgvOption[] = [];
+  const bare: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i] ?? '';
+    i++;
+    if (arg === '--') {
+      bare.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith('--')) i = parseLong(arg.slice(2), argv, i, options);
+    else if (arg.startsWith('-') && arg.length > 1) i = parseShortCluster(arg.slice(1), argv, i, options);
+    else bare.push(arg);
+  }
+  return { options, files: bare.map(bareFile) };
+}
+
+function parseLong(body: string, argv: readonly string[], next: number, out: ArgvOption[]): number {
+  const eq = body.indexOf('=');
+  const typed = eq === -1 ? body : body.slice(0, eq);
+  const inline = eq === -1 ? undefined : body.slice(eq + 1);
+  const name = resolveLongName(typed);
+  const spec = findOption(name) as OptionSpec;
+  const style = argumentStyle(spec);
+  if (style === 'none') {
+    if (inline !== undefined) throw argvError(`option '--${name}' doesn't allow an argument`);
+    out.push({ key: name, value: null });
+    return next;
+  }
+  if (inline !== undefined || style === 'optional') {
+    out.push({ key: name, value: inline ?? null });
+    return next;
+  }
+  const value = argv[next];
+  if (value === undefined) throw argvError(`option '--${name}' requires an argument`);
+  out.push({ key: name, value });
+  return next + 1;
+}
+
+/** Exact name, or the only long name starting with `typed` (getopt_long's abbreviations). */
+export function resolveLongName(typed: string): string {
+  if (findOption(typed) !== undefined) return typed;
+  const candidates = typed === '' ? [] : allLongNames().filter((name) => name.startsWith(typed));
+  if (candidates.length === 1 && candidates[0] !== undefined) return candidates[0];
+  if (candidates.length > 1) {
+    const list = candidates.map((c) => `'--${c}'`).join(' ');
+    throw argvError(`option '--${typed}' is ambiguous; possibilities: ${list}`, 'E_CONFIG_UNKNOWN_OPTION');
+  }
+  const hint = didYouMean(typed, allLongNames());
+  throw argvError(`unrecognized option '--${typed}'${hint}`, 'E_CONFIG_UNKNOWN_OPTION');
+}
+
+function parseShortCluster(cluster: string, argv: readonly string[], next: number, out: ArgvOption[]): number {
+  for (let pos = 0; pos < cluster.length; pos++) {
+    const letter = cluster.charAt(pos);
+    const spec = findShort(letter);
+    if (spec === undefined) throw argvError(`invalid option -- '${letter}'`, 'E_CONFIG_UNKNOWN_OPTION');
+    const style = argumentStyle(spec);
+    const rest = cluster.slice(pos + 1);
+    if (style === 'none') {
+      out.push({ key: spec.name, value: null });
+      continue;
+    }
+    if (rest !== '' || style === 'optional') {
+      out.push({ key: spec.name, value: rest === '' ? null : rest });
+      return next;
+    }
+    const value = argv[next];
+    if (value === undefined) throw argvError(`option requires an argument -- '${letter}'`);
+    out.push({ key: spec.name, value });
+    return next + 1;
+  }
+  return next;
+}
+
+const EXTENSION_FORMATS: ReadonlyArray<[string, ConfigFormat]> = [
+  ['.ini', 'ini'],
+  ['.yaml', 'yaml'],
+  ['.yml', 'yaml'],
+  ['.json', 'json'],
+  ['.js', 'json'],
+  ['.xml', 'xml'],
+];
+
+/** The config format a path names by its extension (a `:section` suffix is ignored). */
+export function formatOfPath(path: string): ConfigFormat | undefined {
+  const withoutSection = path.replace(/:[^/:]*$/, '');
+  for (const [extension, format] of EXTENSION_FORMATS) {
+    if (withoutSection.endsWith(extension) || path.endsWith(extension)) return format;
+  }
+  return undefined;
+}
+
+function bareFile(path: string): { format: ConfigFormat; path: string } {
+  const format = formatOfPath(path);
+  if (format === undefined) {
+    throw new ConfigError(
+      `unable to load configuration from ${path} (a bare argument must be a .ini, .yaml, .yml, .json, .js or .xml file)`,
+      ARGV_ORIGIN,
+    );
+  }
+  return { format, path };
+}
+
+/** The message already names the option as typed, so it is not repeated as `option '...':`. */
+function argvError(message: string, code: 'E_CONFIG' | 'E_CONFIG_UNKNOWN_OPTION' = 'E_CONFIG'): ConfigError {
+  return new ConfigError(`${message} (command line)`, ARGV_ORIGIN, undefined, code);
+}

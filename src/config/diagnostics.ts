@@ -1,0 +1,59 @@
+/**
+ * Warnings (and, under `strict`, errors) about keys: unknown keys are kept as
+ * placeholders like uWSGI does, but said out loud; options nuwsgi knows but
+ * does not implement are accepted with a warning naming them.
+ */
+import { ConfigError } from '../util/errors';
+import type { RawEntry } from './entry';
+import { allLongNames, findOption } from './registry';
+import { didYouMean } from './suggest';
+import { describeOrigin } from './values';
+
+export interface KeyReport {
+  readonly warnings: string[];
+}
+
+/**
+ * Throws under strict for the first unknown key; otherwise returns one warning
+ * per unknown key that no `%(...)`/if-opt refers to, and one per planned or
+ * refused option (at its first occurrence).
+ */
+export function reportKeys(entries: readonly RawEntry[], customOptions: ReadonlyMap<string, string>, strict: boolean): KeyReport {
+  const referenced = referencedKeys(entries);
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (seen.has(entry.key)) continue;
+    seen.add(entry.key);
+    const spec = findOption(entry.key);
+    const where = whereOf(entry);
+    if (spec === undefined) {
+      if (customOptions.has(entry.key)) continue;
+      const hint = didYouMean(entry.key, allLongNames());
+      if (strict) throw new ConfigError(`[strict-mode] unknown config directive: ${entry.key}${hint}`, entry.origin, undefined, 'E_CONFIG_UNKNOWN_OPTION');
+      if (!referenced.has(entry.key)) warnings.push(`${where}: unknown option '${entry.key}'${hint}: kept as a placeholder`);
+    } else if (spec.status === 'planned') {
+      warnings.push(`${where}: option '${entry.key}' is not implemented by nuwsgi yet: accepted and ignored`);
+    } else if (spec.status === 'refused') {
+      warnings.push(`${where}: option '${entry.key}' is refused by nuwsgi (${spec.why ?? 'unsafe'}): accepted and ignored`);
+    }
+  }
+  return { warnings };
+}
+
+function whereOf(entry: RawEntry): string {
+  return entry.envName !== undefined ? `environment ${entry.envName}` : describeOrigin(entry.origin);
+}
+
+/** Keys used as `%(key)` (including math items) or tested by if-opt/if-not-opt. */
+function referencedKeys(entries: readonly RawEntry[]): Set<string> {
+  const keys = new Set<string>();
+  for (const entry of entries) {
+    const value = entry.value ?? '';
+    for (const match of value.matchAll(/%\(([^()]*)\)/g)) {
+      for (const token of (match[1] ?? '').split(' ')) if (token !== '') keys.add(token);
+    }
+    if (entry.key === 'if-opt' || entry.key === 'if-not-opt') keys.add(value.split('=')[0] ?? '');
+  }
+  return keys;
+}

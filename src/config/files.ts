@@ -1,0 +1,59 @@
+/**
+ * Reading one config file: open it (relative paths are relative to the
+ * process's working directory, as in uWSGI, not to the including file),
+ * substitute the magic variables in its raw text, then parse the asked
+ * section with the format's reader.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { ConfigError, type ConfigOrigin } from '../util/errors';
+import { parseIni } from './formats/ini';
+import { parseJson } from './formats/json';
+import { parseXml } from './formats/xml';
+import { parseYaml } from './formats/yaml';
+import type { ReadResult } from './formats/types';
+import { substituteMagic, type MagicTable } from './magic';
+
+export type ConfigFormat = 'ini' | 'yaml' | 'json' | 'xml';
+
+/** `file.ini:section` → path and section (undefined = the format's default). */
+export function splitSection(reference: string): { path: string; section: string | undefined } {
+  const schemeEnd = reference.indexOf('://');
+  const searchFrom = schemeEnd === -1 ? 0 : reference.lastIndexOf('/') + 1;
+  const colon = reference.lastIndexOf(':');
+  if (colon < searchFrom) return { path: reference, section: undefined };
+  const section = reference.slice(colon + 1);
+  return { path: reference.slice(0, colon), section: section === '' ? undefined : section };
+}
+
+export function readConfigSource(
+  format: ConfigFormat,
+  path: string,
+  section: string | undefined,
+  magic: MagicTable,
+  cwd: string,
+  origin: ConfigOrigin,
+): ReadResult {
+  const text = substituteMagic(readText(path, cwd, origin), magic);
+  const fail = (message: string, line?: number): ConfigError =>
+    new ConfigError(message, { source: 'file', file: path, ...(line === undefined ? {} : { line }) });
+  switch (format) {
+    case 'ini':
+      return parseIni(text, section ?? 'uwsgi');
+    case 'yaml':
+      return parseYaml(text, section ?? 'uwsgi', fail);
+    case 'json':
+      return parseJson(text, section ?? 'uwsgi', fail);
+    case 'xml':
+      return parseXml(text, section, fail);
+  }
+}
+
+function readText(path: string, cwd: string, origin: ConfigOrigin): string {
+  try {
+    return readFileSync(isAbsolute(path) ? path : join(cwd, path), 'utf8');
+  } catch (error: unknown) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+    throw new ConfigError(`cannot read config file '${path}' (${code})`, origin, undefined, 'E_CONFIG_INCLUDE');
+  }
+}

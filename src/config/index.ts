@@ -1,0 +1,103 @@
+/**
+ * The configuration layer's entry point. Sources are read in uWSGI's order:
+ * UWSGI_... and NUWSGI_... environment variables, the command line (config files
+ * inlined where referenced), bare config-file arguments, inherit templates;
+ * then the $(), @() and %() passes; then typed validation.
+ */
+import type { ConfigOrigin } from '../util/errors';
+import { ARGV_ORIGIN, parseArgv, type ParsedArgv } from './argv';
+import { expandCustomOptions } from './custom';
+import { reportKeys } from './diagnostics';
+import { envEntries } from './env';
+import { expandEntries } from './expand';
+import type { Options } from './options';
+import { ResolvedOptions, type ResolvedEntry } from './options-impl';
+import { findOption } from './registry';
+import { ConfigTree } from './tree';
+
+export type { Options } from './options';
+export { ResolvedOptions } from './options-impl';
+export { renderConfigJson, renderShowConfig } from './render';
+import { renderConfigJson, renderShowConfig } from './render';
+
+/**
+ * - 'help' / 'version': print and exit (checked on the command line first, so
+ *   a broken config file cannot hide --help).
+ * - 'print-config-json': print `renderConfigJson(...)` and exit.
+ * - 'show-config': given on the command line: print `renderShowConfig(entries)`
+ *   and exit. When `show-config` is set in a file or the environment the action
+ *   stays 'run' and `options.bool('show-config')` is true: print it at startup
+ *   and keep running, as uWSGI does.
+ */
+export type ConfigAction = 'run' | 'help' | 'version' | 'show-config' | 'print-config-json';
+
+export interface LoadedConfig {
+  options: Options;
+  /** Flattened, in order, expanded: exactly what --show-config prints. */
+  entries: Array<{ key: string; value: string; origin: ConfigOrigin }>;
+  /** Already formatted: `file:line: ...`, `command line: ...`, `environment UWSGI_X: ...`. */
+  warnings: string[];
+  action: ConfigAction;
+}
+
+/** Throws ConfigError on bad input. Pure apart from reading config files (and @(exec://...)). */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string): LoadedConfig {
+  const parsed = parseArgv(argv);
+  const early = earlyAction(parsed);
+  if (early !== undefined) return argvOnly(parsed, early);
+
+  const tree = new ConfigTree(cwd, env);
+  tree.inScope(() => {
+    for (const entry of envEntries(env)) tree.add(entry.key, entry.value, entry.origin, entry.envName);
+  });
+  tree.inScope(() => {
+    for (const option of parsed.options) tree.add(option.key, option.value, ARGV_ORIGIN);
+  });
+  for (const file of parsed.files) tree.inScope(() => tree.loadFile(file.format, file.path, ARGV_ORIGIN));
+  tree.readTemplates();
+
+  expandEntries(tree.entries, env, cwd);
+  const report = reportKeys(tree.entries, tree.customOptions, tree.strict);
+  const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
+  const options = new ResolvedOptions(resolved);
+  return {
+    options,
+    entries: tree.entries.map((e) => ({ key: e.key, value: e.value ?? 'true', origin: e.origin })),
+    warnings: [...tree.warnings, ...report.warnings],
+    action: chooseAction(options, parsed),
+  };
+}
+
+function earlyAction(parsed: ParsedArgv): 'help' | 'version' | undefined {
+  const names = parsed.options.map((o) => findOption(o.key)?.name);
+  if (names.includes('help')) return 'help';
+  if (names.includes('version')) return 'version';
+  return undefined;
+}
+
+function argvOnly(parsed: ParsedArgv, action: 'help' | 'version'): LoadedConfig {
+  const entries = parsed.options.map((o) => ({ key: o.key, value: o.value, origin: ARGV_ORIGIN }));
+  return {
+    options: new ResolvedOptions(entries),
+    entries: entries.map((e) => ({ ...e, value: e.value ?? 'true' })),
+    warnings: [],
+    action,
+  };
+}
+
+function chooseAction(options: ResolvedOptions, parsed: ParsedArgv): ConfigAction {
+  if (options.bool('help')) return 'help';
+  if (options.bool('version')) return 'version';
+  if (options.bool('print-config-json')) return 'print-config-json';
+  const onCommandLine = parsed.options.some((o) => findOption(o.key)?.name === 'show-config');
+  if (onCommandLine && options.bool('show-config')) return 'show-config';
+  return 'run';
+}
+
+/** What --show-config / --print-config-json print for this loaded configuration. */
+export function renderConfigOutput(loaded: LoadedConfig): string {
+  if (loaded.action === 'print-config-json' && loaded.options instanceof ResolvedOptions) {
+    return renderConfigJson(loaded.options, loaded.entries);
+  }
+  return renderShowConfig(loaded.entries);
+}

@@ -1,0 +1,126 @@
+/**
+ * The `Options` implementation: typed getters over the final (expanded)
+ * entries, keyed by canonical registry name.
+ */
+import { NuwsgiError, type ConfigOrigin } from '../util/errors';
+import type { Options } from './options';
+import { REGISTRY, findOption } from './registry';
+import type { OptionSpec } from './types';
+import { isTrue, parseInteger, parseOctal, validateValue } from './values';
+
+/** One `key = value` after expansion; `value` null = a command-line flag without value. */
+export interface ResolvedEntry {
+  readonly key: string;
+  readonly value: string | null;
+  readonly origin: ConfigOrigin;
+}
+
+interface Occurrence {
+  readonly value: string | null;
+  readonly origin: ConfigOrigin;
+}
+
+export type TypedValue = boolean | number | string | string[] | null;
+
+export class ResolvedOptions implements Options {
+  private readonly occurrences = new Map<string, Occurrence[]>();
+
+  /** Validates every value of a known option; unknown keys (placeholders) are not options. */
+  constructor(entries: readonly ResolvedEntry[]) {
+    for (const entry of entries) {
+      const spec = findOption(entry.key);
+      if (spec === undefined) continue;
+      validateValue(spec, entry.key, entry.value, entry.origin);
+      const list = this.occurrences.get(spec.name) ?? [];
+      list.push({ value: entry.value, origin: entry.origin });
+      this.occurrences.set(spec.name, list);
+    }
+  }
+
+  bool(name: string): boolean {
+    const spec = this.spec(name);
+    const last = this.last(spec.name);
+    if (last !== undefined) return isTrue(last.value);
+    if (this.impliedByAnother(spec.name)) return true;
+    return spec.default === true;
+  }
+
+  int(name: string): number {
+    const spec = this.spec(name);
+    if (spec.type === 'bool') return this.bool(name) ? 1 : 0;
+    const last = this.last(spec.name);
+    if (last === undefined || last.value === null || last.value === '') return defaultNumber(spec);
+    const parsed = spec.type === 'octal' ? parseOctal(last.value) : parseInteger(last.value);
+    if (parsed === undefined) throw internal(`option '${name}' is not numeric`);
+    return parsed;
+  }
+
+  str(name: string): string | undefined {
+    const spec = this.spec(name);
+    const last = this.last(spec.name);
+    if (last === undefined) return spec.default === undefined ? undefined : String(spec.default);
+    if (last.value === null) return spec.kind === 'flag' ? 'true' : '';
+    return last.value;
+  }
+
+  list(name: string): string[] {
+    const spec = this.spec(name);
+    return (this.occurrences.get(spec.name) ?? []).map((o) => o.value ?? '');
+  }
+
+  has(name: string): boolean {
+    return this.occurrences.has(this.spec(name).name);
+  }
+
+  /** Where the effective value came from (last occurrence), for error messages downstream. */
+  originOf(name: string): ConfigOrigin | undefined {
+    return this.last(this.spec(name).name)?.origin;
+  }
+
+  /** Every option that was set or has a default, as typed values (for --print-config-json). */
+  toJSON(): Record<string, TypedValue> {
+    const out: Record<string, TypedValue> = {};
+    for (const spec of REGISTRY) {
+      if (!this.has(spec.name) && spec.default === undefined && !this.impliedByAnother(spec.name)) continue;
+      out[spec.name] = this.typed(spec);
+    }
+    return out;
+  }
+
+  private typed(spec: OptionSpec): TypedValue {
+    if (spec.kind === 'list') return this.list(spec.name);
+    if (spec.type === 'bool') return this.bool(spec.name);
+    if (spec.type === 'int' || spec.type === 'size' || spec.type === 'octal') return this.int(spec.name);
+    return this.str(spec.name) ?? null;
+  }
+
+  private impliedByAnother(name: string): boolean {
+    return REGISTRY.some((other) => other.implies?.includes(name) === true && this.isSetOn(other));
+  }
+
+  /** An implying option counts when set, and (for booleans) set to a true value. */
+  private isSetOn(spec: OptionSpec): boolean {
+    const last = this.last(spec.name);
+    if (last === undefined) return false;
+    return spec.type === 'bool' ? isTrue(last.value) : true;
+  }
+
+  private last(canonical: string): Occurrence | undefined {
+    const list = this.occurrences.get(canonical);
+    return list === undefined ? undefined : list[list.length - 1];
+  }
+
+  private spec(name: string): OptionSpec {
+    const spec = findOption(name);
+    if (spec === undefined) throw internal(`unknown option name '${name}' asked of Options`);
+    return spec;
+  }
+}
+
+function defaultNumber(spec: OptionSpec): number {
+  return typeof spec.default === 'number' ? spec.default : 0;
+}
+
+function internal(message: string): NuwsgiError {
+  return new NuwsgiError('E_INTERNAL', message);
+}

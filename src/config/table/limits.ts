@@ -1,0 +1,69 @@
+import type { OptionSpec } from '../types';
+
+const SECTION = 'Limits';
+
+export const LIMITS_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'harakiri', short: 't', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'set harakiri timeout',
+  },
+  { name: 'harakiri-verbose', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable verbose mode for harakiri' },
+  {
+    name: 'harakiri-graceful-timeout', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'send harakiri-graceful-signal first and wait this long before SIGKILL (uWSGI >= 2.0.22)',
+  },
+  {
+    name: 'harakiri-graceful-signal', kind: 'scalar', type: 'int', status: 'planned', metavar: 'signum', section: SECTION,
+    help: 'signal sent to a worker on graceful harakiri (uWSGI >= 2.0.22)',
+  },
+  {
+    name: 'harakiri-queue-threshold', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', section: SECTION,
+    help: 'only apply harakiri when the listen queue is above n (uWSGI >= 2.0.22)',
+  },
+  {
+    name: 'max-requests', short: 'R', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'n', section: SECTION,
+    help: 'reload workers after the specified amount of managed requests',
+  },
+  {
+    name: 'max-requests-delta', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', section: SECTION,
+    help: 'add worker id * delta to max-requests, so workers do not recycle together',
+  },
+  {
+    name: 'max-worker-lifetime', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'reload workers after the specified amount of seconds (default is disabled)',
+  },
+  {
+    name: 'max-worker-lifetime-delta', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'add (worker_id * delta) seconds to the max_worker_lifetime value of each worker',
+  },
+  {
+    name: 'min-worker-lifetime', kind: 'scalar', type: 'int', default: 10, status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'number of seconds worker must run before being reloaded (default is 60)',
+  },
+  {
+    name: 'reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', section: SECTION,
+    help: 'reload if rss memory is higher than specified megabytes',
+  },
+  {
+    name: 'reload-on-as', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', section: SECTION,
+    help: 'reload if address space is higher than specified megabytes',
+  },
+  {
+    name: 'evil-reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', implies: ['master'], section: SECTION,
+    help: 'force the master to reload a worker if its rss memory is higher than specified megabytes',
+  },
+  {
+    name: 'evil-reload-on-as', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', implies: ['master'], section: SECTION,
+    help: 'force the master to reload a worker if its address space is higher than specified megabytes',
+  },
+  { name: 'limit-as', kind: 'scalar', type: 'int', status: 'planned', metavar: 'MB', section: SECTION, help: 'limit processes address space/vsz' },
+  {
+    name: 'post-buffering', kind: 'scalar', type: 'size', default: 0, status: 'planned', metavar: 'bytes', section: SECTION,
+    help: 'set size in bytes after which will buffer to disk instead of memory',
+  },
+  {
+    name: 'post-buffering-bufsize', kind: 'scalar', type: 'size', default: 8192, status: 'planned', metavar: 'bytes', section: SECTION,
+    help: 'set buffer size for read() in post buffering mode',
+  },
+  { name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable memory report' },
+];

@@ -1,0 +1,98 @@
+import type { OptionSpec } from '../types';
+
+const SECTION = 'Monitoring and static files';
+
+export const MONITORING_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'stats', aliases: ['stats-server'], kind: 'scalar', type: 'addr', status: 'planned', metavar: 'addr', implies: ['master'], section: SECTION,
+    help: 'enable the stats server on the specified address',
+  },
+  { name: 'stats-http', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'prefix stats server json output with http headers' },
+  { name: 'stats-minified', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'minify statistics json output' },
+  {
+    name: 'stats-push', kind: 'list', type: 'string', status: 'planned', metavar: 'target', implies: ['master'], section: SECTION,
+    help: 'push the stats json to the specified destination',
+  },
+  {
+    name: 'carbon', kind: 'list', type: 'string', status: 'planned', metavar: 'host:port', implies: ['master'], section: SECTION,
+    help: 'push statistics to the specified carbon server',
+  },
+  {
+    name: 'static-map', kind: 'list', type: 'kv', status: 'planned', metavar: '/mount=dir', section: SECTION,
+    help: 'map mountpoint to static directory (or file)',
+  },
+  {
+    name: 'static-map2', kind: 'list', type: 'kv', status: 'planned', metavar: '/mount=dir', section: SECTION,
+    help: 'like static-map but completely appending the requested resource to the docroot',
+  },
+  {
+    name: 'check-static', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION,
+    help: 'check for static files in the specified directory',
+  },
+  {
+    name: 'static-index', kind: 'list', type: 'string', status: 'planned', metavar: 'file', section: SECTION,
+    help: 'search for specified file if a directory is requested',
+  },
+  {
+    name: 'static-skip-ext', kind: 'list', type: 'string', status: 'planned', metavar: 'ext', section: SECTION,
+    help: 'skip specified extension from staticfile checks',
+  },
+  {
+    name: 'static-expires-type', kind: 'list', type: 'string', status: 'planned', metavar: 'type=secs', section: SECTION,
+    help: 'set the Expires header based on content type',
+  },
+  {
+    name: 'static-gzip', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp', section: SECTION,
+    help: 'if the supplied regexp matches the static file translation it will search for a gzip version',
+  },
+  {
+    name: 'static-gzip-all', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'check for a gzip version of all requested static files',
+  },
+  {
+    name: 'static-gzip-dir', aliases: ['static-gzip-prefix'], kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION,
+    help: 'check for a gzip version of all requested static files in the specified dir/prefix',
+  },
+  {
+    name: 'static-gzip-ext', aliases: ['static-gzip-suffix'], kind: 'list', type: 'string', status: 'planned', metavar: 'ext', section: SECTION,
+    help: 'check for a gzip version of all requested static files with the specified ext/suffix',
+  },
+  {
+    name: 'offload-threads', aliases: ['offload-thread'], kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'n', section: SECTION,
+    help: 'set the number of offload threads to spawn (per-worker, default 0)',
+  },
+  { name: 'route', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp action', section: SECTION, help: 'add a route' },
+  {
+    name: 'route-host', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp action', section: SECTION,
+    help: 'add a route based on Host header',
+  },
+  {
+    name: 'route-uri', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp action', section: SECTION,
+    help: 'add a route based on REQUEST_URI',
+  },
+  {
+    name: 'route-qs', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp action', section: SECTION,
+    help: 'add a route based on QUERY_STRING',
+  },
+  {
+    name: 'add-header', kind: 'list', type: 'string', status: 'planned', metavar: 'header', section: SECTION,
+    help: 'automatically add HTTP headers to response',
+  },
+  {
+    name: 'del-header', kind: 'list', type: 'string', status: 'planned', metavar: 'header', section: SECTION,
+    help: 'automatically remove specified HTTP header from the response',
+  },
+  { name: 'ignore-sigpipe', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'do not report (annoying) SIGPIPE' },
+  {
+    name: 'ignore-write-errors', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'do not report (annoying) write()/writev() errors',
+  },
+  {
+    name: 'disable-write-exception', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'disable exception generation on write()/writev()',
+  },
+  {
+    name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'set close-on-exec on connection sockets (could be required for spawning processes in requests)',
+  },
+];

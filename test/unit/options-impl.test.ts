@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ResolvedOptions, type ResolvedEntry } from '../../src/config/options-impl';
+import { ConfigError, type ConfigOrigin } from '../../src/util/errors';
+
+const at = (line: number): ConfigOrigin => ({ source: 'file', file: 'app.ini', line });
+const options = (pairs: Array<[string, string | null]>): ResolvedOptions =>
+  new ResolvedOptions(pairs.map(([key, value], i): ResolvedEntry => ({ key, value, origin: at(i + 1) })));
+
+test('booleans follow uWSGI: only false/off/no/0 are false, empty is true', () => {
+  for (const value of ['true', '1', 'yes', 'on', '', 'True # inline', 'whatever']) assert.equal(options([['master', value]]).bool('master'), true, value);
+  for (const value of ['false', 'FALSE', 'off', 'No', '0']) assert.equal(options([['master', value]]).bool('master'), false, value);
+  assert.equal(options([['master', null]]).bool('master'), true);
+});
+
+test('defaults apply when unset, including nuwsgi defaults', () => {
+  const o = options([]);
+  assert.equal(o.int('processes'), 1);
+  assert.equal(o.bool('need-app'), true);
+  assert.equal(o.bool('die-on-term'), true);
+  assert.equal(o.bool('master'), false);
+  assert.equal(o.int('max-vars'), 512);
+  assert.equal(o.str('callable'), 'application');
+  assert.equal(o.str('module'), undefined);
+  assert.deepEqual(o.list('socket'), []);
+  assert.equal(o.has('processes'), false);
+});
+
+test('scalars are last-wins, lists append; aliases land on the canonical name', () => {
+  const o = options([['workers', '2'], ['processes', '4'], ['socket', ':1'], ['uwsgi-socket', ':2'], ['pp', 'a'], ['pythonpath', 'b']]);
+  assert.equal(o.int('processes'), 4);
+  assert.equal(o.int('workers'), 4);
+  assert.deepEqual(o.list('socket'), [':1', ':2']);
+  assert.deepEqual(o.list('pythonpath'), ['a', 'b']);
+  assert.equal(o.has('processes'), true);
+});
+
+test('bad values fail at load time naming file:line and option', () => {
+  assert.throws(
+    () => options([['master', 'true'], ['processes', 'many']]),
+    (e: unknown) => e instanceof ConfigError && e.message === "app.ini:2: option 'processes': expected an integer, got 'many'" && e.option === 'processes' && e.origin?.line === 2,
+  );
+  assert.throws(() => options([['buffer-size', '70000']]), /must be at most 65535/);
+  assert.throws(() => options([['limit-post', '-1']]), /must be at least 0/);
+  assert.throws(() => options([['env', 'NOEQUALS']]), /expected KEY=VALUE/);
+});
+
+test('implied options: stats implies master, threads implies enable-threads; explicit false wins', () => {
+  assert.equal(options([['stats', ':9191']]).bool('master'), true);
+  assert.equal(options([['stats', ':9191'], ['master', 'false']]).bool('master'), false);
+  assert.equal(options([['touch-reload', '/x']]).bool('master'), true);
+});
+
+test('asking for an unknown option is a programming error', () => {
+  assert.throws(() => options([]).bool('no-such-option'), /unknown option name/);
+});
+
+test('octal and flags as numbers', () => {
+  assert.equal(options([['chmod-socket', '660']]).int('chmod-socket'), 0o660);
+  assert.equal(options([['master', 'yes']]).int('master'), 1);
+});
+
+test('toJSON lists set and defaulted options with typed values', () => {
+  const json = options([['processes', '3'], ['socket', ':1']]).toJSON();
+  assert.equal(json['processes'], 3);
+  assert.deepEqual(json['socket'], [':1']);
+  assert.equal(json['need-app'], true);
+  assert.equal('harakiri' in json, true); // default 0
+  assert.equal('uid' in json, false);
+});
