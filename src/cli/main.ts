@@ -83,6 +83,7 @@ function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): Omit<Wo
     multiprocess: plan.processes > 1,
     bufferSize: plan.bufferSize,
     maxVars: plan.maxVars,
+    listen: plan.listen,
     limitPost: plan.limitPost,
     httpTimeoutMs: plan.httpTimeoutMs,
     socketTimeoutMs: plan.socketTimeoutMs,

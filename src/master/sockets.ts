@@ -65,10 +65,17 @@ async function bindTcp(index: number, protocol: SocketProtocol, spec: string, ad
   const ip = net.isIP(addr.host) !== 0 ? addr.host : await resolveHost(addr.host, spec);
   const handle = createServerHandle(ip, addr.port, net.isIP(ip), undefined, 0);
   if (typeof handle === 'number') throw bindError(spec, handle);
-  startListening(handle, spec, backlog);
+  // libuv defers bind(2) errors such as EADDRINUSE to its own listen, which we
+  // do not call: an unbound socket would then listen on a random port. A bound
+  // one always reports the port it asked for.
   const name: { address?: string; port?: number } = {};
   handle.getsockname(name);
-  const port = name.port ?? addr.port;
+  if (name.port === undefined || name.port === 0 || (addr.port !== 0 && name.port !== addr.port)) {
+    handle.close();
+    throw new NuwsgiError('E_BIND', `cannot bind ${spec}: address already in use (or not available)`);
+  }
+  startListening(handle, spec, backlog);
+  const port = name.port;
   const shown = net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
   return { index, protocol, spec, kind: 'tcp', fd: handle.fd, address: shown, port, handle };
 }

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { ProtocolError } from '../protocol/errors';
 import type { Exchange, ResponseOutput } from './exchange';
@@ -51,9 +52,12 @@ export class Connection implements ResponseOutput {
   private headStartedAt = 0;
   /** Set by the protocol adapter: whether its parser holds a partial request. */
   partialRequest = false;
+  /** The socket's descriptor for direct writes; -1 when it has none (TLS). */
+  private readonly fd: number;
 
-  constructor(socket: Socket, host: ConnectionHost, timeouts: ConnectionTimeouts) {
+  constructor(socket: Socket, host: ConnectionHost, timeouts: ConnectionTimeouts, directWrites = true) {
     this.socket = socket;
+    this.fd = directWrites ? descriptorOf(socket) : -1;
     this.host = host;
     this.timeouts = timeouts;
     socket.setNoDelay(true);
@@ -108,15 +112,36 @@ export class Connection implements ResponseOutput {
     if (this.state === 'closed') return false;
     // One write(2) per response where possible: small pieces are joined, since
     // every separate write costs a syscall and, on TCP, a packet.
-    const ok = chunks.length === 1 ? this.socket.write(chunks[0] as Buffer) : this.writeMany(chunks);
+    const ok = chunks.length === 1 ? this.writeOne(chunks[0] as Buffer) : this.writeMany(chunks);
     if (this.state === 'serving' || this.socket.writableNeedDrain) this.arm();
     return ok;
+  }
+
+  /**
+   * Most responses fit the socket buffer: when nothing is queued, write(2) them
+   * directly on the descriptor, skipping the stream machinery (measured: a few
+   * microseconds per request, a good part of our own cost on small responses).
+   * Whatever the kernel does not take goes through the stream as usual, so
+   * ordering and backpressure are unchanged.
+   */
+  private writeOne(data: Buffer): boolean {
+    if (this.fd < 0 || this.socket.writableLength > 0 || this.socket.connecting) return this.socket.write(data);
+    let written = 0;
+    try {
+      written = writeSync(this.fd, data);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.socket.destroy(); // EPIPE/ECONNRESET: the client is gone; 'close' cleans up
+        return false;
+      }
+    }
+    return written === data.length ? true : this.socket.write(data.subarray(written));
   }
 
   private writeMany(chunks: Buffer[]): boolean {
     let total = 0;
     for (const c of chunks) total += c.length;
-    if (total <= JOIN_BELOW) return this.socket.write(Buffer.concat(chunks, total));
+    if (total <= JOIN_BELOW) return this.writeOne(Buffer.concat(chunks, total));
     // Large pieces: no copy, one writev(2) through cork/uncork.
     this.socket.cork();
     let ok = true;
@@ -230,6 +255,12 @@ export class Connection implements ResponseOutput {
 }
 
 const JOIN_BELOW = 64 * 1024;
+
+/** libuv's descriptor of a plain TCP or unix socket (Node keeps it on the handle). */
+function descriptorOf(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',

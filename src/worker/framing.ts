@@ -70,13 +70,20 @@ export function chooseFraming(f: FramingInput): Framing {
 
 /** "HTTP/1.1 " + the app's "200 OK\r\nName: v\r\n..." + our headers + CRLF. */
 export function serializeHead(protocol: string, appHead: Buffer, extraHeaders: string): Buffer {
-  const prefix = protocol + ' ';
-  const out = Buffer.allocUnsafe(prefix.length + appHead.length + extraHeaders.length + 2);
-  let pos = out.write(prefix, 0, 'latin1');
+  return serializeResponse(protocol, appHead, extraHeaders, undefined);
+}
+
+/** The head and, when given, a body, in one buffer: one allocation, one write(2). */
+export function serializeResponse(protocol: string, appHead: Buffer, extraHeaders: string, body: Buffer | undefined): Buffer {
+  const bodyLength = body === undefined ? 0 : body.length;
+  const out = Buffer.allocUnsafe(protocol.length + 1 + appHead.length + extraHeaders.length + 2 + bodyLength);
+  let pos = out.write(protocol, 0, 'latin1');
+  out[pos++] = 32;
   pos += appHead.copy(out, pos);
   pos += out.write(extraHeaders, pos, 'latin1');
-  out[pos] = 13;
-  out[pos + 1] = 10;
+  out[pos++] = 13;
+  out[pos++] = 10;
+  if (body !== undefined) body.copy(out, pos);
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { closeSync, openSync, read } from 'node:fs';
 import { formatRequestLog, measureVars } from './access-log';
 import type { Exchange } from './exchange';
-import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, type Framing } from './framing';
+import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 
@@ -125,21 +125,23 @@ export class Runner {
   private sendComplete(ex: Exchange, result: HandleResult): void {
     const body = result.body;
     const framing = this.frame(ex, result, body.length);
-    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
     let keepAlive = framing.keepAlive;
+    let sent: Buffer | undefined = body;
     if (framing.body === 'none') {
-      ex.out.write([head]);
+      sent = undefined;
     } else if (framing.body === 'length' && result.meta.contentLength >= 0 && result.meta.contentLength !== body.length) {
       // The app's Content-Length lies: send what it declared at most, then close,
       // so the client never reads the next response as part of this one.
-      ex.out.write([head, body.subarray(0, Math.min(body.length, result.meta.contentLength))]);
+      sent = body.subarray(0, Math.min(body.length, result.meta.contentLength));
       this.opts.log(`Content-Length mismatch on ${ex.method} ${ex.uri}: declared ${result.meta.contentLength}, generated ${body.length}\n`);
       keepAlive = false;
-    } else {
-      ex.out.write(body.length > 0 ? [head, body] : [head]);
     }
+    // head and body may be views of the shared region: copy them out now, once.
+    const wire = serializeResponse(ex.protocol, result.head, framing.extraHeaders, sent);
+    ex.out.write([wire]);
     ex.out.finish(keepAlive);
-    this.logRequest(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes: head.length });
+    const headerBytes = wire.length - (sent?.length ?? 0);
+    this.logRequest(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes });
   }
 
   private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
@@ -180,14 +182,15 @@ export class Runner {
   }
 
   private sendFile(ex: Exchange, result: HandleResult): void {
+    // The head is a view of the shared region: serialize it before calling Python again.
+    const framing = this.frame(ex, result, -1);
+    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
     let fd = -1;
     try {
       fd = openSync(result.body.toString('latin1'), 'r');
     } finally {
       this.bridge.abort(); // Python closes its file; we read through our own descriptor
     }
-    const framing = this.frame(ex, result, -1);
-    const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
     ex.out.write([head]);
     const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length };
     const limit = result.meta.contentLength >= 0 ? result.meta.contentLength : Infinity;

@@ -22,6 +22,8 @@ export interface WorkerConfig {
   bufferSize: number;
   /** Most uwsgi vars (key/value pairs) in one packet. */
   maxVars: number;
+  /** The listen backlog (--listen). */
+  listen: number;
   limitPost: number;
   httpTimeoutMs: number;
   socketTimeoutMs: number;
@@ -93,10 +95,12 @@ export class Worker implements ConnectionHost {
       for (const conn of this.connections) conn.checkDeadline(now);
     }, 1000);
     this.sweeper.unref();
+    const c = this.config;
     for (const listener of this.config.listeners) {
       const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol));
       server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
-      server.listen({ fd: listener.fd });
+      // The master already listens with --listen's backlog; Node's default (511) must not replace it.
+      server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       this.servers.push(server);
     }
   }

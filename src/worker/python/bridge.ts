@@ -32,6 +32,12 @@ export interface AppSpec {
 /** The body of a request as the bridge hands it to Python. */
 export type BridgeBody = Buffer | { spooledPath: string } | null;
 
+/**
+ * What handle() returns. `head`, and `body` of a complete response that fit
+ * the region, are VIEWS of the shared region: valid only until the next call
+ * into the bridge. Callers serialize them at once (one copy, straight into the
+ * bytes that go on the wire).
+ */
 export interface HandleResult {
   meta: ResponseMeta;
   /** Response head: "200 OK\r\nName: value\r\n..." (status line text without the protocol). */
@@ -169,13 +175,13 @@ export class PythonBridge {
       return { meta: { ...readMeta(this.region), kind: ResponseKind.Error }, head: Buffer.alloc(0), body: Buffer.alloc(0) };
     }
     const meta = readMeta(this.region);
-    const head = Buffer.from(this.region.subarray(HEADER_SIZE, HEADER_SIZE + meta.headLength));
+    const head = this.region.subarray(HEADER_SIZE, HEADER_SIZE + meta.headLength);
     const returnsBody =
       meta.kind === ResponseKind.Stream || meta.kind === ResponseKind.File || (meta.flags & FLAG_BODY_RETURNED) !== 0;
     if (returnsBody) return { meta, head, body: this.takeBytes(result) };
     this.py.Py_DecRef(result);
     const start = HEADER_SIZE + meta.headLength;
-    return { meta, head, body: Buffer.from(this.region.subarray(start, start + meta.bodyLength)) };
+    return { meta, head, body: this.region.subarray(start, start + meta.bodyLength) };
   }
 
   /** Copy a bytes object's contents into Node memory and drop our reference. */
