@@ -18,8 +18,12 @@ export interface KeyReport {
  * per unknown key that no `%(...)`/if-opt refers to, and one per planned or
  * refused option (at its first occurrence).
  */
-export function reportKeys(entries: readonly RawEntry[], customOptions: ReadonlyMap<string, string>, strict: boolean): KeyReport {
-  const referenced = referencedKeys(entries);
+export function reportKeys(
+  entries: readonly RawEntry[],
+  customOptions: ReadonlyMap<string, string>,
+  strict: boolean,
+  referenced: ReadonlySet<string>,
+): KeyReport {
   const warnings: string[] = [];
   const seen = new Set<string>();
   for (const entry of entries) {
@@ -45,8 +49,8 @@ function whereOf(entry: RawEntry): string {
   return entry.envName !== undefined ? `environment ${entry.envName}` : describeOrigin(entry.origin);
 }
 
-/** Keys used as `%(key)` (including math items) or tested by if-opt/if-not-opt. */
-function referencedKeys(entries: readonly RawEntry[]): Set<string> {
+/** Keys used as `%(key)` (including math items) or tested by if-opt/if-not-opt: call before expansion. */
+export function referencedKeys(entries: readonly RawEntry[]): Set<string> {
   const keys = new Set<string>();
   for (const entry of entries) {
     const value = entry.value ?? '';

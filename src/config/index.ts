@@ -7,7 +7,7 @@
 import type { ConfigOrigin } from '../util/errors';
 import { ARGV_ORIGIN, parseArgv, type ParsedArgv } from './argv';
 import { expandCustomOptions } from './custom';
-import { reportKeys } from './diagnostics';
+import { referencedKeys, reportKeys } from './diagnostics';
 import { envEntries } from './env';
 import { expandEntries } from './expand';
 import type { Options } from './options';
@@ -56,8 +56,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   for (const file of parsed.files) tree.inScope(() => tree.loadFile(file.format, file.path, ARGV_ORIGIN));
   tree.readTemplates();
 
+  const referenced = referencedKeys(tree.entries);
   expandEntries(tree.entries, env, cwd);
-  const report = reportKeys(tree.entries, tree.customOptions, tree.strict);
+  const report = reportKeys(tree.entries, tree.customOptions, tree.strict, referenced);
   const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
   const options = new ResolvedOptions(resolved);
   return {

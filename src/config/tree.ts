@@ -132,8 +132,8 @@ export class ConfigTree {
       case 'json':
       case 'xml':
         this.loadFile(spec.name, value, origin);
-        // uWSGI's JSON reader cuts the `:object` suffix off the value it shows.
-        if (spec.name === 'json') entry.value = splitSection(value).path;
+        // uWSGI's JSON and XML readers cut the `:object`/`:id` suffix off the value it shows.
+        if (spec.name === 'json' || spec.name === 'xml') entry.value = splitSection(value).path;
         return;
       case 'include':
         return this.loadFile(this.formatOf(value, origin), value, origin);

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadConfig, renderConfigOutput } from '../../src/config';
+import { ConfigError } from '../../src/util/errors';
+
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'config');
+const ERRORS = join(FIXTURES, 'errors');
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('a bad value names file, line and option', () => {
+  const error = configError(() => loadConfig(['--ini', 'bad-value.ini'], {}, ERRORS));
+  assert.equal(error.message, "bad-value.ini:3: option 'processes': expected an integer, got 'many'");
+  assert.equal(error.code, 'E_CONFIG');
+});
+
+test('a missing include names the including file and line', () => {
+  const error = configError(() => loadConfig(['--ini', 'missing-include.ini'], {}, ERRORS));
+  assert.equal(error.code, 'E_CONFIG_INCLUDE');
+  assert.match(error.message, /^missing-include\.ini:3: cannot read config file 'does-not-exist\.ini' \(ENOENT\)$/);
+});
+
+test('an include cycle is an error showing the chain', () => {
+  const error = configError(() => loadConfig(['--ini', 'cycle-a.ini'], {}, ERRORS));
+  assert.equal(error.code, 'E_CONFIG_INCLUDE');
+  assert.match(error.message, /^cycle-b\.ini:3: include cycle: cycle-a\.ini: -> cycle-b\.ini: -> cycle-a\.ini:$/);
+});
+
+test('unterminated if/for blocks are errors at the line that opened them', () => {
+  assert.match(configError(() => loadConfig(['--ini', 'unterminated-if.ini'], { HOME: '/root' }, ERRORS)).message, /^unterminated-if\.ini:3: option 'if-env': unterminated 'if-env' block: add 'endif'/);
+  assert.match(configError(() => loadConfig(['--ini', 'unterminated-for.ini'], {}, ERRORS)).message, /^unterminated-for\.ini:2: .*add 'endfor'/);
+});
+
+test('nested blocks are refused as uWSGI does', () => {
+  assert.match(configError(() => loadConfig(['--ini', 'nested-if.ini'], { HOME: '/root' }, ERRORS)).message, /recursive logic in options is not supported \(option = if-exists\)/);
+});
+
+test('strict turns an unknown key into an error, with a suggestion', () => {
+  const error = configError(() => loadConfig(['--ini', 'strict.ini'], {}, ERRORS));
+  assert.equal(error.code, 'E_CONFIG_UNKNOWN_OPTION');
+  assert.match(error.message, /^strict\.ini:3: \[strict-mode\] unknown config directive: processs \(did you mean 'process(es)?'\?\)/);
+  assert.throws(() => loadConfig(['--strict', '--set', 'bogus=1'], {}, ERRORS), /unknown config directive: bogus/);
+});
+
+test('warnings: unknown keys (with did-you-mean), planned and refused options; used placeholders are quiet', () => {
+  const { warnings, options } = loadConfig(['--ini', 'warnings.ini'], {}, ERRORS);
+  assert.deepEqual(warnings, [
+    "warnings.ini:2: unknown option 'processs' (did you mean 'processes'?): kept as a placeholder",
+    "warnings.ini:3: option 'harakiri' is not implemented by nuwsgi yet: accepted and ignored",
+    "warnings.ini:4: option 'vhost' is refused by nuwsgi (virtualhosting loads apps chosen by request variables (UWSGI_SCRIPT, SERVER_NAME): remote code loading): accepted and ignored",
+  ]);
+  assert.equal(options.str('chdir'), '/srv');
+});
+
+test('environment warnings name the variable', () => {
+  const { warnings } = loadConfig([], { UWSGI_TYPO_OPTION: '1' }, ERRORS);
+  assert.deepEqual(warnings, ["environment UWSGI_TYPO_OPTION: unknown option 'typo-option': kept as a placeholder"]);
+});
+
+test('sources in uWSGI order: environment, command line, bare files; last scalar wins', () => {
+  const { options, entries } = loadConfig(['-p', '3', 'sections.ini'], { UWSGI_PROCESSES: '2', NUWSGI_THREADS: '4' }, join(FIXTURES, 'expansion'));
+  assert.deepEqual(entries.slice(0, 3).map((e) => `${e.key}=${e.value}`), ['processes=2', 'threads=4', 'processes=3']);
+  assert.equal(options.int('processes'), 3);
+  assert.equal(options.int('threads'), 4);
+  assert.equal(options.bool('master'), true); // from sections.ini: "True # no inline comments"
+});
+
+test('custom options, set and inherit templates take effect', () => {
+  const { options, entries } = loadConfig(['--ini', 'tooling.ini'], {}, join(FIXTURES, 'expansion'));
+  assert.deepEqual(options.list('socket'), ['/run/nuwsgi-fixture/one.sock']);
+  assert.deepEqual(options.list('env'), ['APP=two']);
+  assert.equal(options.int('processes'), 3);
+  assert.equal(options.int('listen'), 128); // from the template, read last
+  assert.equal(entries.some((e) => e.key === 'socket'), false); // derived options are not shown, as in uWSGI
+});
+
+test('actions: help and version win early, even over a broken file', () => {
+  assert.equal(loadConfig(['--ini', 'bad-value.ini', '-h'], {}, ERRORS).action, 'help');
+  assert.equal(loadConfig(['--version'], {}, ERRORS).action, 'version');
+  assert.equal(loadConfig(['--show-config'], {}, ERRORS).action, 'show-config');
+  assert.equal(loadConfig(['--print-config-json'], {}, ERRORS).action, 'print-config-json');
+  assert.equal(loadConfig([], {}, ERRORS).action, 'run');
+});
+
+test('show-config set in a file keeps running (uWSGI prints it at startup)', () => {
+  const loaded = loadConfig(['--set', 'show-config=true'], {}, ERRORS);
+  assert.equal(loaded.action, 'run');
+  assert.equal(loaded.options.bool('show-config'), true);
+});
+
+test('--print-config-json prints typed options and placeholders', () => {
+  const loaded = loadConfig(['--print-config-json', '-p', '2', '--socket', ':1', '--set', 'base=/srv'], {}, ERRORS);
+  const printed = JSON.parse(renderConfigOutput(loaded)) as { options: Record<string, unknown>; placeholders: Record<string, unknown> };
+  assert.equal(printed.options['processes'], 2);
+  assert.deepEqual(printed.options['socket'], [':1']);
+  assert.equal(printed.options['need-app'], true);
+  assert.deepEqual(printed.placeholders, { base: '/srv' });
+});
+
+test('--show-config output is uWSGI format', () => {
+  const loaded = loadConfig(['--show-config', '--master', '-p', '2'], {}, ERRORS);
+  assert.equal(renderConfigOutput(loaded), ';uWSGI instance configuration\n[uwsgi]\nshow-config = true\nmaster = true\nprocesses = 2\n;end of configuration\n');
+});
+
+test('YAML, JSON and XML errors name the file', () => {
+  assert.throws(() => loadConfig(['--json', 'app.json:missing'], {}, join(FIXTURES, 'formats')), /app\.json: you must define a object named missing/);
+  assert.throws(() => loadConfig(['--xml', 'missing.xml'], {}, join(FIXTURES, 'formats')), /cannot read config file 'missing\.xml'/);
+});
