@@ -21,11 +21,11 @@
  * - QUERY_STRING is everything after the first "?", not decoded ("" if none).
  *   Only "?" splits the target, as in uWSGI: clients do not send fragments,
  *   and a "#" that does arrive stays in PATH_INFO or QUERY_STRING.
- * - SERVER_NAME is the Host header without its port; without a (non-empty)
- *   Host, `conn.serverName`, else the local address. (uWSGI's http-socket uses
- *   the machine's hostname; gunicorn uses the socket name; the Host header is
- *   what the client actually asked for, and what PEP 3333's URL reconstruction
- *   falls back on anyway.)
+ * - SERVER_NAME is `conn.serverName` when given (the worker passes the
+ *   machine's hostname: uWSGI's http-socket always does that, and apps moving
+ *   from uWSGI see what they saw); else the Host header without its port;
+ *   else the local address. What the client asked for is in HTTP_HOST, which
+ *   PEP 3333's URL reconstruction reads first.
  * - SERVER_PORT is the local port the connection arrived on, as uWSGI's
  *   http-socket, gunicorn on TCP and nginx's $server_port all do: the Host
  *   port is what the client typed and can differ behind NAT or port mapping.
@@ -166,10 +166,9 @@ function splitHostPort(host: string): { name: string; port: string } {
 }
 
 function serverName(host: string, conn: ConnectionInfo): string {
-  const fromHost = splitHostPort(host).name;
-  if (fromHost !== '') return fromHost;
   if (conn.serverName !== undefined && conn.serverName !== '') return conn.serverName;
-  return conn.localAddr;
+  const fromHost = splitHostPort(host).name;
+  return fromHost !== '' ? fromHost : conn.localAddr;
 }
 
 function serverPort(host: string, conn: ConnectionInfo): string {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Socket } from 'node:net';
 import { httpHeadToCgiVars } from '../protocol/cgi';
 import type { ProtocolError } from '../protocol/errors';
@@ -16,6 +17,8 @@ export interface HttpAdapterOptions {
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const SERVER_PROTOCOL = 'HTTP/1.1';
+/** uWSGI's http-socket puts the machine's hostname in SERVER_NAME. */
+const HOSTNAME = os.hostname();
 
 /** Serve one HTTP/1.x client connection: parse, collect bodies, hand complete requests on. */
 export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
@@ -66,6 +69,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     remotePort: socket.remotePort ?? 0,
     localAddr: socket.localAddress ?? '',
     localPort: socket.localPort ?? 0,
+    serverName: HOSTNAME,
     scheme: opts.scheme,
   });
   return {

@@ -129,6 +129,7 @@ const serverCases: Array<[label: string, request: string, conn: Partial<Connecti
   ['IPv6 Host with port', 'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', {}, '[::1]', '8000'],
   ['IPv6 Host without port', 'GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n', {}, '[::1]', '8000'],
   ['no Host: configured server name', 'GET / HTTP/1.0\r\n\r\n', { serverName: 'srv' }, 'srv', '8000'],
+  ['a configured server name (the hostname, as uWSGI) wins over Host', 'GET / HTTP/1.1\r\nHost: example.com\r\n\r\n', { serverName: 'srv' }, 'srv', '8000'],
   ['no Host, no server name: local address', 'GET / HTTP/1.0\r\n\r\n', {}, '10.0.0.1', '8000'],
   ['empty Host: configured server name', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', { serverName: 'srv' }, 'srv', '8000'],
   ['unix socket: port from Host', 'GET / HTTP/1.1\r\nHost: h:9000\r\n\r\n', { localPort: 0, localAddr: '/run/app.sock' }, 'h', '9000'],
