@@ -27,9 +27,10 @@ export function reportKeys(
   const warnings: string[] = [];
   const seen = new Set<string>();
   for (const entry of entries) {
-    if (seen.has(entry.key)) continue;
-    seen.add(entry.key);
     const spec = findOption(entry.key);
+    // One warning per key, except that a python-only plugins line does not use up the warning for a later one.
+    if (seen.has(entry.key) || (spec !== undefined && builtInPlugins(spec.name, entry.value))) continue;
+    seen.add(entry.key);
     const where = whereOf(entry);
     if (spec === undefined) {
       if (customOptions.has(entry.key)) continue;
@@ -43,6 +44,15 @@ export function reportKeys(
     }
   }
   return { warnings };
+}
+
+/**
+ * `plugins = python3` is in almost every Debian app file: nuwsgi embeds Python
+ * itself, so naming the python plugin(s) asks for nothing missing.
+ */
+function builtInPlugins(option: string, value: string | null): boolean {
+  if (option !== 'plugins' || value === null) return false;
+  return value.split(',').every((plugin) => /^\s*(\d+:)?python[0-9]*\s*$/.test(plugin));
 }
 
 function whereOf(entry: RawEntry): string {

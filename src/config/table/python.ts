@@ -32,7 +32,7 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
   { name: 'envdir', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION, help: 'load a daemontools compatible envdir' },
   {
     name: 'plugins', aliases: ['plugin', 'need-plugin'], kind: 'list', type: 'string', status: 'planned', immediate: true, section: SECTION,
-    help: 'load uWSGI plugins (nuwsgi embeds Python itself: python/python3 plugins are not needed)',
+    help: 'load uWSGI plugins (Python is built in: python/python3 are accepted silently; others do not exist)',
   },
   {
     name: 'mount', kind: 'list', type: 'kv', status: 'planned', metavar: '/mountpoint=app', section: SECTION,
