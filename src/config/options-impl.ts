@@ -4,7 +4,7 @@
  */
 import { NuwsgiError, type ConfigOrigin } from '../util/errors';
 import type { Options } from './options';
-import { REGISTRY, findOption } from './registry';
+import { REGISTRY, argumentStyle, findOption } from './registry';
 import type { OptionSpec } from './types';
 import { isTrue, parseInteger, parseOctal, validateValue } from './values';
 
@@ -30,9 +30,10 @@ export class ResolvedOptions implements Options {
     for (const entry of entries) {
       const spec = findOption(entry.key);
       if (spec === undefined) continue;
-      validateValue(spec, entry.key, entry.value, entry.origin);
+      const value = valueOf(spec, entry.value);
+      validateValue(spec, entry.key, value, entry.origin);
       const list = this.occurrences.get(spec.name) ?? [];
-      list.push({ value: entry.value, origin: entry.origin });
+      list.push({ value, origin: entry.origin });
       this.occurrences.set(spec.name, list);
     }
   }
@@ -115,6 +116,15 @@ export class ResolvedOptions implements Options {
     if (spec === undefined) throw internal(`unknown option name '${name}' asked of Options`);
     return spec;
   }
+}
+
+/**
+ * uWSGI turns `true` given to an optional-argument option (`chmod-socket = true`)
+ * into "no value", the same as `--chmod-socket` alone.
+ */
+function valueOf(spec: OptionSpec, value: string | null): string | null {
+  if (value !== null && argumentStyle(spec) === 'optional' && value.trim().toLowerCase() === 'true') return null;
+  return value;
 }
 
 function defaultNumber(spec: OptionSpec): number {

@@ -68,3 +68,10 @@ test('toJSON lists set and defaulted options with typed values', () => {
   assert.equal('harakiri' in json, true); // default 0
   assert.equal('uid' in json, false);
 });
+
+test("optional-argument options treat 'true' as no value, as uWSGI does", () => {
+  const o = options([['chmod-socket', 'true']]);
+  assert.equal(o.has('chmod-socket'), true);
+  assert.equal(o.str('chmod-socket'), '');
+  assert.equal(options([['http-keepalive', 'TRUE']]).str('http-keepalive'), '');
+});

@@ -149,7 +149,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'config logic: repeat the following lines for each path matching the glob, as %(_)',
   },
   {
-    name: 'for-times', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', immediate: true, section: SECTION,
+    name: 'for-times', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'n', immediate: true, section: SECTION,
     help: 'config logic: repeat the following lines n times, %(_) = 1..n',
   },
   {
