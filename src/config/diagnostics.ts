@@ -47,10 +47,12 @@ export function reportKeys(
 }
 
 /**
- * `plugins = python3` is in almost every Debian app file: nuwsgi embeds Python
- * itself, so naming the python plugin(s) asks for nothing missing.
+ * `plugins = python3` is in almost every Debian app file and `autoload` in
+ * Debian's emperor.ini: nuwsgi embeds Python and has no plugins, so these ask
+ * for nothing missing and are not worth a warning.
  */
 function builtInPlugins(option: string, value: string | null): boolean {
+  if (option === 'autoload') return true;
   if (option !== 'plugins' || value === null) return false;
   return value.split(',').every((plugin) => /^\s*(\d+:)?python[0-9]*\s*$/.test(plugin));
 }

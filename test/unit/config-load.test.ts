@@ -116,8 +116,8 @@ test('YAML, JSON and XML errors name the file', () => {
   assert.throws(() => loadConfig(['--xml', 'missing.xml'], {}, join(FIXTURES, 'formats')), /cannot read config file 'missing\.xml'/);
 });
 
-test('plugins = python3 (Debian app files) is satisfied by the embedded Python: no warning', () => {
-  assert.deepEqual(loadConfig(['--plugins', 'python3', '--plugin', '0:python'], {}, ERRORS).warnings, []);
+test('plugins = python3 (Debian app files) and autoload (emperor.ini) are satisfied by the embedded Python: no warning', () => {
+  assert.deepEqual(loadConfig(['--plugins', 'python3', '--plugin', '0:python', '--autoload'], {}, ERRORS).warnings, []);
   assert.match(loadConfig(['--plugins', 'python3,http'], {}, ERRORS).warnings[0] ?? '', /option 'plugins' is not implemented/);
   assert.equal(loadConfig(['--plugins', 'python3', '--plugins', 'http'], {}, ERRORS).warnings.length, 1);
 });

@@ -31,6 +31,10 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
   { name: 'unenv', kind: 'list', type: 'string', status: 'planned', metavar: 'KEY', section: SECTION, help: 'unset environment variable' },
   { name: 'envdir', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION, help: 'load a daemontools compatible envdir' },
   {
+    name: 'autoload', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'try to autoload a plugin for unknown options (nuwsgi has no plugins: accepted silently)',
+  },
+  {
     name: 'plugins', aliases: ['plugin', 'need-plugin'], kind: 'list', type: 'string', status: 'planned', immediate: true, section: SECTION,
     help: 'load uWSGI plugins (Python is built in: python/python3 are accepted silently; others do not exist)',
   },
