@@ -214,8 +214,7 @@ const TRANSPORTS: Transport[] = [
   },
   {
     name: '--http-socket, proxy_pass',
-    // src/protocol/cgi.ts: SERVER_NAME is the Host header's host (uWSGI's http-socket uses the machine's hostname).
-    deliberate: new Set(['SERVER_NAME']),
+    deliberate: new Set(),
     // proxy_pass without a URI forwards the client's target unchanged; uWSGI's http-socket then
     // removes "." and ".." segments from PATH_INFO (observed), nuwsgi keeps them.
     dotSegmentsTodo: 'uWSGI\'s http-socket resolves dot segments in PATH_INFO, nuwsgi does not: undecided',
