@@ -79,7 +79,7 @@ export function expandValue(input: string, symbol: string, hook: Hook, entry?: R
 
 /** `@(path)` and `@(exec://command)`: the content, minus one trailing newline. */
 function readReference(reference: string, cwd: string, entry: RawEntry): string {
-  const fail = (why: string): ConfigError => new ConfigError(`@(${reference}): ${why}`, entry.origin, entry.key);
+  const fail = (why: string): ConfigError => new ConfigError(`@(${reference}): ${why}`, entry.origin, entry.key, 'E_CONFIG_EXPANSION');
   let content: string;
   if (reference.startsWith('exec://')) {
     try {
@@ -101,5 +101,5 @@ function readReference(reference: string, cwd: string, entry: RawEntry): string 
 
 function runaway(symbol: string, input: string, entry: RawEntry | undefined): ConfigError {
   const message = `${symbol}() expansion of '${input}' does not terminate (a placeholder refers to itself?)`;
-  return new ConfigError(message, entry?.origin, entry?.key);
+  return new ConfigError(message, entry?.origin, entry?.key, 'E_CONFIG_EXPANSION');
 }

@@ -36,7 +36,7 @@ export function readConfigSource(
 ): ReadResult {
   const text = substituteMagic(readText(path, cwd, origin), magic);
   const fail = (message: string, line?: number): ConfigError =>
-    new ConfigError(message, { source: 'file', file: path, ...(line === undefined ? {} : { line }) });
+    new ConfigError(message, { source: 'file', file: path, ...(line === undefined ? {} : { line }) }, undefined, 'E_CONFIG_SYNTAX');
   switch (format) {
     case 'ini':
       return parseIni(text, section ?? 'uwsgi');

@@ -172,7 +172,7 @@ export class ConfigTree {
   }
 
   private openBlock(kind: string, key: string, arg: string, origin: ConfigOrigin): void {
-    if (this.logic !== undefined) throw new ConfigError(`recursive logic in options is not supported (option = ${key})`, origin, key);
+    if (this.logic !== undefined) throw new ConfigError(`recursive logic in options is not supported (option = ${key})`, origin, key, 'E_CONFIG_SYNTAX');
     this.logic = { kind, arg, openedAt: origin, scope: this.scope };
   }
 
@@ -197,7 +197,7 @@ export class ConfigTree {
     const block = this.logic;
     if (block === undefined || block.scope !== this.scope) return;
     const closer = block.kind.startsWith('for') ? 'endfor' : 'endif';
-    throw new ConfigError(`unterminated '${block.kind}' block: add '${closer}' before the end of this source`, block.openedAt, block.kind);
+    throw new ConfigError(`unterminated '${block.kind}' block: add '${closer}' before the end of this source`, block.openedAt, block.kind, 'E_CONFIG_SYNTAX');
   }
 
   private formatOf(path: string, origin: ConfigOrigin): ConfigFormat {

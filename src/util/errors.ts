@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'E_CONFIG' // a bad option value, unknown option under --strict, missing file...
   | 'E_CONFIG_UNKNOWN_OPTION'
   | 'E_CONFIG_INCLUDE'
+  | 'E_CONFIG_SYNTAX' // a config file that cannot be parsed; an unterminated or nested if/for block
+  | 'E_CONFIG_EXPANSION' // an @() that cannot be read or run, a $()/%() expansion that never ends
   | 'E_PYTHON_NOT_FOUND' // the interpreter could not be run or located
   | 'E_PYTHON_NO_SHARED_LIB' // the interpreter has no libpython3.X.so
   | 'E_PYTHON_INIT' // libpython loaded but could not be initialized

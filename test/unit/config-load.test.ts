@@ -36,12 +36,24 @@ test('an include cycle is an error showing the chain', () => {
 });
 
 test('unterminated if/for blocks are errors at the line that opened them', () => {
-  assert.match(configError(() => loadConfig(['--ini', 'unterminated-if.ini'], { HOME: '/root' }, ERRORS)).message, /^unterminated-if\.ini:3: option 'if-env': unterminated 'if-env' block: add 'endif'/);
+  const unterminated = configError(() => loadConfig(['--ini', 'unterminated-if.ini'], { HOME: '/root' }, ERRORS));
+  assert.match(unterminated.message, /^unterminated-if\.ini:3: option 'if-env': unterminated 'if-env' block: add 'endif'/);
+  assert.equal(unterminated.code, 'E_CONFIG_SYNTAX');
   assert.match(configError(() => loadConfig(['--ini', 'unterminated-for.ini'], {}, ERRORS)).message, /^unterminated-for\.ini:2: .*add 'endfor'/);
 });
 
 test('nested blocks are refused as uWSGI does', () => {
-  assert.match(configError(() => loadConfig(['--ini', 'nested-if.ini'], { HOME: '/root' }, ERRORS)).message, /recursive logic in options is not supported \(option = if-exists\)/);
+  const error = configError(() => loadConfig(['--ini', 'nested-if.ini'], { HOME: '/root' }, ERRORS));
+  assert.match(error.message, /^nested-if\.ini:3: .*recursive logic in options is not supported \(option = if-exists\)/);
+  assert.equal(error.code, 'E_CONFIG_SYNTAX');
+});
+
+test('@() failures and runaway placeholders are expansion errors at the line', () => {
+  const missing = configError(() => loadConfig(['--set', 'x=@(no-such-file)'], {}, ERRORS));
+  assert.equal(missing.code, 'E_CONFIG_EXPANSION');
+  assert.match(missing.message, /@\(no-such-file\): cannot read file \(ENOENT\)/);
+  assert.equal(configError(() => loadConfig(['--set', 'a=x%(a)'], {}, ERRORS)).code, 'E_CONFIG_EXPANSION');
+  assert.equal(loadConfig(['--set', 'x=@(exec://echo hi)'], {}, ERRORS).entries[1]?.value, 'hi');
 });
 
 test('strict turns an unknown key into an error, with a suggestion', () => {
