@@ -126,6 +126,16 @@ export class Connection implements ResponseOutput {
    */
   private writeOne(data: Buffer): boolean {
     if (this.fd < 0 || this.socket.writableLength > 0 || this.socket.connecting) return this.socket.write(data);
+    if (writeBatch !== null) {
+      writeBatch.push(this, data);
+      return true;
+    }
+    return this.writeDirect(data);
+  }
+
+  /** write(2) now; what the kernel does not take goes through the stream. */
+  writeDirect(data: Buffer): boolean {
+    if (this.socket.destroyed) return false;
     let written = 0;
     try {
       written = writeSync(this.fd, data);
@@ -142,6 +152,10 @@ export class Connection implements ResponseOutput {
     let total = 0;
     for (const c of chunks) total += c.length;
     if (total <= JOIN_BELOW) return this.writeOne(Buffer.concat(chunks, total));
+    if (writeBatch !== null && this.fd >= 0 && this.socket.writableLength === 0) {
+      for (const c of chunks) writeBatch.push(this, c); // keep the order of what is already batched
+      return true;
+    }
     // Large pieces: no copy, one writev(2) through cork/uncork.
     this.socket.cork();
     let ok = true;
@@ -177,7 +191,8 @@ export class Connection implements ResponseOutput {
 
   destroy(): void {
     this.inFlight = null;
-    this.socket.destroy();
+    if (writeBatch !== null) writeBatch.push(this, 'destroy');
+    else this.socket.destroy();
   }
 
   /** Close without waiting for a next request (graceful shutdown). */
@@ -200,7 +215,7 @@ export class Connection implements ResponseOutput {
   private flushErrorAndClose(): void {
     const pe = this.pendingError;
     if (pe !== null && pe.err.status !== null) {
-      this.socket.write(errorResponse(pe.protocol, pe.err.status, reasonPhrase(pe.err.status)));
+      this.write([errorResponse(pe.protocol, pe.err.status, reasonPhrase(pe.err.status))]);
     }
     this.endGracefully();
   }
@@ -208,7 +223,9 @@ export class Connection implements ResponseOutput {
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.socket.end();
+    // Responses still in a write batch go out first, then the FIN.
+    if (writeBatch !== null) writeBatch.push(this, 'end');
+    else this.socket.end();
     // A client that never reads its answer must not keep the socket forever.
     this.deadline = Date.now() + this.timeouts.stallMs;
   }
@@ -255,6 +272,54 @@ export class Connection implements ResponseOutput {
 }
 
 const JOIN_BELOW = 64 * 1024;
+
+/**
+ * While the runner takes a batch of queued requests through Python, responses
+ * are collected and written after the batch: Python's code stays hot in the
+ * CPU caches for the whole batch, then the kernel's (measured: fewer
+ * microseconds per request than interleaving the two).
+ */
+class WriteBatch {
+  /** Data to write, or what to do to the connection once what came before is written. */
+  private readonly items: Array<[Connection, Buffer | 'end' | 'destroy']> = [];
+
+  push(conn: Connection, data: Buffer | 'end' | 'destroy'): void {
+    this.items.push([conn, data]);
+  }
+
+  flush(): void {
+    for (const [conn, data] of this.items) {
+      if (data === 'end') conn.socket.end();
+      else if (data === 'destroy') conn.socket.destroy();
+      else conn.writeDirect(data);
+    }
+    this.items.length = 0;
+  }
+}
+
+let writeBatch: WriteBatch | null = null;
+
+/**
+ * Write what is batched now and stop batching until the current batch ends:
+ * a streaming response needs its writes (and their backpressure) to be real.
+ */
+export function endWriteBatch(): void {
+  const batch = writeBatch;
+  writeBatch = null;
+  batch?.flush();
+}
+
+/** Run `fn` with direct writes deferred until it returns. */
+export function batchWrites(fn: () => void): void {
+  if (writeBatch !== null) return fn();
+  const batch = (writeBatch = new WriteBatch());
+  try {
+    fn();
+  } finally {
+    writeBatch = null;
+    batch.flush();
+  }
+}
 
 /** libuv's descriptor of a plain TCP or unix socket (Node keeps it on the handle). */
 function descriptorOf(socket: Socket): number {

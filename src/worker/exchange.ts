@@ -30,6 +30,8 @@ export interface Exchange {
   clientHttp11: boolean;
   /** uwsgi protocol: no framing headers, close after the response. */
   raw: boolean;
+  /** wsgi.url_scheme. */
+  scheme: 'http' | 'https';
   isHead: boolean;
   startedAtMs: number;
   out: ResponseOutput;

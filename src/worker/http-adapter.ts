@@ -84,6 +84,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     clientKeepAlive: head.keepAlive,
     clientHttp11: head.version === '1.1',
     raw: false,
+    scheme: opts.scheme,
     isHead: head.method === 'HEAD',
     startedAtMs: Date.now(),
     out: conn,

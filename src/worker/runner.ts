@@ -1,5 +1,6 @@
 import { closeSync, openSync, read } from 'node:fs';
 import { formatRequestLog, measureVars } from './access-log';
+import { batchWrites, endWriteBatch } from './connection';
 import type { Exchange } from './exchange';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult } from './python/bridge';
@@ -45,8 +46,17 @@ export class Runner {
 
   submit(ex: Exchange): void {
     this.queue.push(ex);
-    this.pump();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.pumpLater);
+    }
   }
+
+  private scheduled = false;
+  private readonly pumpLater = (): void => {
+    this.scheduled = false;
+    batchWrites(() => this.pump());
+  };
 
   /** True while a request is inside Python or queued for it. */
   get active(): boolean {
@@ -89,7 +99,7 @@ export class Runner {
     this.appRequests++;
     let result: HandleResult;
     try {
-      result = this.bridge.handle(ex.vars, ex.body.finish());
+      result = this.bridge.handle(ex.vars, ex.scheme, ex.body.finish());
     } finally {
       ex.body.dispose();
     }
@@ -98,8 +108,10 @@ export class Runner {
         this.sendComplete(ex, result);
         return undefined;
       case ResponseKind.Stream:
+        endWriteBatch();
         return this.sendStream(ex, result);
       case ResponseKind.File:
+        endWriteBatch();
         this.sendFile(ex, result);
         return undefined;
       default:

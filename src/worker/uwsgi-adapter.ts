@@ -82,10 +82,17 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     clientKeepAlive: false,
     clientHttp11: false,
     raw: true,
+    scheme: schemeFromHttpsVar(get('HTTPS')),
     isHead: get('REQUEST_METHOD') === 'HEAD',
     startedAtMs: Date.now(),
     out: conn,
   };
+}
+
+/** nginx sets HTTPS to "on" for TLS clients (uWSGI also accepts a leading "1"). */
+function schemeFromHttpsVar(value: string | undefined): 'http' | 'https' {
+  if (value === undefined) return 'http';
+  return value.toLowerCase() === 'on' || value.startsWith('1') ? 'https' : 'http';
 }
 
 /** modifier1 30: the legacy nginx mount style, PATH_INFO still carries SCRIPT_NAME. */

@@ -120,9 +120,9 @@ export class PythonBridge {
     });
   }
 
-  /** Run one request through the app; returns what to send. */
-  handle(vars: ReadonlyArray<readonly [string, string]>, body: BridgeBody): HandleResult {
-    this.writeRequest(vars, body);
+  /** Run one request through the app; returns what to send. `scheme` becomes wsgi.url_scheme. */
+  handle(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody): HandleResult {
+    this.writeRequest(vars, scheme, body);
     return this.withGil(() => {
       const result = this.py.PyObject_CallObject(this.fns.handle, null);
       return this.readHandleResult(result);
@@ -153,7 +153,7 @@ export class PythonBridge {
     });
   }
 
-  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, body: BridgeBody): void {
+  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody): void {
     const w = new MarshalWriter(this.region, 4);
     w.tuple(2);
     w.beginDict();
@@ -161,6 +161,8 @@ export class PythonBridge {
       w.key(key);
       w.str(value);
     }
+    w.key('wsgi.url_scheme');
+    w.str(scheme);
     w.endDict();
     if (body === null) w.none();
     else if (Buffer.isBuffer(body)) w.bytes(body);
