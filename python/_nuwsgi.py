@@ -50,6 +50,8 @@ HEADER_SIZE = 48
 WHOLE_BODY_LIMIT = 1 << 20
 
 _mem = None  # memoryview over the shared region
+_request_view = None  # the region past the request's length prefix
+_loads = marshal.loads
 _capacity = 0
 _apps = []  # list of (mountpoint, callable)
 _static_environ = {}
@@ -73,12 +75,13 @@ class WsgiError(Exception):
 
 def setup(region, options_json):
     """Called once by the worker after Py_Initialize, before loading apps."""
-    global _mem, _capacity
+    global _mem, _capacity, _request_view
     import json
 
     options = json.loads(options_json)
     _mem = region
     _capacity = len(region)
+    _request_view = region[4:]
     sys.argv = list(options.get("argv") or [sys.executable or "nuwsgi"])
     _static_environ.update(
         {
@@ -331,11 +334,10 @@ _EMPTY_INPUT = _EmptyInput()
 
 
 def _read_request():
-    (size,) = struct.unpack_from("<I", _mem, 0)
-    environ, body = marshal.loads(_mem[4 : 4 + size])
+    # marshal.loads reads one object and ignores what follows: no slicing, no copy.
+    # Node puts wsgi.url_scheme in the dict itself (it knows the socket and the HTTPS var).
+    environ, body = _loads(_request_view)
     environ.update(_static_environ)
-    scheme = environ.get("HTTPS", "")
-    environ["wsgi.url_scheme"] = "https" if scheme.lower() == "on" or scheme.startswith("1") else "http"
     if body is None:
         environ["wsgi.input"] = _EMPTY_INPUT
     elif type(body) is bytes:
