@@ -336,7 +336,7 @@ _EMPTY_INPUT = _EmptyInput()
 def _read_request():
     # marshal.loads reads one object and ignores what follows: no slicing, no copy.
     # Node puts wsgi.url_scheme in the dict itself (it knows the socket and the HTTPS var).
-    environ, body = _loads(_request_view)
+    environ, body, app = _loads(_request_view)
     environ.update(_static_environ)
     if body is None:
         environ["wsgi.input"] = _EMPTY_INPUT
@@ -344,21 +344,16 @@ def _read_request():
         environ["wsgi.input"] = io.BytesIO(body)
     else:  # a spooled body: the path of a temporary file Node wrote
         environ["wsgi.input"] = open(body, "rb")
-    return environ
-
-
-def _pick_app(environ):
-    # Mountpoint dispatch comes with --mount; the first app is the default.
-    return _apps[0][1]
+    return environ, app
 
 
 def handle():
     """Run one request. See the module docstring for what goes where."""
-    environ = _read_request()
+    environ, app = _read_request()  # Node picked the app (mountpoints, SCRIPT_NAME)
     response = _Response()
     response.input = environ["wsgi.input"]
     try:
-        iterable = _pick_app(environ)(environ, response.start_response)
+        iterable = _apps[app][1](environ, response.start_response)
         response.iterable = iterable
         return _first_output(response, iterable)
     except BaseException:

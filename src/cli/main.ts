@@ -3,9 +3,11 @@
  * everything below it throws typed errors or returns exit codes.
  */
 import os from 'node:os';
-import { loadConfig, renderConfigOutput } from '../config';
+import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
 import { Master } from '../master/master';
-import { bindSocket, describeBinding, type BoundSocket } from '../master/sockets';
+import { listenerFor, type BoundSocket } from '../master/sockets';
+import { vacuum } from '../master/socket-setup';
+import { bindAll } from './bind';
 import { locateInterpreter, type InterpreterInfo } from '../worker/python/locate';
 import { Worker, type WorkerConfig } from '../worker/worker';
 import { NuwsgiError } from '../util/errors';
@@ -44,6 +46,8 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(renderConfigOutput(loaded));
       return 0;
     default:
+      // show-config set inside a file: uWSGI prints the configuration and goes on.
+      if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
       return serve(planFromOptions(loaded.options, process.cwd()));
   }
 }
@@ -55,22 +59,20 @@ async function serve(plan: ServerPlan): Promise<number> {
   }
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
   writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
-  const sockets: BoundSocket[] = [];
-  for (const [index, s] of plan.sockets.entries()) {
-    const bound = await bindSocket(index, s.protocol, s.spec, plan.listen);
-    writeLog(describeBinding(bound));
-    sockets.push(bound);
-  }
+  const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog);
+  const cleanUp = (): void => {
+    if (plan.vacuum) vacuum(vacuumTargets, writeLog);
+  };
   writeLog(`your server socket listen backlog is limited to ${plan.listen} connections`);
   writeLog(`your mercy for graceful operations on workers is ${plan.workerReloadMercyMs / 1000} seconds`);
   const template = workerTemplate(plan, interpreter);
-  if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets);
+  if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets).finally(cleanUp);
   writeLog('*** Operational MODE: preforking ***');
   const master = new Master({ processes: plan.processes, workerReloadMercyMs: plan.workerReloadMercyMs, log: writeLog, workerTemplate: template }, sockets);
   process.on('SIGTERM', () => master.stopGracefully());
   process.on('SIGINT', () => master.stopNow());
   process.on('SIGQUIT', () => master.stopNow());
-  return master.run();
+  return master.run().finally(cleanUp);
 }
 
 function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): Omit<WorkerConfig, 'id' | 'listeners'> {
@@ -88,13 +90,15 @@ function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): Omit<Wo
     httpTimeoutMs: plan.httpTimeoutMs,
     socketTimeoutMs: plan.socketTimeoutMs,
     logRequests: plan.logRequests,
+    manageScriptName: plan.manageScriptName,
+    forwardedAllowIps: plan.forwardedAllowIps,
   };
 }
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */
 async function serveInProcess(template: Omit<WorkerConfig, 'id' | 'listeners'>, sockets: BoundSocket[]): Promise<number> {
   writeLog('*** Operational MODE: single process ***');
-  const listeners = sockets.map((s) => ({ fd: s.fd, protocol: s.protocol, name: s.spec }));
+  const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new Worker({ ...template, id: 1, listeners }, writeLog);
   worker.boot();
   worker.serve();

@@ -1,13 +1,19 @@
 import path from 'node:path';
 import type { Options } from '../config/options';
-import type { SocketProtocol } from '../master/sockets';
+import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
 import { expandGlob } from '../util/glob';
 
 /** What the options say to run, before anything is bound or spawned. */
+export interface PlannedSocket {
+  protocol: SocketProtocol;
+  spec: string;
+  tls?: TlsFiles;
+}
+
 export interface ServerPlan {
-  sockets: Array<{ protocol: SocketProtocol; spec: string }>;
+  sockets: PlannedSocket[];
   apps: AppSpec[];
   pythonpath: string[];
   python: string | undefined;
@@ -24,6 +30,13 @@ export interface ServerPlan {
   socketTimeoutMs: number;
   logRequests: boolean;
   workerReloadMercyMs: number;
+  manageScriptName: boolean;
+  /** Raw chmod-socket value ('' when given bare), undefined when unset. */
+  chmodSocket: string | undefined;
+  chownSocket: string | undefined;
+  umask: string | undefined;
+  vacuum: boolean;
+  forwardedAllowIps: string[];
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -32,8 +45,14 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
   return {
     sockets: [
       ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec })),
+      ...[...o.list('https'), ...o.list('https-socket')].map((value) => httpsSocket(value, base)),
       ...o.list('socket').map((spec) => ({ protocol: 'uwsgi' as const, spec })),
     ],
+    chmodSocket: o.has('chmod-socket') ? (o.str('chmod-socket') ?? '') : undefined,
+    chownSocket: o.str('chown-socket'),
+    umask: o.str('umask'),
+    vacuum: o.bool('vacuum'),
+    forwardedAllowIps: o.list('forwarded-allow-ips'),
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),
@@ -49,10 +68,24 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     httpTimeoutMs: o.int('http-timeout') * 1000,
     socketTimeoutMs: o.int('socket-timeout') * 1000,
     logRequests: !o.bool('disable-logging'),
+    manageScriptName: o.bool('manage-script-name'),
     workerReloadMercyMs: 60_000,
   };
 }
 
+/** `addr,cert,key[,ciphers,ca]`, as uWSGI's https and https-socket. */
+function httpsSocket(value: string, base: string): PlannedSocket {
+  const [spec, cert, key, ciphers, ca] = value.split(',');
+  if (spec === undefined || spec === '' || cert === undefined || cert === '' || key === undefined || key === '') {
+    throw new NuwsgiError('E_CONFIG', `https "${value}" is not addr,cert,key[,ciphers,ca]`);
+  }
+  const tls: TlsFiles = { cert: path.resolve(base, cert), key: path.resolve(base, key) };
+  if (ciphers !== undefined && ciphers !== '') tls.ciphers = ciphers;
+  if (ca !== undefined && ca !== '') tls.ca = path.resolve(base, ca);
+  return { protocol: 'https', spec, tls };
+}
+
+/** App 0 is --wsgi-file or --module (the default app); each --mount adds one, in order, as uWSGI numbers them. */
 function appsFromOptions(o: Options, base: string): AppSpec[] {
   const callable = o.str('callable') ?? 'application';
   const apps: AppSpec[] = [];
@@ -60,6 +93,11 @@ function appsFromOptions(o: Options, base: string): AppSpec[] {
   const module = o.str('module');
   if (file !== undefined) apps.push({ mountpoint: '', kind: 'file', target: path.resolve(base, file), callable });
   else if (module !== undefined) apps.push(moduleSpec('', module, callable, base));
+  for (const mount of o.list('mount')) {
+    const eq = mount.indexOf('=');
+    if (eq <= 0) throw new NuwsgiError('E_CONFIG', `mount "${mount}" is not /mountpoint=app`);
+    apps.push(moduleSpec(mount.slice(0, eq), mount.slice(eq + 1), callable, base));
+  }
   return apps;
 }
 

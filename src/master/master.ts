@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { WorkerConfig } from '../worker/worker';
-import type { BoundSocket } from './sockets';
+import { listenerFor, type BoundSocket } from './sockets';
 
 /**
  * A worker's life as the master sees it. Timers belong to states: a worker in
@@ -87,11 +87,11 @@ export class Master {
       ...this.opts.workerTemplate,
       id: slot.id,
       // fds 0-2 are stdio, 3 is the IPC channel, the sockets follow in order.
-      listeners: this.sockets.map((s, i) => ({ fd: 4 + i, protocol: s.protocol, name: s.spec })),
+      listeners: this.sockets.map((s, i) => listenerFor(s, 4 + i)),
     };
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.map((s) => s.fd)],
-      env: { ...process.env, NUWSGI_WORKER_CONFIG: JSON.stringify(config) },
+      env: { ...process.env, _NUWSGI_WORKER_CONFIG: JSON.stringify(config) },
       serialization: 'json',
     });
     slot.child = child;

@@ -3,8 +3,17 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { NuwsgiError } from '../util/errors';
 import { libc } from '../util/libc';
+import type { ListenerSpec } from '../worker/worker';
 
-export type SocketProtocol = 'http' | 'uwsgi';
+export type SocketProtocol = 'http' | 'https' | 'uwsgi';
+
+/** uWSGI's https value: addr,cert,key[,ciphers,ca]. Paths, read by each worker. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ciphers?: string;
+  ca?: string;
+}
 
 /** A listening socket the master owns and every worker accepts on. */
 export interface BoundSocket {
@@ -20,6 +29,8 @@ export interface BoundSocket {
   port: number;
   /** Keeps the handle (and so the fd) alive in the master. */
   handle: unknown;
+  /** https sockets: the certificate and key each worker loads. */
+  tls?: TlsFiles;
 }
 
 interface ServerHandle {
@@ -118,6 +129,11 @@ async function resolveHost(host: string, spec: string): Promise<string> {
 function bindError(spec: string, errno: number): NuwsgiError {
   const names: Record<number, string> = { [-98]: 'address already in use', [-13]: 'permission denied', [-99]: 'address not available' };
   return new NuwsgiError('E_BIND', `cannot bind ${spec}: ${names[errno] ?? `error ${errno}`}`);
+}
+
+/** How a worker finds a socket: by the descriptor it holds it at, with its protocol and, for https, its certificate. */
+export function listenerFor(s: BoundSocket, fd: number): ListenerSpec {
+  return s.tls !== undefined ? { fd, protocol: s.protocol, name: s.spec, tls: s.tls } : { fd, protocol: s.protocol, name: s.spec };
 }
 
 /** uWSGI's start-up line for a bound socket. */

@@ -56,7 +56,7 @@ export function httpHeadToCgiVars(head: HttpHead, conn: ConnectionInfo): Array<[
   const vars: Array<[string, string]> = [
     ['REQUEST_METHOD', head.method],
     ['REQUEST_URI', head.target],
-    ['PATH_INFO', percentDecodeLatin1(path)],
+    ['PATH_INFO', percentDecodeLatin1(removeDotSegments(path))],
     ['QUERY_STRING', query],
     ['SCRIPT_NAME', ''],
     ['SERVER_PROTOCOL', `HTTP/${head.version}`],
@@ -119,6 +119,30 @@ function pathOfTarget(target: string): string {
  * Decodes %XX escapes to the byte they stand for, kept as a latin-1 char;
  * everything else, malformed escapes included, is kept as is.
  */
+/**
+ * RFC 3986 §5.2.4 on the raw path, before percent-decoding, as uWSGI's
+ * http-socket does: "/a/./b/../c" is "/a/c"; an encoded "%2e%2e" is data, not
+ * a segment, and stays; empty segments ("//") stay. An app that joins
+ * PATH_INFO to a directory never sees a literal ".." segment from the wire.
+ */
+export function removeDotSegments(path: string): string {
+  if (!path.includes('.')) return path; // the common case: nothing to do
+  const input = path.split('/');
+  const output: string[] = [];
+  for (let i = 0; i < input.length; i++) {
+    const segment = input[i] as string;
+    const last = i === input.length - 1;
+    if (segment === '.' || segment === '..') {
+      if (segment === '..' && output.length > 1) output.pop();
+      if (last) output.push(''); // "/a/b/.." ends with a slash: "/a/"
+      continue;
+    }
+    output.push(segment);
+  }
+  const joined = output.join('/');
+  return path.startsWith('/') && !joined.startsWith('/') ? '/' + joined : joined;
+}
+
 export function percentDecodeLatin1(text: string): string {
   let percent = text.indexOf('%');
   if (percent === -1) return text;

@@ -82,7 +82,9 @@ export class Connection implements ResponseOutput {
 
   /** The adapter's parser failed: answer (after any response in progress) and close. */
   fail(err: ProtocolError, protocol: string): void {
-    this.host.log(`${this.remoteAddress}: ${err.logLine ?? err.message}\n`);
+    // uWSGI prints no address for unix-socket peers (there is none).
+    const who = this.remoteAddress !== '' ? `${this.remoteAddress}: ` : '';
+    this.host.log(`${who}${err.logLine ?? err.message}\n`);
     this.pendingError = { err, protocol };
     this.socket.pause();
     if (this.inFlight === null && this.pending.length === 0) this.flushErrorAndClose();

@@ -34,5 +34,7 @@ export interface Exchange {
   scheme: 'http' | 'https';
   isHead: boolean;
   startedAtMs: number;
+  /** The app serving it, once the runner has routed it. */
+  appId: number;
   out: ResponseOutput;
 }

@@ -13,6 +13,8 @@ export interface HttpAdapterOptions {
   spoolAbove: number;
   scheme: 'http' | 'https';
   timeouts: ConnectionTimeouts;
+  /** false for TLS: bytes must go through the TLS socket, never to the descriptor. */
+  directWrites: boolean;
 }
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
@@ -22,7 +24,7 @@ const HOSTNAME = os.hostname();
 
 /** Serve one HTTP/1.x client connection: parse, collect bodies, hand complete requests on. */
 export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
-  const conn = new Connection(socket, host, opts.timeouts);
+  const conn = new Connection(socket, host, opts.timeouts, opts.directWrites);
   let current: Exchange | null = null;
   const parser = new Http1Parser(
     {
@@ -87,6 +89,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     scheme: opts.scheme,
     isHead: head.method === 'HEAD',
     startedAtMs: Date.now(),
+    appId: 0,
     out: conn,
   };
 }

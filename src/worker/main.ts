@@ -1,6 +1,6 @@
 /**
  * Entry point of a worker process started by the master (child_process.fork).
- * The configuration arrives as JSON in NUWSGI_WORKER_CONFIG; the listening
+ * The configuration arrives as JSON in _NUWSGI_WORKER_CONFIG; the listening
  * sockets are inherited descriptors named in it.
  */
 import { NuwsgiError } from '../util/errors';
@@ -14,13 +14,13 @@ function send(msg: WorkerMessage): void {
 }
 
 function main(): void {
-  const raw = process.env['NUWSGI_WORKER_CONFIG'];
+  const raw = process.env['_NUWSGI_WORKER_CONFIG'];
   if (raw === undefined) {
-    writeLog('nuwsgi worker started without NUWSGI_WORKER_CONFIG\n');
+    writeLog('nuwsgi worker started without _NUWSGI_WORKER_CONFIG\n');
     process.exitCode = 1;
     return;
   }
-  delete process.env['NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
+  delete process.env['_NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
   const config = JSON.parse(raw) as WorkerConfig;
   const worker = new Worker(config, writeLog);
   try {

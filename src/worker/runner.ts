@@ -2,6 +2,8 @@ import { closeSync, openSync, read } from 'node:fs';
 import { formatRequestLog, measureVars } from './access-log';
 import { batchWrites, endWriteBatch } from './connection';
 import type { Exchange } from './exchange';
+import type { AppRouter } from './mounts';
+import type { SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
@@ -9,6 +11,10 @@ import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 export interface RunnerOptions {
   logRequests: boolean;
   log: (line: string) => void;
+  /** Picks the app for a request (mountpoints); may rewrite SCRIPT_NAME/PATH_INFO. */
+  route: AppRouter;
+  /** wsgi.url_scheme, with X-Forwarded-Proto from trusted peers. */
+  scheme: SchemeResolver;
 }
 
 /** What one response turned out to be, for the log and the counters. */
@@ -36,7 +42,8 @@ export class Runner {
   private busy = false;
   private idleWaiters: Array<() => void> = [];
   requests = 0;
-  appRequests = 0;
+  /** Requests per app, by app index (the log's "req: a/b" and the stats' apps[]). */
+  readonly appRequests: number[] = [];
   exceptions = 0;
 
   constructor(bridge: PythonBridge, opts: RunnerOptions) {
@@ -96,10 +103,11 @@ export class Runner {
       return undefined;
     }
     this.requests++;
-    this.appRequests++;
+    ex.appId = this.opts.route(ex.vars);
+    this.appRequests[ex.appId] = (this.appRequests[ex.appId] ?? 0) + 1;
     let result: HandleResult;
     try {
-      result = this.bridge.handle(ex.vars, ex.scheme, ex.body.finish());
+      result = this.bridge.handle(ex.vars, this.opts.scheme(ex.scheme, ex.vars, ex.remoteAddr), ex.body.finish(), ex.appId);
     } finally {
       ex.body.dispose();
     }
@@ -231,8 +239,8 @@ export class Runner {
     this.opts.log(
       formatRequestLog({
         pid: process.pid,
-        appId: 0,
-        appRequests: this.appRequests,
+        appId: ex.appId,
+        appRequests: this.appRequests[ex.appId] ?? 0,
         workerRequests: this.requests,
         remoteAddr: ex.remoteAddr,
         remoteUser: ex.remoteUser,

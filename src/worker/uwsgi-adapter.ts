@@ -85,6 +85,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     scheme: schemeFromHttpsVar(get('HTTPS')),
     isHead: get('REQUEST_METHOD') === 'HEAD',
     startedAtMs: Date.now(),
+    appId: 0,
     out: conn,
   };
 }

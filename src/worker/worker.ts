@@ -1,14 +1,27 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
+import { makeSchemeResolver } from './scheme';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
 import { PythonBridge, type AppSpec } from './python/bridge';
 import type { InterpreterInfo } from './python/locate';
+import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
 import { VERSION } from '../version';
+import type { SocketProtocol, TlsFiles } from '../master/sockets';
+
+/** A listening socket as a worker sees it. */
+export interface ListenerSpec {
+  fd: number;
+  protocol: SocketProtocol;
+  name: string;
+  tls?: TlsFiles;
+}
 
 /** Everything a worker needs, serializable (the master passes it as JSON). */
 export interface WorkerConfig {
@@ -28,8 +41,11 @@ export interface WorkerConfig {
   httpTimeoutMs: number;
   socketTimeoutMs: number;
   logRequests: boolean;
+  manageScriptName: boolean;
   /** Listening sockets, by the fd this process holds them at. */
-  listeners: Array<{ fd: number; protocol: 'http' | 'uwsgi'; name: string }>;
+  listeners: ListenerSpec[];
+  /** Peers whose X-Forwarded-Proto / X-Forwarded-Ssl count (--forwarded-allow-ips). */
+  forwardedAllowIps: string[];
 }
 
 /** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
@@ -73,7 +89,7 @@ export class Worker implements ConnectionHost {
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
-    this.runner = new Runner(bridge, { logRequests: c.logRequests, log: this.logFn });
+    this.runner = new Runner(bridge, { logRequests: c.logRequests, log: this.logFn, route: makeAppRouter(c.apps, c.manageScriptName), scheme: makeSchemeResolver(c.forwardedAllowIps) });
   }
 
   private loadApp(bridge: PythonBridge, app: AppSpec, id: number): void {
@@ -96,8 +112,9 @@ export class Worker implements ConnectionHost {
     }, 1000);
     this.sweeper.unref();
     const c = this.config;
-    for (const listener of this.config.listeners) {
-      const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol));
+    for (const listener of c.listeners) {
+      const secure = listener.tls !== undefined ? loadTlsContext(listener.tls) : undefined;
+      const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol, secure));
       server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
       // The master already listens with --listen's backlog; Node's default (511) must not replace it.
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
@@ -105,17 +122,23 @@ export class Worker implements ConnectionHost {
     }
   }
 
-  private accept(socket: net.Socket, protocol: 'http' | 'uwsgi'): void {
+  private accept(socket: net.Socket, protocol: SocketProtocol, secure: tls.SecureContext | undefined): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
     const c = this.config;
     const timeouts = { idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs };
-    const conn =
-      protocol === 'http'
-        ? serveHttpConnection(socket, this, { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, scheme: 'http', timeouts })
-        : serveUwsgiConnection(socket, this, { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts });
+    let conn: Connection;
+    if (protocol === 'uwsgi') {
+      conn = serveUwsgiConnection(socket, this, { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts });
+    } else {
+      const http = { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts };
+      conn =
+        secure === undefined
+          ? serveHttpConnection(socket, this, { ...http, scheme: 'http', directWrites: true })
+          : serveHttpConnection(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), this, { ...http, scheme: 'https', directWrites: false });
+    }
     this.connections.add(conn);
   }
 
@@ -153,6 +176,18 @@ export class Worker implements ConnectionHost {
 
   get requests(): number {
     return this.runner?.requests ?? 0;
+  }
+}
+
+/** Read the certificate and key once per worker; a bad file stops the worker with a clear message. */
+function loadTlsContext(files: TlsFiles): tls.SecureContext {
+  try {
+    const options: tls.SecureContextOptions = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+    if (files.ciphers !== undefined) options.ciphers = files.ciphers;
+    if (files.ca !== undefined) options.ca = readFileSync(files.ca);
+    return tls.createSecureContext(options);
+  } catch (err) {
+    throw new NuwsgiError('E_CONFIG', `https: cannot load certificate ${files.cert} / key ${files.key}: ${(err as Error).message}`);
   }
 }
 

@@ -190,7 +190,6 @@ function compareEnvirons(ours: Environ, oracle: Environ, what: string, deliberat
 interface Transport {
   name: string;
   /** Set where nuwsgi and uWSGI are known to disagree on dot segments and no decision was made yet. */
-  dotSegmentsTodo?: string;
   /** Environ keys where nuwsgi differs from uWSGI on purpose (see the comment at each). */
   deliberate: ReadonlySet<string>;
   /** Server arguments for the socket, given a temp dir. */
@@ -217,7 +216,6 @@ const TRANSPORTS: Transport[] = [
     deliberate: new Set(),
     // proxy_pass without a URI forwards the client's target unchanged; uWSGI's http-socket then
     // removes "." and ".." segments from PATH_INFO (observed), nuwsgi keeps them.
-    dotSegmentsTodo: 'uWSGI\'s http-socket resolves dot segments in PATH_INFO, nuwsgi does not: undecided',
     socketArgs: () => ['--http-socket', '127.0.0.1:0'],
     location: (s) => ({ path: '/', proxyPass: `http://127.0.0.1:${definedPort(s.httpPort, s)}` }),
   },
@@ -283,7 +281,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(cmp.diffs, [], `nuwsgi and uWSGI disagree behind the same nginx:\n${cmp.diffs.join('\n')}`);
     });
 
-    test('dot segments and doubled slashes in the path: as uWSGI behind the same nginx', { todo: transport.dotSegmentsTodo, skip: haveOracle ? false : 'uWSGI not installed' }, async () => {
+    test('dot segments and doubled slashes in the path: as uWSGI behind the same nginx', { skip: haveOracle ? false : 'uWSGI not installed' }, async () => {
       // Through uwsgi_pass nginx sends $document_uri (already normalized); through proxy_pass the raw target.
       const cmp: EnvironComparison = { diffs: [], notes: [] };
       for (const target of ['/env//double//slash/./x/../y', '/env/a/%2e%2e/b/./c/..']) {
@@ -410,7 +408,7 @@ describe('nginx → nuwsgi: a Flask app mounted at /app', { skip: nginxSkip || f
     await checkMountedFlask(nginx.port);
   });
 
-  test('--mount /app=flask_mount.py --manage-script-name, plain uwsgi_pass', { todo: 'mount not implemented yet (option status: planned)' }, async () => {
+  test('--mount /app=flask_mount.py --manage-script-name, plain uwsgi_pass', {}, async () => {
     const sock = join(makeTempDir('nuwsgi-e2e-flask-'), 'app.sock');
     const nuwsgi = await startNuwsgi(['--socket', sock, '--mount', `/app=${FLASK_APP}`, '--manage-script-name', '--master', '--processes', '2'], {
       readyPath: '/app/where',
@@ -486,7 +484,7 @@ describe('HTTPS straight to nuwsgi', { skip: which('openssl') === undefined ? 'o
   // --https is what the issue names (uWSGI's router form); --https-socket is the
   // in-worker form. This test's client side was checked against uWSGI's --https-socket.
   for (const flag of ['--https', '--https-socket']) {
-    test(`${flag} addr,cert,key: GET, a 2 MB POST and a 20 MB stream over TLS, certificate verified`, { todo: `${flag} not implemented yet (option status: planned)`, ...SLOW }, async () => {
+    test(`${flag} addr,cert,key: GET, a 2 MB POST and a 20 MB stream over TLS, certificate verified`, { ...SLOW }, async () => {
       const cert = selfSignedCert(makeTempDir('nuwsgi-e2e-tls-'));
       const port = await getFreePort();
       const nuwsgi = await startNuwsgi([flag, `127.0.0.1:${port},${cert.cert},${cert.key}`, '--wsgi-file', APP, '--master', '--processes', '2'], {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { httpHeadToCgiVars, percentDecodeLatin1, type ConnectionInfo } from '../../src/protocol/cgi';
+import { removeDotSegments, httpHeadToCgiVars, percentDecodeLatin1, type ConnectionInfo } from '../../src/protocol/cgi';
 import { Http1Parser, type HttpHead } from '../../src/protocol/http1';
 
 /** Parses one request with the real parser, so the tests see real heads. */
@@ -183,4 +183,18 @@ test('cgi: percentDecodeLatin1 edge cases', () => {
   assert.equal(percentDecodeLatin1('%41%42%43'), 'ABC');
   assert.equal(percentDecodeLatin1('%FF%fe'), '\u00ff\u00fe');
   assert.equal(percentDecodeLatin1('a%g1%41'), 'a%g1A');
+});
+
+test('cgi: dot segments are removed before decoding, as uWSGI does', () => {
+  const cases: Array<[string, string]> = [
+    ['/env//double//slash/./x/../y', '/env//double//slash/y'],
+    ['/env/a/%2e%2e/b/./c/..', '/env/a/%2e%2e/b/'],
+    ['/a/b/../../..', '/'],
+    ['/..', '/'],
+    ['/a/.', '/a/'],
+    ['/plain/path', '/plain/path'],
+    ['/file.txt', '/file.txt'],
+    ['/a/..b/c', '/a/..b/c'],
+  ];
+  for (const [input, expected] of cases) assert.equal(removeDotSegments(input), expected, input);
 });

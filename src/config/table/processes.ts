@@ -69,7 +69,7 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'die-on-idle', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'shutdown uWSGI when idle' },
   {
-    name: 'no-orphans', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'no-orphans', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically kill workers if master dies (can be dangerous for availability)',
   },
   { name: 'uid', kind: 'scalar', type: 'string', status: 'planned', metavar: 'user', section: SECTION, help: 'setuid to the specified user/uid' },

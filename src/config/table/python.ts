@@ -39,11 +39,11 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
     help: 'load uWSGI plugins (Python is built in: python/python3 are accepted silently; others do not exist)',
   },
   {
-    name: 'mount', kind: 'list', type: 'kv', status: 'planned', metavar: '/mountpoint=app', section: SECTION,
+    name: 'mount', kind: 'list', type: 'kv', status: 'implemented', metavar: '/mountpoint=app', section: SECTION,
     help: 'load application under mountpoint',
   },
   {
-    name: 'manage-script-name', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'manage-script-name', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically rewrite SCRIPT_NAME and PATH_INFO',
   },
   {

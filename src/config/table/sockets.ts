@@ -13,12 +13,17 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     note: 'http is an alias of http-socket: nuwsgi has no separate HTTP router process',
   },
   {
-    name: 'https-socket', kind: 'list', type: 'string', status: 'planned', metavar: 'addr,cert,key', section: SECTION,
-    help: 'bind to the specified UNIX/TCP socket using HTTPS protocol',
+    name: 'https-socket', kind: 'list', type: 'string', status: 'implemented', metavar: 'addr,cert,key[,ciphers,ca]', section: SECTION,
+    help: 'bind to the specified UNIX/TCP socket using HTTPS, served by the workers directly',
   },
   {
-    name: 'https', kind: 'list', type: 'string', status: 'planned', metavar: 'addr,cert,key', section: SECTION,
-    help: 'add an HTTPS router/server on the specified address with the specified certificate and key',
+    name: 'https', kind: 'list', type: 'string', status: 'implemented', metavar: 'addr,cert,key[,ciphers,ca]', section: SECTION,
+    help: 'serve HTTPS on the specified address with the specified certificate and key (the same as https-socket)',
+    note: 'no separate router process: the workers terminate TLS themselves',
+  },
+  {
+    name: 'forwarded-allow-ips', kind: 'list', type: 'string', status: 'implemented', metavar: 'ip[,ip...]|*', section: SECTION,
+    help: 'trust X-Forwarded-Proto/X-Forwarded-Ssl for wsgi.url_scheme only from these peers (nuwsgi; uWSGI trusts everyone)',
   },
   {
     name: 'fastcgi-socket', kind: 'list', type: 'addr', status: 'planned', metavar: 'addr', section: SECTION,
@@ -62,11 +67,11 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     why: 'forcing modifiers on HTTP sockets only makes sense for uWSGI\'s plugin dispatch; nuwsgi serves WSGI only',
   },
   {
-    name: 'chmod-socket', aliases: ['chmod'], short: 'C', kind: 'scalar', type: 'octal', status: 'planned', metavar: 'mode', argument: 'optional', section: SECTION,
+    name: 'chmod-socket', aliases: ['chmod'], short: 'C', kind: 'scalar', type: 'octal', status: 'implemented', metavar: 'mode', argument: 'optional', section: SECTION,
     help: 'chmod UNIX sockets (no value: 666)',
   },
-  { name: 'chown-socket', kind: 'scalar', type: 'string', status: 'planned', metavar: 'user[:group]', section: SECTION, help: 'chown unix sockets' },
-  { name: 'umask', kind: 'scalar', type: 'octal', status: 'planned', metavar: 'mask', immediate: true, section: SECTION, help: 'set umask' },
+  { name: 'chown-socket', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'user[:group]', section: SECTION, help: 'chown unix sockets' },
+  { name: 'umask', kind: 'scalar', type: 'octal', status: 'implemented', metavar: 'mask', immediate: true, section: SECTION, help: 'set umask' },
   {
     name: 'listen', short: 'l', kind: 'scalar', type: 'int', default: 100, status: 'implemented', metavar: 'n', min: 1, immediate: true, section: SECTION,
     help: 'set the socket listen queue size',
@@ -75,7 +80,7 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     name: 'buffer-size', short: 'b', kind: 'scalar', type: 'int', default: 4096, status: 'implemented', metavar: 'bytes', min: 1, max: 65535, section: SECTION,
     help: 'set the internal buffer size: the maximum size of a request\'s headers / uwsgi vars block',
   },
-  { name: 'vacuum', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'try to remove all of the generated file/sockets' },
+  { name: 'vacuum', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'try to remove all of the generated file/sockets' },
   {
     name: 'socket-timeout', short: 'z', kind: 'scalar', type: 'int', default: 4, status: 'implemented', metavar: 'secs', min: 1, section: SECTION,
     help: 'set internal sockets timeout, in seconds',

@@ -121,8 +121,8 @@ export class PythonBridge {
   }
 
   /** Run one request through the app; returns what to send. `scheme` becomes wsgi.url_scheme. */
-  handle(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody): HandleResult {
-    this.writeRequest(vars, scheme, body);
+  handle(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId = 0): HandleResult {
+    this.writeRequest(vars, scheme, body, appId);
     return this.withGil(() => {
       const result = this.py.PyObject_CallObject(this.fns.handle, null);
       return this.readHandleResult(result);
@@ -153,9 +153,9 @@ export class PythonBridge {
     });
   }
 
-  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody): void {
+  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     const w = new MarshalWriter(this.region, 4);
-    w.tuple(2);
+    w.tuple(3);
     w.beginDict();
     for (const [key, value] of vars) {
       w.key(key);
@@ -167,6 +167,7 @@ export class PythonBridge {
     if (body === null) w.none();
     else if (Buffer.isBuffer(body)) w.bytes(body);
     else w.str(body.spooledPath);
+    w.int(appId);
     this.region.writeUInt32LE(w.offset - 4, 0);
   }
 

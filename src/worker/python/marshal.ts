@@ -1,6 +1,6 @@
 /**
  * A tiny writer of Python's `marshal` format (version 4+, CPython 3.4 on),
- * enough for one request: `(environ: dict[str, str], body: bytes | str | None)`.
+ * enough for one request: `(environ: dict[str, str], body: bytes | str | None, app: int)`.
  *
  * Python decodes it with `marshal.loads`, in C, in one call: the cheapest way
  * we measured to hand a request's variables to the interpreter. Strings are
@@ -14,6 +14,7 @@ const TYPE_SHORT_ASCII = 0x7a; // 'z'
 const TYPE_SHORT_ASCII_INTERNED = 0x5a; // 'Z'
 const TYPE_ASCII = 0x61; // 'a'
 const TYPE_SMALL_TUPLE = 0x29; // ')'
+const TYPE_INT = 0x69; // 'i' (32-bit signed)
 const TYPE_DICT = 0x7b; // '{'
 const TYPE_NULL = 0x30; // '0' ends a dict
 
@@ -103,6 +104,13 @@ export class MarshalWriter {
     this.buf.writeUInt32LE(length, this.pos + 1);
     this.pos += 5;
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  int(value: number): void {
+    this.need(5);
+    this.buf[this.pos] = TYPE_INT;
+    this.buf.writeInt32LE(value, this.pos + 1);
+    this.pos += 5;
   }
 
   bytes(data: Buffer): void {

@@ -1,0 +1,60 @@
+import { bindSocket, describeBinding, parseAddress, type BoundSocket } from '../master/sockets';
+import {
+  applyUmask,
+  applyUnixSocketOwnership,
+  clearSystemdListenEnv,
+  describeInheritedSocket,
+  inheritedSystemdSockets,
+  prepareUnixSocketPath,
+  socketIdentity,
+  somaxconnWarning,
+  unixSocketOwnership,
+  type VacuumTarget,
+} from '../master/socket-setup';
+import type { ServerPlan } from './plan';
+
+export interface BoundSockets {
+  sockets: BoundSocket[];
+  /** What --vacuum removes at exit. */
+  vacuum: VacuumTarget[];
+}
+
+/**
+ * Bind every configured socket the way uWSGI does before forking: umask first,
+ * stale unix sockets replaced (a live one is an error), chmod/chown, then the
+ * sockets systemd passed us (LISTEN_FDS), used as uwsgi sockets after ours.
+ */
+export async function bindAll(plan: ServerPlan, log: (line: string) => void): Promise<BoundSockets> {
+  if (plan.umask !== undefined) applyUmask(plan.umask);
+  const ownership = unixSocketOwnership(plan.chmodSocket, plan.chownSocket); // fails before anything is bound
+  const warning = somaxconnWarning(plan.listen);
+  if (warning !== undefined) log(warning);
+  const sockets: BoundSocket[] = [];
+  const vacuum: VacuumTarget[] = [];
+  for (const [index, s] of plan.sockets.entries()) {
+    const unix = parseAddress(s.spec).kind === 'unix';
+    if (unix) await prepareUnixSocketPath(s.spec, log);
+    const bound = await bindSocket(index, s.protocol, s.spec, plan.listen);
+    if (s.tls !== undefined) bound.tls = s.tls;
+    if (unix) {
+      applyUnixSocketOwnership(s.spec, ownership, log);
+      vacuum.push({ kind: 'unix-socket', path: s.spec, identity: socketIdentity(s.spec) });
+    }
+    log(describeBinding(bound));
+    sockets.push(bound);
+  }
+  adoptSystemdSockets(sockets, log);
+  return { sockets, vacuum };
+}
+
+function adoptSystemdSockets(sockets: BoundSocket[], log: (line: string) => void): void {
+  const inherited = inheritedSystemdSockets();
+  if (inherited.length === 0) return;
+  log('- SystemD socket activation detected -');
+  clearSystemdListenEnv(); // the app and its children must not think the fds are theirs
+  for (const s of inherited) {
+    const index = sockets.length;
+    sockets.push({ index, protocol: 'uwsgi', spec: s.address, kind: s.kind, fd: s.fd, address: s.address, port: s.port, handle: undefined });
+    log(describeInheritedSocket(index, s));
+  }
+}
