@@ -64,7 +64,12 @@ describe('nginx in front of Debian\'s uWSGI (unix socket, uwsgi_pass)', { skip }
     assert.equal(env['REQUEST_URI'], '/env/x?a=1&b=%20');
     assert.equal(env['HTTP_X_PROBE'], 'yes');
     assert.equal(env['SERVER_PORT'], String(nginx.port), 'the request went through our nginx');
-    assert.match(nginx.accessLog(), /"GET \/env\/x\?a=1&b=%20 HTTP\/1\.1" 200 /);
+    // nginx writes its access log after the response: poll for the line.
+    const deadline = Date.now() + 5_000;
+    while (!/"GET \/env\/x\?a=1&b=%20 HTTP\/1\.1" 200 /.test(nginx.accessLog())) {
+      assert.ok(Date.now() < deadline, `no access log line: ${nginx.accessLog()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   test('POST body through nginx reaches uWSGI intact', async () => {

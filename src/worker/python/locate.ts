@@ -58,7 +58,8 @@ export function locateInterpreter(req: LocateRequest): InterpreterInfo {
     throw new NuwsgiError(
       'E_PYTHON_NO_SHARED_LIB',
       `${executable} (Python ${probe.version}) has no shared libpython: it was built without --enable-shared. ` +
-        'nuwsgi embeds CPython in each worker and needs libpython3.X.so. Install your distribution\'s libpython3.X package, ' +
+        `nuwsgi embeds CPython in each worker and needs libpython${probe.version.split('.').slice(0, 2).join('.')}.so. ` +
+        `On Debian/Ubuntu: apt-get install libpython${probe.version.split('.').slice(0, 2).join('.')} (or libpython3-dev); ` +
         'or rebuild the interpreter with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ' +
         `${probe.version}), or pick another interpreter with --python / --home.`,
     );
