@@ -260,6 +260,25 @@ function treeMemory(root) {
   return { processes: pids.length, rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
 }
 
+/**
+ * CPU time of every thread of the tree, in microseconds (/proc/PID/task/TID/schedstat, ns).
+ * Divided by the requests served, it is the server's cost per request: unlike req/s it does not
+ * depend on how much of the 2 cores wrk and everything else took meanwhile.
+ */
+function treeCpuUs(root) {
+  let ns = 0;
+  for (const pid of processTree(root)) {
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) ns += Number((readProcText(`/proc/${pid}/task/${tid}/schedstat`) ?? '0').split(' ')[0]);
+  }
+  return ns / 1000;
+}
+
 // ---------------------------------------------------------------------------
 // wrk
 
@@ -361,9 +380,13 @@ async function benchOne(serverName, appName, opts) {
     const rows = [];
     for (const mode of opts.modes) {
       await runWrk(port, app.path, opts.warmup, opts, mode); // warm-up: imports, caches, JIT, TCP
+      const cpuBefore = treeCpuUs(s.pid);
       const { raw, probe } = await measure(port, app.path, opts, mode);
+      const cpuUs = treeCpuUs(s.pid) - cpuBefore;
       const memory = treeMemory(s.pid); // right after the load, before anything is freed
-      rows.push({ app: appName, server: serverName, mode, ...parseWrk(raw), probe, memory, command: s.commandLine });
+      const parsed = parseWrk(raw);
+      const cpuUsPerRequest = parsed.requests > 0 ? cpuUs / parsed.requests : undefined;
+      rows.push({ app: appName, server: serverName, mode, ...parsed, cpuUsPerRequest, probe, memory, command: s.commandLine });
     }
     const graceful = await stopServer(s);
     for (const r of rows) r.gracefulStop = graceful;
@@ -383,7 +406,7 @@ function ratio(a, b) {
 }
 
 function printTable(rows) {
-  const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o', 'procs', 'RSS MB', 'PSS MB', 'req/s vs uwsgi', 'p99 vs uwsgi', 'PSS vs uwsgi'];
+  const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o', 'cpu us/req', 'procs', 'RSS MB', 'PSS MB', 'req/s vs uwsgi', 'p99 vs uwsgi', 'cpu/req vs uwsgi', 'PSS vs uwsgi'];
   const lines = [header];
   for (const r of rows) {
     if (r.error) {
@@ -394,8 +417,8 @@ function printTable(rows) {
     const errs = Object.values(r.socketErrors).reduce((a, b) => a + b, 0);
     lines.push([
       r.app, r.server, r.mode, fmt(r.requestsPerSec, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.non2xx), String(errs),
-      fmt(r.probe.p50Ms, 2), `${r.probe.timeouts}/${r.probe.count}`, String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb),
-      ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.memory.pssMb, base?.memory.pssMb),
+      fmt(r.probe.p50Ms, 2), `${r.probe.timeouts}/${r.probe.count}`, fmt(r.cpuUsPerRequest, 1), String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb),
+      ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.cpuUsPerRequest, base?.cpuUsPerRequest), ratio(r.memory.pssMb, base?.memory.pssMb),
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.filter((l) => l.length > 1).map((l) => (l[i] ?? '').length)));

@@ -57,6 +57,7 @@ _apps = []  # list of (mountpoint, callable)
 _static_environ = {}
 _stream = None  # the response being streamed, if any
 
+_NEVER_BLOCKING_ITERATORS = frozenset(type(iter(x)) for x in ([], (), b"", ""))
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STATUS = re.compile(r"^([1-9][0-9]{2}) [^\x00-\x1f\x7f]*$")
@@ -367,7 +368,11 @@ def handle():
 def _first_output(response, iterable):
     global _stream
     if response.written:
-        # Legacy write() output comes first (PEP 3333); treat the rest as a stream.
+        # Legacy write() output comes first (PEP 3333).
+        if type(iterable) in (list, tuple):
+            _require_headers(response)
+            response.close()
+            return _complete(response, b"".join(response.written) + b"".join(iterable))
         return _begin_stream(response, b"".join(response.written), iter(iterable))
     if isinstance(iterable, FileWrapper) and _file_offset(iterable) is not None:
         return _send_file(response, iterable)
@@ -377,6 +382,9 @@ def _first_output(response, iterable):
         response.close()
         return _complete(response, body)
     iterator = iter(iterable)
+    # Built-in iterators over lists and tuples (Django's HttpResponse is one)
+    # never block: drain them now and answer whole.
+    drain = type(iterator) in _NEVER_BLOCKING_ITERATORS
     chunks = []
     size = 0
     declared = response.content_length
@@ -386,10 +394,20 @@ def _first_output(response, iterable):
                 raise WsgiError("the app yielded %s, not bytes" % type(chunk).__name__)
             chunks.append(chunk)
             size += len(chunk)
-            # Keep collecting only while the declared length says more is due,
-            # so a server-sent-events generator is never held back.
-            if declared < 0 or size >= declared or declared > WHOLE_BODY_LIMIT:
+            if drain:
+                continue
+            # A generator of unknown length may wait between chunks (server-sent
+            # events): send what we have now and stream the rest.
+            if declared < 0 or declared > WHOLE_BODY_LIMIT:
                 return _begin_stream(response, b"".join(chunks), iterator)
+            if size >= declared:
+                # Every declared byte is here (Flask's responses): the iterator
+                # normally ends at once; anything more is the app's error, which
+                # Node reports as a length mismatch.
+                for extra in iterator:
+                    if extra:
+                        chunks.append(extra)
+                break
     _require_headers(response)
     response.close()
     return _complete(response, b"".join(chunks))
