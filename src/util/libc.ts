@@ -10,6 +10,8 @@ export interface Libc {
   listen(fd: number, backlog: number): number;
   malloc(size: number): unknown;
   free(ptr: unknown): void;
+  /** mkfifo(3): 0 or -1 (then errno()); Node has no API for named pipes. */
+  mkfifo(path: string, mode: number): number;
   errno(): number;
 }
 
@@ -22,6 +24,7 @@ export function libc(): Libc {
     listen: lib.func('int listen(int, int)'),
     malloc: lib.func('void* malloc(size_t)'),
     free: lib.func('void free(void*)'),
+    mkfifo: lib.func('int mkfifo(const char*, uint32_t)'),
     errno: () => koffi.errno(),
   };
   return cached;
