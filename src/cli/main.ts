@@ -8,8 +8,10 @@ import { Master } from '../master/master';
 import { listenerFor, type BoundSocket } from '../master/sockets';
 import { vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
-import { locateInterpreter, type InterpreterInfo } from '../worker/python/locate';
-import { Worker, type WorkerConfig } from '../worker/worker';
+import { locateInterpreter } from '../worker/python/locate';
+import { Worker, type WorkerTemplate } from '../worker/worker';
+import { signalPidfile, writePidfile } from './pidfile';
+import { workerTemplate } from './template';
 import { NuwsgiError } from '../util/errors';
 import { writeLog } from '../util/log';
 import { ctime } from '../worker/access-log';
@@ -46,13 +48,37 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(renderConfigOutput(loaded));
       return 0;
     default:
+      if (loaded.options.has('reload')) return signalAndReturn(loaded.options.str('reload'), 'SIGHUP');
+      if (loaded.options.has('stop')) return signalAndReturn(loaded.options.str('stop'), 'SIGINT');
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
-      return serve(planFromOptions(loaded.options, process.cwd()));
+      return serve(planFromOptions(loaded.options, process.cwd()), () => reloadTemplate(argv));
   }
 }
 
-async function serve(plan: ServerPlan): Promise<number> {
+function signalAndReturn(pidfile: string | undefined, signal: NodeJS.Signals): number {
+  signalPidfile(pidfile ?? '', signal);
+  return 0;
+}
+
+/** SIGHUP: the configuration is read again, as uWSGI's re-exec does; a broken one is refused. */
+function reloadTemplate(argv: string[]): WorkerTemplate | null {
+  try {
+    const loaded = loadConfig(argv, process.env, process.cwd());
+    for (const warning of loaded.warnings) writeLog(warning);
+    const plan = planFromOptions(loaded.options, process.cwd());
+    return workerTemplate(plan, locateInterpreter({ python: plan.python, home: plan.home }));
+  } catch (err) {
+    writeLog(`nuwsgi: reload: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** Until the master runs, a reload request has nothing to reload: it must not kill us (SIGHUP's default). */
+const ignoreEarlyReload = (): void => writeLog('SIGHUP received while starting: ignored');
+
+async function serve(plan: ServerPlan, reload: () => WorkerTemplate | null): Promise<number> {
+  process.on('SIGHUP', ignoreEarlyReload);
   logBanner();
   if (plan.sockets.length === 0) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
@@ -60,6 +86,10 @@ async function serve(plan: ServerPlan): Promise<number> {
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
   writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
   const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog);
+  if (plan.pidfile !== undefined) {
+    writePidfile(plan.pidfile, process.pid);
+    vacuumTargets.push({ kind: 'pidfile', path: plan.pidfile });
+  }
   const cleanUp = (): void => {
     if (plan.vacuum) vacuum(vacuumTargets, writeLog);
   };
@@ -68,35 +98,37 @@ async function serve(plan: ServerPlan): Promise<number> {
   const template = workerTemplate(plan, interpreter);
   if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets).finally(cleanUp);
   writeLog('*** Operational MODE: preforking ***');
-  const master = new Master({ processes: plan.processes, workerReloadMercyMs: plan.workerReloadMercyMs, log: writeLog, workerTemplate: template }, sockets);
-  process.on('SIGTERM', () => master.stopGracefully());
-  process.on('SIGINT', () => master.stopNow());
-  process.on('SIGQUIT', () => master.stopNow());
+  const master = new Master(
+    {
+      processes: plan.processes,
+      workerReloadMercyMs: plan.workerReloadMercyMs,
+      harakiri: plan.harakiri,
+      touchReload: plan.touchReload,
+      touchChainReload: plan.touchChainReload,
+      touchWorkersReload: plan.touchWorkersReload,
+      log: writeLog,
+      reloadTemplate: reload,
+    },
+    sockets,
+    template,
+  );
+  wireMasterSignals(master);
   return master.run().finally(cleanUp);
 }
 
-function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): Omit<WorkerConfig, 'id' | 'listeners'> {
-  return {
-    interpreter,
-    apps: plan.apps,
-    pythonpath: plan.pythonpath,
-    chdir: plan.chdir,
-    env: plan.env,
-    multiprocess: plan.processes > 1,
-    bufferSize: plan.bufferSize,
-    maxVars: plan.maxVars,
-    listen: plan.listen,
-    limitPost: plan.limitPost,
-    httpTimeoutMs: plan.httpTimeoutMs,
-    socketTimeoutMs: plan.socketTimeoutMs,
-    logRequests: plan.logRequests,
-    manageScriptName: plan.manageScriptName,
-    forwardedAllowIps: plan.forwardedAllowIps,
-  };
+/** uWSGI's signal table, with SIGTERM as a graceful stop (docs/differences.md). */
+function wireMasterSignals(master: Master): void {
+  process.on('SIGTERM', () => master.stopGracefully());
+  process.on('SIGINT', () => master.stopNow());
+  process.on('SIGQUIT', () => master.stopNow());
+  process.off('SIGHUP', ignoreEarlyReload);
+  process.on('SIGHUP', () => master.reload(true));
+  process.on('SIGUSR1', () => master.logCounters());
+  process.on('SIGUSR2', () => master.logWorkerStatus());
 }
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */
-async function serveInProcess(template: Omit<WorkerConfig, 'id' | 'listeners'>, sockets: BoundSocket[]): Promise<number> {
+async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]): Promise<number> {
   writeLog('*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new Worker({ ...template, id: 1, listeners }, writeLog);

@@ -4,6 +4,7 @@ import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
 import { expandGlob } from '../util/glob';
+import type { RecyclePolicy } from '../worker/observer';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -37,6 +38,12 @@ export interface ServerPlan {
   umask: string | undefined;
   vacuum: boolean;
   forwardedAllowIps: string[];
+  harakiri: number;
+  recycle: RecyclePolicy;
+  touchReload: string[];
+  touchChainReload: string[];
+  touchWorkersReload: string[];
+  pidfile: string | undefined;
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -53,6 +60,18 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     umask: o.str('umask'),
     vacuum: o.bool('vacuum'),
     forwardedAllowIps: o.list('forwarded-allow-ips'),
+    harakiri: o.int('harakiri'),
+    recycle: {
+      maxRequests: o.int('max-requests'),
+      maxRequestsDelta: o.has('max-requests-delta') ? o.int('max-requests-delta') : 0,
+      maxLifetimeMs: o.int('max-worker-lifetime') * 1000,
+      reloadOnRssBytes: o.int('reload-on-rss') * 1024 * 1024,
+      minLifetimeMs: o.int('min-worker-lifetime') * 1000,
+    },
+    touchReload: o.list('touch-reload').map((f) => path.resolve(base, f)),
+    touchChainReload: o.list('touch-chain-reload').map((f) => path.resolve(base, f)),
+    touchWorkersReload: o.list('touch-workers-reload').map((f) => path.resolve(base, f)),
+    pidfile: o.str('pidfile') ?? o.str('safe-pidfile'),
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),
@@ -69,7 +88,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     socketTimeoutMs: o.int('socket-timeout') * 1000,
     logRequests: !o.bool('disable-logging'),
     manageScriptName: o.bool('manage-script-name'),
-    workerReloadMercyMs: 60_000,
+    workerReloadMercyMs: o.int('worker-reload-mercy') * 1000,
   };
 }
 

@@ -13,6 +13,8 @@ export interface Libc {
   /** mkfifo(3): 0 or -1 (then errno()); Node has no API for named pipes. */
   mkfifo(path: string, mode: number): number;
   errno(): number;
+  memfd_create(name: string, flags: number): number;
+  mmap(addr: null, length: number, prot: number, flags: number, fd: number, offset: number): unknown;
 }
 
 let cached: Libc | undefined;
@@ -26,6 +28,8 @@ export function libc(): Libc {
     free: lib.func('void free(void*)'),
     mkfifo: lib.func('int mkfifo(const char*, uint32_t)'),
     errno: () => koffi.errno(),
+    memfd_create: lib.func('int memfd_create(const char*, unsigned int)'),
+    mmap: lib.func('void* mmap(void*, size_t, int, int, int, intptr_t)'),
   };
   return cached;
 }

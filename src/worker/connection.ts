@@ -197,9 +197,21 @@ export class Connection implements ResponseOutput {
     else this.socket.destroy();
   }
 
-  /** Close without waiting for a next request (graceful shutdown). */
+  /** Close without waiting for a next request (the client half-closed). */
   closeWhenIdle(): void {
     if (this.inFlight === null && this.pending.length === 0) this.endGracefully();
+  }
+
+  /**
+   * Graceful shutdown of an idle keep-alive connection. Closing it at once
+   * races with a client that is sending its next request right now, which it
+   * would lose; so it gets `graceMs` to send one (answered with
+   * "Connection: close"), then the deadline sweep closes it.
+   */
+  drainIdle(graceMs: number): void {
+    if (this.state !== 'idle' || this.inFlight !== null || this.pending.length > 0) return;
+    const deadline = Date.now() + graceMs;
+    if (this.deadline === 0 || this.deadline > deadline) this.deadline = deadline;
   }
 
   // ---------------------------------------------------------------- internals

@@ -6,8 +6,9 @@
 import { NuwsgiError } from '../util/errors';
 import { Worker, type WorkerConfig } from './worker';
 import { writeLog } from '../util/log';
+import type { WorkerMessage } from '../master/master';
 
-export type WorkerMessage = { type: 'ready' } | { type: 'status'; requests: number };
+export type { WorkerMessage } from '../master/master';
 
 function send(msg: WorkerMessage): void {
   if (process.send !== undefined && process.connected) process.send(msg);
@@ -23,6 +24,7 @@ function main(): void {
   delete process.env['_NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
   const config = JSON.parse(raw) as WorkerConfig;
   const worker = new Worker(config, writeLog);
+  worker.onRecycle = (reason) => send({ type: 'recycle', reason });
   try {
     worker.boot();
   } catch (err) {

@@ -15,6 +15,13 @@ export interface RunnerOptions {
   route: AppRouter;
   /** wsgi.url_scheme, with X-Forwarded-Proto from trusted peers. */
   scheme: SchemeResolver;
+  /** Told when each request enters Python and when its response is over. */
+  observer?: RequestObserver;
+}
+
+export interface RequestObserver {
+  started(ex: Exchange): void;
+  finished(ex: Exchange, bodyBytes: number, failed: boolean): void;
 }
 
 /** What one response turned out to be, for the log and the counters. */
@@ -104,6 +111,7 @@ export class Runner {
     }
     this.requests++;
     ex.appId = this.opts.route(ex.vars);
+    this.opts.observer?.started(ex);
     this.appRequests[ex.appId] = (this.appRequests[ex.appId] ?? 0) + 1;
     let result: HandleResult;
     try {
@@ -128,10 +136,21 @@ export class Runner {
     }
   }
 
+  /**
+   * The worker is draining: every response from now on says "Connection:
+   * close", so the client opens its next connection elsewhere instead of
+   * sending a request into a socket we are about to close.
+   */
+  stopKeepingAlive(): void {
+    this.keepAlive = false;
+  }
+
+  private keepAlive = true;
+
   private frame(ex: Exchange, result: HandleResult, completeLength: number): Framing {
     return chooseFraming({
       protocol: ex.protocol,
-      clientKeepAlive: ex.clientKeepAlive,
+      clientKeepAlive: ex.clientKeepAlive && this.keepAlive,
       clientHttp11: ex.clientHttp11,
       raw: ex.raw,
       isHead: ex.isHead,
@@ -161,7 +180,7 @@ export class Runner {
     ex.out.write([wire]);
     ex.out.finish(keepAlive);
     const headerBytes = wire.length - (sent?.length ?? 0);
-    this.logRequest(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes });
+    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes });
   }
 
   private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
@@ -193,12 +212,12 @@ export class Runner {
         this.exceptions++;
         ex.out.destroy(); // headers are out: closing is the only way to say "incomplete"
       }
-      this.logRequest(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+      this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
       return;
     }
     // The client went away mid-stream: close() the app's iterable exactly once.
     this.bridge.abort();
-    this.logRequest(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+    this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
   }
 
   private sendFile(ex: Exchange, result: HandleResult): void {
@@ -217,10 +236,10 @@ export class Runner {
     if (framing.body === 'none') {
       closeSync(fd);
       ex.out.finish(framing.keepAlive);
-      this.logRequest(ex, outcome);
+      this.done(ex, outcome);
       return;
     }
-    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => this.logRequest(ex, outcome));
+    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => this.done(ex, outcome));
   }
 
   private sendAppError(ex: Exchange, headersSent: boolean): void {
@@ -230,10 +249,12 @@ export class Runner {
       ex.out.write([errorResponse(ex.protocol, 500, 'Internal Server Error')]);
       ex.out.finish(false);
     }
-    this.logRequest(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0 });
+    this.done(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0 });
   }
 
-  private logRequest(ex: Exchange, o: Outcome): void {
+  /** Every response ends here, once: counters, the scoreboard, the request log. */
+  private done(ex: Exchange, o: Outcome): void {
+    this.opts.observer?.finished(ex, o.bodyBytes, o.status >= 500);
     if (!this.opts.logRequests) return;
     const { count, bytes } = measureVars(ex.vars);
     this.opts.log(

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
 import { makeSchemeResolver } from './scheme';
+import { WorkerObserver, type RecyclePolicy } from './observer';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
@@ -46,13 +47,23 @@ export interface WorkerConfig {
   listeners: ListenerSpec[];
   /** Peers whose X-Forwarded-Proto / X-Forwarded-Ssl count (--forwarded-allow-ips). */
   forwardedAllowIps: string[];
+  /** When the worker asks its master for a replacement (max-requests, reload-on-rss, ...). */
+  recycle: RecyclePolicy;
+  /** The master's shared scoreboard (absent in single-process mode). */
+  scoreboard?: { fd: number; bytes: number; row: number };
 }
+
+/** What the master fills in per worker; the rest is the template shared by all. */
+export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard'>;
 
 /** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
 const SPOOL_ABOVE = 1 << 20;
 const REGION_SIZE = SPOOL_ABOVE + (2 << 20);
 
 export type LogFn = (line: string) => void;
+
+/** How long an idle keep-alive connection may still send one request while its worker drains. */
+const DRAIN_IDLE_GRACE_MS = 2000;
 
 /**
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
@@ -65,6 +76,9 @@ export class Worker implements ConnectionHost {
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
+  private observer: WorkerObserver | undefined;
+  /** Called once when this worker should be replaced (set by the process entry). */
+  onRecycle: (reason: string) => void = () => undefined;
   private whenNoConnections: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -89,7 +103,15 @@ export class Worker implements ConnectionHost {
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
-    this.runner = new Runner(bridge, { logRequests: c.logRequests, log: this.logFn, route: makeAppRouter(c.apps, c.manageScriptName), scheme: makeSchemeResolver(c.forwardedAllowIps) });
+    const observer = new WorkerObserver(c, this.onRecycle);
+    this.runner = new Runner(bridge, {
+      logRequests: c.logRequests,
+      log: this.logFn,
+      route: makeAppRouter(c.apps, c.manageScriptName),
+      scheme: makeSchemeResolver(c.forwardedAllowIps),
+      observer,
+    });
+    this.observer = observer;
   }
 
   private loadApp(bridge: PythonBridge, app: AppSpec, id: number): void {
@@ -109,6 +131,7 @@ export class Worker implements ConnectionHost {
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const conn of this.connections) conn.checkDeadline(now);
+      this.observer?.checkLimits(now);
     }, 1000);
     this.sweeper.unref();
     const c = this.config;
@@ -168,7 +191,8 @@ export class Worker implements ConnectionHost {
   async drain(): Promise<void> {
     this.stopping = true;
     for (const server of this.servers) server.close();
-    for (const conn of this.connections) conn.closeWhenIdle();
+    this.runner?.stopKeepingAlive();
+    for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);
     if (this.runner !== undefined) await this.runner.whenIdle();
     if (this.connections.size === 0) return;
     await new Promise<void>((resolve) => (this.whenNoConnections = resolve));

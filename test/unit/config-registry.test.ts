@@ -12,6 +12,10 @@ const IMPLEMENTED = [
   'manage-script-name',
   // workers always exit with their master
   'no-orphans',
+  // issue 5: the master
+  'harakiri', 'max-requests', 'max-requests-delta', 'max-worker-lifetime', 'min-worker-lifetime', 'reload-on-rss',
+  'worker-reload-mercy', 'touch-reload', 'touch-chain-reload', 'touch-workers-reload', 'pidfile', 'safe-pidfile', 'reload',
+  'stop',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

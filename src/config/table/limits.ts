@@ -4,7 +4,7 @@ const SECTION = 'Limits';
 
 export const LIMITS_OPTIONS: readonly OptionSpec[] = [
   {
-    name: 'harakiri', short: 't', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'secs', section: SECTION,
+    name: 'harakiri', short: 't', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set harakiri timeout',
   },
   { name: 'harakiri-verbose', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable verbose mode for harakiri' },
@@ -21,15 +21,15 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     help: 'only apply harakiri when the listen queue is above n (uWSGI >= 2.0.22)',
   },
   {
-    name: 'max-requests', short: 'R', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'n', section: SECTION,
+    name: 'max-requests', short: 'R', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'n', section: SECTION,
     help: 'reload workers after the specified amount of managed requests',
   },
   {
-    name: 'max-requests-delta', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', section: SECTION,
+    name: 'max-requests-delta', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', section: SECTION,
     help: 'add worker id * delta to max-requests, so workers do not recycle together',
   },
   {
-    name: 'max-worker-lifetime', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'secs', section: SECTION,
+    name: 'max-worker-lifetime', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'reload workers after the specified amount of seconds (default is disabled)',
   },
   {
@@ -37,11 +37,11 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     help: 'add (worker_id * delta) seconds to the max_worker_lifetime value of each worker',
   },
   {
-    name: 'min-worker-lifetime', kind: 'scalar', type: 'int', default: 10, status: 'planned', metavar: 'secs', section: SECTION,
+    name: 'min-worker-lifetime', kind: 'scalar', type: 'int', default: 10, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'number of seconds worker must run before being reloaded (default is 60)',
   },
   {
-    name: 'reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', section: SECTION,
+    name: 'reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'MB', section: SECTION,
     help: 'reload if rss memory is higher than specified megabytes',
   },
   {

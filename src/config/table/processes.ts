@@ -83,11 +83,11 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'chdir to specified directory after apps loading',
   },
   {
-    name: 'pidfile', kind: 'scalar', type: 'path', status: 'planned', metavar: 'file', section: SECTION,
+    name: 'pidfile', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'file', section: SECTION,
     help: 'create pidfile (before privileges drop)',
   },
   {
-    name: 'safe-pidfile', kind: 'scalar', type: 'path', status: 'planned', metavar: 'file', section: SECTION,
+    name: 'safe-pidfile', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'file', section: SECTION,
     help: 'create safe pidfile (before privileges drop)',
   },
   {
@@ -118,7 +118,7 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'add a spaced prefix to the process names',
   },
   {
-    name: 'worker-reload-mercy', kind: 'scalar', type: 'int', default: 60, status: 'planned', metavar: 'secs', section: SECTION,
+    name: 'worker-reload-mercy', kind: 'scalar', type: 'int', default: 60, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set the maximum time (in seconds) a worker can take to reload/shutdown (default is 60)',
   },
   {

@@ -4,15 +4,15 @@ const SECTION = 'Reloading';
 
 export const RELOAD_OPTIONS: readonly OptionSpec[] = [
   {
-    name: 'touch-reload', kind: 'list', type: 'path', status: 'planned', metavar: 'file', implies: ['master'], section: SECTION,
+    name: 'touch-reload', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
     help: 'reload uWSGI if the specified file is modified/touched',
   },
   {
-    name: 'touch-chain-reload', kind: 'list', type: 'path', status: 'planned', metavar: 'file', implies: ['master'], section: SECTION,
+    name: 'touch-chain-reload', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
     help: 'trigger chain reload if the specified file is modified/touched',
   },
   {
-    name: 'touch-workers-reload', kind: 'list', type: 'path', status: 'planned', metavar: 'file', implies: ['master'], section: SECTION,
+    name: 'touch-workers-reload', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
     help: 'trigger reload of (only) workers if the specified file is modified/touched',
   },
   {
@@ -35,8 +35,8 @@ export const RELOAD_OPTIONS: readonly OptionSpec[] = [
     name: 'master-fifo', kind: 'list', type: 'path', status: 'planned', metavar: 'fifo', implies: ['master'], section: SECTION,
     help: 'enable the master fifo',
   },
-  { name: 'reload', kind: 'scalar', type: 'path', status: 'planned', metavar: 'pidfile', section: SECTION, help: 'reload an instance' },
-  { name: 'stop', kind: 'scalar', type: 'path', status: 'planned', metavar: 'pidfile', section: SECTION, help: 'stop an instance' },
+  { name: 'reload', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'pidfile', section: SECTION, help: 'reload an instance' },
+  { name: 'stop', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'pidfile', section: SECTION, help: 'stop an instance' },
   { name: 'pause', kind: 'scalar', type: 'path', status: 'planned', metavar: 'pidfile', section: SECTION, help: 'pause an instance' },
   { name: 'suspend', kind: 'scalar', type: 'path', status: 'planned', metavar: 'pidfile', section: SECTION, help: 'suspend an instance' },
   { name: 'resume', kind: 'scalar', type: 'path', status: 'planned', metavar: 'pidfile', section: SECTION, help: 'resume an instance' },

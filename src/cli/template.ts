@@ -1,0 +1,25 @@
+import type { InterpreterInfo } from '../worker/python/locate';
+import type { WorkerTemplate } from '../worker/worker';
+import type { ServerPlan } from './plan';
+
+/** What every worker is started with: the plan, minus what the master decides per worker. */
+export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): WorkerTemplate {
+  return {
+    interpreter,
+    apps: plan.apps,
+    pythonpath: plan.pythonpath,
+    chdir: plan.chdir,
+    env: plan.env,
+    multiprocess: plan.processes > 1,
+    bufferSize: plan.bufferSize,
+    maxVars: plan.maxVars,
+    listen: plan.listen,
+    limitPost: plan.limitPost,
+    httpTimeoutMs: plan.httpTimeoutMs,
+    socketTimeoutMs: plan.socketTimeoutMs,
+    logRequests: plan.logRequests,
+    manageScriptName: plan.manageScriptName,
+    forwardedAllowIps: plan.forwardedAllowIps,
+    recycle: plan.recycle,
+  };
+}

@@ -1,0 +1,74 @@
+import { ScoreboardWriter } from '../master/scoreboard';
+import { mapSharedMemory } from '../util/shm';
+import type { Exchange } from './exchange';
+import type { RequestObserver } from './runner';
+import type { WorkerConfig } from './worker';
+
+/** uWSGI's recycling options, as one worker applies them. */
+export interface RecyclePolicy {
+  /** --max-requests; 0 = never. */
+  maxRequests: number;
+  /** --max-requests-delta: worker N recycles after maxRequests + N * delta, so they never all go at once. */
+  maxRequestsDelta: number;
+  /** --max-worker-lifetime, ms; 0 = never. */
+  maxLifetimeMs: number;
+  /** --reload-on-rss, bytes; 0 = never. */
+  reloadOnRssBytes: number;
+  /** --min-worker-lifetime, ms: recycling waits until the worker is at least this old. */
+  minLifetimeMs: number;
+}
+
+/**
+ * Watches a worker's requests: fills its scoreboard row (harakiri, stats,
+ * SIGUSR1/2 read it) and asks for a replacement when a recycling limit is
+ * reached. The worker keeps serving until its replacement is ready and the
+ * master tells it to drain, so recycling never refuses a connection.
+ */
+export class WorkerObserver implements RequestObserver {
+  private readonly board: ScoreboardWriter | undefined;
+  private readonly policy: RecyclePolicy;
+  private readonly startedAt = Date.now();
+  private readonly recycle: (reason: string) => void;
+  private requests = 0;
+  private asked = false;
+  private readonly maxRequests: number;
+
+  constructor(config: WorkerConfig, recycle: (reason: string) => void) {
+    this.policy = config.recycle;
+    this.recycle = recycle;
+    const p = config.recycle;
+    this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
+    const sb = config.scoreboard;
+    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row);
+  }
+
+  started(ex: Exchange): void {
+    this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, Date.now());
+  }
+
+  finished(ex: Exchange, bodyBytes: number, failed: boolean): void {
+    this.board?.requestFinished(ex.appId, bodyBytes, (Date.now() - ex.startedAtMs) * 1000, failed);
+    this.requests++;
+    const max = this.maxRequests;
+    if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
+  }
+
+  /** Once a second: the limits that are not counted in requests. */
+  checkLimits(now: number): void {
+    const p = this.policy;
+    if (p.maxLifetimeMs > 0 && now - this.startedAt >= p.maxLifetimeMs) this.ask('max worker lifetime reached', now);
+    if (p.reloadOnRssBytes > 0) {
+      const rss = process.memoryUsage.rss();
+      if (rss > p.reloadOnRssBytes) this.ask(`rss ${Math.round(rss / 1048576)} MB above reload-on-rss`, now);
+    }
+  }
+
+  private ask(reason: string, now: number): void {
+    if (this.asked) return;
+    // uWSGI's guard: a worker younger than min-worker-lifetime keeps serving
+    // (checked again on the next request or second).
+    if (now - this.startedAt < this.policy.minLifetimeMs) return;
+    this.asked = true;
+    this.recycle(reason);
+  }
+}
