@@ -67,7 +67,7 @@ test('warnings: unknown keys (with did-you-mean), planned and refused options; u
   const { warnings, options } = loadConfig(['--ini', 'warnings.ini'], {}, ERRORS);
   assert.deepEqual(warnings, [
     "warnings.ini:2: unknown option 'processs' (did you mean 'processes'?): kept as a placeholder",
-    "warnings.ini:3: option 'harakiri' is not implemented by nuwsgi yet: accepted and ignored",
+    "warnings.ini:3: option 'cheaper' is not implemented by nuwsgi yet: accepted and ignored",
     "warnings.ini:4: option 'vhost' is refused by nuwsgi (virtualhosting loads apps chosen by request variables (UWSGI_SCRIPT, SERVER_NAME): remote code loading): accepted and ignored",
   ]);
   assert.equal(options.str('chdir'), '/srv');
