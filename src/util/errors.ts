@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'E_STATS_FORMAT' // a stats document that is not uWSGI's stats JSON
   | 'E_STATS_BIND' // the stats or metrics server address cannot be parsed or bound
   | 'E_FIFO' // the master FIFO cannot be created or opened
+  | 'E_LOG_TARGET' // a --logto value that is neither a file nor a valid host:port (UDP), or an unresolvable host
+  | 'E_LOG_OPEN' // a log file that cannot be opened, reopened or rotated (rename)
   | 'E_INTERNAL';
 
 export class NuwsgiError extends Error {

@@ -1,0 +1,69 @@
+/**
+ * --logto host:port: every log line is one UDP datagram (with its "\n"), as
+ * uWSGI sends them. The host is resolved once, when the sink opens, and the
+ * socket is connected, so sending costs no lookup.
+ *
+ * Sending is fire-and-forget: a log line must never block or fail a request,
+ * and a connected UDP socket reports ECONNREFUSED whenever nobody listens.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { NuwsgiError } from '../util/errors';
+import { lineBuffer, type LineEncoding, type LogSink } from './sink';
+
+const ignore = (): void => {};
+
+export class UdpLog implements LogSink {
+  readonly address: string;
+  readonly port: number;
+  private readonly socket: Socket;
+  private closed = false;
+
+  private constructor(socket: Socket, address: string, port: number) {
+    this.socket = socket;
+    this.address = address;
+    this.port = port;
+  }
+
+  /** Resolves `host`, connects a UDP socket to it; throws E_LOG_TARGET when the host does not resolve. */
+  static async open(host: string, port: number): Promise<UdpLog> {
+    const address = await resolve(host);
+    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    socket.on('error', ignore);
+    await new Promise<void>((done, fail) => {
+      socket.once('connect', done);
+      socket.once('error', fail);
+      socket.connect(port, address);
+    }).catch((err: unknown) => {
+      socket.close();
+      throw new NuwsgiError('E_LOG_TARGET', `cannot log to udp ${host}:${port}: ${(err as Error).message}`);
+    });
+    // A log socket must not keep the process alive on its own.
+    socket.unref();
+    return new UdpLog(socket, address, port);
+  }
+
+  write(line: string, encoding: LineEncoding = 'utf8'): void {
+    if (this.closed) return;
+    this.socket.send(lineBuffer(line, encoding), ignore);
+  }
+
+  reopen(): void {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+/** IPv4 first, as uWSGI (which only does IPv4): "localhost" must not become ::1 when the collector listens on 127.0.0.1. */
+async function resolve(host: string): Promise<string> {
+  if (isIP(host) !== 0) return host;
+  try {
+    return (await lookup(host, { family: 4 }).catch(() => lookup(host))).address;
+  } catch (err) {
+    throw new NuwsgiError('E_LOG_TARGET', `cannot resolve log host '${host}': ${(err as Error).message}`);
+  }
+}
