@@ -3,7 +3,7 @@ import type { Options } from '../config/options';
 import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
-import { expandGlob } from '../util/glob';
+import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 
 /** What the options say to run, before anything is bound or spawned. */
@@ -130,8 +130,8 @@ function moduleSpec(mountpoint: string, target: string, callable: string, base: 
 function expandPythonpath(entry: string, base: string): string[] {
   const resolved = path.resolve(base, entry);
   if (!/[*?[]/.test(entry)) return [resolved];
-  const matches = expandGlob(resolved);
-  return matches.length > 0 ? matches : [resolved];
+  // The config layer's glob(3): no match keeps the pattern (GLOB_NOCHECK), directories end in '/'.
+  return globSync(resolved, base).map((p) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p));
 }
 
 function parseEnvPair(pair: string): [string, string] {

@@ -8,7 +8,6 @@ import { Worker, type WorkerConfig } from './worker';
 import { writeLog } from '../util/log';
 import type { WorkerMessage } from '../master/master';
 
-export type { WorkerMessage } from '../master/master';
 
 function send(msg: WorkerMessage): void {
   if (process.send !== undefined && process.connected) process.send(msg);
