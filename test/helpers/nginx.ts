@@ -10,13 +10,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after } from 'node:test';
 
 import { request } from './http';
 import { getFreePort } from './ports';
 import { killGroup, processGroupMembers } from './procs';
 import { skipReason } from './system';
 import { makeTempDir } from './tmp';
+import { registerCleanup } from './cleanup';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 const UWSGI_PARAMS = '/etc/nginx/uwsgi_params';
@@ -261,17 +261,7 @@ export async function stopAllNginx(): Promise<void> {
   await Promise.all(left.map((n) => n.stop()));
 }
 
-process.on('exit', killAllNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    killAllNow();
-    process.kill(process.pid, sig);
-  });
-}
-// As in server.ts: only in test processes (after() outside one would start the runner).
-if (process.env['NODE_TEST_CONTEXT'] !== undefined || /\.test\.[cm]?js$/.test(require.main?.filename ?? '')) {
-  after(stopAllNginx);
-}
+registerCleanup(killAllNow, stopAllNginx);
 
 /**
  * Polls GET READY_PATH until nginx answers it; throws when nginx exits or at

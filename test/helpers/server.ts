@@ -8,12 +8,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after } from 'node:test';
 
 import { Endpoint, HttpConnection, openSocket } from './http';
 import { BoundSocket, SocketKind, parseBoundSockets, socketKindsFromArgs } from './ports';
 import { killGroup, processGroupMembers } from './procs';
 import { uwsgiRequest } from './uwsgi';
+import { registerCleanup } from './cleanup';
 
 export interface StartOptions {
   /** Working directory; defaults to the repository root (so examples/... paths work). */
@@ -291,19 +291,7 @@ export async function stopAllServers(): Promise<void> {
   await Promise.all(left.map((s) => s.stop('SIGKILL', 5_000)));
 }
 
-process.on('exit', killAllNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  // Kill our servers, then die of the same signal as we would have.
-  process.once(sig, () => {
-    killAllNow();
-    process.kill(process.pid, sig);
-  });
-}
-// Runs after all tests of the file that imported this module. Only in test
-// processes: in a plain script, after() would start node:test's runner.
-if (process.env['NODE_TEST_CONTEXT'] !== undefined || /\.test\.[cm]?js$/.test(require.main?.filename ?? '')) {
-  after(stopAllServers);
-}
+registerCleanup(killAllNow, stopAllServers);
 
 // ---------------------------------------------------------------------------
 // Starting
