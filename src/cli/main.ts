@@ -18,6 +18,8 @@ import { ctime } from '../worker/access-log';
 import { VERSION } from '../version';
 import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
+import { runEmperor } from '../emperor';
+import { attachToEmperor } from '../emperor/vassal-link';
 
 export function runCli(argv: string[]): void {
   run(argv).then(
@@ -50,6 +52,7 @@ async function run(argv: string[]): Promise<number> {
     default:
       if (loaded.options.has('reload')) return signalAndReturn(loaded.options.str('reload'), 'SIGHUP');
       if (loaded.options.has('stop')) return signalAndReturn(loaded.options.str('stop'), 'SIGINT');
+      if (loaded.options.has('emperor')) return runEmperor(loaded.options, process.cwd(), writeLog);
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
       return serve(planFromOptions(loaded.options, process.cwd()), () => reloadTemplate(argv));
@@ -98,7 +101,8 @@ async function serve(plan: ServerPlan, reload: () => WorkerTemplate | null): Pro
   const template = workerTemplate(plan, interpreter);
   if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets).finally(cleanUp);
   writeLog('*** Operational MODE: preforking ***');
-  const master = new Master(
+  const emperor = attachToEmperor({ reload: () => master.reload(true), stopGracefully: () => master.stopGracefully() }, writeLog);
+  const master: Master = new Master(
     {
       processes: plan.processes,
       workerReloadMercyMs: plan.workerReloadMercyMs,
@@ -108,6 +112,7 @@ async function serve(plan: ServerPlan, reload: () => WorkerTemplate | null): Pro
       touchWorkersReload: plan.touchWorkersReload,
       log: writeLog,
       reloadTemplate: reload,
+      onAllReady: () => emperor.ready(),
     },
     sockets,
     template,

@@ -50,6 +50,8 @@ export interface MasterOptions {
   log: (line: string) => void;
   /** Re-reads the configuration for a graceful reload (SIGHUP); null when it is broken. */
   reloadTemplate: () => WorkerTemplate | null;
+  /** Every worker is ready and none is being replaced: after boot and after each reload (systemd, emperor). */
+  onAllReady?: () => void;
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
@@ -241,6 +243,7 @@ export class Master {
         this.chainNext();
       }
     }
+    if (this.slots.every((s) => s.current?.state === 'ready' && s.next === null)) this.opts.onAllReady?.();
   }
 
   private chainNext(): void {
