@@ -46,8 +46,8 @@ export class WorkerObserver implements RequestObserver {
     this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, Date.now());
   }
 
-  finished(ex: Exchange, bodyBytes: number, failed: boolean): void {
-    this.board?.requestFinished(ex.appId, bodyBytes, (Date.now() - ex.startedAtMs) * 1000, failed);
+  finished(ex: Exchange, bodyBytes: number, status: number): void {
+    this.board?.requestFinished(ex.appId, bodyBytes, (Date.now() - ex.startedAtMs) * 1000, status >= 500);
     this.requests++;
     const max = this.maxRequests;
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());

@@ -21,7 +21,8 @@ export interface RunnerOptions {
 
 export interface RequestObserver {
   started(ex: Exchange): void;
-  finished(ex: Exchange, bodyBytes: number, failed: boolean): void;
+  /** `status` is what the client got (500 when the app failed before its headers). */
+  finished(ex: Exchange, bodyBytes: number, status: number): void;
 }
 
 /** What one response turned out to be, for the log and the counters. */
@@ -254,7 +255,7 @@ export class Runner {
 
   /** Every response ends here, once: counters, the scoreboard, the request log. */
   private done(ex: Exchange, o: Outcome): void {
-    this.opts.observer?.finished(ex, o.bodyBytes, o.status >= 500);
+    this.opts.observer?.finished(ex, o.bodyBytes, o.status);
     if (!this.opts.logRequests) return;
     const { count, bytes } = measureVars(ex.vars);
     this.opts.log(
