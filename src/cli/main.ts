@@ -4,7 +4,6 @@
  */
 import os from 'node:os';
 import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
-import { Master } from '../master/master';
 import { listenerFor, type BoundSocket } from '../master/sockets';
 import { vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
@@ -18,8 +17,12 @@ import { ctime } from '../worker/access-log';
 import { VERSION } from '../version';
 import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
+import { MasterLog } from '../logging/master-log';
+import { ignoreEarlyReload, runMaster } from './master-setup';
+import { daemonize, isDaemon } from './daemonize';
+import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { runEmperor } from '../emperor';
-import { attachToEmperor } from '../emperor/vassal-link';
+import { hasEmperor } from '../emperor/vassal-link';
 
 export function runCli(argv: string[]): void {
   run(argv).then(
@@ -55,7 +58,7 @@ async function run(argv: string[]): Promise<number> {
       if (loaded.options.has('emperor')) return runEmperor(loaded.options, process.cwd(), writeLog);
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
-      return serve(planFromOptions(loaded.options, process.cwd()), () => reloadTemplate(argv));
+      return serve(planFromOptions(loaded.options, process.cwd()), argv, () => reloadTemplate(argv));
   }
 }
 
@@ -77,59 +80,36 @@ function reloadTemplate(argv: string[]): WorkerTemplate | null {
   }
 }
 
-/** Until the master runs, a reload request has nothing to reload: it must not kill us (SIGHUP's default). */
-const ignoreEarlyReload = (): void => writeLog('SIGHUP received while starting: ignored');
-
-async function serve(plan: ServerPlan, reload: () => WorkerTemplate | null): Promise<number> {
+async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTemplate | null): Promise<number> {
+  const daemonLog = plan.daemonize ?? plan.daemonize2;
+  if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
   process.on('SIGHUP', ignoreEarlyReload);
+  const logs = await MasterLog.start(plan.logging); // --logto and --log-date, before the first line
   logBanner();
   if (plan.sockets.length === 0) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
   }
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
   writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
+  const identity = resolveIdentity(plan.uid, plan.gid); // an unknown user fails before anything is bound
   const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog);
   if (plan.pidfile !== undefined) {
     writePidfile(plan.pidfile, process.pid);
     vacuumTargets.push({ kind: 'pidfile', path: plan.pidfile });
   }
+  dropPrivileges(identity, writeLog);
+  await logs.openAfterPrivilegesDropped(); // --logto2
   const cleanUp = (): void => {
     if (plan.vacuum) vacuum(vacuumTargets, writeLog);
   };
   writeLog(`your server socket listen backlog is limited to ${plan.listen} connections`);
   writeLog(`your mercy for graceful operations on workers is ${plan.workerReloadMercyMs / 1000} seconds`);
   const template = workerTemplate(plan, interpreter);
-  if (!plan.master && plan.processes === 1) return serveInProcess(template, sockets).finally(cleanUp);
+  // A vassal always runs a master, as in uWSGI: the emperor talks to it.
+  if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets).finally(cleanUp);
   writeLog('*** Operational MODE: preforking ***');
-  const emperor = attachToEmperor({ reload: () => master.reload(true), stopGracefully: () => master.stopGracefully() }, writeLog);
-  const master: Master = new Master(
-    {
-      processes: plan.processes,
-      workerReloadMercyMs: plan.workerReloadMercyMs,
-      harakiri: plan.harakiri,
-      touchReload: plan.touchReload,
-      touchChainReload: plan.touchChainReload,
-      touchWorkersReload: plan.touchWorkersReload,
-      log: writeLog,
-      reloadTemplate: reload,
-      onAllReady: () => emperor.ready(),
-    },
-    sockets,
-    template,
-  );
-  wireMasterSignals(master);
-  return master.run().finally(cleanUp);
-}
-
-/** uWSGI's signal table, with SIGTERM as a graceful stop (docs/differences.md). */
-function wireMasterSignals(master: Master): void {
-  process.on('SIGTERM', () => master.stopGracefully());
-  process.on('SIGINT', () => master.stopNow());
-  process.on('SIGQUIT', () => master.stopNow());
-  process.off('SIGHUP', ignoreEarlyReload);
-  process.on('SIGHUP', () => master.reload(true));
-  process.on('SIGUSR1', () => master.logCounters());
-  process.on('SIGUSR2', () => master.logWorkerStatus());
+  // The workers' last output is written before the process exits.
+  return runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
 }
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */

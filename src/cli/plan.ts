@@ -5,6 +5,7 @@ import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
 import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
+import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -30,6 +31,8 @@ export interface ServerPlan {
   httpTimeoutMs: number;
   socketTimeoutMs: number;
   logRequests: boolean;
+  /** Request lines, --log-date, --logto and the rest of src/logging's options. */
+  logging: LoggingPlan;
   workerReloadMercyMs: number;
   manageScriptName: boolean;
   /** Raw chmod-socket value ('' when given bare), undefined when unset. */
@@ -44,6 +47,22 @@ export interface ServerPlan {
   touchChainReload: string[];
   touchWorkersReload: string[];
   pidfile: string | undefined;
+  /** --stats ADDR / --metrics ADDR (ours); undefined when off. */
+  statsAddress: string | undefined;
+  statsHttp: boolean;
+  statsMinified: boolean;
+  metricsAddress: string | undefined;
+  masterFifo: string[];
+  /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
+  cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number };
+  /** --uid / --gid: whom to become once the sockets are bound. */
+  uid: string | undefined;
+  gid: string | undefined;
+  /** --daemonize FILE (at once) / --daemonize2 FILE (once the app is ready). */
+  daemonize: string | undefined;
+  daemonize2: string | undefined;
+  /** --py-autoreload N seconds (0 = off). */
+  pyAutoreload: number;
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -72,6 +91,23 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     touchChainReload: o.list('touch-chain-reload').map((f) => path.resolve(base, f)),
     touchWorkersReload: o.list('touch-workers-reload').map((f) => path.resolve(base, f)),
     pidfile: o.str('pidfile') ?? o.str('safe-pidfile'),
+    statsAddress: o.str('stats'),
+    statsHttp: o.bool('stats-http'),
+    statsMinified: o.bool('stats-minified'),
+    metricsAddress: o.str('metrics'),
+    masterFifo: o.list('master-fifo').map((f) => path.resolve(base, f)),
+    cheaper: {
+      cheaper: o.has('cheaper') ? o.int('cheaper') : 0,
+      processes: Math.max(1, o.int('processes')),
+      initial: o.has('cheaper-initial') ? o.int('cheaper-initial') : undefined,
+      step: o.has('cheaper-step') ? o.int('cheaper-step') : 1,
+      overload: o.has('cheaper-overload') ? o.int('cheaper-overload') : 3,
+    },
+    uid: o.str('uid'),
+    gid: o.str('gid'),
+    daemonize: o.str('daemonize'),
+    daemonize2: o.str('daemonize2'),
+    pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),
@@ -87,6 +123,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     httpTimeoutMs: o.int('http-timeout') * 1000,
     socketTimeoutMs: o.int('socket-timeout') * 1000,
     logRequests: !o.bool('disable-logging'),
+    logging: loggingPlanFromOptions(o, cwd, base),
     manageScriptName: o.bool('manage-script-name'),
     workerReloadMercyMs: o.int('worker-reload-mercy') * 1000,
   };

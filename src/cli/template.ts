@@ -17,9 +17,10 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     limitPost: plan.limitPost,
     httpTimeoutMs: plan.httpTimeoutMs,
     socketTimeoutMs: plan.socketTimeoutMs,
-    logRequests: plan.logRequests,
+    logging: plan.logging.worker,
     manageScriptName: plan.manageScriptName,
     forwardedAllowIps: plan.forwardedAllowIps,
     recycle: plan.recycle,
+    stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
   };
 }

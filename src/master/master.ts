@@ -6,6 +6,9 @@ import { createSharedMemory } from '../util/shm';
 import { ScoreboardReader, scoreboardBytes, scoreboardRows } from './scoreboard';
 import { listenerFor, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
+import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
+import type { WorkerEvents } from './stats-feed';
+import { SpareAlgorithm, type CheaperSettings } from './cheaper';
 
 /**
  * A worker process's life as the master sees it. Timers belong to states:
@@ -23,6 +26,8 @@ interface WorkerProc {
   spawnedAt: number;
   mercyTimer: NodeJS.Timeout | null;
   harakiriTries: number;
+  /** The scoreboard's busy time at the last load sample (cheaper mode). */
+  lastBusyUs: number;
 }
 
 /** A worker id (1..processes): the process serving it now, and the ones it replaces that still drain. */
@@ -36,6 +41,8 @@ interface WorkerSlot {
   /** Consecutive deaths before ever becoming ready: drives the respawn backoff. */
   bootFailures: number;
   respawnTimer: NodeJS.Timeout | null;
+  /** Cheaper mode stopped this slot's worker for lack of load: no respawn until load comes back. */
+  cheaped: boolean;
 }
 
 export interface MasterOptions {
@@ -52,6 +59,14 @@ export interface MasterOptions {
   reloadTemplate: () => WorkerTemplate | null;
   /** Every worker is ready and none is being replaced: after boot and after each reload (systemd, emperor). */
   onAllReady?: () => void;
+  /** Told what happens to each worker (stats); also offered every IPC message first. */
+  events?: WorkerEvents;
+  /** Called once a second with the master's own checks (stats, listen queue). */
+  onTick?: () => void;
+  /** --cheaper and friends; undefined runs every worker all the time. */
+  cheaper?: CheaperSettings;
+  /** The log: workers' stdout/stderr relayed as whole lines, reopen, rotation (src/logging/master-log.ts). Absent: workers inherit stdio. */
+  logging?: MasterLogHooks;
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
@@ -60,6 +75,8 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
 /** Exit code of a worker whose app cannot load (uWSGI's need-app code). */
 const EXIT_NO_APP = 22;
 const MAX_BACKOFF_MS = 30_000;
+/** Share of a second spent in the app above which a worker counts as busy (cheaper mode). */
+const BUSY_SHARE = 0.8;
 /** fds 0-2 are stdio, 3 the IPC channel, 4 the scoreboard, then the sockets. */
 const SCOREBOARD_FD = 4;
 const FIRST_SOCKET_FD = 5;
@@ -78,6 +95,9 @@ export class Master {
   private chain: number[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private readonly touch: TouchWatcher;
+  private readonly spare: SpareAlgorithm | undefined;
+  private paused = false;
+  private lastLoadSampleMs = Date.now();
 
   constructor(opts: MasterOptions, sockets: BoundSocket[], template: WorkerTemplate) {
     this.opts = opts;
@@ -87,6 +107,7 @@ export class Master {
     const bytes = scoreboardBytes(rows);
     const shm = createSharedMemory('nuwsgi-scoreboard', bytes);
     this.scoreboard = { fd: shm.fd, bytes, reader: new ScoreboardReader(shm.memory), freeRows: Array.from({ length: rows }, (_, i) => i) };
+    this.spare = opts.cheaper === undefined ? undefined : new SpareAlgorithm(opts.cheaper);
     this.touch = new TouchWatcher([
       ...opts.touchReload.map((file) => ({ file, action: () => this.touched(file, 'grace them all', () => this.reload(true)) })),
       ...opts.touchChainReload.map((file) => ({ file, action: () => this.touched(file, 'chain reload', () => this.chainReload()) })),
@@ -97,10 +118,12 @@ export class Master {
   /** Spawn every worker; resolves with the exit code once the master has stopped. */
   run(): Promise<number> {
     this.opts.log(`spawned nuwsgi master process (pid: ${process.pid})`);
+    const initial = this.opts.cheaper?.initial ?? this.opts.processes;
     for (let id = 1; id <= this.opts.processes; id++) {
-      const slot: WorkerSlot = { id, current: null, next: null, draining: [], respawns: 0, bootFailures: 0, respawnTimer: null };
+      const slot: WorkerSlot = { id, current: null, next: null, draining: [], respawns: 0, bootFailures: 0, respawnTimer: null, cheaped: id > initial };
       this.slots.push(slot);
-      slot.current = this.spawn(slot);
+      if (slot.cheaped) this.opts.events?.setCheaped(id, true);
+      else slot.current = this.spawn(slot);
     }
     this.ticker = setInterval(() => this.tick(), 1000);
     return new Promise((resolve) => (this.resolveStopped = resolve));
@@ -113,6 +136,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
     this.opts.log('SIGTERM received: gracefully stopping workers...');
+    if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }
@@ -122,6 +146,7 @@ export class Master {
     if (this.stopping === 'immediate') return;
     this.stopping = 'immediate';
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
+    if (this.paused) this.togglePause();
     for (const proc of this.allProcs()) proc.child.kill('SIGINT');
     this.checkStopped();
   }
@@ -134,23 +159,97 @@ export class Master {
    */
   reload(rereadConfig: boolean): void {
     if (this.stopping !== 'no') return;
-    if (rereadConfig) {
-      const template = this.opts.reloadTemplate();
-      if (template === null) {
-        this.opts.log('graceful reload refused: the new configuration does not load (see above); the workers keep running');
-        return;
-      }
-      this.template = template;
-    }
+    if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
+    if (rereadConfig && this.opts.logging?.reloading() === true) this.workersReopenLogs(); // --log-reopen
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
+  }
+
+  /** A broken configuration is refused: the running workers stay. */
+  private rereadTemplate(what: string): boolean {
+    const template = this.opts.reloadTemplate();
+    if (template === null) {
+      this.opts.log(`${what} refused: the new configuration does not load (see above); the workers keep running`);
+      return false;
+    }
+    this.template = template;
+    return true;
+  }
+
+  /** FIFO `l`, --touch-logreopen: reopen the log file by path (after logrotate moved it); every worker follows. */
+  reopenLogs(): void {
+    if (this.opts.logging?.reopen() === true) this.workersReopenLogs();
+  }
+
+  /** FIFO `L`, --touch-logrotate: rotate the log file now; every worker follows. */
+  rotateLogs(): void {
+    if (this.opts.logging?.rotate() === true) this.workersReopenLogs();
+  }
+
+  private workersReopenLogs(): void {
+    for (const proc of this.allProcs()) if (proc.child.connected) proc.child.send(LOG_REOPEN_MESSAGE);
   }
 
   /** One worker at a time: the next goes only once the previous replacement is ready. */
   chainReload(): void {
     if (this.stopping !== 'no' || this.chain.length > 0) return;
-    this.chain = this.slots.map((s) => s.id);
+    this.chain = this.slots.filter((s) => !s.cheaped).map((s) => s.id);
     this.chainNext();
+  }
+
+  /**
+   * FIFO `R` / `W`: every worker is stopped at once (in-flight requests are
+   * lost, which is what the command asks for) and respawned.
+   */
+  reloadBrutally(rereadConfig: boolean): void {
+    if (this.stopping !== 'no') return;
+    if (rereadConfig && !this.rereadTemplate('reload')) return;
+    this.opts.log('...brutally killing workers...');
+    for (const slot of this.slots) {
+      if (slot.current !== null) this.drain(slot.current, 'SIGINT');
+    }
+  }
+
+  /** SIGTSTP / FIFO `p`: suspend every worker (connections wait in the listen queue), or resume them. */
+  togglePause(): void {
+    const procs = this.allProcs();
+    if (!this.paused) {
+      this.paused = true;
+      this.opts.log(`${ctime(Date.now())} - *** PAUSE (press start to resume, if you do not have a joypad send SIGTSTP) ***`);
+      for (const slot of this.slots) {
+        const proc = slot.current;
+        if (proc === null) continue;
+        proc.child.kill('SIGSTOP');
+        this.opts.log(`${ctime(Date.now())} - *** worker ${slot.id} suspended ***`);
+      }
+      // Replacements and draining workers are stopped too, so nothing serves while paused.
+      for (const proc of procs) if (!this.slots.some((s) => s.current === proc)) proc.child.kill('SIGSTOP');
+    } else {
+      this.paused = false;
+      this.opts.log(`${ctime(Date.now())} - *** (SIGTSTP received) resuming workers ***`);
+      for (const proc of procs) proc.child.kill('SIGCONT');
+      for (const slot of this.slots) {
+        if (slot.current !== null) this.opts.log(`${ctime(Date.now())} - *** worker ${slot.id} resumed ***`);
+      }
+      // Time spent paused is not time spent in a request.
+      this.lastLoadSampleMs = Date.now();
+    }
+    this.opts.events?.setPaused(this.paused);
+  }
+
+  /** FIFO `+`: one more worker, if a cheaped slot is left. */
+  addWorker(): void {
+    const slot = this.slots.find((s) => s.cheaped);
+    if (slot === undefined || this.stopping !== 'no') return;
+    this.decheap(slot);
+  }
+
+  /** FIFO `-`: one worker fewer, never below --cheaper (or 1). */
+  removeWorker(): void {
+    if (this.stopping !== 'no') return;
+    const active = this.slots.filter((s) => !s.cheaped);
+    if (active.length <= (this.opts.cheaper?.min ?? 1)) return;
+    this.cheapOldest();
   }
 
   /** SIGUSR1: request counters per worker, in uWSGI's words. */
@@ -182,19 +281,24 @@ export class Master {
   private spawn(slot: WorkerSlot): WorkerProc {
     const row = this.scoreboard.freeRows.shift() ?? 0;
     this.scoreboard.reader.clear(row);
+    const logIo = this.opts.logging?.forWorker(FIRST_SOCKET_FD + this.sockets.length);
     const config: WorkerConfig = {
       ...this.template,
       id: slot.id,
       listeners: this.sockets.map((s, i) => listenerFor(s, FIRST_SOCKET_FD + i)),
       scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row },
+      ...(logIo !== undefined ? { logTarget: logIo.target } : {}),
     };
     const child = fork(WORKER_ENTRY, [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', this.scoreboard.fd, ...this.sockets.map((s) => s.fd)],
+      stdio: ['ignore', logIo?.stdout ?? 'inherit', logIo?.stderr ?? 'inherit', 'ipc', this.scoreboard.fd, ...this.sockets.map((s) => s.fd), ...(logIo?.extraFds ?? [])],
       env: { ...process.env, _NUWSGI_WORKER_CONFIG: JSON.stringify(config) },
       serialization: 'json',
     });
-    const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), mercyTimer: null, harakiriTries: 0 };
+    this.opts.logging?.attach(child);
+    const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), mercyTimer: null, harakiriTries: 0, lastBusyUs: 0 };
     child.on('message', (msg: WorkerMessage) => this.onMessage(slot, proc, msg));
+    // A replacement enters the stats when it takes over (onReady); until then the old one is the slot.
+    if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid);
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
     this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: 1)` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
@@ -214,6 +318,7 @@ export class Master {
   }
 
   private onMessage(slot: WorkerSlot, proc: WorkerProc, msg: WorkerMessage): void {
+    if (this.opts.events?.message(slot.id, proc.pid, msg) === true) return;
     if (msg.type === 'ready') this.onReady(slot, proc);
     else if (msg.type === 'recycle' && proc === slot.current && proc.state === 'ready') {
       this.opts.log(`...The work of process ${proc.pid} is done (${msg.reason}). Seeya!`);
@@ -234,6 +339,7 @@ export class Master {
       const old = slot.current;
       slot.current = proc;
       slot.next = null;
+      this.opts.events?.spawned(slot.id, proc.pid);
       if (old !== null) {
         slot.draining.push(old);
         this.drain(old);
@@ -243,7 +349,8 @@ export class Master {
         this.chainNext();
       }
     }
-    if (this.slots.every((s) => s.current?.state === 'ready' && s.next === null)) this.opts.onAllReady?.();
+    if (proc === slot.current) this.opts.events?.ready(slot.id);
+    if (this.slots.every((s) => s.cheaped || (s.current?.state === 'ready' && s.next === null))) this.opts.onAllReady?.();
   }
 
   private chainNext(): void {
@@ -260,10 +367,12 @@ export class Master {
   }
 
   /** Ask a worker to finish what it has and exit; SIGKILL when its mercy runs out. */
-  private drain(proc: WorkerProc): void {
+  private drain(proc: WorkerProc, signal: NodeJS.Signals = 'SIGTERM'): void {
     if (proc.state === 'draining' || proc.state === 'dead') return;
+    const slot = this.slotOf(proc);
+    if (slot !== undefined && slot.current === proc) this.opts.events?.draining(slot.id);
     proc.state = 'draining';
-    proc.child.kill('SIGTERM');
+    proc.child.kill(signal);
     proc.mercyTimer = setTimeout(() => {
       this.opts.log(`worker (pid: ${proc.pid}) is taking too much time to die...NO MERCY !!!`);
       proc.child.kill('SIGKILL');
@@ -281,12 +390,19 @@ export class Master {
     slot.draining = slot.draining.filter((p) => p !== proc);
     if (slot.next === proc) slot.next = null;
     const wasCurrent = slot.current === proc;
-    if (wasCurrent) slot.current = null;
+    if (wasCurrent) {
+      slot.current = null;
+      this.opts.events?.exited(slot.id);
+    }
     if (this.stopping !== 'no' || wasDraining) {
       const seconds = Math.round((Date.now() - proc.spawnedAt) / 1000);
       this.opts.log(`worker ${slot.id} (pid: ${proc.pid}) buried after ${seconds} seconds`);
       this.checkStopped();
       if (this.stopping !== 'no' || !wasCurrent) return;
+      if (slot.cheaped) {
+        this.opts.log(`nuwsgi worker ${slot.id} cheaped.`);
+        return;
+      }
     } else {
       const how = signal !== null ? `, killed by signal ${signalNumber(signal)}` : '';
       this.opts.log(`DAMN ! worker ${slot.id} (pid: ${proc.pid}) died${how} :( trying respawn ...`);
@@ -318,6 +434,10 @@ export class Master {
     }, delay);
   }
 
+  private slotOf(proc: WorkerProc): WorkerSlot | undefined {
+    return this.slots.find((s) => s.current === proc || s.next === proc || s.draining.includes(proc));
+  }
+
   private allProcs(): WorkerProc[] {
     return this.slots.flatMap((s) => [s.current, s.next, ...s.draining]).filter((p): p is WorkerProc => p !== null && p.state !== 'dead');
   }
@@ -336,7 +456,11 @@ export class Master {
   private tick(): void {
     if (this.stopping !== 'no') return;
     this.touch.check();
+    this.opts.onTick?.();
+    if (this.opts.logging?.tick() === true) this.workersReopenLogs(); // --touch-logreopen/logrotate, --log-maxsize
+    if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
+    if (this.spare !== undefined) this.adjustWorkers();
   }
 
   /** Read from the scoreboard, so it works while the worker is stuck inside Python. */
@@ -347,6 +471,7 @@ export class Master {
         const row = this.scoreboard.reader.read(proc.row);
         if (row.requestStartMs === 0 || now - row.requestStartMs < this.opts.harakiri * 1000) continue;
         proc.harakiriTries++;
+        if (proc.harakiriTries === 1) this.opts.events?.harakiri(slot.id);
         const log = this.opts.log;
         log(`*** HARAKIRI ON WORKER ${slot.id} (pid: ${proc.pid}, try: ${proc.harakiriTries}) ***`);
         log(`HARAKIRI !!! worker ${slot.id} status !!!`);
@@ -355,6 +480,61 @@ export class Master {
         proc.child.kill('SIGKILL');
       }
     }
+  }
+
+  // --------------------------------------------------------------- cheaper mode
+
+  /** Once a second: the spare algorithm's verdict on the last second's load. */
+  private adjustWorkers(): void {
+    const load = this.sampleLoad(Date.now());
+    if (this.chain.length > 0 || this.slots.some((s) => s.next !== null)) return; // not while replacing
+    const decision = (this.spare as SpareAlgorithm).decide(load);
+    if (decision > 0) {
+      for (const slot of this.slots.filter((s) => s.cheaped).slice(0, decision)) this.decheap(slot);
+    } else if (decision < 0) {
+      this.cheapOldest();
+    }
+  }
+
+  /**
+   * A worker counts as busy when it spent most of the last second in the app
+   * (from the scoreboard's busy time), or has been in one request all along.
+   * uWSGI samples an instantaneous flag instead; with nuwsgi's queueing
+   * workers the share of time is the steadier signal.
+   */
+  private sampleLoad(now: number): { active: number; busy: number; cheaped: number } {
+    const elapsedUs = Math.max(1, (now - this.lastLoadSampleMs) * 1000);
+    this.lastLoadSampleMs = now;
+    let active = 0;
+    let busy = 0;
+    for (const slot of this.slots) {
+      if (slot.cheaped) continue;
+      active++;
+      const proc = slot.current;
+      if (proc === null || proc.state !== 'ready') continue;
+      const row = this.scoreboard.reader.read(proc.row);
+      const runningUs = row.requestStartMs > 0 ? Math.min(elapsedUs, (now - row.requestStartMs) * 1000) : 0;
+      const share = (row.busyUs - proc.lastBusyUs + runningUs) / elapsedUs;
+      proc.lastBusyUs = row.busyUs;
+      if (share >= BUSY_SHARE) busy++;
+    }
+    return { active, busy, cheaped: this.slots.filter((s) => s.cheaped).length };
+  }
+
+  private decheap(slot: WorkerSlot): void {
+    slot.cheaped = false;
+    this.opts.events?.setCheaped(slot.id, false);
+    if (slot.current === null && slot.next === null) slot.current = this.spawn(slot);
+  }
+
+  /** uWSGI cheaps the worker that has run longest. */
+  private cheapOldest(): void {
+    const candidates = this.slots.filter((s) => !s.cheaped && s.current !== null && s.current.state === 'ready');
+    const oldest = candidates.sort((a, b) => (a.current as WorkerProc).spawnedAt - (b.current as WorkerProc).spawnedAt)[0];
+    if (oldest === undefined) return;
+    oldest.cheaped = true;
+    this.opts.events?.setCheaped(oldest.id, true);
+    this.drain(oldest.current as WorkerProc);
   }
 
   private touched(file: string, what: string, action: () => void): void {

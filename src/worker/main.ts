@@ -5,8 +5,11 @@
  */
 import { NuwsgiError } from '../util/errors';
 import { Worker, type WorkerConfig } from './worker';
-import { writeLog } from '../util/log';
+import { setLogDate, setLogSink, writeLog } from '../util/log';
 import type { WorkerMessage } from '../master/master';
+import { LogDate } from '../logging/log-date';
+import { openWorkerLog } from '../logging/worker-log';
+import type { LogSink } from '../logging/sink';
 
 
 function send(msg: WorkerMessage): void {
@@ -22,8 +25,32 @@ function main(): void {
   }
   delete process.env['_NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
   const config = JSON.parse(raw) as WorkerConfig;
+  let log: LogSink | undefined;
+  // Installed first: the master may ask for a reopen while this worker boots.
+  process.on('message', (msg: { type?: string }) => {
+    if (msg.type === 'log-reopen') log?.reopen();
+  });
+  openWorkerLog(config.logTarget).then(
+    (sink) => {
+      log = sink;
+      setLogSink(sink);
+      setLogDate(new LogDate(config.logging.date));
+      start(config);
+    },
+    (err: unknown) => {
+      writeLog(`nuwsgi worker ${config.id}: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
+
+/** Boot the app and serve, once the log is open. */
+function start(config: WorkerConfig): void {
   const worker = new Worker(config, writeLog);
   worker.onRecycle = (reason) => send({ type: 'recycle', reason });
+  worker.onStats = (msg) => {
+    if (process.send !== undefined && process.connected) process.send(msg);
+  };
   try {
     worker.boot();
   } catch (err) {

@@ -3,6 +3,7 @@ import { mapSharedMemory } from '../util/shm';
 import type { Exchange } from './exchange';
 import type { RequestObserver } from './runner';
 import type { WorkerConfig } from './worker';
+import { startStatsReporter, WorkerCounters, type StatsReporter, type WorkerStatsMessage } from '../stats/worker-counters';
 
 /** uWSGI's recycling options, as one worker applies them. */
 export interface RecyclePolicy {
@@ -32,8 +33,12 @@ export class WorkerObserver implements RequestObserver {
   private requests = 0;
   private asked = false;
   private readonly maxRequests: number;
+  /** Per-status counters and latency histograms, only when the master serves stats or metrics. */
+  private readonly counters: WorkerCounters | undefined;
+  private reporter: StatsReporter | undefined;
 
   constructor(config: WorkerConfig, recycle: (reason: string) => void) {
+    this.counters = config.stats ? new WorkerCounters() : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
@@ -42,12 +47,26 @@ export class WorkerObserver implements RequestObserver {
     this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row);
   }
 
+  /** Send a stats report to the master every second (and a last one on flush), when stats are on. */
+  startReporting(send: (msg: WorkerStatsMessage) => void): void {
+    if (this.counters !== undefined && this.reporter === undefined) this.reporter = startStatsReporter(this.counters, send);
+  }
+
+  /** The last report, before a graceful exit, so the final requests count. */
+  flushReport(): void {
+    this.reporter?.flush();
+  }
+
   started(ex: Exchange): void {
-    this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, Date.now());
+    const now = Date.now();
+    this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
+    this.counters?.begin(ex.appId, ex.vars, now);
   }
 
   finished(ex: Exchange, bodyBytes: number, status: number): void {
-    this.board?.requestFinished(ex.appId, bodyBytes, (Date.now() - ex.startedAtMs) * 1000, status >= 500);
+    const durationUs = (Date.now() - ex.startedAtMs) * 1000;
+    this.board?.requestFinished(ex.appId, bodyBytes, durationUs, status >= 500);
+    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 });
     this.requests++;
     const max = this.maxRequests;
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());

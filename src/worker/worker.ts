@@ -6,6 +6,7 @@ import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
 import { makeSchemeResolver } from './scheme';
 import { WorkerObserver, type RecyclePolicy } from './observer';
+import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
@@ -51,6 +52,8 @@ export interface WorkerConfig {
   recycle: RecyclePolicy;
   /** The master's shared scoreboard (absent in single-process mode). */
   scoreboard?: { fd: number; bytes: number; row: number };
+  /** Report request counters to the master each second (--stats / --metrics are on). */
+  stats: boolean;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
@@ -112,7 +115,11 @@ export class Worker implements ConnectionHost {
       observer,
     });
     this.observer = observer;
+    observer.startReporting((msg) => this.onStats(msg));
   }
+
+  /** Where stats reports go (set by the process entry; the master's IPC channel). */
+  onStats: (msg: WorkerStatsMessage) => void = () => undefined;
 
   private loadApp(bridge: PythonBridge, app: AppSpec, id: number): void {
     const started = Date.now();

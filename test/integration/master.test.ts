@@ -3,63 +3,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpConnection, request } from '../helpers/http';
-import { runNuwsgi, startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
+import { request } from '../helpers/http';
+import { runNuwsgi, startNuwsgi, repoRoot } from '../helpers/server';
+import { count, loadWhile, until } from '../helpers/load';
 import { makeTempDir } from '../helpers/tmp';
 
 const SINK = (): string => join(repoRoot(), 'test', 'fixtures', 'apps', 'sink.py');
-
-interface LoadResult {
-  ok: number;
-  failures: string[];
-  bodies: Set<string>;
-}
-
-/**
- * Keep-alive clients hammering the server until `until` resolves, as wrk would,
- * counting every failed request. A connection the server closes after a
- * response that said "Connection: close" is not a failure: we reconnect.
- */
-async function loadWhile(port: number, clients: number, until: Promise<unknown>, path = '/'): Promise<LoadResult> {
-  const result: LoadResult = { ok: 0, failures: [], bodies: new Set() };
-  let done = false;
-  void until.finally(() => (done = true));
-  const client = async (): Promise<void> => {
-    let conn: HttpConnection | null = null;
-    while (!done) {
-      try {
-        conn ??= await HttpConnection.open(port);
-        const res = await conn.request({ path, timeoutMs: 10_000 });
-        if (res.status !== 200) result.failures.push(`status ${res.status}`);
-        else result.ok++;
-        result.bodies.add(res.body.toString());
-        if ((res.headers['connection'] ?? '').toLowerCase() === 'close') {
-          conn.close();
-          conn = null;
-        }
-      } catch (err) {
-        result.failures.push(String(err));
-        conn?.close();
-        conn = null;
-      }
-    }
-    conn?.close();
-  };
-  await Promise.all(Array.from({ length: clients }, client));
-  return result;
-}
-
-async function until(probe: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!probe()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function count(server: ServerProcess, re: RegExp): number {
-  return [...server.logs().matchAll(new RegExp(re.source, 'g'))].length;
-}
 
 describe('the master', () => {
   test('harakiri kills a worker stuck in a request, in uWSGI words, and a new one serves', async () => {

@@ -16,6 +16,9 @@ const IMPLEMENTED = [
   'harakiri', 'max-requests', 'max-requests-delta', 'max-worker-lifetime', 'min-worker-lifetime', 'reload-on-rss',
   'worker-reload-mercy', 'touch-reload', 'touch-chain-reload', 'touch-workers-reload', 'pidfile', 'safe-pidfile', 'reload',
   'stop',
+  // issue 5: operating the master (stats, fifo, cheaper, privileges, daemons)
+  'stats', 'stats-http', 'stats-minified', 'metrics', 'master-fifo', 'cheaper', 'cheaper-initial', 'cheaper-step',
+  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

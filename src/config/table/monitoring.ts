@@ -4,11 +4,15 @@ const SECTION = 'Monitoring and static files';
 
 export const MONITORING_OPTIONS: readonly OptionSpec[] = [
   {
-    name: 'stats', aliases: ['stats-server'], kind: 'scalar', type: 'addr', status: 'planned', metavar: 'addr', implies: ['master'], section: SECTION,
+    name: 'stats', aliases: ['stats-server'], kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', implies: ['master'], section: SECTION,
     help: 'enable the stats server on the specified address',
   },
-  { name: 'stats-http', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'prefix stats server json output with http headers' },
-  { name: 'stats-minified', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'minify statistics json output' },
+  { name: 'stats-http', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'prefix stats server json output with http headers' },
+  { name: 'stats-minified', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'minify statistics json output' },
+  {
+    name: 'metrics', kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', implies: ['master'], section: SECTION,
+    help: '(nuwsgi) serve Prometheus metrics over HTTP on the specified address',
+  },
   {
     name: 'stats-push', kind: 'list', type: 'string', status: 'planned', metavar: 'target', implies: ['master'], section: SECTION,
     help: 'push the stats json to the specified destination',

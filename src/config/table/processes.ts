@@ -32,15 +32,15 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     note: 'on by default: a server that cannot load its app exits with code 22 instead of serving 500s',
   },
   {
-    name: 'cheaper', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', implies: ['master'], section: SECTION,
+    name: 'cheaper', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
     help: 'set cheaper mode (adaptive process spawning)',
   },
   {
-    name: 'cheaper-initial', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', implies: ['master'], section: SECTION,
+    name: 'cheaper-initial', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
     help: 'set the initial number of processes to spawn in cheaper mode',
   },
   {
-    name: 'cheaper-step', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', implies: ['master'], section: SECTION,
+    name: 'cheaper-step', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
     help: 'number of additional processes to spawn at each overload',
   },
   {
@@ -48,7 +48,7 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'choose to algorithm used for adaptive process spawning',
   },
   {
-    name: 'cheaper-overload', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', implies: ['master'], section: SECTION,
+    name: 'cheaper-overload', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master'], section: SECTION,
     help: 'increase workers after specified overload',
   },
   {
@@ -72,8 +72,8 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'no-orphans', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically kill workers if master dies (can be dangerous for availability)',
   },
-  { name: 'uid', kind: 'scalar', type: 'string', status: 'planned', metavar: 'user', section: SECTION, help: 'setuid to the specified user/uid' },
-  { name: 'gid', kind: 'scalar', type: 'string', status: 'planned', metavar: 'group', section: SECTION, help: 'setgid to the specified group/gid' },
+  { name: 'uid', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'user', section: SECTION, help: 'setuid to the specified user/uid' },
+  { name: 'gid', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'group', section: SECTION, help: 'setgid to the specified group/gid' },
   {
     name: 'chdir', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
     help: 'chdir to the specified directory before loading the app',
@@ -94,9 +94,9 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'pidfile2', kind: 'scalar', type: 'path', status: 'planned', metavar: 'file', section: SECTION,
     help: 'create pidfile (after privileges drop)',
   },
-  { name: 'daemonize', short: 'd', kind: 'scalar', type: 'path', status: 'planned', metavar: 'logfile', section: SECTION, help: 'daemonize uWSGI' },
+  { name: 'daemonize', short: 'd', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'logfile', section: SECTION, help: 'daemonize uWSGI' },
   {
-    name: 'daemonize2', kind: 'scalar', type: 'path', status: 'planned', metavar: 'logfile', section: SECTION,
+    name: 'daemonize2', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'logfile', section: SECTION,
     help: 'daemonize uWSGI after app loading',
   },
   {

@@ -16,11 +16,11 @@ export const RELOAD_OPTIONS: readonly OptionSpec[] = [
     help: 'trigger reload of (only) workers if the specified file is modified/touched',
   },
   {
-    name: 'touch-logreopen', kind: 'list', type: 'path', status: 'planned', metavar: 'file', implies: ['master'], section: SECTION,
+    name: 'touch-logreopen', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
     help: 'trigger log reopen if the specified file is modified/touched',
   },
   {
-    name: 'touch-logrotate', kind: 'list', type: 'path', status: 'planned', metavar: 'file', implies: ['master'], section: SECTION,
+    name: 'touch-logrotate', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
     help: 'trigger logrotation if the specified file is modified/touched',
   },
   {
@@ -32,7 +32,7 @@ export const RELOAD_OPTIONS: readonly OptionSpec[] = [
     help: 'brutal reload when the specified filesystem object is modified',
   },
   {
-    name: 'master-fifo', kind: 'list', type: 'path', status: 'planned', metavar: 'fifo', implies: ['master'], section: SECTION,
+    name: 'master-fifo', kind: 'list', type: 'path', status: 'implemented', metavar: 'fifo', implies: ['master'], section: SECTION,
     help: 'enable the master fifo',
   },
   { name: 'reload', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'pidfile', section: SECTION, help: 'reload an instance' },

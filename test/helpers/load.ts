@@ -1,0 +1,58 @@
+// Load generation and polling for tests of reloads, recycling and crashes.
+import assert from 'node:assert/strict';
+import { HttpConnection } from './http';
+import type { ServerProcess } from './server';
+
+export interface LoadResult {
+  ok: number;
+  failures: string[];
+  bodies: Set<string>;
+}
+
+/**
+ * Keep-alive clients hammering the server until `until` resolves, as wrk would,
+ * counting every failed request. A connection the server closes after a
+ * response that said "Connection: close" is not a failure: we reconnect.
+ */
+/** `close`: one connection per request (Connection: close), so new workers get a share at once. */
+export async function loadWhile(port: number, clients: number, until: Promise<unknown>, path = '/', opts: { close?: boolean } = {}): Promise<LoadResult> {
+  const result: LoadResult = { ok: 0, failures: [], bodies: new Set() };
+  let done = false;
+  void until.finally(() => (done = true));
+  const client = async (): Promise<void> => {
+    let conn: HttpConnection | null = null;
+    while (!done) {
+      try {
+        conn ??= await HttpConnection.open(port);
+        const res = await conn.request({ path, timeoutMs: 10_000, ...(opts.close === true ? { headers: { Connection: 'close' } } : {}) });
+        if (res.status !== 200) result.failures.push(`status ${res.status}`);
+        else result.ok++;
+        result.bodies.add(res.body.toString());
+        if ((res.headers['connection'] ?? '').toLowerCase() === 'close') {
+          conn.close();
+          conn = null;
+        }
+      } catch (err) {
+        result.failures.push(String(err));
+        conn?.close();
+        conn = null;
+      }
+    }
+    conn?.close();
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  return result;
+}
+
+export async function until(probe: () => boolean, deadlineMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!probe()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function count(server: ServerProcess, re: RegExp): number {
+  return [...server.logs().matchAll(new RegExp(re.source, 'g'))].length;
+}
+

@@ -1,0 +1,254 @@
+// Issue 5: what operators use on a running master: --stats / --metrics, the
+// master FIFO, SIGTSTP pause, cheaper mode, --uid, --daemonize2, and a worker
+// crash under load.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { request } from '../helpers/http';
+import { count, loadWhile, until } from '../helpers/load';
+import { descendants, isAlive, readProc } from '../helpers/procs';
+import { repoRoot, runNuwsgi, startNuwsgi, type ServerProcess } from '../helpers/server';
+import { makeTempDir } from '../helpers/tmp';
+
+const SINK = (): string => join(repoRoot(), 'test', 'fixtures', 'apps', 'sink.py');
+const BASE = (): string[] => ['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master'];
+
+interface StatsDoc {
+  [key: string]: unknown;
+  workers: Array<Record<string, unknown> & { id: number; pid: number; status: string; requests: number }>;
+}
+
+/** One stats document from a --stats socket (TCP "host:port" or a unix path): read until the server closes. */
+function readStats(address: string): Promise<StatsDoc> {
+  return new Promise((resolve, reject) => {
+    const m = /^(.*):(\d+)$/.exec(address);
+    const sock = m !== null ? net.connect(Number(m[2]), m[1] as string) : net.connect(address);
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as StatsDoc);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+}
+
+function statsAddress(server: ServerProcess): string {
+  const m = /\*\*\* Stats server enabled on (\S+) fd/.exec(server.logs());
+  assert.ok(m !== null, 'the stats server address is logged');
+  return m[1] as string;
+}
+
+function workerPids(server: ServerProcess): number[] {
+  return [...server.logs().matchAll(/(?:spawned nuwsgi worker \d+ \(pid: |new pid: )(\d+)/g)].map((m) => Number(m[1]));
+}
+
+describe('operating a running master', () => {
+  test('--stats on a unix socket: uWSGI\'s document, with the counters uwsgitop reads', async () => {
+    const dir = makeTempDir();
+    const sock = join(dir, 'stats.sock');
+    const server = await startNuwsgi([...BASE(), '--processes', '2', '--stats', sock]);
+    try {
+      for (let i = 0; i < 6; i++) assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+      let doc: StatsDoc | undefined;
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        doc = await readStats(sock);
+        if (doc.workers.reduce((n, w) => n + w.requests, 0) >= 6) break;
+        assert.ok(Date.now() < deadline, 'the workers reported their requests');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const key of ['version', 'listen_queue', 'listen_queue_errors', 'signal_queue', 'load', 'pid', 'uid', 'gid', 'cwd', 'locks', 'sockets', 'workers']) {
+        assert.ok(key in doc, `top-level key ${key}`);
+      }
+      assert.equal(doc['pid'], server.pid);
+      assert.equal(doc.workers.length, 2);
+      for (const w of doc.workers) {
+        for (const key of ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'exceptions', 'harakiri_count', 'status', 'rss', 'vsz', 'running_time', 'last_spawn', 'respawn_count', 'tx', 'avg_rt', 'apps', 'cores']) {
+          assert.ok(key in w, `worker key ${key}`);
+        }
+        assert.equal(w['accepting'], 1);
+        assert.ok((w['rss'] as number) > 0, 'rss read from /proc');
+      }
+      assert.deepEqual(doc.workers.map((w) => w.pid).sort(), workerPids(server).sort());
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('--stats-http and --metrics (Prometheus text) on TCP', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '1', '--stats', '127.0.0.1:0', '--stats-http', '--metrics', '127.0.0.1:0']);
+    try {
+      await request(server.httpPort as number, { path: '/boom' });
+      const statsPort = Number(/:(\d+)$/.exec(statsAddress(server))?.[1]);
+      const stats = await request(statsPort, { path: '/' });
+      assert.equal(stats.status, 200);
+      assert.match(String(stats.headers['content-type']), /application\/json/);
+      assert.equal((JSON.parse(stats.body.toString()) as StatsDoc).workers.length, 1);
+      const metricsPort = Number(/Prometheus metrics enabled on [^:]+:(\d+)/.exec(server.logs())?.[1]);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const text = (await request(metricsPort, { path: '/metrics' })).body.toString();
+        if (/^nuwsgi_http_requests_total\{code="500"\} 1$/m.test(text)) break;
+        assert.ok(Date.now() < deadline, `a 500 is counted in the metrics:\n${text}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('master FIFO: w reloads the workers, c chain-reloads, p pauses and resumes, q stops gracefully', async () => {
+    const fifo = join(makeTempDir(), 'master.fifo');
+    const server = await startNuwsgi([...BASE(), '--processes', '2', '--master-fifo', fifo]);
+    const first = workerPids(server);
+    writeFileSync(fifo, 'w');
+    await server.waitForLog(/gracefully replacing workers/);
+    await until(() => count(server, /buried after/) >= 2, 20_000, 'the old workers to drain');
+    writeFileSync(fifo, 'c');
+    await server.waitForLog(/chain reloading complete/, 30_000);
+    const current = descendants(server.pid).filter((pid) => !first.includes(pid));
+    assert.ok(current.length >= 2, 'new workers serve');
+
+    writeFileSync(fifo, 'p');
+    await server.waitForLog(/\*\*\* PAUSE/);
+    for (const pid of descendants(server.pid)) await until(() => readProc(pid)?.state === "T", 5000, `worker ${pid} stopped`);
+    writeFileSync(fifo, 'p');
+    await server.waitForLog(/resuming workers/);
+    for (const pid of descendants(server.pid)) await until(() => readProc(pid)?.state !== "T", 5000, `worker ${pid} resumed`);
+    assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+
+    writeFileSync(fifo, 'q');
+    const exit = await server.waitForExit(20_000);
+    assert.equal(exit.code, 0);
+  });
+
+  test('SIGTSTP pauses the workers and a second one resumes them, in uWSGI words', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '1']);
+    try {
+      const [worker] = workerPids(server);
+      server.signal('SIGTSTP');
+      await server.waitForLog(/\*\*\* worker 1 suspended \*\*\*/);
+      await until(() => readProc(worker as number)?.state === "T", 5000, 'the worker stopped');
+      server.signal('SIGTSTP');
+      await server.waitForLog(/\*\*\* worker 1 resumed \*\*\*/);
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a paused master still stops gracefully on SIGTERM', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '1']);
+    server.signal('SIGTSTP');
+    await server.waitForLog(/suspended/);
+    const result = await server.stop('SIGTERM');
+    assert.equal(result.code, 0);
+    assert.equal(result.killed, false);
+  });
+
+  test('cheaper mode: workers are added under load and cheaped when idle, with no failed request', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '3', '--cheaper', '1', '--cheaper-overload', '1']);
+    try {
+      assert.equal(count(server, /spawned nuwsgi worker \d/), 1, 'only --cheaper workers start');
+      let stop: () => void = () => undefined;
+      const loaded = new Promise<void>((resolve) => (stop = resolve));
+      const load = loadWhile(server.httpPort as number, 8, loaded, '/slow?secs=0.02', { close: true });
+      await server.waitForLog(/spawned nuwsgi worker 3/, 30_000);
+      stop();
+      const result = await load;
+      assert.deepEqual(result.failures, []);
+      await server.waitForLog(/nuwsgi worker \d cheaped\./, 30_000);
+      await until(() => count(server, /cheaped\./) >= 2, 30_000, 'back down to one worker');
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a worker killed with SIGKILL under load: only its own requests fail, and serving goes on', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '2']);
+    try {
+      const [victim] = workerPids(server);
+      let stop: () => void = () => undefined;
+      const loaded = new Promise<void>((resolve) => (stop = resolve));
+      const load = loadWhile(server.httpPort as number, 4, loaded, '/');
+      await until(() => count(server, /GET \//) > 200, 20_000, 'load to flow');
+      process.kill(victim as number, 'SIGKILL');
+      await server.waitForLog(/Respawned nuwsgi worker \d \(new pid: \d+\)/);
+      const servedBefore = count(server, /GET \//);
+      await until(() => count(server, /GET \//) > servedBefore + 200, 20_000, 'load to flow after the respawn');
+      stop();
+      const result = await load;
+      // Each client holds one keep-alive connection: at most the connections the dead worker held fail.
+      assert.ok(result.failures.length <= 4, `failures: ${result.failures.join('; ')}`);
+      assert.ok(result.ok > 400);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('--uid/--gid: bound as root, then master and workers run as nobody', { skip: process.getuid?.() !== 0 ? 'needs root (the test runs as an unprivileged user)' : false }, async () => {
+    const dir = makeTempDir();
+    const sock = join(dir, 'app.sock');
+    // Debian's interpreter: pyenv's lives under /root, which nobody cannot read (nor could www-data).
+    const args = ['--python', '/usr/bin/python3', '--processes', '1', '--uid', 'nobody', '--gid', 'nogroup', '--socket', sock, '--chown-socket', 'nobody:nogroup'];
+    const server = await startNuwsgi([...BASE(), ...args]);
+    try {
+      await server.waitForLog(/setuid\(\) to 65534/);
+      assert.match(server.logs(), /setgid\(\) to 65534/);
+      for (const pid of [server.pid, ...descendants(server.pid)]) {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m, `pid ${pid} runs as nobody`);
+        assert.match(status, /^Gid:\s+65534\s+65534\s+65534\s+65534$/m);
+        assert.match(status, /^Groups:\s*65534\s*$/m, 'root\'s supplementary groups are gone');
+      }
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('an unknown --uid fails before anything is bound', async () => {
+    const result = await runNuwsgi([...BASE(), '--uid', 'no-such-user-nuwsgi']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.logs, /uid: unknown user "no-such-user-nuwsgi"/);
+    assert.doesNotMatch(result.logs, /bound to/);
+  });
+
+  test('--daemonize2: the command returns once the app is ready; the daemon serves and stops via its pidfile', async () => {
+    const dir = makeTempDir();
+    const log = join(dir, 'daemon.log');
+    const pidfile = join(dir, 'daemon.pid');
+    const result = await runNuwsgi([...BASE(), '--processes', '1', '--daemonize2', log, '--pidfile', pidfile]);
+    let pid = 0;
+    try {
+      assert.equal(result.code, 0, result.logs);
+      pid = Number(readFileSync(pidfile, 'utf8').trim());
+      assert.ok(isAlive(pid), 'the daemon runs');
+      assert.notEqual(readProc(pid)?.ppid, process.pid);
+      const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+      assert.equal((await request(port, { path: '/' })).status, 200);
+      assert.equal((await runNuwsgi(['--stop', pidfile])).code, 0);
+      await until(() => !isAlive(pid), 20_000, 'the daemon to stop');
+      assert.match(readFileSync(log, 'utf8'), /goodbye to nuwsgi/);
+    } finally {
+      if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      for (const p of pid > 0 ? descendants(pid) : []) process.kill(p, 'SIGKILL');
+    }
+    assert.equal(existsSync(log), true);
+  });
+
+  test('--daemonize2 with an app that cannot load: the command fails with its code', async () => {
+    const dir = makeTempDir();
+    const log = join(dir, 'daemon.log');
+    const result = await runNuwsgi(['--http-socket', '127.0.0.1:0', '--master', '--wsgi-file', join(dir, 'missing.py'), '--daemonize2', log]);
+    assert.equal(result.code, 22, result.logs);
+    assert.match(result.logs, /exited before it was ready/);
+  });
+});
