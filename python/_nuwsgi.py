@@ -104,6 +104,50 @@ def setup(region, options_json):
     for path in reversed(options.get("pythonpath") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
+    autoreload = options.get("autoreload")
+    if autoreload:
+        _start_autoreloader(autoreload["seconds"], autoreload["masterPid"])
+
+
+def _start_autoreloader(seconds, master_pid):
+    """--py-autoreload, as uWSGI's python plugin: a daemon thread stats every
+    imported module's file each `seconds`; the first change logs uWSGI's line
+    and sends SIGHUP to the master (a graceful reload), then the thread ends:
+    the workers that replace this one start their own."""
+    import signal
+    import threading
+    import time
+
+    def modules_files():
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                yield path[:-1] if path.endswith((".pyc", ".pyo")) else path
+
+    def scan(seen):
+        for path in modules_files():
+            try:
+                mtime = os.stat(path).st_mtime
+            except OSError:
+                continue
+            known = seen.setdefault(path, mtime)
+            if mtime != known:
+                return path
+        return None
+
+    def run():
+        seen = {}
+        scan(seen)
+        while True:
+            time.sleep(seconds)
+            changed = scan(seen)
+            if changed is not None:
+                sys.stderr.write("[uwsgi-python-reloader] module/file %s has been modified\n" % changed)
+                sys.stderr.flush()
+                os.kill(master_pid, signal.SIGHUP)
+                return
+
+    threading.Thread(target=run, name="uWSGIAutoReloader", daemon=True).start()
 
 
 def load_app(mountpoint, kind, target, callable_name):

@@ -39,6 +39,7 @@ export async function runMaster(
       touchReload: plan.touchReload,
       touchChainReload: plan.touchChainReload,
       touchWorkersReload: plan.touchWorkersReload,
+      evilReloadOnRssBytes: plan.evilReloadOnRssBytes,
       log: writeLog,
       ...(logging !== undefined ? { logging } : {}),
       reloadTemplate: reload,

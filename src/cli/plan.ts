@@ -63,6 +63,8 @@ export interface ServerPlan {
   daemonize2: string | undefined;
   /** --py-autoreload N seconds (0 = off). */
   pyAutoreload: number;
+  /** --evil-reload-on-rss MB, in bytes (0 = off). */
+  evilReloadOnRssBytes: number;
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -108,6 +110,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     daemonize: o.str('daemonize'),
     daemonize2: o.str('daemonize2'),
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
+    evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),

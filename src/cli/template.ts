@@ -22,5 +22,6 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     forwardedAllowIps: plan.forwardedAllowIps,
     recycle: plan.recycle,
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
+    pyAutoreload: plan.pyAutoreload,
   };
 }

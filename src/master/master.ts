@@ -9,6 +9,7 @@ import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
 import { SpareAlgorithm, type CheaperSettings } from './cheaper';
+import { readProcessMemory } from '../stats/procfs';
 
 /**
  * A worker process's life as the master sees it. Timers belong to states:
@@ -63,6 +64,8 @@ export interface MasterOptions {
   events?: WorkerEvents;
   /** Called once a second with the master's own checks (stats, listen queue). */
   onTick?: () => void;
+  /** --evil-reload-on-rss, bytes (0 = off): the master SIGKILLs a worker above it, even one stuck in Python. */
+  evilReloadOnRssBytes?: number;
   /** --cheaper and friends; undefined runs every worker all the time. */
   cheaper?: CheaperSettings;
   /** The log: workers' stdout/stderr relayed as whole lines, reopen, rotation (src/logging/master-log.ts). Absent: workers inherit stdio. */
@@ -460,6 +463,7 @@ export class Master {
     if (this.opts.logging?.tick() === true) this.workersReopenLogs(); // --touch-logreopen/logrotate, --log-maxsize
     if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
+    if ((this.opts.evilReloadOnRssBytes ?? 0) > 0) this.checkEvilRss(this.opts.evilReloadOnRssBytes as number);
     if (this.spare !== undefined) this.adjustWorkers();
   }
 
@@ -535,6 +539,22 @@ export class Master {
     oldest.cheaped = true;
     this.opts.events?.setCheaped(oldest.id, true);
     this.drain(oldest.current as WorkerProc);
+  }
+
+  /**
+   * --evil-reload-on-rss: unlike reload-on-rss (the worker asks, between
+   * requests, and drains), the master kills the worker at once: the last
+   * resort for a worker whose memory grows inside one request.
+   */
+  private checkEvilRss(limit: number): void {
+    for (const slot of this.slots) {
+      const proc = slot.current;
+      if (proc === null || proc.state !== 'ready') continue;
+      const rss = readProcessMemory(proc.pid)?.rss ?? 0;
+      if (rss <= limit) continue;
+      this.opts.log(`*** EVIL RELOAD ON WORKER ${slot.id} RSS: ${rss} (pid: ${proc.pid}) ***`);
+      proc.child.kill('SIGKILL');
+    }
   }
 
   private touched(file: string, what: string, action: () => void): void {

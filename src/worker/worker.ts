@@ -54,6 +54,8 @@ export interface WorkerConfig {
   scoreboard?: { fd: number; bytes: number; row: number };
   /** Report request counters to the master each second (--stats / --metrics are on). */
   stats: boolean;
+  /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
+  pyAutoreload: number;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
@@ -103,6 +105,8 @@ export class Worker implements ConnectionHost {
       version: VERSION,
       node: os.hostname(),
       regionSize: REGION_SIZE,
+      // --py-autoreload implies --master: the parent is the master, and SIGHUP there is a graceful reload.
+      autoreload: c.pyAutoreload > 0 ? { seconds: c.pyAutoreload, masterPid: process.ppid } : undefined,
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));

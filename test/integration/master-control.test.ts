@@ -193,6 +193,42 @@ describe('operating a running master', () => {
     }
   });
 
+  test('--py-autoreload: editing an imported module reloads the workers, and the new code is served', async () => {
+    const dir = makeTempDir();
+    const app = join(dir, 'app.py');
+    const version = (v: string): string => `def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'${v}']\n`;
+    writeFileSync(app, version('v1'));
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--processes', '2', '--py-autoreload', '1']);
+    try {
+      assert.equal((await request(server.httpPort as number, { path: '/' })).body.toString(), 'v1');
+      // The reloader remembers each file's mtime at its first scan: keep editing until a scan sees a change.
+      const deadline = Date.now() + 30_000;
+      let n = 2;
+      while ((await request(server.httpPort as number, { path: '/' })).body.toString() === 'v1') {
+        assert.ok(Date.now() < deadline, 'the edit was never picked up');
+        writeFileSync(app, version(`v${n++}`));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await server.waitForLog(/\[uwsgi-python-reloader\] module\/file .*app\.py has been modified/);
+      await server.waitForLog(/gracefully replacing workers/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('--evil-reload-on-rss: the master kills a worker whose memory grows inside a request', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '1', '--evil-reload-on-rss', '200']);
+    try {
+      const hog = request(server.httpPort as number, { path: '/hog?mb=400&secs=30', timeoutMs: 40_000 }).catch((err: Error) => err);
+      await server.waitForLog(/\*\*\* EVIL RELOAD ON WORKER 1 RSS: \d+ \(pid: \d+\) \*\*\*/, 20_000);
+      await server.waitForLog(/Respawned nuwsgi worker 1/);
+      assert.ok((await hog) instanceof Error, 'the hog request died with its worker');
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--uid/--gid: bound as root, then master and workers run as nobody', { skip: process.getuid?.() !== 0 ? 'needs root (the test runs as an unprivileged user)' : false }, async () => {
     const dir = makeTempDir();
     const sock = join(dir, 'app.sock');

@@ -18,7 +18,12 @@ const IMPLEMENTED = [
   'stop',
   // issue 5: operating the master (stats, fifo, cheaper, privileges, daemons)
   'stats', 'stats-http', 'stats-minified', 'metrics', 'master-fifo', 'cheaper', 'cheaper-initial', 'cheaper-step',
-  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2',
+  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2', 'py-autoreload', 'evil-reload-on-rss',
+  // issue 6: the emperor
+  'emperor', 'emperor-freq', 'emperor-nofollow', 'emperor-extra-extension', 'emperor-tyrant', 'emperor-tyrant-nofollow',
+  'emperor-graceful-shutdown', 'emperor-required-heartbeat', 'emperor-throttle', 'emperor-max-throttle',
+  'emperor-curse-tolerance', 'emperor-stats', 'emperor-pidfile', 'vassals-inherit', 'vassals-include',
+  'vassals-inherit-before', 'vassals-include-before', 'vassal-set',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

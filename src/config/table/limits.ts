@@ -49,7 +49,7 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     help: 'reload if address space is higher than specified megabytes',
   },
   {
-    name: 'evil-reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'MB', implies: ['master'], section: SECTION,
+    name: 'evil-reload-on-rss', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'MB', implies: ['master'], section: SECTION,
     help: 'force the master to reload a worker if its rss memory is higher than specified megabytes',
   },
   {

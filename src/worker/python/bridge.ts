@@ -20,6 +20,8 @@ export interface BridgeOptions {
   node: string;
   /** Bytes of the shared region (request in, response head and small bodies out). */
   regionSize: number;
+  /** --py-autoreload: a Python thread checks the modules' files every `seconds` and SIGHUPs the master on a change. */
+  autoreload?: { seconds: number; masterPid: number } | undefined;
 }
 
 export interface AppSpec {
@@ -93,6 +95,7 @@ export class PythonBridge {
       version: opts.version,
       node: opts.node,
       argv: [opts.interpreter.executable],
+      autoreload: opts.autoreload ?? null,
     });
     const result = callWithArgs(py, get('setup'), [memoryview, py.PyUnicode_FromString(setupOptions)]);
     if (isNull(result)) {
