@@ -2,13 +2,61 @@
  * The emperor (--emperor DIR|GLOB): watches vassal config files and runs one
  * nuwsgi master per file. Entry point called by the CLI.
  */
+import { rmSync } from 'node:fs';
 import type { Options } from '../config/options';
+import { writePidfile } from '../cli/pidfile';
+import { SystemdNotifier } from '../util/sd-notify';
+import { Emperor } from './emperor';
+import { emperorSettings, ignoredServerOptions, type EmperorSettings } from './settings';
+import { nuwsgiEntry, spawnVassalProcess } from './spawn';
+import { renderEmperorStats, startEmperorStats, type EmperorStatsServer } from './stats';
 import { NuwsgiError } from '../util/errors';
 
 /** Runs the emperor until it is told to stop; resolves with the exit code. */
 export async function runEmperor(options: Options, cwd: string, log: (line: string) => void): Promise<number> {
-  void options;
-  void cwd;
-  void log;
-  throw new NuwsgiError('E_CONFIG', 'the emperor is not implemented yet');
+  const settings = emperorSettings(options);
+  checkTyrant(settings);
+  const ignored = ignoredServerOptions(options);
+  if (ignored.length > 0) log(`[emperor] ignoring ${ignored.join(', ')}: an emperor serves nothing itself, its vassals do`);
+  const notifier = SystemdNotifier.fromEnv(process.env, log);
+  const emperor = new Emperor(settings, { log, notifier, spawn: spawnVassalProcess(nuwsgiEntry()), env: process.env, cwd });
+  log('*** starting nuwsgi Emperor ***');
+  for (const file of settings.pidfiles) writePidfile(file, process.pid);
+  const stats = settings.statsAddress === undefined ? undefined : await startStats(settings, emperor, log);
+  const unwire = wireSignals(emperor);
+  try {
+    return await emperor.run();
+  } finally {
+    unwire();
+    await stats?.close();
+    if (settings.vacuum) for (const file of settings.pidfiles) rmSync(file, { force: true });
+  }
+}
+
+/** Tyrant mode runs vassals as their files' owners, which needs root; uWSGI's vassals would each fail on setuid instead. */
+function checkTyrant(settings: EmperorSettings): void {
+  if (settings.tyrant && process.getuid?.() !== 0) {
+    throw new NuwsgiError('E_EMPEROR', 'emperor-tyrant needs the emperor to run as root (each vassal runs as the owner of its file)');
+  }
+}
+
+function startStats(settings: EmperorSettings, emperor: Emperor, log: (line: string) => void): Promise<EmperorStatsServer> {
+  return startEmperorStats(settings.statsAddress as string, () => renderEmperorStats(emperor.statsView()), { http: settings.statsHttp, log });
+}
+
+/** uWSGI's emperor signal table (core/emperor.c emperor_loop). */
+function wireSignals(emperor: Emperor): () => void {
+  const table: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGHUP', () => emperor.reloadAll()],
+    ['SIGINT', () => emperor.ragnarok()],
+    ['SIGTERM', () => emperor.ragnarok()],
+    ['SIGQUIT', () => emperor.ragnarok()],
+    ['SIGUSR1', () => emperor.logStates()],
+    ['SIGURG', () => emperor.clearBlacklist()],
+    ['SIGWINCH', () => emperor.scan()],
+  ];
+  for (const [signal, handler] of table) process.on(signal, handler);
+  return () => {
+    for (const [signal, handler] of table) process.off(signal, handler);
+  };
 }

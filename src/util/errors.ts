@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'E_FIFO' // the master FIFO cannot be created or opened
   | 'E_LOG_TARGET' // a --logto value that is neither a file nor a valid host:port (UDP), or an unresolvable host
   | 'E_LOG_OPEN' // a log file that cannot be opened, reopened or rotated (rename)
+  | 'E_EMPEROR' // a bad emperor setup: an unknown monitor scheme, a missing vassals directory, tyrant mode without root
+  | 'E_SD_NOTIFY' // NOTIFY_SOCKET names no usable socket, or sending to it failed
   | 'E_INTERNAL';
 
 export class NuwsgiError extends Error {

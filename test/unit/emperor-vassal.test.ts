@@ -1,0 +1,260 @@
+// The emperor's per-vassal state machine, driven by a fake process: every
+// transition and every timer attached to a state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vassal, type VassalHooks, type VassalPolicy } from '../../src/emperor/vassal';
+import type { VassalFile } from '../../src/emperor/monitor';
+import type { VassalProcessEvents, SpawnRequest } from '../../src/emperor/spawn';
+import { TO_EMPEROR, TO_VASSAL } from '../../src/emperor/protocol';
+
+class FakeProcess {
+  readonly sent: number[] = [];
+  readonly signals: NodeJS.Signals[] = [];
+  channelOpen = true;
+  constructor(
+    readonly pid: number,
+    readonly events: VassalProcessEvents,
+  ) {}
+  send(byte: number): boolean {
+    if (!this.channelOpen) return false;
+    this.sent.push(byte);
+    return true;
+  }
+  kill(signal: NodeJS.Signals): void {
+    this.signals.push(signal);
+  }
+}
+
+interface Rig {
+  vassal: Vassal;
+  procs: FakeProcess[];
+  logs: string[];
+  gone: Vassal[];
+  last(): FakeProcess;
+}
+
+const FILE: VassalFile = { key: '/v/app.ini', name: 'app.ini', configPath: 'app.ini', cwd: '/v', monitor: '/v', mtimeMs: 1000, ino: 1, uid: 33, gid: 33 };
+
+function rig(policy: Partial<VassalPolicy> = {}): Rig {
+  const procs: FakeProcess[] = [];
+  const logs: string[] = [];
+  const gone: Vassal[] = [];
+  let nextPid = 100;
+  const hooks: VassalHooks = {
+    log: (l) => logs.push(l),
+    logVerbose: (l) => logs.push(l),
+    request: (file): SpawnRequest => ({ argv: ['--ini', file.configPath], cwd: file.cwd, env: {} }),
+    spawn: (_request, events) => {
+      const p = new FakeProcess(nextPid++, events);
+      procs.push(p);
+      return p;
+    },
+    changed: () => undefined,
+    gone: (v) => gone.push(v),
+  };
+  const full: VassalPolicy = { throttleMs: 20, maxThrottleMs: 80, curseToleranceMs: 50, requiredHeartbeatMs: 60, gracefulShutdown: true, ...policy };
+  const vassal = new Vassal(FILE, full, hooks);
+  return { vassal, procs, logs, gone, last: () => procs[procs.length - 1] as FakeProcess };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(probe: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function comeUp(p: FakeProcess): void {
+  p.events.onByte(TO_EMPEROR.spawned);
+  p.events.onByte(TO_EMPEROR.accepting);
+  p.events.onByte(TO_EMPEROR.loyal);
+}
+
+test('starting → ready on "accepting", loyal on byte 17, in uWSGI words', () => {
+  const r = rig();
+  r.vassal.start();
+  assert.equal(r.vassal.state, 'starting');
+  comeUp(r.last());
+  assert.equal(r.vassal.state, 'ready');
+  assert.equal(r.vassal.loyal, true);
+  assert.deepEqual(r.logs, [
+    '[emperor] vassal app.ini has been spawned',
+    '[emperor] vassal app.ini is ready to accept requests',
+    '[emperor] vassal app.ini is now loyal',
+  ]);
+});
+
+test('a changed file reloads the vassal gracefully (byte 1): reloading until it is accepting again', () => {
+  const r = rig();
+  r.vassal.start();
+  comeUp(r.last());
+  r.vassal.fileChanged({ ...FILE, mtimeMs: 2000 });
+  assert.deepEqual(r.last().sent, [TO_VASSAL.reload]);
+  assert.equal(r.vassal.state, 'reloading');
+  assert.equal(r.vassal.respawns, 1);
+  r.last().events.onByte(TO_EMPEROR.accepting);
+  assert.equal(r.vassal.state, 'ready');
+  assert.equal(r.procs.length, 1, 'a reload is not a new process');
+});
+
+test('stop: graceful byte 2, stopping, then dead and gone when it exits', () => {
+  const r = rig();
+  r.vassal.start();
+  comeUp(r.last());
+  r.vassal.stop();
+  assert.deepEqual(r.last().sent, [TO_VASSAL.gracefulStop]);
+  assert.equal(r.vassal.state, 'stopping');
+  r.last().events.onExit(0, null);
+  assert.equal(r.vassal.state, 'dead');
+  assert.deepEqual(r.gone, [r.vassal]);
+  assert.ok(r.logs.includes('[emperor] removed uwsgi instance app.ini'));
+});
+
+test('emperor-graceful-shutdown = false sends byte 0 (stop now)', () => {
+  const r = rig({ gracefulShutdown: false });
+  r.vassal.start();
+  r.vassal.stop();
+  assert.deepEqual(r.last().sent, [TO_VASSAL.stop]);
+});
+
+test('a vassal that ignores the stop is killed (whole group) when the mercy runs out', async () => {
+  const r = rig();
+  r.vassal.start();
+  r.vassal.stop();
+  await eventually(() => r.last().signals.includes('SIGKILL'), 'SIGKILL after the mercy');
+  assert.ok(r.logs.includes('[emperor] NO MERCY for vassal app.ini !!!'));
+  r.last().events.onExit(null, 'SIGKILL');
+  assert.equal(r.vassal.state, 'dead');
+});
+
+test('an unloyal vassal that keeps dying is throttled: doubling delays up to the maximum, logged', async () => {
+  const r = rig();
+  r.vassal.start();
+  const delays: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const p = r.last();
+    const started = r.procs.length;
+    p.events.onExit(1, null);
+    assert.equal(r.vassal.state, 'throttled');
+    const line = r.logs.filter((l) => l.startsWith('[emperor] respawning vassal app.ini in ')).at(-1) ?? '';
+    delays.push(Number(/in (\d+) ms/.exec(line)?.[1]));
+    await eventually(() => r.procs.length === started + 1, 'the respawn');
+    assert.equal(r.vassal.state, 'starting');
+  }
+  assert.deepEqual(delays, [20, 40, 80, 80, 80]);
+  assert.ok(r.logs.includes('[emperor] unloyal bad behaving vassal found: app.ini throttling it...'));
+  assert.ok(r.logs.includes('[emperor] maximum throttle level for vassal app.ini reached !!!'));
+  assert.ok(r.logs.includes('[emperor] vassal app.ini (pid: 100) exited with code 1'));
+  assert.equal(r.vassal.respawns, 5);
+});
+
+test('loyalty resets the throttle; a loyal vassal that dies comes back without waiting the throttle again', async () => {
+  const r = rig({ throttleMs: 30 });
+  r.vassal.start();
+  r.last().events.onExit(1, null);
+  await eventually(() => r.procs.length === 2, 'first respawn');
+  comeUp(r.last());
+  assert.equal(r.vassal.throttle.entry(), undefined, 'loyal: no blacklist entry');
+  await sleep(40);
+  r.last().events.onExit(null, 'SIGSEGV');
+  assert.ok(r.logs.some((l) => l === '[emperor] respawning vassal app.ini in 0 ms'));
+  await eventually(() => r.procs.length === 3, 'immediate respawn');
+});
+
+test('a throttled vassal whose file changes is started at once; one whose file is gone just goes', async () => {
+  const r = rig({ throttleMs: 10_000, maxThrottleMs: 10_000 });
+  r.vassal.start();
+  r.last().events.onExit(1, null);
+  assert.equal(r.vassal.state, 'throttled');
+  r.vassal.fileChanged({ ...FILE, mtimeMs: 5000 });
+  assert.equal(r.procs.length, 2);
+  assert.equal(r.vassal.state, 'starting');
+  r.last().events.onExit(1, null);
+  r.vassal.stop();
+  assert.equal(r.vassal.state, 'dead');
+  await sleep(20);
+  assert.equal(r.procs.length, 2, 'no respawn after the stop');
+});
+
+test('a vassal that stops sending heartbeats is killed (then respawned as a death)', async () => {
+  const r = rig({ requiredHeartbeatMs: 30 });
+  r.vassal.start();
+  comeUp(r.last());
+  r.last().events.onByte(TO_EMPEROR.heartbeat);
+  await eventually(() => r.last().signals.includes('SIGKILL'), 'the heartbeat watchdog');
+  assert.ok(r.logs.includes('[emperor] vassal app.ini sent no heartbeat in last 0.03 seconds, brutally respawning it...'));
+});
+
+test('heartbeats keep the watchdog quiet', async () => {
+  const r = rig({ requiredHeartbeatMs: 40 });
+  r.vassal.start();
+  for (let i = 0; i < 6; i++) {
+    r.last().events.onByte(TO_EMPEROR.heartbeat);
+    await sleep(15);
+  }
+  assert.deepEqual(r.last().signals, []);
+  r.vassal.stop();
+  r.last().events.onExit(0, null);
+});
+
+test('a channel that closes while the process lives gets the vassal cursed: SIGTERM, stopping, then SIGKILL', async () => {
+  const r = rig();
+  r.vassal.start();
+  r.last().channelOpen = false;
+  r.last().events.onChannelClosed();
+  await eventually(() => r.vassal.state === 'stopping', 'the curse');
+  assert.deepEqual(r.last().signals, ['SIGTERM']);
+  assert.ok(r.logs.some((l) => l.startsWith('[emperor] curse the uwsgi instance app.ini (pid: ')));
+  await eventually(() => r.last().signals.includes('SIGKILL'), 'SIGKILL');
+  r.last().events.onExit(null, 'SIGKILL');
+  assert.equal(r.vassal.state, 'dead');
+});
+
+test('a channel close followed by the exit is an ordinary death, not a curse', async () => {
+  const r = rig();
+  r.vassal.start();
+  r.last().events.onChannelClosed();
+  r.last().events.onExit(1, null);
+  assert.equal(r.vassal.state, 'throttled');
+  r.vassal.stop();
+  await sleep(30);
+  assert.ok(!r.logs.some((l) => l.includes('curse')));
+});
+
+test('a process that cannot be started counts as a death and is throttled', () => {
+  const r = rig();
+  r.vassal.start();
+  r.last().events.onExit(null, null, new Error('spawn EACCES'));
+  assert.equal(r.vassal.state, 'throttled');
+  assert.ok(r.logs.includes('[emperor] vassal app.ini (pid: 100) could not be started: spawn EACCES'));
+  r.vassal.stop();
+});
+
+test('unsupported messages are logged and ignored; byte 22 asks for a stop', () => {
+  const r = rig();
+  r.vassal.start();
+  r.last().events.onByte(TO_EMPEROR.broodlord);
+  assert.ok(r.logs.includes('[emperor] vassal app.ini sent unsupported message 30: ignored'));
+  r.last().events.onByte(TO_EMPEROR.voluntaryStop);
+  assert.equal(r.vassal.state, 'stopping');
+  r.last().events.onExit(0, null);
+});
+
+test('stats carry uWSGI fields plus state and config path', () => {
+  const r = rig();
+  r.vassal.start();
+  comeUp(r.last());
+  const s = r.vassal.stats();
+  assert.equal(s['id'], 'app.ini');
+  assert.equal(s['pid'], 100);
+  assert.equal(s['loyal'], 1);
+  assert.equal(s['accepting'], 1);
+  assert.equal(s['state'], 'ready');
+  assert.equal(s['config'], '/v/app.ini');
+  assert.equal(s['monitor'], '/v');
+  r.vassal.stop();
+  r.last().events.onExit(0, null);
+});
