@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import path from 'node:path';
 import type { WorkerConfig, WorkerTemplate } from '../worker/worker';
 import { ctime } from '../worker/access-log';
@@ -66,6 +66,8 @@ export interface MasterOptions {
   onTick?: () => void;
   /** --evil-reload-on-rss, bytes (0 = off): the master SIGKILLs a worker above it, even one stuck in Python. */
   evilReloadOnRssBytes?: number;
+  /** How a worker process is started; tests of the state machine pass a fake (default: child_process.fork). */
+  forkWorker?: (modulePath: string, args: string[], options: ForkOptions) => ChildProcess;
   /** --cheaper and friends; undefined runs every worker all the time. */
   cheaper?: CheaperSettings;
   /** The log: workers' stdout/stderr relayed as whole lines, reopen, rotation (src/logging/master-log.ts). Absent: workers inherit stdio. */
@@ -292,7 +294,7 @@ export class Master {
       scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row },
       ...(logIo !== undefined ? { logTarget: logIo.target } : {}),
     };
-    const child = fork(WORKER_ENTRY, [], {
+    const child = (this.opts.forkWorker ?? fork)(WORKER_ENTRY, [], {
       stdio: ['ignore', logIo?.stdout ?? 'inherit', logIo?.stderr ?? 'inherit', 'ipc', this.scoreboard.fd, ...this.sockets.map((s) => s.fd), ...(logIo?.extraFds ?? [])],
       env: { ...process.env, _NUWSGI_WORKER_CONFIG: JSON.stringify(config) },
       serialization: 'json',
