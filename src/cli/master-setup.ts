@@ -95,6 +95,8 @@ function fifoHandlers(master: Master, plan: ServerPlan): FifoHandlers {
     brutalShutdown: () => master.stopNow(),
     printStats: () => master.logCounters(),
     togglePause: () => master.togglePause(),
+    reopenLog: () => master.reopenLogs(),
+    rotateLog: () => master.rotateLogs(),
     addWorker: () => master.addWorker(),
     removeWorker: () => master.removeWorker(),
     rewritePidfiles: () => {
