@@ -1,8 +1,7 @@
-import { writeSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import type { ProtocolError } from '../protocol/errors';
 import type { Exchange, ResponseOutput } from './exchange';
 import { errorResponse } from './framing';
+import type { Transport, TransportEvents } from './transport';
 
 export interface ConnectionTimeouts {
   /** Idle keep-alive limit, and the most a request head may take (--http-timeout), ms. */
@@ -30,6 +29,15 @@ type ConnState =
 /** The largest number of parsed requests a client may pipeline ahead of its responses. */
 const MAX_PIPELINED = 16;
 
+/** What a protocol adapter does with the input (set with `Connection.read`). */
+export interface ConnectionReader {
+  data(chunk: Buffer): void;
+  /** The client sent EOF. */
+  end(): void;
+  /** Whether more input is of any use (false once a uwsgi packet is complete). */
+  needsInput(): boolean;
+}
+
 /**
  * The transport half of a client connection, shared by both protocols:
  * response output with backpressure, in-order dispatch of pipelined requests,
@@ -38,8 +46,8 @@ const MAX_PIPELINED = 16;
  * Deadlines are plain numbers checked by the worker's once-a-second sweep
  * (`checkDeadline`): arming one per request costs an assignment, not a timer.
  */
-export class Connection implements ResponseOutput {
-  readonly socket: Socket;
+export class Connection implements ResponseOutput, TransportEvents {
+  readonly transport: Transport;
   private readonly host: ConnectionHost;
   private readonly timeouts: ConnectionTimeouts;
   private state: ConnState = 'idle';
@@ -52,21 +60,42 @@ export class Connection implements ResponseOutput {
   private headStartedAt = 0;
   /** Set by the protocol adapter: whether its parser holds a partial request. */
   partialRequest = false;
-  /** The socket's descriptor for direct writes; -1 when it has none (TLS). */
-  private readonly fd: number;
+  private reader: ConnectionReader | null = null;
+  /** The client sent EOF: answer what it sent, then close. */
+  private peerEnded = false;
 
-  constructor(socket: Socket, host: ConnectionHost, timeouts: ConnectionTimeouts, directWrites = true) {
-    this.socket = socket;
-    this.fd = directWrites ? descriptorOf(socket) : -1;
+  constructor(transport: Transport, host: ConnectionHost, timeouts: ConnectionTimeouts) {
+    this.transport = transport;
     this.host = host;
     this.timeouts = timeouts;
-    socket.setNoDelay(true);
-    socket.on('drain', () => this.resolveDrain(true));
-    socket.on('close', () => this.onSocketClosed());
-    socket.on('error', () => {
-      // ECONNRESET and friends: 'close' follows, and that is where we clean up.
-    });
     this.arm();
+  }
+
+  /** Start reading: the adapter's parser gets the input from now on. */
+  read(reader: ConnectionReader): void {
+    this.reader = reader;
+    this.transport.start(this); // may already deliver the request
+    const paused = this.pendingError !== null || this.pending.length >= MAX_PIPELINED;
+    if (!this.closed && !paused && reader.needsInput()) this.transport.resume();
+  }
+
+  // ---------------------------------------------------------- TransportEvents
+
+  data(chunk: Buffer): void {
+    this.reader?.data(chunk);
+  }
+
+  end(): void {
+    this.peerEnded = true;
+    this.reader?.end();
+  }
+
+  drain(): void {
+    this.resolveDrain(true);
+  }
+
+  close(): void {
+    this.onSocketClosed();
   }
 
   get closed(): boolean {
@@ -76,7 +105,7 @@ export class Connection implements ResponseOutput {
   /** The adapter parsed a complete request. */
   enqueue(ex: Exchange): void {
     this.pending.push(ex);
-    if (this.pending.length >= MAX_PIPELINED) this.socket.pause();
+    if (this.pending.length >= MAX_PIPELINED) this.transport.pause();
     this.dispatchNext();
   }
 
@@ -86,7 +115,7 @@ export class Connection implements ResponseOutput {
     const who = this.remoteAddress !== '' ? `${this.remoteAddress}: ` : '';
     this.host.log(`${who}${err.logLine ?? err.message}\n`);
     this.pendingError = { err, protocol };
-    this.socket.pause();
+    this.transport.pause();
     if (this.inFlight === null && this.pending.length === 0) this.flushErrorAndClose();
   }
 
@@ -105,7 +134,7 @@ export class Connection implements ResponseOutput {
   }
 
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    return this.transport.remoteAddress;
   }
 
   // ---------------------------------------------------------- ResponseOutput
@@ -115,60 +144,48 @@ export class Connection implements ResponseOutput {
     // One write(2) per response where possible: small pieces are joined, since
     // every separate write costs a syscall and, on TCP, a packet.
     const ok = chunks.length === 1 ? this.writeOne(chunks[0] as Buffer) : this.writeMany(chunks);
-    if (this.state === 'serving' || this.socket.writableNeedDrain) this.arm();
+    if (this.state === 'serving' || this.transport.needDrain) this.arm();
     return ok;
   }
 
   /**
-   * Most responses fit the socket buffer: when nothing is queued, write(2) them
-   * directly on the descriptor, skipping the stream machinery (measured: a few
-   * microseconds per request, a good part of our own cost on small responses).
-   * Whatever the kernel does not take goes through the stream as usual, so
-   * ordering and backpressure are unchanged.
+   * Most responses fit the socket buffer: the transport write(2)s them directly
+   * on the descriptor when nothing is queued (measured: a few microseconds per
+   * request against going through a stream). Inside a batch, they wait for the
+   * batch's end (see WriteBatch).
    */
   private writeOne(data: Buffer): boolean {
-    if (this.fd < 0 || this.socket.writableLength > 0 || this.socket.connecting) return this.socket.write(data);
-    if (writeBatch !== null) {
+    if (writeBatch !== null && this.batchable()) {
       writeBatch.push(this, data);
       return true;
     }
-    return this.writeDirect(data);
+    return this.transport.write(data);
   }
 
-  /** write(2) now; what the kernel does not take goes through the stream. */
-  writeDirect(data: Buffer): boolean {
-    if (this.socket.destroyed) return false;
-    let written = 0;
-    try {
-      written = writeSync(this.fd, data);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
-        this.socket.destroy(); // EPIPE/ECONNRESET: the client is gone; 'close' cleans up
-        return false;
-      }
-    }
-    return written === data.length ? true : this.socket.write(data.subarray(written));
+  /** Deferred writes are safe only when they would be direct ones: nothing queued before them. */
+  private batchable(): boolean {
+    return this.transport.fd >= 0 && this.transport.writableLength === 0;
+  }
+
+  /** @internal the batch writes what it deferred. */
+  writeNow(data: Buffer): boolean {
+    return this.transport.write(data);
   }
 
   private writeMany(chunks: Buffer[]): boolean {
     let total = 0;
     for (const c of chunks) total += c.length;
     if (total <= JOIN_BELOW) return this.writeOne(Buffer.concat(chunks, total));
-    if (writeBatch !== null && this.fd >= 0 && this.socket.writableLength === 0) {
+    if (writeBatch !== null && this.batchable()) {
       for (const c of chunks) writeBatch.push(this, c); // keep the order of what is already batched
       return true;
     }
-    // Large pieces: no copy, one writev(2) through cork/uncork.
-    this.socket.cork();
-    let ok = true;
-    for (const c of chunks) ok = this.socket.write(c);
-    this.socket.uncork();
-    return ok;
+    return this.transport.writev(chunks); // large pieces: no copy
   }
 
   drained(): Promise<boolean> {
     if (this.state === 'closed') return Promise.resolve(false);
-    if (!this.socket.writableNeedDrain) return Promise.resolve(true);
+    if (!this.transport.needDrain) return Promise.resolve(true);
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -176,16 +193,18 @@ export class Connection implements ResponseOutput {
     this.inFlight = null;
     if (this.state === 'closed') return;
     if (!keepAlive || this.host.draining) {
-      this.pending.forEach((ex) => ex.body.dispose());
-      this.pending.length = 0;
-      this.endGracefully();
+      this.closeAfterResponse();
       return;
     }
     if (this.pendingError !== null && this.pending.length === 0) {
       this.flushErrorAndClose();
       return;
     }
-    this.socket.resume();
+    if (this.peerEnded && this.pending.length === 0) {
+      this.closeAfterResponse(); // nothing more can come
+      return;
+    }
+    this.transport.resume();
     this.state = this.partialRequest ? 'reading' : 'idle';
     this.dispatchNext();
     this.arm();
@@ -194,7 +213,7 @@ export class Connection implements ResponseOutput {
   destroy(): void {
     this.inFlight = null;
     if (writeBatch !== null) writeBatch.push(this, 'destroy');
-    else this.socket.destroy();
+    else this.transport.destroy();
   }
 
   /** Close without waiting for a next request (the client half-closed). */
@@ -234,12 +253,34 @@ export class Connection implements ResponseOutput {
     this.endGracefully();
   }
 
+  /**
+   * The last response is written. When the client's input was read to the end
+   * of a request (nothing partial, nothing pipelined after it, no error), the
+   * connection closes as soon as the bytes are out, as uWSGI does: waiting for
+   * the client's FIN costs a shutdown(2), a read and a loop turn per connection,
+   * a good part of a small request's cost behind nginx. Otherwise, the graceful
+   * FIN-then-wait below, so unread input cannot reset the response away.
+   */
+  private closeAfterResponse(): void {
+    const clean = this.pending.length === 0 && !this.partialRequest && this.pendingError === null;
+    this.pending.forEach((ex) => ex.body.dispose());
+    this.pending.length = 0;
+    if (!clean) {
+      this.endGracefully();
+      return;
+    }
+    this.state = 'closed';
+    if (writeBatch !== null) writeBatch.push(this, 'close');
+    else this.transport.closeWhenWritten();
+    this.deadline = Date.now() + this.timeouts.stallMs; // a client that never reads its answer
+  }
+
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     // Responses still in a write batch go out first, then the FIN.
     if (writeBatch !== null) writeBatch.push(this, 'end');
-    else this.socket.end();
+    else this.transport.end();
     // A client that never reads its answer must not keep the socket forever.
     this.deadline = Date.now() + this.timeouts.stallMs;
   }
@@ -266,7 +307,7 @@ export class Connection implements ResponseOutput {
     if (this.state === 'serving') {
       // The app is working: that is harakiri's business, not ours. Only a
       // client that stops reading our response is timed out.
-      this.deadline = this.socket.writableNeedDrain ? now + this.timeouts.stallMs : 0;
+      this.deadline = this.transport.needDrain ? now + this.timeouts.stallMs : 0;
     } else if (this.state === 'reading') {
       this.deadline = Math.min(now + this.timeouts.stallMs, this.headStartedAt + this.timeouts.idleMs);
     } else {
@@ -281,7 +322,7 @@ export class Connection implements ResponseOutput {
     if (this.state === 'reading' && this.inFlight === null) {
       this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
     }
-    this.socket.destroy();
+    this.transport.destroy();
   }
 }
 
@@ -295,17 +336,18 @@ const JOIN_BELOW = 64 * 1024;
  */
 class WriteBatch {
   /** Data to write, or what to do to the connection once what came before is written. */
-  private readonly items: Array<[Connection, Buffer | 'end' | 'destroy']> = [];
+  private readonly items: Array<[Connection, Buffer | 'end' | 'close' | 'destroy']> = [];
 
-  push(conn: Connection, data: Buffer | 'end' | 'destroy'): void {
+  push(conn: Connection, data: Buffer | 'end' | 'close' | 'destroy'): void {
     this.items.push([conn, data]);
   }
 
   flush(): void {
     for (const [conn, data] of this.items) {
-      if (data === 'end') conn.socket.end();
-      else if (data === 'destroy') conn.socket.destroy();
-      else conn.writeDirect(data);
+      if (data === 'end') conn.transport.end();
+      else if (data === 'close') conn.transport.closeWhenWritten();
+      else if (data === 'destroy') conn.transport.destroy();
+      else conn.writeNow(data);
     }
     this.items.length = 0;
   }
@@ -333,12 +375,6 @@ export function batchWrites(fn: () => void): void {
     writeBatch = null;
     batch.flush();
   }
-}
-
-/** libuv's descriptor of a plain TCP or unix socket (Node keeps it on the handle). */
-function descriptorOf(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
 
 const REASONS: Record<number, string> = {

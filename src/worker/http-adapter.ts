@@ -1,11 +1,11 @@
 import os from 'node:os';
-import type { Socket } from 'node:net';
 import { httpHeadToCgiVars } from '../protocol/cgi';
 import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead } from '../protocol/http1';
 import { BodyCollector } from './body';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
+import type { Transport } from './transport';
 
 export interface HttpAdapterOptions {
   maxHeadBytes: number;
@@ -13,8 +13,6 @@ export interface HttpAdapterOptions {
   spoolAbove: number;
   scheme: 'http' | 'https';
   timeouts: ConnectionTimeouts;
-  /** false for TLS: bytes must go through the TLS socket, never to the descriptor. */
-  directWrites: boolean;
 }
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
@@ -23,8 +21,8 @@ const SERVER_PROTOCOL = 'HTTP/1.1';
 const HOSTNAME = os.hostname();
 
 /** Serve one HTTP/1.x client connection: parse, collect bodies, hand complete requests on. */
-export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
-  const conn = new Connection(socket, host, opts.timeouts, opts.directWrites);
+export function serveHttpConnection(transport: Transport, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
+  const conn = new Connection(transport, host, opts.timeouts);
   let current: Exchange | null = null;
   const parser = new Http1Parser(
     {
@@ -32,7 +30,7 @@ export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: 
         current = exchangeFor(head, conn, opts);
         if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
           // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
-          socket.write(CONTINUE);
+          transport.write(CONTINUE);
         }
       },
       onBody: (chunk) => current?.body.push(chunk),
@@ -52,25 +50,27 @@ export function serveHttpConnection(socket: Socket, host: ConnectionHost, opts: 
     },
     { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes },
   );
-  socket.on('data', (chunk: Buffer) => {
-    parser.push(chunk);
-    conn.partialRequest = !parser.idle;
-    conn.noteInput();
-  });
-  socket.on('end', () => {
-    // The client half-closed: answer what it sent, then close.
-    if (parser.idle) conn.closeWhenIdle();
+  conn.read({
+    data: (chunk) => {
+      parser.push(chunk);
+      conn.partialRequest = !parser.idle;
+      conn.noteInput();
+    },
+    // The client half-closed: answer what it sent completely, then close.
+    end: () => conn.closeWhenIdle(),
+    needsInput: () => true, // keep-alive: the next request, or EOF
   });
   return conn;
 }
 
 function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
-  const socket = conn.socket;
+  const t = conn.transport;
+  const remoteAddr = t.remoteAddress;
   const vars = httpHeadToCgiVars(head, {
-    remoteAddr: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddr: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
+    remoteAddr,
+    remotePort: t.remotePort,
+    localAddr: t.localAddress,
+    localPort: t.localPort,
     serverName: HOSTNAME,
     scheme: opts.scheme,
   });
@@ -79,7 +79,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     body: new BodyCollector(opts.spoolAbove),
     method: head.method,
     uri: head.target,
-    remoteAddr: socket.remoteAddress ?? '',
+    remoteAddr,
     remoteUser: '',
     protocol: SERVER_PROTOCOL,
     requestProtocol: `HTTP/${head.version}`,

@@ -1,9 +1,9 @@
-import type { Socket } from 'node:net';
 import type { ProtocolError } from '../protocol/errors';
 import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
 import { BodyCollector } from './body';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
+import type { Transport } from './transport';
 
 export interface UwsgiAdapterOptions {
   bufferSize: number;
@@ -21,8 +21,8 @@ const MODIFIER_WSGI_STRIP_SCRIPT_NAME = 30;
  * Serve one uwsgi-protocol connection (what nginx's uwsgi_pass speaks): one
  * packet, one response in plain HTTP, then close, as uWSGI does.
  */
-export function serveUwsgiConnection(socket: Socket, host: ConnectionHost, opts: UwsgiAdapterOptions): Connection {
-  const conn = new Connection(socket, host, opts.timeouts);
+export function serveUwsgiConnection(transport: Transport, host: ConnectionHost, opts: UwsgiAdapterOptions): Connection {
+  const conn = new Connection(transport, host, opts.timeouts);
   conn.partialRequest = true; // until the packet is complete, the connection is "reading"
   let current: Exchange | null = null;
   const parser = new UwsgiParser(
@@ -31,7 +31,7 @@ export function serveUwsgiConnection(socket: Socket, host: ConnectionHost, opts:
         if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
           // uWSGI's words; nothing is written, nginx answers 502.
           host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
-          socket.destroy();
+          conn.destroy();
           return;
         }
         current = exchangeFor(head, conn, opts);
@@ -51,12 +51,16 @@ export function serveUwsgiConnection(socket: Socket, host: ConnectionHost, opts:
     },
     { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes },
   );
-  socket.on('data', (chunk: Buffer) => {
-    parser.push(chunk);
-    conn.noteInput();
-  });
-  socket.on('end', () => {
-    if (!parser.finished) socket.destroy(); // a truncated packet: nothing to answer
+  conn.read({
+    data: (chunk) => {
+      parser.push(chunk);
+      conn.noteInput();
+    },
+    end: () => {
+      if (!parser.finished) conn.destroy(); // a truncated packet: nothing to answer
+    },
+    // nginx sends nothing after the packet, and the connection closes after the response.
+    needsInput: () => !parser.finished,
   });
   conn.noteInput();
   return conn;

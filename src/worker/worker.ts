@@ -10,6 +10,7 @@ import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
+import { acceptRawHandles, RawTransport, SocketTransport, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
 import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
@@ -148,32 +149,47 @@ export class Worker implements ConnectionHost {
     const c = this.config;
     for (const listener of c.listeners) {
       const secure = listener.tls !== undefined ? loadTlsContext(listener.tls) : undefined;
-      const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, listener.protocol, secure));
+      const start = this.connectionStarter(listener.protocol, secure !== undefined);
+      const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
+        const transport =
+          secure === undefined
+            ? new SocketTransport(socket, true)
+            : new SocketTransport(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), false);
+        this.adopt(transport, start);
+      });
       server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
       // The master already listens with --listen's backlog; Node's default (511) must not replace it.
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
+      if (secure === undefined) {
+        // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
+        acceptRawHandles(
+          server,
+          (handle) => this.adopt(new RawTransport(handle), start),
+          (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`),
+        );
+      }
       this.servers.push(server);
     }
   }
 
-  private accept(socket: net.Socket, protocol: SocketProtocol, secure: tls.SecureContext | undefined): void {
-    if (this.stopping) {
-      socket.destroy();
-      return;
-    }
+  /** The protocol adapter for a listener, with its options built once (not per connection). */
+  private connectionStarter(protocol: SocketProtocol, secure: boolean): (transport: Transport) => Connection {
     const c = this.config;
     const timeouts = { idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs };
-    let conn: Connection;
     if (protocol === 'uwsgi') {
-      conn = serveUwsgiConnection(socket, this, { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts });
-    } else {
-      const http = { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts };
-      conn =
-        secure === undefined
-          ? serveHttpConnection(socket, this, { ...http, scheme: 'http', directWrites: true })
-          : serveHttpConnection(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), this, { ...http, scheme: 'https', directWrites: false });
+      const opts = { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts };
+      return (transport) => serveUwsgiConnection(transport, this, opts);
     }
-    this.connections.add(conn);
+    const opts = { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts, scheme: secure ? ('https' as const) : ('http' as const) };
+    return (transport) => serveHttpConnection(transport, this, opts);
+  }
+
+  private adopt(transport: Transport, start: (transport: Transport) => Connection): void {
+    if (this.stopping) {
+      transport.destroy();
+      return;
+    }
+    this.connections.add(start(transport));
   }
 
   // ------------------------------------------------------------ ConnectionHost

@@ -1,0 +1,473 @@
+/**
+ * The byte stream under a client connection.
+ *
+ * Plain TCP and unix connections are served straight on libuv's stream
+ * handle (`RawTransport`), without a `net.Socket` on top. A `net.Socket` is a
+ * Readable plus a Writable: building one, feeding each read through its
+ * buffer and tearing it down (end, finish, close, each deferred to a tick)
+ * measured 20-30 µs of CPU per connection here, more than the whole rest of a
+ * request to a small app. Behind nginx's `uwsgi_pass` every request is a new
+ * connection, so that cost was what made us half as fast as uWSGI there.
+ *
+ * TLS connections keep `net.Socket`/`tls.TLSSocket` (`SocketTransport`), and so
+ * does everything when the handle bindings are missing (another Node version).
+ */
+import { readSync, writeSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+
+/** What a transport tells its connection. */
+export interface TransportEvents {
+  /** Bytes arrived (a fresh Buffer, owned by the receiver). */
+  data(chunk: Buffer): void;
+  /** The peer sent EOF: no more input will come. */
+  end(): void;
+  /** Everything queued has been handed to the kernel. */
+  drain(): void;
+  /** The transport is closed; called once, last. */
+  close(): void;
+}
+
+export interface Transport {
+  /** The descriptor for direct write(2) calls, -1 when bytes must go through `write` (TLS). */
+  readonly fd: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Bytes accepted by `write` but not yet taken by the kernel. */
+  readonly writableLength: number;
+  /** The writer should wait for `drain` before writing more. */
+  readonly needDrain: boolean;
+  readonly destroyed: boolean;
+  /**
+   * Start delivering events (once). Input that is already there may be
+   * delivered before this returns; `resume` then keeps reading.
+   */
+  start(events: TransportEvents): void;
+  /** Write in order after anything queued; false when the caller should wait for `drain`. */
+  write(data: Buffer): boolean;
+  writev(chunks: Buffer[]): boolean;
+  pause(): void;
+  resume(): void;
+  /** FIN after the queued bytes; closes once the peer closes too (or on destroy). */
+  end(): void;
+  /**
+   * Close as soon as the queued bytes are out, without waiting for the peer:
+   * for a connection whose request was read completely, so that nothing unread
+   * can turn the close into a reset (what uWSGI and Node's http server do).
+   */
+  closeWhenWritten(): void;
+  /** Close now; queued bytes are dropped. */
+  destroy(): void;
+}
+
+// ---------------------------------------------------------------------------
+// libuv handles, as Node's own net module drives them.
+
+interface AddressOut {
+  address?: string;
+  port?: number;
+}
+
+/** A Pipe or TCP wrap from Node's pipe_wrap/tcp_wrap bindings (the parts we use). */
+export interface StreamHandle {
+  readonly fd: number;
+  onread: ((this: StreamHandle, buffer: ArrayBuffer | undefined) => unknown) | null;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: object, data: Buffer): number;
+  shutdown(req: object): number;
+  close(callback?: () => void): void;
+  getpeername?(out: AddressOut): number;
+  getsockname?(out: AddressOut): number;
+  setNoDelay?(enable: boolean): number;
+  /** Our back-reference, so the shared callbacks below need no closure per connection. */
+  nuwsgiTransport?: RawTransport;
+}
+
+interface StreamBinding {
+  WriteWrap: new () => WriteReq;
+  ShutdownWrap: new () => ShutdownReq;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+}
+
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: (this: WriteReq, status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: Buffer | null;
+}
+
+interface ShutdownReq {
+  handle: StreamHandle;
+  oncomplete: (this: ShutdownReq, status: number) => void;
+}
+
+const UV_EOF = -4095;
+const UV_ENOTCONN = -107;
+/** Queued bytes above which `write` asks the caller to wait for `drain` (net.Socket's is 16 KiB). */
+const HIGH_WATER_MARK = 64 * 1024;
+/** The first read(2) on a new connection goes here; what it got is copied out (parsers keep views). */
+const eagerBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+let binding: StreamBinding | null | undefined;
+
+/** Node's stream_wrap binding, or null when this Node does not expose it (then net.Socket serves). */
+function streamBinding(): StreamBinding | null {
+  if (binding !== undefined) return binding;
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
+    const ok = typeof b.WriteWrap === 'function' && typeof b.ShutdownWrap === 'function' && b.streamBaseState instanceof Int32Array;
+    binding = ok ? (b as StreamBinding) : null;
+  } catch {
+    binding = null;
+  }
+  return binding;
+}
+
+/**
+ * Take over a listening net.Server: each accepted connection goes to `onHandle`
+ * as a bare libuv handle instead of becoming a net.Socket. Returns false (and
+ * changes nothing) when this Node does not allow it; the server then keeps
+ * emitting 'connection' as usual.
+ */
+export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle) => void, onError: (errno: number) => void): boolean {
+  const listening = (server as unknown as { _handle?: { onconnection?: unknown; setNoDelay?: (on: boolean) => number } | null })._handle;
+  if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
+    return false;
+  }
+  // TCP_NODELAY on the listening socket: Linux copies it to every accepted one,
+  // which saves a setsockopt(2) per connection.
+  listening.setNoDelay?.(true);
+  listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
+    if (err !== 0 || handle === undefined) onError(err);
+    else onHandle(handle);
+  };
+  return true;
+}
+
+type RawState = 'open' | 'ending' | 'closing' | 'closed';
+
+/** A client connection on a bare libuv stream handle. */
+export class RawTransport implements Transport {
+  readonly fd: number;
+  private readonly handle: StreamHandle;
+  private events: TransportEvents | null = null;
+  private state: RawState = 'open';
+  private reading = false;
+  private eof = false;
+  /** Bytes in libuv's write queue (what write(2) did not take at once). */
+  private queued = 0;
+  private closeAfterQueue = false;
+  private peer: AddressOut | undefined;
+  private local: AddressOut | undefined;
+
+  constructor(handle: StreamHandle) {
+    this.handle = handle;
+    this.fd = handle.fd;
+    handle.nuwsgiTransport = this;
+  }
+
+  get destroyed(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
+  get writableLength(): number {
+    return this.queued;
+  }
+
+  get needDrain(): boolean {
+    return this.queued >= HIGH_WATER_MARK;
+  }
+
+  get remoteAddress(): string {
+    return (this.peer ??= this.address('getpeername')).address ?? '';
+  }
+
+  get remotePort(): number {
+    return (this.peer ??= this.address('getpeername')).port ?? 0;
+  }
+
+  get localAddress(): string {
+    return (this.local ??= this.address('getsockname')).address ?? '';
+  }
+
+  get localPort(): number {
+    return (this.local ??= this.address('getsockname')).port ?? 0;
+  }
+
+  /** TCP handles have addresses; unix ones have none (as net.Socket reports them). */
+  private address(which: 'getpeername' | 'getsockname'): AddressOut {
+    const out: AddressOut = {};
+    const fn = this.handle[which];
+    if (fn !== undefined && !this.destroyed) fn.call(this.handle, out);
+    return out;
+  }
+
+  /**
+   * By the time a connection is accepted its request has usually arrived
+   * (nginx writes right after connecting): one read(2) now takes it, and a
+   * connection whose request is complete never needs registering with epoll
+   * (saves two epoll_ctl(2) and a loop turn, per connection).
+   */
+  start(events: TransportEvents): void {
+    this.events = events;
+    this.handle.onread = onRawRead;
+    let n: number;
+    try {
+      n = readSync(this.fd, eagerBuffer, 0, eagerBuffer.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.destroy();
+      return;
+    }
+    if (n > 0) events.data(Buffer.from(eagerBuffer.subarray(0, n)));
+    else this.onRead(UV_EOF, undefined, 0);
+  }
+
+  write(data: Buffer): boolean {
+    if (this.state !== 'open') return false;
+    let written = 0;
+    if (this.queued === 0) {
+      try {
+        written = writeSync(this.fd, data);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.destroy(); // EPIPE/ECONNRESET: the client is gone
+          return false;
+        }
+      }
+      if (written === data.length) return true;
+    }
+    return this.enqueue(written === 0 ? data : data.subarray(written));
+  }
+
+  writev(chunks: Buffer[]): boolean {
+    let ok = true;
+    for (const c of chunks) ok = this.write(c);
+    return ok;
+  }
+
+  /** Through libuv's queue, which keeps the order and tells us when the kernel took it. */
+  private enqueue(data: Buffer): boolean {
+    const b = streamBinding() as StreamBinding;
+    const req = new b.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = onRawWriteDone;
+    req.async = false;
+    req.bytes = data.length;
+    req.buffer = data; // keeps the memory alive until libuv is done with it
+    const err = this.handle.writeBuffer(req, data);
+    if (err !== 0) {
+      this.destroy();
+      return false;
+    }
+    if (b.streamBaseState[b.kLastWriteWasAsync] === 0) return true; // written after all
+    this.queued += data.length;
+    return this.queued < HIGH_WATER_MARK;
+  }
+
+  /** @internal a queued write finished. */
+  writeDone(req: WriteReq, status: number): void {
+    this.queued -= req.bytes;
+    req.buffer = null;
+    if (this.destroyed) return;
+    if (status < 0) {
+      this.destroy();
+      return;
+    }
+    if (this.queued > 0) return;
+    if (this.closeAfterQueue) this.destroy();
+    else this.events?.drain();
+  }
+
+  pause(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    if (!this.destroyed) this.handle.readStop();
+  }
+
+  resume(): void {
+    if (this.reading || this.eof || this.destroyed) return;
+    this.reading = true;
+    const err = this.handle.readStart();
+    if (err !== 0) this.destroy();
+  }
+
+  end(): void {
+    if (this.state !== 'open') return;
+    this.state = 'ending';
+    const b = streamBinding() as StreamBinding;
+    const req = new b.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = onRawShutdownDone;
+    const err = this.handle.shutdown(req);
+    if (err !== 0 && err !== 1 && err !== UV_ENOTCONN) {
+      this.destroy();
+      return;
+    }
+    // Read on (and discard) until the peer's EOF: closing with unread input
+    // would send a reset that can destroy the response on its way.
+    if (this.eof) this.destroy();
+    else this.resume();
+  }
+
+  closeWhenWritten(): void {
+    if (this.destroyed) return;
+    if (this.queued === 0) {
+      this.destroy();
+      return;
+    }
+    this.state = 'ending';
+    this.closeAfterQueue = true;
+    this.pause();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.state = 'closing';
+    this.reading = false;
+    this.handle.close(() => {
+      this.state = 'closed';
+      this.handle.nuwsgiTransport = undefined;
+      this.events?.close();
+    });
+  }
+
+  /** @internal libuv read a chunk, EOF, or an error. */
+  onRead(nread: number, buffer: ArrayBuffer | undefined, offset: number): void {
+    if (nread > 0) {
+      if (this.state === 'open' && buffer !== undefined) this.events?.data(Buffer.from(buffer, offset, nread));
+      return;
+    }
+    if (nread === 0) return;
+    if (nread !== UV_EOF) {
+      this.destroy(); // ECONNRESET and friends
+      return;
+    }
+    this.eof = true;
+    this.reading = false;
+    if (this.state === 'ending') this.destroy();
+    else if (this.state === 'open') this.events?.end();
+  }
+}
+
+function onRawRead(this: StreamHandle, buffer: ArrayBuffer | undefined): void {
+  const b = streamBinding() as StreamBinding;
+  const state = b.streamBaseState;
+  this.nuwsgiTransport?.onRead(state[b.kReadBytesOrError] as number, buffer, state[b.kArrayBufferOffset] as number);
+}
+
+function onRawWriteDone(this: WriteReq, status: number): void {
+  this.handle.nuwsgiTransport?.writeDone(this, status);
+}
+
+function onRawShutdownDone(this: ShutdownReq, status: number): void {
+  if (status < 0) this.handle.nuwsgiTransport?.destroy();
+}
+
+// ---------------------------------------------------------------------------
+
+/** A connection on a net.Socket (TLS, or a Node without the handle bindings). */
+export class SocketTransport implements Transport {
+  readonly fd: number;
+  private readonly socket: Socket;
+
+  /** `directWrites`: write(2) on the descriptor when nothing is queued (never for TLS). */
+  constructor(socket: Socket, directWrites: boolean) {
+    this.socket = socket;
+    this.fd = directWrites ? descriptorOf(socket) : -1;
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+
+  get localAddress(): string {
+    return this.socket.localAddress ?? '';
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  get needDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  start(events: TransportEvents): void {
+    const s = this.socket;
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => events.data(chunk));
+    s.on('end', () => events.end());
+    s.on('drain', () => events.drain());
+    s.on('close', () => events.close());
+    s.on('error', () => {
+      // ECONNRESET and friends: 'close' follows, and that is where we clean up.
+    });
+  }
+
+  write(data: Buffer): boolean {
+    if (this.fd < 0 || this.socket.writableLength > 0 || this.socket.connecting) return this.socket.write(data);
+    if (this.socket.destroyed) return false;
+    let written = 0;
+    try {
+      written = writeSync(this.fd, data);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.socket.destroy();
+        return false;
+      }
+    }
+    return written === data.length ? true : this.socket.write(data.subarray(written));
+  }
+
+  writev(chunks: Buffer[]): boolean {
+    this.socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.socket.write(c);
+    this.socket.uncork();
+    return ok;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  closeWhenWritten(): void {
+    this.socket.end(); // TLS: close_notify and the FIN, as before
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** libuv's descriptor of a plain TCP or unix socket (Node keeps it on the handle). */
+function descriptorOf(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
