@@ -23,6 +23,7 @@ import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { runEmperor } from '../emperor';
 import { hasEmperor } from '../emperor/vassal-link';
+import { SystemdNotifier } from '../util/sd-notify';
 
 export function runCli(argv: string[]): void {
   run(argv).then(
@@ -120,6 +121,7 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   worker.boot();
   worker.serve();
   writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
+  SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {
     process.on('SIGTERM', () => {
       writeLog('SIGTERM received: finishing in-flight requests...');

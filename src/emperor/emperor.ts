@@ -93,9 +93,11 @@ export class Emperor {
   /** SIGHUP: reload every running vassal gracefully. */
   reloadAll(): void {
     if (this.ragnarokAtMs > 0) return;
-    this.deps.notifier.reloading();
+    // Before the first READY=1, systemd is still waiting for the start: nothing to tell it yet.
+    const started = this.initial === undefined;
+    if (started) this.deps.notifier.reloading();
     for (const vassal of this.vassals.values()) vassal.reload();
-    this.deps.notifier.ready(this.statusText());
+    if (started) this.deps.notifier.ready(this.statusText());
   }
 
   /** SIGINT / SIGTERM / SIGQUIT: stop every vassal gracefully, then exit 0. */
