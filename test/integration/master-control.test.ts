@@ -3,6 +3,7 @@
 // crash under load.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { count, loadWhile, until } from '../helpers/load';
 import { descendants, isAlive, readProc } from '../helpers/procs';
 import { repoRoot, runNuwsgi, startNuwsgi, type ServerProcess } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
+import { which } from '../helpers/system';
 
 const SINK = (): string => join(repoRoot(), 'test', 'fixtures', 'apps', 'sink.py');
 const BASE = (): string[] => ['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master'];
@@ -224,6 +226,27 @@ describe('operating a running master', () => {
       await server.waitForLog(/Respawned nuwsgi worker 1/);
       assert.ok((await hog) instanceof Error, 'the hog request died with its worker');
       assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('under wrk: max-requests recycling plus a SIGHUP reload, zero socket errors and zero non-2xx', { skip: which('wrk') === undefined ? 'wrk is not installed (apt-get install wrk)' : false }, async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '2', '--max-requests', '300', '--min-worker-lifetime', '0', '--disable-logging']);
+    try {
+      const url = `http://127.0.0.1:${server.httpPort as number}/`;
+      const wrk = new Promise<string>((resolve, reject) => {
+        execFile('wrk', ['-t2', '-c16', '-d6s', url], { timeout: 60_000 }, (err, stdout) => (err !== null ? reject(err) : resolve(stdout)));
+      });
+      await server.waitForLog(/max requests reached/, 20_000);
+      server.signal('SIGHUP');
+      await server.waitForLog(/gracefully replacing workers/);
+      const out = await wrk;
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      assert.ok(requests > 1000, out);
+      assert.doesNotMatch(out, /Socket errors/, out);
+      assert.doesNotMatch(out, /Non-2xx/, out);
+      assert.ok(count(server, /The work of process \d+ is done/) >= 1, 'workers were recycled');
     } finally {
       await server.stop();
     }
