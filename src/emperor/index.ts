@@ -11,11 +11,14 @@ import { emperorSettings, ignoredServerOptions, type EmperorSettings } from './s
 import { nuwsgiEntry, spawnVassalProcess } from './spawn';
 import { renderEmperorStats, startEmperorStats, type EmperorStatsServer } from './stats';
 import { NuwsgiError } from '../util/errors';
+import { dropPrivileges, resolveIdentity, type Identity } from '../master/privileges';
 
 /** Runs the emperor until it is told to stop; resolves with the exit code. */
 export async function runEmperor(options: Options, cwd: string, log: (line: string) => void): Promise<number> {
   const settings = emperorSettings(options);
-  checkTyrant(settings);
+  // Debian's emperor.ini has uid = gid = www-data: the emperor, and so every vassal, runs as www-data.
+  const identity = resolveIdentity(options.str('uid'), options.str('gid'));
+  checkTyrant(settings, identity);
   const ignored = ignoredServerOptions(options);
   if (ignored.length > 0) log(`[emperor] ignoring ${ignored.join(', ')}: an emperor serves nothing itself, its vassals do`);
   const notifier = SystemdNotifier.fromEnv(process.env, log);
@@ -23,20 +26,36 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   log('*** starting nuwsgi Emperor ***');
   for (const file of settings.pidfiles) writePidfile(file, process.pid);
   const stats = settings.statsAddress === undefined ? undefined : await startStats(settings, emperor, log);
+  dropPrivileges(identity, log);
   const unwire = wireSignals(emperor);
   try {
     return await emperor.run();
   } finally {
     unwire();
     await stats?.close();
-    if (settings.vacuum) for (const file of settings.pidfiles) rmSync(file, { force: true });
+    if (settings.vacuum) removePidfiles(settings.pidfiles, log);
   }
 }
 
 /** Tyrant mode runs vassals as their files' owners, which needs root; uWSGI's vassals would each fail on setuid instead. */
-function checkTyrant(settings: EmperorSettings): void {
-  if (settings.tyrant && process.getuid?.() !== 0) {
+function checkTyrant(settings: EmperorSettings, identity: Identity | undefined): void {
+  if (!settings.tyrant) return;
+  if (process.getuid?.() !== 0) {
     throw new NuwsgiError('E_EMPEROR', 'emperor-tyrant needs the emperor to run as root (each vassal runs as the owner of its file)');
+  }
+  if (identity !== undefined && identity.uid !== 0) {
+    throw new NuwsgiError('E_EMPEROR', 'emperor-tyrant cannot be combined with uid/gid: the emperor must stay root to start each vassal as the owner of its file');
+  }
+}
+
+function removePidfiles(files: readonly string[], log: (line: string) => void): void {
+  for (const file of files) {
+    try {
+      rmSync(file, { force: true });
+    } catch (err) {
+      // Written as root, before the privileges were dropped.
+      log(`[emperor] cannot remove ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
   }
 }
 

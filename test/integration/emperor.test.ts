@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, utim
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { HttpConnection, request } from '../helpers/http';
-import { nuwsgiBin, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
+import { nuwsgiBin, runNuwsgi, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
 import { isAlive, killGroup, listProcesses, readProc } from '../helpers/procs';
 import { makeTempDir } from '../helpers/tmp';
 
@@ -426,6 +426,25 @@ describe('the emperor', () => {
       assert.equal(existsSync(l.sock('one')), false);
     } finally {
       await emperor.stop('SIGKILL');
+    }
+  });
+
+  test("uid/gid (Debian's emperor.ini) drop the emperor's privileges, so every vassal runs as that user; vassal-set reaches each vassal", { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const l = layout();
+    l.writeVassal('one');
+    // pyenv's interpreter lives under /root, which other users cannot enter: Debian's python3 then.
+    const emperor = await startEmperor(l, ['--uid', 'nobody', '--gid', '65534', '--vassal-set', 'python=/usr/bin/python3']);
+    try {
+      await serving(l.sock('one'));
+      await emperor.waitForLog(/setuid\(\) to 65534/);
+      for (const pid of [emperor.pid, await vassalPid(l, 'one.ini')]) {
+        assert.equal(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1], '65534');
+      }
+      const refused = await runNuwsgi(['--emperor', l.vassals, '--emperor-tyrant', '--uid', 'nobody']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.logs, /emperor-tyrant cannot be combined with uid\/gid/);
+    } finally {
+      await stopEmperor(emperor, l);
     }
   });
 
