@@ -21,6 +21,8 @@ export interface EmperorDeps {
   /** The environment vassals start from (before the UWSGI_VASSAL_ renaming). */
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Every vassal of the first scan has settled (a sub-emperor tells its own emperor). */
+  onReady?: () => void;
 }
 
 /** Bursts of directory events (an editor saving a file) become one scan. */
@@ -208,7 +210,9 @@ export class Emperor {
     if (capped) this.deps.log(`[emperor] ${this.initial.size} vassal(s) still starting after ${READY_CAP_MS / 1000} seconds: reporting ready anyway`);
     this.initial = undefined;
     clearTimeout(this.readyCapTimer);
-    if (this.ragnarokAtMs === 0) this.deps.notifier.ready(this.statusText());
+    if (this.ragnarokAtMs > 0) return;
+    this.deps.notifier.ready(this.statusText());
+    this.deps.onReady?.();
   }
 
   private statusText(): string {

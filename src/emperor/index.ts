@@ -7,6 +7,7 @@ import type { Options } from '../config/options';
 import { writePidfile } from '../cli/pidfile';
 import { SystemdNotifier } from '../util/sd-notify';
 import { Emperor } from './emperor';
+import { attachToEmperor, hasEmperor } from './vassal-link';
 import { emperorSettings, ignoredServerOptions, type EmperorSettings } from './settings';
 import { nuwsgiEntry, spawnVassalProcess } from './spawn';
 import { renderEmperorStats, startEmperorStats, type EmperorStatsServer } from './stats';
@@ -22,8 +23,18 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   const ignored = ignoredServerOptions(options);
   if (ignored.length > 0) log(`[emperor] ignoring ${ignored.join(', ')}: an emperor serves nothing itself, its vassals do`);
   const notifier = SystemdNotifier.fromEnv(process.env, log);
-  const emperor = new Emperor(settings, { log, notifier, spawn: spawnVassalProcess(nuwsgiEntry()), env: process.env, cwd });
-  log('*** starting nuwsgi Emperor ***');
+  const sub = hasEmperor();
+  // A sub-emperor (an emperor's vassal whose file says `emperor = ...`) answers to its own emperor like any vassal.
+  const link = attachToEmperor({ reload: () => emperor.reloadAll(), stopGracefully: () => emperor.ragnarok() }, log);
+  const emperor: Emperor = new Emperor(settings, {
+    log,
+    notifier,
+    spawn: spawnVassalProcess(nuwsgiEntry()),
+    env: process.env,
+    cwd,
+    onReady: () => link.ready(),
+  });
+  log(sub ? '*** starting nuwsgi sub-Emperor ***' : '*** starting nuwsgi Emperor ***');
   for (const file of settings.pidfiles) writePidfile(file, process.pid);
   const stats = settings.statsAddress === undefined ? undefined : await startStats(settings, emperor, log);
   dropPrivileges(identity, log);

@@ -331,6 +331,32 @@ describe('the emperor', () => {
     }
   });
 
+  test('a vassal can be an emperor itself (a sub-emperor): loyal once its own vassals are up, stopped with the rest', async () => {
+    const l = layout();
+    const inner = join(l.root, 'inner');
+    mkdirSync(inner);
+    writeFileSync(
+      join(inner, 'deep.ini'),
+      `[uwsgi]\nhttp-socket = ${l.sock('deep')}\nwsgi-file = ${l.root}/app.py\nprocesses = 1\nvacuum = true\nenv = VERSION=deep\n`,
+    );
+    l.writeVassal('sub', `[uwsgi]\nemperor = ${inner}\n`);
+    const emperor = await startEmperor(l);
+    try {
+      assert.equal((await serving(l.sock('deep'))).version, 'deep');
+      await emperor.waitForLog(/\*\*\* starting nuwsgi sub-Emperor \*\*\*/);
+      await emperor.waitForLog(/\[emperor\] vassal sub\.ini is now loyal/);
+      const sub = await vassalPid(l, 'sub.ini');
+      const everyone = [sub, ...childrenOf(sub)];
+      everyone.forEach((pid) => seenVassals.add(pid));
+      const stopped = await emperor.stop('SIGTERM', 30_000);
+      assert.equal(stopped.code, 0);
+      await eventually(() => (everyone.every((p) => !isAlive(p)) ? true : undefined), 'the sub-emperor and its vassal to stop');
+      assert.equal(existsSync(l.sock('deep')), false);
+    } finally {
+      await stopEmperor(emperor, l);
+    }
+  });
+
   test('vassals stop by themselves when their emperor is killed (no orphans)', async () => {
     const l = layout();
     l.writeVassal('one');
