@@ -5,9 +5,10 @@
 // the same apps and the same interpreter; prints a table with ratios against
 // uWSGI and writes bench/results/<timestamp>.json. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { cpus, release } from 'node:os';
+import { createServer } from 'node:net';
+import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,7 +34,11 @@ const USAGE = `usage: node bench/run.mjs [options]
   --connections N     wrk -c (default 50; env BENCH_CONNECTIONS)
   --threads N         wrk -t (default 2; env BENCH_THREADS)
   --processes N       workers per server (default 2; env BENCH_PROCESSES)
-  --modes LIST        keepalive,close (default keepalive; env BENCH_MODES)
+  --modes LIST        keepalive,close,nginx (default all three; env BENCH_MODES)
+                      keepalive: wrk straight to the server's HTTP socket, keep-alive
+                      close:     the same with 'Connection: close' (one request per connection)
+                      nginx:     wrk -> nginx -> unix socket; uwsgi_pass for nuwsgi and uWSGI,
+                                 proxy_pass for gunicorn (it has no uwsgi protocol)
   --python PATH       interpreter for nuwsgi (default /usr/bin/python3, as Debian's uWSGI and gunicorn use)
   --uwsgi-socket F    http11 (--http11-socket, keep-alive; default) or http (--http-socket, closes each time)
   --no-install        do not apt-get missing packages
@@ -49,7 +54,7 @@ function parseOptions(argv) {
     connections: env.BENCH_CONNECTIONS ?? '50',
     threads: env.BENCH_THREADS ?? '2',
     processes: env.BENCH_PROCESSES ?? '2',
-    modes: env.BENCH_MODES ?? 'keepalive',
+    modes: env.BENCH_MODES ?? 'keepalive,close,nginx',
     python: env.BENCH_PYTHON ?? '/usr/bin/python3',
     'uwsgi-socket': env.BENCH_UWSGI_SOCKET ?? 'http11',
     install: true,
@@ -83,7 +88,7 @@ function parseOptions(argv) {
   return {
     servers: list(o.servers, ALL_SERVERS, 'server'),
     apps: list(o.apps, Object.keys(APPS), 'app'),
-    modes: list(o.modes, ['keepalive', 'close'], 'mode'),
+    modes: list(o.modes, ['keepalive', 'close', 'nginx'], 'mode'),
     duration: num(o.duration, '--duration'),
     warmup: num(o.warmup, '--warmup'),
     connections: num(o.connections, '--connections'),
@@ -124,28 +129,34 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Command line per server; all bind port 0 and log the real port. */
-function serverCommand(server, app, opts) {
+/**
+ * Command line per server. `unixPath` undefined: one HTTP socket on port 0 (the real port is read
+ * from the log). Otherwise one unix socket there, speaking the uwsgi protocol (gunicorn: HTTP).
+ */
+function serverCommand(server, app, opts, unixPath) {
   const n = String(opts.processes);
   if (server === 'nuwsgi') {
+    const socket = unixPath === undefined ? ['--http-socket', '127.0.0.1:0'] : ['--socket', unixPath];
     return {
       cmd: process.execPath,
-      args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, '--http-socket', '127.0.0.1:0',
+      args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, ...socket,
         '--wsgi-file', app.file, '--python', opts.python, '--disable-logging'],
     };
   }
   if (server === 'uwsgi') {
     // --http11-socket: uWSGI's keep-alive capable variant, to compare like with like.
+    const socket = unixPath === undefined ? [`--${opts.uwsgiSocket}-socket`, '127.0.0.1:0'] : ['--socket', unixPath];
     return {
       cmd: 'uwsgi',
-      args: ['--plugin', 'python3', '--master', '--processes', n, `--${opts.uwsgiSocket}-socket`, '127.0.0.1:0',
+      args: ['--plugin', 'python3', '--master', '--processes', n, ...socket,
         '--wsgi-file', app.file, '--disable-logging', '--die-on-term'],
     };
   }
   // Debian's gunicorn (runs on /usr/bin/python3), default sync workers.
   return {
     cmd: 'gunicorn',
-    args: ['-w', n, '-b', '127.0.0.1:0', '--chdir', 'examples', '--access-logfile', '/dev/null', app.module],
+    args: ['-w', n, '-b', unixPath === undefined ? '127.0.0.1:0' : `unix:${unixPath}`, '--chdir', 'examples',
+      '--access-logfile', '/dev/null', app.module],
   };
 }
 
@@ -154,8 +165,8 @@ const PORT_PATTERNS = [
   /Listening at: http:\/\/[^\s]*:(\d+)/, // gunicorn
 ];
 
-function startServer(name, app, opts) {
-  const { cmd, args } = serverCommand(name, app, opts);
+function startServer(name, app, opts, unixPath) {
+  const { cmd, args } = serverCommand(name, app, opts, unixPath);
   const proc = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const s = { name, proc, pid: proc.pid, logs: '', exit: undefined, commandLine: [cmd, ...args].join(' ') };
   started.add(s);
@@ -187,18 +198,28 @@ function httpGet(port, path, timeoutMs) {
   });
 }
 
-/** Polls (with a deadline) for the port in the log, then for a 2xx answer. */
-async function waitReady(s, path) {
+/** The server's own HTTP port, once its log names it. */
+function loggedPort(s) {
+  const port = PORT_PATTERNS.map((re) => re.exec(s.logs)?.[1]).find(Boolean);
+  return port === undefined ? undefined : Number(port);
+}
+
+/**
+ * Polls (with a deadline) until `portOf()` knows the port to load, then for a 2xx answer there.
+ * Every process in `watched` must stay alive meanwhile.
+ */
+async function waitReady(watched, path, portOf) {
   const deadline = Date.now() + START_DEADLINE_MS;
-  let port;
-  let last = 'no port logged yet';
+  let last = 'no port yet';
   while (Date.now() < deadline) {
-    if (s.exit) throw new Error(`${s.name} exited during startup (${JSON.stringify(s.exit)})\n${s.logs.slice(-3000)}`);
-    port ??= PORT_PATTERNS.map((re) => re.exec(s.logs)?.[1]).find(Boolean);
+    for (const s of watched) {
+      if (s.exit) throw new Error(`${s.name} exited during startup (${JSON.stringify(s.exit)})\n${s.logs.slice(-3000)}`);
+    }
+    const port = portOf();
     if (port !== undefined) {
       try {
-        const status = await httpGet(Number(port), path, Math.max(1, deadline - Date.now()));
-        if (status >= 200 && status < 300) return Number(port);
+        const status = await httpGet(port, path, Math.max(1, deadline - Date.now()));
+        if (status >= 200 && status < 300) return port;
         last = `HTTP ${status}`;
       } catch (err) {
         last = err.message;
@@ -206,12 +227,13 @@ async function waitReady(s, path) {
     }
     await sleep(50);
   }
-  throw new Error(`${s.name} not ready after ${START_DEADLINE_MS} ms (${last})\n${s.logs.slice(-3000)}`);
+  const logs = watched.map((s) => `--- ${s.name}\n${s.logs.slice(-3000)}`).join('\n');
+  throw new Error(`not ready after ${START_DEADLINE_MS} ms (${last})\n${logs}`);
 }
 
-/** SIGTERM, wait (bounded), then SIGKILL the whole group either way. */
-async function stopServer(s) {
-  if (!s.exit) process.kill(s.pid, 'SIGTERM');
+/** SIGTERM (nginx: SIGQUIT), wait (bounded), then SIGKILL the whole group either way. */
+async function stopServer(s, signal = 'SIGTERM') {
+  if (!s.exit) process.kill(s.pid, signal);
   const deadline = Date.now() + STOP_DEADLINE_MS;
   while (!s.exit && Date.now() < deadline) await sleep(50);
   const graceful = s.exit !== undefined;
@@ -252,12 +274,16 @@ function treeMemory(root) {
   let rssKb = 0;
   let pssKb = 0;
   const pids = processTree(root);
+  const perProcess = [];
   for (const pid of pids) {
     const text = readProcText(`/proc/${pid}/smaps_rollup`) ?? '';
-    rssKb += Number(/^Rss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
-    pssKb += Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    const pss = Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    rssKb += rss;
+    pssKb += pss;
+    perProcess.push({ pid, role: pid === root ? 'master' : 'worker', rssMb: rss / 1024, pssMb: pss / 1024 });
   }
-  return { processes: pids.length, rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
+  return { processes: pids.length, rssMb: rssKb / 1024, pssMb: pssKb / 1024, perProcess };
 }
 
 /**
@@ -372,29 +398,112 @@ async function measure(port, path, opts, mode) {
 
 // ---------------------------------------------------------------------------
 
-async function benchOne(serverName, appName, opts) {
+/** Modes grouped by what the server listens on: its own HTTP socket, or a unix socket behind nginx. */
+function transports(modes) {
+  const out = [];
+  const direct = modes.filter((m) => m !== 'nginx');
+  if (direct.length > 0) out.push({ behindNginx: false, modes: direct });
+  if (modes.includes('nginx')) out.push({ behindNginx: true, modes: ['nginx'] });
+  return out;
+}
+
+async function benchOne(serverName, appName, opts, transport) {
   const app = APPS[appName];
-  const s = startServer(serverName, app, opts);
+  const dir = transport.behindNginx ? mkdtempSync(join(tmpdir(), 'nuwsgi-bench-')) : undefined;
+  const unixPath = dir === undefined ? undefined : join(dir, 'app.sock');
+  const s = startServer(serverName, app, opts, unixPath);
+  let nginx;
   try {
-    const port = await waitReady(s, app.path);
+    let port;
+    if (dir === undefined) {
+      port = await waitReady([s], app.path, () => loggedPort(s));
+    } else {
+      nginx = await startNginx(dir, unixPath, serverName === 'gunicorn' ? 'http' : 'uwsgi');
+      port = await waitReady([s, nginx], app.path, () => (existsSync(unixPath) ? nginx.port : undefined));
+    }
     const rows = [];
-    for (const mode of opts.modes) {
+    for (const mode of transport.modes) {
       await runWrk(port, app.path, opts.warmup, opts, mode); // warm-up: imports, caches, JIT, TCP
       const cpuBefore = treeCpuUs(s.pid);
+      const nginxBefore = nginx === undefined ? 0 : treeCpuUs(nginx.pid);
       const { raw, probe } = await measure(port, app.path, opts, mode);
       const cpuUs = treeCpuUs(s.pid) - cpuBefore;
+      const nginxUs = nginx === undefined ? undefined : treeCpuUs(nginx.pid) - nginxBefore;
       const memory = treeMemory(s.pid); // right after the load, before anything is freed
       const parsed = parseWrk(raw);
-      const cpuUsPerRequest = parsed.requests > 0 ? cpuUs / parsed.requests : undefined;
-      rows.push({ app: appName, server: serverName, mode, ...parsed, cpuUsPerRequest, probe, memory, command: s.commandLine });
+      const perRequest = (us) => (parsed.requests > 0 && us !== undefined ? us / parsed.requests : undefined);
+      rows.push({
+        app: appName, server: serverName, mode, ...parsed, cpuUsPerRequest: perRequest(cpuUs),
+        nginxCpuUsPerRequest: perRequest(nginxUs), probe, memory, command: s.commandLine,
+      });
     }
     const graceful = await stopServer(s);
     for (const r of rows) r.gracefulStop = graceful;
     return rows;
   } catch (err) {
     await stopServer(s);
-    return [{ app: appName, server: serverName, mode: opts.modes.join(','), error: String(err.message ?? err), command: s.commandLine }];
+    return [{ app: appName, server: serverName, mode: transport.modes.join(','), error: String(err.message ?? err), command: s.commandLine }];
+  } finally {
+    if (nginx !== undefined) await stopServer(nginx, 'SIGQUIT');
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------
+// nginx in front (Debian's package), as deployments run it: one worker process,
+// the stock uwsgi_params, no access log (the servers log nothing either).
+
+const NGINX_BIN = '/usr/sbin/nginx';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `upstream`: 'uwsgi' (uwsgi_pass) or 'http' (proxy_pass, for gunicorn). */
+async function startNginx(dir, unixPath, upstream) {
+  const port = await freePort();
+  const pass = upstream === 'uwsgi'
+    ? `include /etc/nginx/uwsgi_params; uwsgi_pass unix:${unixPath};`
+    : `include /etc/nginx/proxy_params; proxy_pass http://unix:${unixPath};`;
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`).join(' ');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `${process.getuid?.() === 0 ? 'user root root;\n' : ''}daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  ${temp}
+  server {
+    listen 127.0.0.1:${port};
+    location / { ${pass} }
+  }
+}
+`);
+  const proc = spawn(NGINX_BIN, ['-c', conf], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const n = { name: 'nginx', proc, pid: proc.pid, logs: '', exit: undefined, port, commandLine: `${NGINX_BIN} -c ${conf}` };
+  started.add(n);
+  const onData = (d) => {
+    n.logs += d;
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  proc.on('exit', (code, signal) => {
+    n.exit = { code, signal };
+    n.logs += readProcText(join(dir, 'error.log')) ?? '';
+  });
+  proc.on('error', (err) => {
+    n.exit = { code: null, signal: null, error: err.message };
+  });
+  return n;
 }
 
 function fmt(n, digits = 1) {
@@ -406,22 +515,32 @@ function ratio(a, b) {
 }
 
 function printTable(rows) {
-  const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o', 'cpu us/req', 'procs', 'RSS MB', 'PSS MB', 'req/s vs uwsgi', 'p99 vs uwsgi', 'cpu/req vs uwsgi', 'PSS vs uwsgi'];
+  const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o',
+    'cpu us/req', 'nginx us/req', 'procs', 'RSS MB', 'PSS MB', 'PSS master/worker',
+    'req/s vs uwsgi', 'p99 vs uwsgi', 'cpu/req vs uwsgi', 'PSS vs uwsgi', 'req/s vs gunicorn', 'cpu/req vs gunicorn'];
   const lines = [header];
   for (const r of rows) {
     if (r.error) {
       lines.push([r.app, r.server, r.mode, `ERROR: ${r.error.split('\n')[0]}`]);
       continue;
     }
-    const base = rows.find((b) => b.server === 'uwsgi' && b.app === r.app && b.mode === r.mode && !b.error);
+    const same = (server) => rows.find((b) => b.server === server && b.app === r.app && b.mode === r.mode && !b.error);
+    const base = same('uwsgi');
+    const gunicorn = same('gunicorn');
     const errs = Object.values(r.socketErrors).reduce((a, b) => a + b, 0);
+    const master = r.memory.perProcess.find((p) => p.role === 'master');
+    const workers = r.memory.perProcess.filter((p) => p.role === 'worker');
+    const perWorker = workers.length > 0 ? workers.reduce((a, p) => a + p.pssMb, 0) / workers.length : undefined;
     lines.push([
       r.app, r.server, r.mode, fmt(r.requestsPerSec, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.non2xx), String(errs),
-      fmt(r.probe.p50Ms, 2), `${r.probe.timeouts}/${r.probe.count}`, fmt(r.cpuUsPerRequest, 1), String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb),
-      ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.cpuUsPerRequest, base?.cpuUsPerRequest), ratio(r.memory.pssMb, base?.memory.pssMb),
+      fmt(r.probe.p50Ms, 2), `${r.probe.timeouts}/${r.probe.count}`, fmt(r.cpuUsPerRequest, 1), fmt(r.nginxCpuUsPerRequest, 1),
+      String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb), `${fmt(master?.pssMb)}/${fmt(perWorker)}`,
+      ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.cpuUsPerRequest, base?.cpuUsPerRequest),
+      ratio(r.memory.pssMb, base?.memory.pssMb), ratio(r.requestsPerSec, gunicorn?.requestsPerSec),
+      ratio(r.cpuUsPerRequest, gunicorn?.cpuUsPerRequest),
     ]);
   }
-  const widths = header.map((_, i) => Math.max(...lines.filter((l) => l.length > 1).map((l) => (l[i] ?? '').length)));
+  const widths = header.map((_, i) => Math.max(...lines.filter((l) => l.length > 4).map((l) => (l[i] ?? '').length)));
   for (const l of lines) {
     console.log(l.length > 4 ? l.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') : l.join('  '));
   }
@@ -445,7 +564,8 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
   if (opts.install) {
     const libpython = debianLibpythonPackage();
-    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...(libpython ? [libpython] : [])];
+    const nginx = opts.modes.includes('nginx') ? ['nginx'] : [];
+    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...(libpython ? [libpython] : [])];
     const missing = ensureDebPackages(pkgs, { label: 'bench packages' });
     if (missing.includes('wrk')) fail('wrk is required: apt-get install wrk');
   }
@@ -454,9 +574,11 @@ async function main() {
     `wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s (warm-up ${opts.warmup}s); ${opts.processes} workers each`);
   const rows = [];
   for (const app of opts.apps) {
-    for (const server of opts.servers) {
-      console.log(`- ${app} on ${server} ...`);
-      rows.push(...(await benchOne(server, app, opts)));
+    for (const transport of transports(opts.modes)) {
+      for (const server of opts.servers) {
+        console.log(`- ${app} on ${server} (${transport.modes.join(', ')}) ...`);
+        rows.push(...(await benchOne(server, app, opts, transport)));
+      }
     }
   }
   console.log('');
