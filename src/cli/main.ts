@@ -8,7 +8,7 @@ import { listenerFor, type BoundSocket } from '../master/sockets';
 import { vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
 import { locateInterpreter } from '../worker/python/locate';
-import { Worker, type WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../worker/worker';
 import { signalPidfile, writePidfile } from './pidfile';
 import { workerTemplate } from './template';
 import { NuwsgiError } from '../util/errors';
@@ -21,9 +21,20 @@ import { MasterLog } from '../logging/master-log';
 import { ignoreEarlyReload, runMaster } from './master-setup';
 import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
-import { runEmperor } from '../emperor';
 import { hasEmperor } from '../emperor/vassal-link';
 import { SystemdNotifier } from '../util/sd-notify';
+
+/**
+ * Modules a master never runs, loaded only by the modes that do: a master
+ * process stays for the server's whole life, and the worker's modules (the
+ * Python bridge, parsers, request logging) or the emperor's add about 2 MB to it.
+ */
+const lazy = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  worker: (): typeof import('../worker/worker') => require('../worker/worker') as typeof import('../worker/worker'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  emperor: (): typeof import('../emperor') => require('../emperor') as typeof import('../emperor'),
+};
 
 export function runCli(argv: string[]): void {
   run(argv).then(
@@ -56,7 +67,7 @@ async function run(argv: string[]): Promise<number> {
     default:
       if (loaded.options.has('reload')) return signalAndReturn(loaded.options.str('reload'), 'SIGHUP');
       if (loaded.options.has('stop')) return signalAndReturn(loaded.options.str('stop'), 'SIGINT');
-      if (loaded.options.has('emperor')) return runEmperor(loaded.options, process.cwd(), writeLog);
+      if (loaded.options.has('emperor')) return lazy.emperor().runEmperor(loaded.options, process.cwd(), writeLog);
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
       return serve(planFromOptions(loaded.options, process.cwd()), argv, () => reloadTemplate(argv));
@@ -117,7 +128,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
 async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]): Promise<number> {
   writeLog('*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
-  const worker = new Worker({ ...template, id: 1, listeners }, writeLog);
+  const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
   worker.boot();
   worker.serve();
   writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
