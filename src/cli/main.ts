@@ -67,7 +67,7 @@ async function run(argv: string[]): Promise<number> {
     default:
       if (loaded.options.has('reload')) return signalAndReturn(loaded.options.str('reload'), 'SIGHUP');
       if (loaded.options.has('stop')) return signalAndReturn(loaded.options.str('stop'), 'SIGINT');
-      if (loaded.options.has('emperor')) return lazy.emperor().runEmperor(loaded.options, process.cwd(), writeLog);
+      if (loaded.options.has('emperor')) return lazy.emperor().runEmperor(loaded.options, process.cwd(), writeLog, argv);
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
       return serve(planFromOptions(loaded.options, process.cwd()), argv, () => reloadTemplate(argv));
@@ -94,7 +94,9 @@ function reloadTemplate(argv: string[]): WorkerTemplate | null {
 
 async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTemplate | null): Promise<number> {
   const daemonLog = plan.daemonize ?? plan.daemonize2;
-  if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
+  // A vassal that detached would look dead to its emperor, which would start it again and again.
+  if (daemonLog !== undefined && hasEmperor()) writeLog(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
+  else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
   process.on('SIGHUP', ignoreEarlyReload);
   const logs = await MasterLog.start(plan.logging); // --logto and --log-date, before the first line
   logBanner();

@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import type { Options } from '../config/options';
 import { writePidfile } from '../cli/pidfile';
+import { daemonize, isDaemon, reportDaemonReady } from '../cli/daemonize';
 import { SystemdNotifier } from '../util/sd-notify';
 import { Emperor } from './emperor';
 import { attachToEmperor, hasEmperor } from './vassal-link';
@@ -15,7 +16,11 @@ import { NuwsgiError } from '../util/errors';
 import { dropPrivileges, resolveIdentity, type Identity } from '../master/privileges';
 
 /** Runs the emperor until it is told to stop; resolves with the exit code. */
-export async function runEmperor(options: Options, cwd: string, log: (line: string) => void): Promise<number> {
+export async function runEmperor(options: Options, cwd: string, log: (line: string) => void, argv: readonly string[] = []): Promise<number> {
+  // Debian's init script starts the emperor with --daemonize: the same detached copy as a master's.
+  const daemonLog = options.str('daemonize') ?? options.str('daemonize2');
+  if (daemonLog !== undefined && hasEmperor()) log(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
+  else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, options.str('daemonize') === undefined, log);
   const settings = emperorSettings(options);
   // Debian's emperor.ini has uid = gid = www-data: the emperor, and so every vassal, runs as www-data.
   const identity = resolveIdentity(options.str('uid'), options.str('gid'));
@@ -32,7 +37,10 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
     spawn: spawnVassalProcess(nuwsgiEntry()),
     env: process.env,
     cwd,
-    onReady: () => link.ready(),
+    onReady: () => {
+      link.ready();
+      reportDaemonReady(); // --daemonize2: the foreground command returns now
+    },
   });
   log(sub ? '*** starting nuwsgi sub-Emperor ***' : '*** starting nuwsgi Emperor ***');
   for (const file of settings.pidfiles) writePidfile(file, process.pid);

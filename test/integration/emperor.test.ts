@@ -357,6 +357,34 @@ describe('the emperor', () => {
     }
   });
 
+  test("--daemonize2 (Debian's init script): the command returns once the vassals are up; --stop PIDFILE ends it all", async () => {
+    const l = layout();
+    l.writeVassal('one');
+    const logFile = join(l.root, 'emperor.log');
+    const pidfile = join(l.root, 'emperor.pid');
+    const fg = await runNuwsgi(['--emperor', l.vassals, '--vassals-include', l.defaults, '--daemonize2', logFile, '--pidfile', pidfile, '--emperor-stats', join(l.run, 'stats.sock')], {
+      env: { UWSGI_VASSAL_GREETING: 'hello' },
+      deadlineMs: 60_000,
+    });
+    const daemon = Number(readFileSync(pidfile, 'utf8').trim());
+    seenVassals.add(daemon);
+    try {
+      assert.equal(fg.code, 0, fg.logs);
+      assert.equal(fg.timedOut, false);
+      assert.match(fg.logs, /\*\*\* daemonizing nuwsgi \(pid: \d+\), logging to /);
+      assert.equal((await ask(l.sock('one'))).version, 'one', 'ready when the command returned');
+      const master = await vassalPid(l, 'one.ini');
+      const stop = await runNuwsgi(['--stop', pidfile]);
+      assert.equal(stop.code, 0);
+      await eventually(() => (!isAlive(daemon) && !isAlive(master) ? true : undefined), 'the daemon and its vassal to stop');
+      const written = readFileSync(logFile, 'utf8');
+      assert.match(written, /\[emperor\] vassal one\.ini is now loyal/);
+      assert.match(written, /The Emperor is buried\./);
+    } finally {
+      if (isAlive(daemon)) killGroup(daemon, 'SIGKILL');
+    }
+  });
+
   test('vassals stop by themselves when their emperor is killed (no orphans)', async () => {
     const l = layout();
     l.writeVassal('one');
