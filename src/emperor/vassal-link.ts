@@ -7,7 +7,6 @@
  * unsupervised. A no-op when there is no emperor.
  */
 import net from 'node:net';
-import { koffi } from '../util/libc';
 import { ctime } from '../worker/access-log';
 import { EMPEROR_FD_ENV, HEARTBEAT_INTERVAL_MS, TO_EMPEROR, TO_VASSAL } from './protocol';
 
@@ -112,6 +111,9 @@ const FD_CLOEXEC = 1;
  */
 function keepFromChildren(fd: number): void {
   try {
+    // Loaded here, not at import: the CLI imports this module on every start, vassal or not.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { koffi } = require('../util/libc') as typeof import('../util/libc');
     const fcntl = koffi.load('libc.so.6').func('int fcntl(int, int, ...)');
     fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
   } catch {

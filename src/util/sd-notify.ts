@@ -5,8 +5,11 @@
  * UNIX datagram sockets, so the few libc calls go through koffi.
  */
 import { endianness } from 'node:os';
-import { koffi } from './libc';
 import { NuwsgiError } from './errors';
+
+/** koffi, loaded on the first notification only: the CLI imports this module on every start. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ffi = (): typeof import('./libc').koffi => (require('./libc') as typeof import('./libc')).koffi;
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -25,7 +28,7 @@ let calls: SocketCalls | undefined;
 
 function socketCalls(): SocketCalls {
   if (calls !== undefined) return calls;
-  const lib = koffi.load('libc.so.6');
+  const lib = ffi().load('libc.so.6');
   calls = {
     socket: lib.func('int socket(int, int, int)'),
     sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
@@ -55,11 +58,11 @@ export function sdNotify(socketPath: string, message: string): void {
   const { addr, length } = notifyAddress(socketPath);
   const c = socketCalls();
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new NuwsgiError('E_SD_NOTIFY', `socket(): errno ${koffi.errno()}`);
+  if (fd < 0) throw new NuwsgiError('E_SD_NOTIFY', `socket(): errno ${ffi().errno()}`);
   try {
     const data = Buffer.from(message, 'utf8');
     if (c.sendto(fd, data, data.length, MSG_NOSIGNAL, addr, length) < 0) {
-      throw new NuwsgiError('E_SD_NOTIFY', `sendto(${socketPath}): errno ${koffi.errno()}`);
+      throw new NuwsgiError('E_SD_NOTIFY', `sendto(${socketPath}): errno ${ffi().errno()}`);
     }
   } finally {
     c.close(fd);
