@@ -1,7 +1,10 @@
 #!/bin/bash
 # Builds nuwsgi_<version>_<arch>.deb with dpkg-deb from this checkout:
 #
-#   packaging/build-deb.sh [OUTDIR]      (default OUTDIR: dist/deb)
+#   packaging/build-deb.sh [--no-build] [OUTDIR]      (default OUTDIR: dist/deb)
+#
+# --no-build packages dist/ as it is (the test command has just built it);
+# by default tsc runs first, so a stale dist/ is never packaged.
 #
 # Installs the program under /usr/lib/nuwsgi (dist/src, python/, the production
 # node_modules: koffi and its native build for this architecture), the commands
@@ -13,6 +16,8 @@
 # depends on its libpython3.X, like Debian's uwsgi-plugin-python3).
 set -euo pipefail
 
+BUILD=yes
+if [ "${1:-}" = --no-build ]; then BUILD=no; shift; fi
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 OUTDIR="$(mkdir -p "${1:-$ROOT/dist/deb}" && cd "${1:-$ROOT/dist/deb}" && pwd)"
@@ -23,8 +28,10 @@ command -v dpkg-deb >/dev/null || die "dpkg-deb not found (Debian's dpkg package
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 not found: the package depends on Debian's python3"
 [ -d "$ROOT/node_modules/koffi" ] || die "node_modules/koffi is missing: run npm ci first"
 
-# Always build: a stale dist/ must not be packaged.
-(cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json) || die "tsc failed"
+if [ "$BUILD" = yes ]; then
+  (cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json) || die "tsc failed"
+fi
+[ -f "$ROOT/dist/src/cli/main.js" ] && [ -f "$ROOT/dist/src/service/main.js" ] || die "dist/ is not built (npm run build)"
 
 VERSION="$(node -p "require('$ROOT/package.json').version")-1"
 ARCH="$(dpkg --print-architecture)"

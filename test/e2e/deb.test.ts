@@ -161,7 +161,8 @@ describe('the Debian package', { skip }, () => {
 
   before(() => {
     const out = makeTempDir('nuwsgi-deb-');
-    const built = run('bash', [join(repoRoot(), 'packaging', 'build-deb.sh'), out], 300_000);
+    // --no-build: the test command built dist/ already, from the sources under test.
+    const built = run('bash', [join(repoRoot(), 'packaging', 'build-deb.sh'), '--no-build', out], 300_000);
     assert.equal(built.code, 0, `build-deb.sh failed:\n${built.stdout}\n${built.stderr}`);
     deb = built.stdout.trim().split('\n').pop() ?? '';
     assert.ok(existsSync(deb), `build-deb.sh printed ${deb}`);
