@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
 import { listenerFor, type BoundSocket } from '../master/sockets';
-import { vacuum } from '../master/socket-setup';
+import { inheritedSystemdSockets, vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
 import { locateInterpreter } from '../worker/python/locate';
 import type { WorkerTemplate } from '../worker/worker';
@@ -100,7 +100,8 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   process.on('SIGHUP', ignoreEarlyReload);
   const logs = await MasterLog.start(plan.logging); // --logto and --log-date, before the first line
   logBanner();
-  if (plan.sockets.length === 0) {
+  // Sockets passed by systemd (LISTEN_FDS, socket activation) count: a unit may configure no other.
+  if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
   }
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });

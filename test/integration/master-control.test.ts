@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { count, loadWhile, until } from '../helpers/load';
 import { descendants, isAlive, readProc } from '../helpers/procs';
-import { repoRoot, runNuwsgi, startNuwsgi, type ServerProcess } from '../helpers/server';
+import { nuwsgiBin, repoRoot, runNuwsgi, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
+import { uwsgiRequest } from '../helpers/uwsgi';
 import { makeTempDir } from '../helpers/tmp';
 import { which } from '../helpers/system';
 
@@ -247,6 +248,29 @@ describe('operating a running master', () => {
       assert.doesNotMatch(out, /Socket errors/, out);
       assert.doesNotMatch(out, /Non-2xx/, out);
       assert.ok(count(server, /The work of process \d+ is done/) >= 1, 'workers were recycled');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('systemd socket activation: sockets passed in LISTEN_FDS are enough, no --socket needed', async () => {
+    const sock = join(makeTempDir(), 'activated.sock');
+    // What systemd does: bind, put the socket at fd 3, set LISTEN_PID to the pid that will exec the server.
+    const script = [
+      'import os, socket, sys',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      's.bind(sys.argv[1]); s.listen(16)',
+      'os.dup2(s.fileno(), 3); os.set_inheritable(3, True)',
+      'os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")',
+      'os.execv(sys.argv[2], sys.argv[2:])',
+    ].join('\n');
+    const server = await startServer('nuwsgi', 'python3', ['-c', script, sock, process.execPath, nuwsgiBin(), '--wsgi-file', SINK(), '--master', '--processes', '1'], { waitReady: false });
+    try {
+      await server.waitForLog(/SystemD socket activation detected/, 20_000);
+      await server.waitForLog(/WSGI app 0 .* ready/, 30_000);
+      const res = await uwsgiRequest(sock, { path: '/activated' });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'hello from GET /activated');
     } finally {
       await server.stop();
     }
