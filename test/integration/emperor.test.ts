@@ -84,7 +84,12 @@ async function ask(sock: string): Promise<AppAnswer> {
   return JSON.parse(res.body.toString()) as AppAnswer;
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, deadlineMs = 30_000): Promise<T> {
+async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string | (() => string),
+  deadlineMs = 30_000,
+  logs?: ServerProcess,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   let last = '';
   for (;;) {
@@ -94,8 +99,12 @@ async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined
     } catch (err) {
       last = String(err);
     }
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what} ${last}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    const tail = logs === undefined ? '' : `\n--- logs ---\n${logs.logs().slice(-6000)}`;
+    assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what} ${last}${tail}`);
   }
 }
 
@@ -395,7 +404,8 @@ describe('the emperor', () => {
       const everyone = [master, ...childrenOf(master)];
       assert.notEqual(readProc(master)?.pgid, emperor.pid, 'each vassal leads its own process group');
       emperor.killNow();
-      await eventually(() => (everyone.every((p) => !isAlive(p)) ? true : undefined), 'the orphaned vassal to stop', 30_000);
+      const alive = (): string => everyone.filter(isAlive).map((p) => `${p} ${readProc(p)?.comm ?? '?'} ${readProc(p)?.state ?? '?'}`).join(', ');
+      await eventually(() => (everyone.every((p) => !isAlive(p)) ? true : undefined), () => `the orphaned vassal to stop (alive: ${alive()})`, 30_000, emperor);
       assert.match(emperor.logs(), /lost connection with my emperor !!!/);
     } finally {
       await stopEmperor(emperor, l);
