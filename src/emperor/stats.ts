@@ -16,6 +16,37 @@ export interface EmperorStatsView {
   vassals: Vassal[];
 }
 
+/** Seconds since the epoch, as uWSGI's stats show times. */
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** One vassal: uWSGI's emperor stats fields, plus nuwsgi's state and config path. */
+export function vassalStats(v: Vassal): Record<string, string | number> {
+  return {
+    id: v.name,
+    pid: v.proc?.pid ?? -1,
+    born: seconds(v.file.mtimeMs),
+    last_mod: seconds(v.file.mtimeMs),
+    last_heartbeat: seconds(v.lastHeartbeatMs),
+    loyal: v.loyal ? 1 : 0,
+    ready: v.spawned ? 1 : 0,
+    accepting: v.accepting ? 1 : 0,
+    last_loyal: seconds(v.lastLoyalMs),
+    last_ready: seconds(v.lastSpawnedMs),
+    last_accepting: seconds(v.lastAcceptingMs),
+    first_run: seconds(v.firstRunMs),
+    last_run: seconds(v.lastRunMs),
+    cursed: seconds(v.cursedAtMs),
+    zerg: 0,
+    on_demand: '',
+    uid: v.file.uid,
+    gid: v.file.gid,
+    monitor: v.file.monitor,
+    respawns: v.respawns,
+    state: v.state,
+    config: v.file.key,
+  };
+}
+
 export function renderEmperorStats(view: EmperorStatsView): string {
   const user = userInfo();
   const doc = {
@@ -27,7 +58,7 @@ export function renderEmperorStats(view: EmperorStatsView): string {
     emperor: view.monitors,
     emperor_tyrant: view.tyrant ? 1 : 0,
     throttle_level: 0,
-    vassals: view.vassals.map((v) => v.stats()),
+    vassals: view.vassals.map(vassalStats),
     blacklist: view.vassals.flatMap((v) => {
       const entry = v.throttle.entry();
       if (entry === undefined) return [];
@@ -36,8 +67,8 @@ export function renderEmperorStats(view: EmperorStatsView): string {
           id: v.name,
           throttle_level: entry.levelMs,
           attempt: entry.attempt,
-          first_attempt: Math.floor(entry.firstAttemptMs / 1000),
-          last_attempt: Math.floor(entry.lastAttemptMs / 1000),
+          first_attempt: seconds(entry.firstAttemptMs),
+          last_attempt: seconds(entry.lastAttemptMs),
         },
       ];
     }),

@@ -44,9 +44,6 @@ export interface VassalHooks {
 /** How long a vassal whose channel closed has to exit before it counts as cursed. */
 const CHANNEL_CLOSE_GRACE_MS = 1000;
 
-/** Seconds since the epoch, as uWSGI's stats show times. */
-const seconds = (ms: number): number => Math.floor(ms / 1000);
-
 export class Vassal {
   state: VassalState = 'starting';
   file: VassalFile;
@@ -277,33 +274,5 @@ export class Vassal {
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     this.stateTimer = null;
     this.heartbeatTimer = null;
-  }
-
-  /** The stats view (uWSGI's emperor stats fields, plus nuwsgi's state and config path). */
-  stats(): Record<string, string | number> {
-    return {
-      id: this.name,
-      pid: this.proc?.pid ?? -1,
-      born: seconds(this.file.mtimeMs),
-      last_mod: seconds(this.file.mtimeMs),
-      last_heartbeat: seconds(this.lastHeartbeatMs),
-      loyal: this.loyal ? 1 : 0,
-      ready: this.spawned ? 1 : 0,
-      accepting: this.accepting ? 1 : 0,
-      last_loyal: seconds(this.lastLoyalMs),
-      last_ready: seconds(this.lastSpawnedMs),
-      last_accepting: seconds(this.lastAcceptingMs),
-      first_run: seconds(this.firstRunMs),
-      last_run: seconds(this.lastRunMs),
-      cursed: seconds(this.cursedAtMs),
-      zerg: 0,
-      on_demand: '',
-      uid: this.file.uid,
-      gid: this.file.gid,
-      monitor: this.file.monitor,
-      respawns: this.respawns,
-      state: this.state,
-      config: this.file.key,
-    };
   }
 }

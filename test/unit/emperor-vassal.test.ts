@@ -6,6 +6,7 @@ import { Vassal, type VassalHooks, type VassalPolicy } from '../../src/emperor/v
 import type { VassalFile } from '../../src/emperor/monitor';
 import type { VassalProcessEvents, SpawnRequest } from '../../src/emperor/spawn';
 import { TO_EMPEROR, TO_VASSAL } from '../../src/emperor/protocol';
+import { vassalStats } from '../../src/emperor/stats';
 
 class FakeProcess {
   readonly sent: number[] = [];
@@ -247,7 +248,7 @@ test('stats carry uWSGI fields plus state and config path', () => {
   const r = rig();
   r.vassal.start();
   comeUp(r.last());
-  const s = r.vassal.stats();
+  const s = vassalStats(r.vassal);
   assert.equal(s['id'], 'app.ini');
   assert.equal(s['pid'], 100);
   assert.equal(s['loyal'], 1);
