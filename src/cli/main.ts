@@ -18,6 +18,7 @@ import { VERSION } from '../version';
 import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
 import { MasterLog } from '../logging/master-log';
+import { loggingPlanFromOptions } from '../logging/plan';
 import { ignoreEarlyReload, runMaster } from './master-setup';
 import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
@@ -67,7 +68,10 @@ async function run(argv: string[]): Promise<number> {
     default:
       if (loaded.options.has('reload')) return signalAndReturn(loaded.options.str('reload'), 'SIGHUP');
       if (loaded.options.has('stop')) return signalAndReturn(loaded.options.str('stop'), 'SIGINT');
-      if (loaded.options.has('emperor')) return lazy.emperor().runEmperor(loaded.options, process.cwd(), writeLog, argv);
+      if (loaded.options.has('emperor')) {
+        await MasterLog.start(loggingPlanFromOptions(loaded.options, process.cwd(), process.cwd())); // the emperor's own --logto, --log-date
+        return lazy.emperor().runEmperor(loaded.options, process.cwd(), writeLog, argv);
+      }
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
       return serve(planFromOptions(loaded.options, process.cwd()), argv, () => reloadTemplate(argv));

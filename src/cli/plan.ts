@@ -30,7 +30,6 @@ export interface ServerPlan {
   limitPost: number;
   httpTimeoutMs: number;
   socketTimeoutMs: number;
-  logRequests: boolean;
   /** Request lines, --log-date, --logto and the rest of src/logging's options. */
   logging: LoggingPlan;
   workerReloadMercyMs: number;
@@ -125,7 +124,6 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     limitPost: o.int('limit-post'),
     httpTimeoutMs: o.int('http-timeout') * 1000,
     socketTimeoutMs: o.int('socket-timeout') * 1000,
-    logRequests: !o.bool('disable-logging'),
     logging: loggingPlanFromOptions(o, cwd, base),
     manageScriptName: o.bool('manage-script-name'),
     workerReloadMercyMs: o.int('worker-reload-mercy') * 1000,

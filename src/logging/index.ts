@@ -3,45 +3,16 @@
  * then call `RequestLogger.log(record)` per request.
  */
 import type { Options } from '../config/options';
-import { findOption } from '../config/registry';
 import { compileDefaultLine } from './default-line';
 import { canLogAnyRequest, requestLogFilterFromOptions, shouldLogRequest, type RequestLogFilter } from './filters';
 import { compileJsonLine } from './json-line';
-import { LogDate, logDateSetting } from './log-date';
 import { LogFile, type LogFileOptions } from './log-file';
 import { parseLogTarget } from './log-target';
 import { UdpLog } from './log-udp';
 import type { RequestLogRecordV2 } from './record';
 import { compileLogFormat, type RequestFormatter } from './request-format';
 import type { LogSink } from './sink';
-
-export interface RequestLogSettings {
-  /** --log-format; undefined (or empty) for uWSGI's default line. */
-  format: string | undefined;
-  /** --logformat-json: one JSON object per line; wins over --log-format. */
-  json: boolean;
-  /** --log-micros (default line only, as uWSGI). */
-  micros: boolean;
-  /** --log-x-forwarded-for. */
-  logXForwardedFor: boolean;
-  /** --memory-report (default line prefix). */
-  memoryReport: boolean;
-  /** The --log-date strftime format when --log-format-strftime is on: %(ftime) uses it. */
-  ftimeFormat: string | undefined;
-}
-
-export function requestLogSettingsFromOptions(opts: Options): RequestLogSettings {
-  const date = logDateFromOptions(opts).setting;
-  return {
-    format: opts.str('log-format'),
-    // Not a uWSGI option: read only once a registry row declares it.
-    json: findOption('logformat-json') !== undefined && opts.bool('logformat-json'),
-    micros: opts.bool('log-micros'),
-    logXForwardedFor: opts.bool('log-x-forwarded-for'),
-    memoryReport: opts.bool('memory-report'),
-    ftimeFormat: opts.bool('log-format-strftime') && date.kind === 'strftime' ? date.format : undefined,
-  };
-}
+import { requestLogSettingsFromOptions, type RequestLogSettings } from './settings';
 
 /** The per-request line formatter the settings ask for. `now` is the clock of %(epoch) (tests). */
 export function createRequestFormatter(s: RequestLogSettings, now?: () => number): RequestFormatter {
@@ -50,11 +21,6 @@ export function createRequestFormatter(s: RequestLogSettings, now?: () => number
     return compileLogFormat(s.format, { logXForwardedFor: s.logXForwardedFor, ftimeFormat: s.ftimeFormat, now });
   }
   return compileDefaultLine({ micros: s.micros, logXForwardedFor: s.logXForwardedFor, memoryReport: s.memoryReport });
-}
-
-/** --log-date: set without a value (or `true`) is ctime; with a value, a strftime format. */
-export function logDateFromOptions(opts: Options): LogDate {
-  return new LogDate(logDateSetting(opts.has('log-date') ? (opts.str('log-date') ?? '') : undefined));
 }
 
 /** Decides, formats and writes request lines: the worker's one call per request. */
@@ -76,6 +42,11 @@ export class RequestLogger {
     return new RequestLogger(requestLogFilterFromOptions(opts), createRequestFormatter(requestLogSettingsFromOptions(opts)), sink);
   }
 
+  /** From the settings a worker receives in its configuration (src/logging/plan.ts). */
+  static fromSettings(s: { request: RequestLogSettings; filter: RequestLogFilter }, sink: LogSink): RequestLogger {
+    return new RequestLogger(s.filter, createRequestFormatter(s.request), sink);
+  }
+
   log(r: RequestLogRecordV2): void {
     if (!shouldLogRequest(this.filter, r)) return;
     // Request strings are latin-1 byte strings: write back the client's bytes.
@@ -94,6 +65,7 @@ export { canLogAnyRequest, logAddress, requestLogFilterFromOptions, shouldLogReq
 export { compileDefaultLine, type DefaultLineOptions } from './default-line';
 export { compileJsonLine } from './json-line';
 export { LogDate, logDateSetting, type LogDateSetting } from './log-date';
+export { logDateFromOptions, requestLogSettingsFromOptions, type RequestLogSettings } from './settings';
 export { LogFile, type LogFileOptions } from './log-file';
 export { parseLogTarget, type LogTarget } from './log-target';
 export { UdpLog } from './log-udp';

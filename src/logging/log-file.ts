@@ -48,8 +48,26 @@ export class LogFile implements LogSink {
     return file;
   }
 
+  /**
+   * Wraps a descriptor this process inherited for `path` (a worker gets its
+   * master's log file this way, so it can log even when it runs as a user
+   * that could not open the file); reopen() still goes by path.
+   */
+  static adopt(path: string, fd: number, opts: LogFileOptions = {}): LogFile {
+    return new LogFile(path, fd, opts);
+  }
+
   write(line: string, encoding: LineEncoding = 'utf8'): void {
     writeAll(this.fd, lineBuffer(line, encoding));
+  }
+
+  writeLines(data: Buffer): void {
+    writeAll(this.fd, data);
+  }
+
+  /** The descriptor lines are written to now (it changes on reopen and rotation). */
+  get descriptor(): number {
+    return this.fd;
   }
 
   /** Current size of the file we write to (uWSGI's "logsize"). */
@@ -61,12 +79,14 @@ export class LogFile implements LogSink {
    * Open the path again and write there from now on. With `announce` (the
    * process that received the command) uWSGI's two lines are written, the
    * first to the old file, the second to the new one. On failure the old file
-   * stays in use and E_LOG_OPEN is thrown.
+   * stays in use and E_LOG_OPEN is thrown. `switched` runs once the new file
+   * is in use, before the second line: whoever sees that line knows it ran.
    */
-  reopen(announce = false): void {
+  reopen(announce = false, switched?: () => void): void {
     const now = Math.floor(Date.now() / 1000);
     if (announce) this.write(`[${now}] logsize: ${this.size()}, triggering log-reopen...\n`);
     this.replaceFd(openAppend(this.path, this.mode, false));
+    switched?.();
     if (announce) this.write(`[${now}] ${this.path} reopened.\n`);
   }
 
@@ -84,8 +104,9 @@ export class LogFile implements LogSink {
   /**
    * uWSGI's rotation: note it in the old file, rename the file to
    * `backupName` (default "<path>.<epoch seconds>"), start a new one.
+   * `switched` runs once the new file is in use.
    */
-  rotate(backupName?: string, nowMs: number = Date.now()): string {
+  rotate(backupName?: string, nowMs: number = Date.now(), switched?: () => void): string {
     const target = backupName ?? `${this.path}.${Math.floor(nowMs / 1000)}`;
     this.write(`${ctime(nowMs)} - logsize: ${this.size()}, triggering rotation to ${target}...\n`);
     try {
@@ -95,6 +116,7 @@ export class LogFile implements LogSink {
     }
     // No O_TRUNC (uWSGI truncates): a worker that saw the path vanish may already have created the new file.
     this.replaceFd(openAppend(this.path, this.mode, false));
+    switched?.();
     return target;
   }
 

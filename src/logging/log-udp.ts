@@ -49,6 +49,18 @@ export class UdpLog implements LogSink {
     this.socket.send(lineBuffer(line, encoding), ignore);
   }
 
+  /** One datagram per line, as uWSGI sends them. */
+  writeLines(data: Buffer): void {
+    if (this.closed) return;
+    let start = 0;
+    while (start < data.length) {
+      const nl = data.indexOf(0x0a, start);
+      const end = nl < 0 ? data.length : nl + 1;
+      this.socket.send(data.subarray(start, end), ignore);
+      start = end;
+    }
+  }
+
   reopen(): void {}
 
   close(): void {

@@ -13,6 +13,12 @@ export interface LogSink {
    * them back as the bytes the client sent; other lines are UTF-8 text.
    */
   write(line: string, encoding?: LineEncoding): void;
+  /**
+   * Write bytes made of whole lines, each ending in "\n" (lines relayed from a
+   * worker, or several request lines at once): one write(2) on a descriptor,
+   * one datagram per line on UDP.
+   */
+  writeLines(data: Buffer): void;
   /** Reopen by path (logrotate moved the file); a no-op where nothing can move. */
   reopen(): void;
   close(): void;
@@ -45,6 +51,15 @@ export class FdSink implements LogSink {
 
   write(line: string, encoding: LineEncoding = 'utf8'): void {
     writeAll(this.fd, lineBuffer(line, encoding));
+  }
+
+  writeLines(data: Buffer): void {
+    writeAll(this.fd, data);
+  }
+
+  /** The descriptor lines are written to (a master passes it on to its workers). */
+  get descriptor(): number {
+    return this.fd;
   }
 
   reopen(): void {}

@@ -165,7 +165,7 @@ export class Master {
   reload(rereadConfig: boolean): void {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
-    if (rereadConfig && this.opts.logging?.reloading() === true) this.workersReopenLogs(); // --log-reopen
+    if (rereadConfig) this.opts.logging?.reloading(this.workersReopenLogs); // --log-reopen
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
   }
@@ -183,17 +183,17 @@ export class Master {
 
   /** FIFO `l`, --touch-logreopen: reopen the log file by path (after logrotate moved it); every worker follows. */
   reopenLogs(): void {
-    if (this.opts.logging?.reopen() === true) this.workersReopenLogs();
+    this.opts.logging?.reopen(this.workersReopenLogs);
   }
 
   /** FIFO `L`, --touch-logrotate: rotate the log file now; every worker follows. */
   rotateLogs(): void {
-    if (this.opts.logging?.rotate() === true) this.workersReopenLogs();
+    this.opts.logging?.rotate(this.workersReopenLogs);
   }
 
-  private workersReopenLogs(): void {
+  private readonly workersReopenLogs = (): void => {
     for (const proc of this.allProcs()) if (proc.child.connected) proc.child.send(LOG_REOPEN_MESSAGE);
-  }
+  };
 
   /** One worker at a time: the next goes only once the previous replacement is ready. */
   chainReload(): void {
@@ -462,7 +462,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     this.touch.check();
     this.opts.onTick?.();
-    if (this.opts.logging?.tick() === true) this.workersReopenLogs(); // --touch-logreopen/logrotate, --log-maxsize
+    this.opts.logging?.tick(this.workersReopenLogs); // --touch-logreopen/logrotate, --log-maxsize
     if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
     if ((this.opts.evilReloadOnRssBytes ?? 0) > 0) this.checkEvilRss(this.opts.evilReloadOnRssBytes as number);

@@ -34,6 +34,8 @@ export interface Exchange {
   scheme: 'http' | 'https';
   isHead: boolean;
   startedAtMs: number;
+  /** performance.now() when the request started: the log's duration (µs for --log-micros). */
+  startedAtPerf?: number;
   /** The app serving it, once the runner has routed it. */
   appId: number;
   out: ResponseOutput;

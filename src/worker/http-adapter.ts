@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { httpHeadToCgiVars } from '../protocol/cgi';
 import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead } from '../protocol/http1';
@@ -89,6 +90,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     scheme: opts.scheme,
     isHead: head.method === 'HEAD',
     startedAtMs: Date.now(),
+    startedAtPerf: performance.now(),
     appId: 0,
     out: conn,
   };

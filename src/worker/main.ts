@@ -26,13 +26,17 @@ function main(): void {
   delete process.env['_NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
   const config = JSON.parse(raw) as WorkerConfig;
   let log: LogSink | undefined;
-  // Installed first: the master may ask for a reopen while this worker boots.
+  let reopenPending = false;
+  // Installed first: the master may ask for a reopen before the log is even open.
   process.on('message', (msg: { type?: string }) => {
-    if (msg.type === 'log-reopen') log?.reopen();
+    if (msg.type !== 'log-reopen') return;
+    if (log === undefined) reopenPending = true;
+    else log.reopen();
   });
   openWorkerLog(config.logTarget).then(
     (sink) => {
       log = sink;
+      if (reopenPending) sink.reopen();
       setLogSink(sink);
       setLogDate(new LogDate(config.logging.date));
       start(config);

@@ -1,5 +1,6 @@
 import { closeSync, openSync, read } from 'node:fs';
-import { formatRequestLog, measureVars } from './access-log';
+import { requestLogRecord, type LoggedOutcome } from './access-log';
+import type { RequestLogger } from '../logging';
 import { batchWrites, endWriteBatch } from './connection';
 import type { Exchange } from './exchange';
 import type { AppRouter } from './mounts';
@@ -9,7 +10,10 @@ import type { PythonBridge, HandleResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 
 export interface RunnerOptions {
-  logRequests: boolean;
+  /** Request lines (--log-format, --disable-logging...); none when absent. */
+  requestLog?: RequestLogger;
+  /** This worker's id, for the request log (%(wid)). */
+  workerId: number;
   log: (line: string) => void;
   /** Picks the app for a request (mountpoints); may rewrite SCRIPT_NAME/PATH_INFO. */
   route: AppRouter;
@@ -26,12 +30,7 @@ export interface RequestObserver {
 }
 
 /** What one response turned out to be, for the log and the counters. */
-interface Outcome {
-  status: number;
-  bodyBytes: number;
-  headerCount: number;
-  headerBytes: number;
-}
+type Outcome = LoggedOutcome;
 
 const FILE_CHUNK = 256 * 1024;
 
@@ -218,7 +217,7 @@ export class Runner {
     }
     // The client went away mid-stream: close() the app's iterable exactly once.
     this.bridge.abort();
-    this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+    this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, writeErrors: 1 });
   }
 
   private sendFile(ex: Exchange, result: HandleResult): void {
@@ -232,7 +231,7 @@ export class Runner {
       this.bridge.abort(); // Python closes its file; we read through our own descriptor
     }
     ex.out.write([head]);
-    const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length };
+    const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length, via: 'sendfile' };
     const limit = result.meta.contentLength >= 0 ? result.meta.contentLength : Infinity;
     if (framing.body === 'none') {
       closeSync(fd);
@@ -256,29 +255,10 @@ export class Runner {
   /** Every response ends here, once: counters, the scoreboard, the request log. */
   private done(ex: Exchange, o: Outcome): void {
     this.opts.observer?.finished(ex, o.bodyBytes, o.status);
-    if (!this.opts.logRequests) return;
-    const { count, bytes } = measureVars(ex.vars);
-    this.opts.log(
-      formatRequestLog({
-        pid: process.pid,
-        appId: ex.appId,
-        appRequests: this.appRequests[ex.appId] ?? 0,
-        workerRequests: this.requests,
-        remoteAddr: ex.remoteAddr,
-        remoteUser: ex.remoteUser,
-        varsCount: count,
-        varsBytes: bytes,
-        startedAtMs: ex.startedAtMs,
-        method: ex.method,
-        uri: ex.uri,
-        bodyBytes: o.bodyBytes,
-        durationMs: Date.now() - ex.startedAtMs,
-        protocol: ex.requestProtocol,
-        status: o.status,
-        headerCount: o.headerCount,
-        headerBytes: o.headerBytes,
-      }),
-    );
+    const requestLog = this.opts.requestLog;
+    if (requestLog === undefined || !requestLog.active) return;
+    const counters = { workerId: this.opts.workerId, appRequests: this.appRequests[ex.appId] ?? 0, workerRequests: this.requests };
+    requestLog.log(requestLogRecord(ex, o, counters));
   }
 }
 
@@ -296,9 +276,15 @@ async function pumpFile(fd: number, offset: number, limit: number, ex: Exchange,
       remaining -= n;
       outcome.bodyBytes += n;
       const chunk = buf.subarray(0, n);
-      if (!ex.out.write(chunked ? chunkFrame(chunk) : [chunk]) && !(await ex.out.drained())) return;
+      if (!ex.out.write(chunked ? chunkFrame(chunk) : [chunk]) && !(await ex.out.drained())) {
+        outcome.writeErrors = 1; // the client went away before the whole file was written
+        return;
+      }
     }
-    if (ex.out.closed) return;
+    if (ex.out.closed) {
+      outcome.writeErrors = 1;
+      return;
+    }
     if (chunked) ex.out.write([lastChunk()]);
     const short = limit !== Infinity && remaining > 0;
     if (short) ex.out.destroy();

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ProtocolError } from '../protocol/errors';
 import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
 import { BodyCollector } from './body';
@@ -89,6 +90,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     scheme: schemeFromHttpsVar(get('HTTPS')),
     isHead: get('REQUEST_METHOD') === 'HEAD',
     startedAtMs: Date.now(),
+    startedAtPerf: performance.now(),
     appId: 0,
     out: conn,
   };

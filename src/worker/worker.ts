@@ -15,6 +15,10 @@ import { PythonBridge, type AppSpec } from './python/bridge';
 import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
+import { RequestLogger } from '../logging';
+import type { WorkerLogSettings } from '../logging/plan';
+import type { WorkerLogTarget } from '../logging/master-log';
+import { processLog } from '../util/log';
 import { VERSION } from '../version';
 import type { SocketProtocol, TlsFiles } from '../master/sockets';
 
@@ -43,7 +47,10 @@ export interface WorkerConfig {
   limitPost: number;
   httpTimeoutMs: number;
   socketTimeoutMs: number;
-  logRequests: boolean;
+  /** Request lines and --log-date (src/logging/plan.ts). */
+  logging: WorkerLogSettings;
+  /** How this worker reaches the log (the master fills it in per spawn; absent in single-process mode). */
+  logTarget?: WorkerLogTarget;
   manageScriptName: boolean;
   /** Listening sockets, by the fd this process holds them at. */
   listeners: ListenerSpec[];
@@ -60,7 +67,7 @@ export interface WorkerConfig {
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
-export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard'>;
+export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget'>;
 
 /** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
 const SPOOL_ABOVE = 1 << 20;
@@ -113,7 +120,8 @@ export class Worker implements ConnectionHost {
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, this.onRecycle);
     this.runner = new Runner(bridge, {
-      logRequests: c.logRequests,
+      requestLog: RequestLogger.fromSettings(c.logging, processLog),
+      workerId: c.id,
       log: this.logFn,
       route: makeAppRouter(c.apps, c.manageScriptName),
       scheme: makeSchemeResolver(c.forwardedAllowIps),

@@ -24,6 +24,10 @@ const IMPLEMENTED = [
   'emperor-graceful-shutdown', 'emperor-required-heartbeat', 'emperor-throttle', 'emperor-max-throttle',
   'emperor-curse-tolerance', 'emperor-stats', 'emperor-pidfile', 'vassals-inherit', 'vassals-include',
   'vassals-inherit-before', 'vassals-include-before', 'vassal-set',
+  // issue 5: logging
+  'logto', 'logto2', 'log-date', 'log-format', 'logformat-json', 'log-format-strftime', 'log-micros', 'log-4xx', 'log-5xx',
+  'log-slow', 'log-big', 'log-zero', 'log-sendfile', 'log-ioerror', 'log-x-forwarded-for', 'log-master', 'log-maxsize',
+  'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

@@ -56,7 +56,7 @@ test('options: the formatter and filter the command line asks for', () => {
 
 test('RequestLogger writes what the filter lets through, as latin-1', () => {
   const written: Array<[string, string | undefined]> = [];
-  const sink: LogSink = { write: (line, enc) => void written.push([line, enc]), reopen: () => {}, close: () => {} };
+  const sink: LogSink = { write: (line, enc) => void written.push([line, enc]), writeLines: () => {}, reopen: () => {}, close: () => {} };
   const opts = loadConfig(['-L', '--log-4xx', '--log-format', '%(status) %(uri)'], {}, '/').options;
   const logger = RequestLogger.fromOptions(opts, sink);
   assert.equal(logger.active, true);
