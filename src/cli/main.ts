@@ -3,6 +3,7 @@
  * everything below it throws typed errors or returns exit codes.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
 import { listenerFor, type BoundSocket } from '../master/sockets';
 import { inheritedSystemdSockets, vacuum } from '../master/socket-setup';
@@ -102,7 +103,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   if (daemonLog !== undefined && hasEmperor()) writeLog(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
   else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
   process.on('SIGHUP', ignoreEarlyReload);
-  const logs = await MasterLog.start(plan.logging); // --logto and --log-date, before the first line
+  const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   logBanner();
   // Sockets passed by systemd (LISTEN_FDS, socket activation) count: a unit may configure no other.
   if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0) {
@@ -129,6 +130,17 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   writeLog('*** Operational MODE: preforking ***');
   // The workers' last output is written before the process exits.
   return runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
+}
+
+/**
+ * As uWSGI: the daemon's FILE is its log file unless --logto says otherwise,
+ * so --touch-logreopen and the FIFO's `l` reopen it after logrotate moved it.
+ */
+function daemonLogging(plan: ServerPlan): ServerPlan['logging'] {
+  const daemonLog = plan.daemonize ?? plan.daemonize2;
+  if (!isDaemon() || daemonLog === undefined || plan.logging.output.logto !== undefined) return plan.logging;
+  const logto = daemonLog.includes(':') ? daemonLog : path.resolve(daemonLog);
+  return { ...plan.logging, output: { ...plan.logging.output, logto } };
 }
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */

@@ -147,11 +147,6 @@ async function until(probe: () => boolean | Promise<boolean>, ms: number, what: 
  * nuwsgi behaviours the package relies on that are not there yet (reported to
  * the lead): the tests run, and say so, without failing the suite.
  */
-const KNOWN_GAPS = {
-  daemonizeLog: 'nuwsgi --daemonize2 FILE does not make FILE its log file, so touch-logreopen cannot reopen it',
-  systemdOnlySockets: 'nuwsgi refuses to start with only LISTEN_FDS sockets ("no socket configured")',
-};
-
 const skip = debSkipReason();
 
 describe('the Debian package', { skip }, () => {
@@ -252,8 +247,6 @@ describe('the Debian package', { skip }, () => {
     'logrotate renames the log and the app writes to the new file',
     {
       skip: which('logrotate') === undefined ? 'no logrotate (apt-get install logrotate)' : false,
-      // uWSGI's --daemonize FILE makes FILE the log file; nuwsgi's only points stdout/stderr at it, so touch-logreopen has no file to reopen.
-      todo: KNOWN_GAPS.daemonizeLog,
     },
     async () => {
       const state = join(makeTempDir('nuwsgi-logrotate-'), 'status');
@@ -290,7 +283,6 @@ describe('the Debian package', { skip }, () => {
     {
       skip: which('systemd-socket-activate') === undefined ? 'no systemd-socket-activate (apt-get install systemd)' : false,
       // uWSGI serves systemd's sockets when none is configured; nuwsgi stops with "no socket configured" before adopting them.
-      todo: KNOWN_GAPS.systemdOnlySockets,
     },
     async () => {
       // systemd is not running here: systemd-socket-activate plays the .socket unit (listen, exec on the first
