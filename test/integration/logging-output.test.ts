@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { startNuwsgi, type ServerProcess } from '../helpers/server';
@@ -66,15 +67,20 @@ function readText(file: string): string {
   }
 }
 
-/** Polls `file` until `probe` finds what it wants in its text. */
-async function waitInFile<T>(file: string, probe: (text: string) => T | undefined, what: string, deadlineMs = 15_000): Promise<T> {
+/** Polls `probe` until it returns something, or fails with `what` (and `context()`) at the deadline. */
+async function poll<T>(probe: () => T | undefined, what: string, deadlineMs = 15_000, context = (): string => ''): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const found = probe(readText(file));
+    const found = probe();
     if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} in ${file}:\n${readText(file).slice(-3000)}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${context()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Polls `file` until `probe` finds what it wants in its text. */
+function waitInFile<T>(file: string, probe: (text: string) => T | undefined, what: string, deadlineMs = 15_000): Promise<T> {
+  return poll(() => probe(readText(file)), `${what} in ${file}`, deadlineMs, () => readText(file).slice(-3000));
 }
 
 const lineMatching = (re: RegExp) => (text: string) => text.split('\n').find((l) => re.test(l));
@@ -175,6 +181,31 @@ describe('--logto', () => {
     assert.match(old, /^\[\d+\] logsize: \d+, triggering log-reopen\.\.\.$/m);
     assert.doesNotMatch(old, /\/slow/, 'nothing after the reopen went to the moved file');
     assert.match(readText(log), /^goodbye to nuwsgi\.$/m);
+  });
+
+  test('master FIFO: l reopens the moved file, L rotates it (Master.reopenLogs / rotateLogs)', async () => {
+    const { dir, app, log } = setup();
+    const fifo = join(dir, 'master.fifo');
+    const { server, port } = await startLoggingTo(log, ['--wsgi-file', app, '--master', '--processes', '1', '--master-fifo', fifo]);
+    try {
+      renameSync(log, `${log}.moved`);
+      await writeFile(fifo, 'l');
+      await waitInFile(log, lineMatching(/^\[\d+\] .*app\.log reopened\.$/), 'the reopen line');
+      await request(port, { path: '/after-l' });
+      await waitInFile(log, lineMatching(/GET \/after-l =>/), 'the worker line in the reopened file');
+      assert.match(readText(`${log}.moved`), /^\[\d+\] logsize: \d+, triggering log-reopen\.\.\.$/m);
+      await writeFile(fifo, 'L');
+      const rotated = await poll(() => readdirSync(dir).find((f) => /^app\.log\.\d+$/.test(f)), 'the rotated file');
+      assert.match(readText(join(dir, rotated)), /GET \/after-l =>[^]*triggering rotation to .*app\.log\.\d+\.\.\.$/m);
+      const deadline = Date.now() + 20_000;
+      while (!/GET \/after-L =>/.test(readText(log))) {
+        assert.ok(Date.now() < deadline, `the worker never wrote to the new file:\n${readText(log)}`);
+        await request(port, { path: '/after-L' });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await server.stop();
+    }
   });
 
   test('--log-maxsize: the master rotates the file and the worker follows', async () => {
