@@ -203,17 +203,27 @@ describe('operating a running master', () => {
     writeFileSync(app, version('v1'));
     const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--processes', '2', '--py-autoreload', '1']);
     try {
+      // Both workers must have imported v1 first: a late one would load an edited file and prove nothing.
+      await until(() => count(server, /WSGI app 0 .* ready/) >= 2, 30_000, 'both workers to load the app');
       assert.equal((await request(server.httpPort as number, { path: '/' })).body.toString(), 'v1');
-      // The reloader remembers each file's mtime at its first scan: keep editing until a scan sees a change.
+      // Each reloader remembers a file's mtime at its first scan: keep editing until a scan sees a change.
+      const reloaded = /\[uwsgi-python-reloader\] module\/file .*app\.py has been modified/;
       const deadline = Date.now() + 30_000;
-      let n = 2;
-      while ((await request(server.httpPort as number, { path: '/' })).body.toString() === 'v1') {
+      let latest = 'v1';
+      for (let n = 2; !reloaded.test(server.logs()); n++) {
         assert.ok(Date.now() < deadline, 'the edit was never picked up');
-        writeFileSync(app, version(`v${n++}`));
+        latest = `v${n}`;
+        writeFileSync(app, version(latest));
         await new Promise((r) => setTimeout(r, 300));
       }
-      await server.waitForLog(/\[uwsgi-python-reloader\] module\/file .*app\.py has been modified/);
       await server.waitForLog(/gracefully replacing workers/);
+      // Once the old workers have drained, every answer is an edited version.
+      const served = Date.now() + 30_000;
+      for (let fresh = 0; fresh < 6; ) {
+        assert.ok(Date.now() < served, 'the new code is served');
+        fresh = (await request(server.httpPort as number, { path: '/' })).body.toString() === 'v1' ? 0 : fresh + 1;
+      }
+      assert.notEqual(latest, 'v1');
     } finally {
       await server.stop();
     }
