@@ -16,6 +16,8 @@ import type { EmperorStatsView } from './stats';
 
 export interface EmperorDeps {
   log: (line: string) => void;
+  /** uWSGI's uwsgi_log_verbose: always dated (default: ctime, as without --log-date). */
+  logVerbose?: (line: string) => void;
   notifier: SystemdNotifier;
   spawn: SpawnVassal;
   /** The environment vassals start from (before the UWSGI_VASSAL_ renaming). */
@@ -53,7 +55,7 @@ export class Emperor {
     this.monitors = settings.monitors.map((value) => buildMonitor(value, deps.cwd, rules));
     this.hooks = {
       log: deps.log,
-      logVerbose: (line) => deps.log(`${ctime(Date.now())} - ${line}`),
+      logVerbose: deps.logVerbose ?? ((line) => deps.log(`${ctime(Date.now())} - ${line}`)),
       spawn: deps.spawn,
       request: (file) => this.request(file),
       changed: () => this.changed(),

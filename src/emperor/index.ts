@@ -3,6 +3,10 @@
  * nuwsgi master per file. Entry point called by the CLI.
  */
 import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { MasterLog } from '../logging/master-log';
+import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
+import { writeLogVerbose } from '../util/log';
 import type { Options } from '../config/options';
 import { writePidfile } from '../cli/pidfile';
 import { daemonize, isDaemon, reportDaemonReady } from '../cli/daemonize';
@@ -21,6 +25,8 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   const daemonLog = options.str('daemonize') ?? options.str('daemonize2');
   if (daemonLog !== undefined && hasEmperor()) log(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
   else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, options.str('daemonize') === undefined, log);
+  // --log-date, --logto (the daemon's file under --daemonize); vassals inherit the emperor's stdout and stderr.
+  const logs = await MasterLog.start(emperorLogging(options, cwd, daemonLog));
   const settings = emperorSettings(options);
   // Debian's emperor.ini has uid = gid = www-data: the emperor, and so every vassal, runs as www-data.
   const identity = resolveIdentity(options.str('uid'), options.str('gid'));
@@ -37,6 +43,7 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
     spawn: spawnVassalProcess(nuwsgiEntry()),
     env: process.env,
     cwd,
+    logVerbose: writeLogVerbose,
     onReady: () => {
       link.ready();
       reportDaemonReady(); // --daemonize2: the foreground command returns now
@@ -46,14 +53,26 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   for (const file of settings.pidfiles) writePidfile(file, process.pid);
   const stats = settings.statsAddress === undefined ? undefined : await startStats(settings, emperor, log);
   dropPrivileges(identity, log);
+  await logs.openAfterPrivilegesDropped(); // --logto2
   const unwire = wireSignals(emperor);
+  // touch-logreopen, touch-logrotate, log-maxsize: the emperor has no workers to tell.
+  const logTicker = setInterval(() => logs.tick(() => undefined), 1000);
   try {
     return await emperor.run();
   } finally {
+    clearInterval(logTicker);
     unwire();
     await stats?.close();
     if (settings.vacuum) removePidfiles(settings.pidfiles, log);
   }
+}
+
+/** The master's logging options; a daemon writes to its --daemonize file unless --logto says otherwise (as a master does). */
+function emperorLogging(options: Options, cwd: string, daemonLog: string | undefined): LoggingPlan {
+  const plan = loggingPlanFromOptions(options, cwd, cwd);
+  if (!isDaemon() || daemonLog === undefined || plan.output.logto !== undefined) return plan;
+  const logto = daemonLog.includes(':') ? daemonLog : path.resolve(cwd, daemonLog);
+  return { ...plan, output: { ...plan.output, logto } };
 }
 
 /** Tyrant mode runs vassals as their files' owners, which needs root; uWSGI's vassals would each fail on setuid instead. */

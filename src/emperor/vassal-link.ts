@@ -7,7 +7,7 @@
  * unsupervised. A no-op when there is no emperor.
  */
 import net from 'node:net';
-import { ctime } from '../worker/access-log';
+import { writeLogVerbose } from '../util/log';
 import { EMPEROR_FD_ENV, HEARTBEAT_INTERVAL_MS, TO_EMPEROR, TO_VASSAL } from './protocol';
 
 /** What the channel needs from the master it serves. */
@@ -78,7 +78,7 @@ class EmperorChannel implements VassalLink {
   }
 
   private onCommand(byte: number): void {
-    this.log(`${ctime(Date.now())} - received message ${byte} from emperor`);
+    writeLogVerbose(`received message ${byte} from emperor`);
     if (byte === TO_VASSAL.reload) this.control.reload();
     else if (byte === TO_VASSAL.gracefulStop) this.control.stopGracefully();
     else if (byte === TO_VASSAL.stop && this.control.stopNow !== undefined) this.control.stopNow();

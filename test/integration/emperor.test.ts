@@ -371,7 +371,7 @@ describe('the emperor', () => {
     l.writeVassal('one');
     const logFile = join(l.root, 'emperor.log');
     const pidfile = join(l.root, 'emperor.pid');
-    const fg = await runNuwsgi(['--emperor', l.vassals, '--vassals-include', l.defaults, '--daemonize2', logFile, '--pidfile', pidfile, '--emperor-stats', join(l.run, 'stats.sock')], {
+    const fg = await runNuwsgi(['--emperor', l.vassals, '--vassals-include', l.defaults, '--daemonize2', logFile, '--pidfile', pidfile, '--emperor-stats', join(l.run, 'stats.sock'), '--log-date'], {
       env: { UWSGI_VASSAL_GREETING: 'hello' },
       deadlineMs: 60_000,
     });
@@ -387,7 +387,9 @@ describe('the emperor', () => {
       assert.equal(stop.code, 0);
       await eventually(() => (!isAlive(daemon) && !isAlive(master) ? true : undefined), 'the daemon and its vassal to stop');
       const written = readFileSync(logFile, 'utf8');
-      assert.match(written, /\[emperor\] vassal one\.ini is now loyal/);
+      const date = '\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4} - ';
+      assert.match(written, new RegExp(`^${date}\\*\\*\\* starting nuwsgi Emperor \\*\\*\\*$`, 'm'), '--log-date dates the emperor lines');
+      assert.match(written, new RegExp(`^${date}\\[emperor\\] vassal one\\.ini is now loyal$`, 'm'), 'verbose lines are dated once');
       assert.match(written, /The Emperor is buried\./);
     } finally {
       if (isAlive(daemon)) killGroup(daemon, 'SIGKILL');
