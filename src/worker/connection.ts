@@ -303,12 +303,14 @@ export class Connection implements ResponseOutput, TransportEvents {
   /** Set the deadline the current state calls for. */
   private arm(): void {
     if (this.state === 'closed') return;
-    const now = Date.now();
     if (this.state === 'serving') {
       // The app is working: that is harakiri's business, not ours. Only a
       // client that stops reading our response is timed out.
-      this.deadline = this.transport.needDrain ? now + this.timeouts.stallMs : 0;
-    } else if (this.state === 'reading') {
+      this.deadline = this.transport.needDrain ? Date.now() + this.timeouts.stallMs : 0;
+      return;
+    }
+    const now = Date.now(); // not above: the common serving case needs no clock
+    if (this.state === 'reading') {
       this.deadline = Math.min(now + this.timeouts.stallMs, this.headStartedAt + this.timeouts.idleMs);
     } else {
       this.deadline = now + this.timeouts.idleMs;

@@ -12,8 +12,9 @@
  * TLS connections keep `net.Socket`/`tls.TLSSocket` (`SocketTransport`), and so
  * does everything when the handle bindings are missing (another Node version).
  */
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
+import { koffi } from '../util/libc';
 
 /** What a transport tells its connection. */
 export interface TransportEvents {
@@ -77,7 +78,7 @@ export interface StreamHandle {
   readStop(): number;
   writeBuffer(req: object, data: Buffer): number;
   shutdown(req: object): number;
-  close(callback?: () => void): void;
+  close(callback?: (this: StreamHandle) => void): void;
   getpeername?(out: AddressOut): number;
   getsockname?(out: AddressOut): number;
   setNoDelay?(enable: boolean): number;
@@ -129,23 +130,72 @@ function streamBinding(): StreamBinding | null {
   return binding;
 }
 
+/** The listening Pipe or TCP wrap of a net.Server. */
+interface ListeningHandle {
+  readonly fd: number;
+  onconnection?: unknown;
+  setNoDelay?: (on: boolean) => number;
+  /** Pipe or TCP: `new` with type 0 (SOCKET) makes a handle for an accepted descriptor. */
+  readonly constructor: new (type: 0) => StreamHandle & { open(fd: number): number };
+}
+
+/** Most connections taken in one loop turn (the one libuv accepted included). */
+const ACCEPT_BATCH = 8;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+
+type Accept4 = (fd: number, addr: null, len: null, flags: number) => number;
+let accept4Fn: Accept4 | null | undefined;
+
+function accept4(): Accept4 | null {
+  if (accept4Fn !== undefined) return accept4Fn;
+  try {
+    accept4Fn = koffi.load('libc.so.6').func('int accept4(int, void*, void*, int)') as Accept4;
+  } catch {
+    accept4Fn = null;
+  }
+  return accept4Fn;
+}
+
 /**
  * Take over a listening net.Server: each accepted connection goes to `onHandle`
  * as a bare libuv handle instead of becoming a net.Socket. Returns false (and
  * changes nothing) when this Node does not allow it; the server then keeps
  * emitting 'connection' as usual.
+ *
+ * libuv (since 1.45) accepts one connection per loop turn, so that processes
+ * sharing a socket share the load. Behind nginx, under load, that made every
+ * turn serve exactly one request, Node and Python taking turns on the CPU
+ * caches each time. After the connection libuv accepted, we take the ones
+ * already queued (up to ACCEPT_BATCH, never waiting), so that the runner
+ * gets them in one batch.
  */
 export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle) => void, onError: (errno: number) => void): boolean {
-  const listening = (server as unknown as { _handle?: { onconnection?: unknown; setNoDelay?: (on: boolean) => number } | null })._handle;
+  const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
   if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
     return false;
   }
   // TCP_NODELAY on the listening socket: Linux copies it to every accepted one,
   // which saves a setsockopt(2) per connection.
   listening.setNoDelay?.(true);
+  const more = accept4();
+  const HandleClass = listening.constructor;
   listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
-    if (err !== 0 || handle === undefined) onError(err);
-    else onHandle(handle);
+    if (err !== 0 || handle === undefined) {
+      onError(err);
+      return;
+    }
+    onHandle(handle);
+    for (let i = 1; more !== null && i < ACCEPT_BATCH; i++) {
+      const fd = more(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
+      const extra = new HandleClass(0);
+      if (extra.open(fd) !== 0) {
+        closeSync(fd);
+        return;
+      }
+      onHandle(extra);
+    }
   };
   return true;
 }
@@ -224,8 +274,13 @@ export class RawTransport implements Transport {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.destroy();
       return;
     }
-    if (n > 0) events.data(Buffer.from(eagerBuffer.subarray(0, n)));
-    else this.onRead(UV_EOF, undefined, 0);
+    if (n === 0) {
+      this.onRead(UV_EOF, undefined, 0);
+      return;
+    }
+    const chunk = Buffer.allocUnsafe(n);
+    eagerBuffer.copy(chunk, 0, 0, n);
+    events.data(chunk);
   }
 
   write(data: Buffer): boolean {
@@ -330,11 +385,14 @@ export class RawTransport implements Transport {
     if (this.destroyed) return;
     this.state = 'closing';
     this.reading = false;
-    this.handle.close(() => {
-      this.state = 'closed';
-      this.handle.nuwsgiTransport = undefined;
-      this.events?.close();
-    });
+    this.handle.close(onRawClose);
+  }
+
+  /** @internal libuv closed the handle. */
+  closed(): void {
+    this.state = 'closed';
+    this.handle.nuwsgiTransport = undefined;
+    this.events?.close();
   }
 
   /** @internal libuv read a chunk, EOF, or an error. */
@@ -363,6 +421,10 @@ function onRawRead(this: StreamHandle, buffer: ArrayBuffer | undefined): void {
 
 function onRawWriteDone(this: WriteReq, status: number): void {
   this.handle.nuwsgiTransport?.writeDone(this, status);
+}
+
+function onRawClose(this: StreamHandle): void {
+  this.nuwsgiTransport?.closed();
 }
 
 function onRawShutdownDone(this: ShutdownReq, status: number): void {
