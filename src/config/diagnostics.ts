@@ -36,7 +36,9 @@ export function reportKeys(
       if (customOptions.has(entry.key)) continue;
       const hint = didYouMean(entry.key, allLongNames());
       if (strict) throw new ConfigError(`[strict-mode] unknown config directive: ${entry.key}${hint}`, entry.origin, undefined, 'E_CONFIG_UNKNOWN_OPTION');
-      if (!referenced.has(entry.key)) warnings.push(`${where}: unknown option '${entry.key}'${hint}: kept as a placeholder`);
+      // The environment carries UWSGI_VASSAL_*, test runners' and tools' own variables: uWSGI keeps unknown
+      // names from it as placeholders without a word, and so do we (files and the command line still warn).
+      if (!referenced.has(entry.key) && entry.origin.source !== 'env') warnings.push(`${where}: unknown option '${entry.key}'${hint}: kept as a placeholder`);
     } else if (spec.status === 'planned') {
       warnings.push(`${where}: option '${entry.key}' is not implemented by nuwsgi yet: accepted and ignored`);
     } else if (spec.status === 'refused') {
