@@ -1,6 +1,6 @@
 // Load generation and polling for tests of reloads, recycling and crashes.
 import assert from 'node:assert/strict';
-import { HttpConnection } from './http';
+import { HttpConnection, type Endpoint } from './http';
 import type { ServerProcess } from './server';
 
 export interface LoadResult {
@@ -15,7 +15,7 @@ export interface LoadResult {
  * response that said "Connection: close" is not a failure: we reconnect.
  */
 /** `close`: one connection per request (Connection: close), so new workers get a share at once. */
-export async function loadWhile(port: number, clients: number, until: Promise<unknown>, path = '/', opts: { close?: boolean } = {}): Promise<LoadResult> {
+export async function loadWhile(endpoint: Endpoint, clients: number, until: Promise<unknown>, path = '/', opts: { close?: boolean } = {}): Promise<LoadResult> {
   const result: LoadResult = { ok: 0, failures: [], bodies: new Set() };
   let done = false;
   void until.finally(() => (done = true));
@@ -23,7 +23,7 @@ export async function loadWhile(port: number, clients: number, until: Promise<un
     let conn: HttpConnection | null = null;
     while (!done) {
       try {
-        conn ??= await HttpConnection.open(port);
+        conn ??= await HttpConnection.open(endpoint);
         const res = await conn.request({ path, timeoutMs: 10_000, ...(opts.close === true ? { headers: { Connection: 'close' } } : {}) });
         if (res.status !== 200) result.failures.push(`status ${res.status}`);
         else result.ok++;

@@ -6,10 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { HttpConnection, request } from '../helpers/http';
+import { request } from '../helpers/http';
 import { nuwsgiBin, runNuwsgi, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
 import { isAlive, killGroup, listProcesses, readProc } from '../helpers/procs';
 import { makeTempDir } from '../helpers/tmp';
+import { count, loadWhile } from '../helpers/load';
 
 /** Every vassal master seen, killed (with its group) after the tests whatever happens: vassals lead their own groups. */
 const seenVassals = new Set<number>();
@@ -138,42 +139,6 @@ function childrenOf(pid: number): number[] {
     .filter((p) => p.ppid === pid && p.state !== 'Z')
     .map((p) => p.pid)
     .sort();
-}
-
-function count(server: ServerProcess, re: RegExp): number {
-  return [...server.logs().matchAll(new RegExp(re.source, 'g'))].length;
-}
-
-/** Keep-alive clients on a UNIX socket until `until` settles, counting every failed request. */
-async function loadWhile(sock: string, clients: number, until: Promise<unknown>): Promise<{ ok: number; failures: string[]; pids: Set<number> }> {
-  const result = { ok: 0, failures: [] as string[], pids: new Set<number>() };
-  let done = false;
-  void until.finally(() => (done = true));
-  const client = async (): Promise<void> => {
-    let conn: HttpConnection | null = null;
-    while (!done) {
-      try {
-        conn ??= await HttpConnection.open(sock);
-        const res = await conn.request({ path: '/', timeoutMs: 10_000 });
-        if (res.status !== 200) result.failures.push(`status ${res.status}`);
-        else {
-          result.ok++;
-          result.pids.add((JSON.parse(res.body.toString()) as AppAnswer).pid);
-        }
-        if ((res.headers['connection'] ?? '').toLowerCase() === 'close') {
-          conn.close();
-          conn = null;
-        }
-      } catch (err) {
-        result.failures.push(String(err));
-        conn?.close();
-        conn = null;
-      }
-    }
-    conn?.close();
-  };
-  await Promise.all(Array.from({ length: clients }, client));
-  return result;
 }
 
 /** Moves a file's mtime forward, as `touch` does a second later. */
