@@ -104,9 +104,21 @@ def setup(region, options_json):
     for path in reversed(options.get("pythonpath") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
+    _register_traceback_dump()
     autoreload = options.get("autoreload")
     if autoreload:
         _start_autoreloader(autoreload["seconds"], autoreload["masterPid"])
+
+
+def _register_traceback_dump():
+    """SIGPWR dumps every thread's Python stack to stderr (--harakiri-verbose
+    sends it before the SIGKILL). faulthandler's handler is plain C: it runs
+    even while the main thread is stuck inside the app."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGPWR"):
+        faulthandler.register(signal.SIGPWR, file=sys.stderr, all_threads=True)
 
 
 def _start_autoreloader(seconds, master_pid):

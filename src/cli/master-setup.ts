@@ -36,6 +36,7 @@ export async function runMaster(
       processes: plan.processes,
       workerReloadMercyMs: plan.workerReloadMercyMs,
       harakiri: plan.harakiri,
+      harakiriVerbose: plan.harakiriVerbose,
       touchReload: plan.touchReload,
       touchChainReload: plan.touchChainReload,
       touchWorkersReload: plan.touchWorkersReload,

@@ -41,6 +41,7 @@ export interface ServerPlan {
   vacuum: boolean;
   forwardedAllowIps: string[];
   harakiri: number;
+  harakiriVerbose: boolean;
   recycle: RecyclePolicy;
   touchReload: string[];
   touchChainReload: string[];
@@ -81,6 +82,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     vacuum: o.bool('vacuum'),
     forwardedAllowIps: o.list('forwarded-allow-ips'),
     harakiri: o.int('harakiri'),
+    harakiriVerbose: o.bool('harakiri-verbose'),
     recycle: {
       maxRequests: o.int('max-requests'),
       maxRequestsDelta: o.has('max-requests-delta') ? o.int('max-requests-delta') : 0,

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkerConfig, WorkerTemplate } from '../worker/worker';
 import { ctime } from '../worker/access-log';
@@ -51,6 +52,8 @@ export interface MasterOptions {
   workerReloadMercyMs: number;
   /** Seconds a request may run before its worker is killed (0 = never). */
   harakiri: number;
+  /** --harakiri-verbose: log what the worker was doing in the kernel and in Python first. */
+  harakiriVerbose?: boolean;
   /** Files whose mtime change means: reload / chain reload / reload the workers. */
   touchReload: string[];
   touchChainReload: string[];
@@ -86,6 +89,10 @@ const WORKER_V8_FLAGS = ['--max-semi-space-size=1'];
 /** Exit code of a worker whose app cannot load (uWSGI's need-app code). */
 const EXIT_NO_APP = 22;
 const MAX_BACKOFF_MS = 30_000;
+/** What a worker's faulthandler dumps the Python stacks on (python/_nuwsgi.py registers the same). */
+export const TRACEBACK_SIGNAL = 'SIGPWR';
+/** How long the dump may take before the SIGKILL. */
+const TRACEBACK_GRACE_MS = 500;
 /** Share of a second spent in the app above which a worker counts as busy (cheaper mode). */
 const BUSY_SHARE = 0.8;
 /** fds 0-2 are stdio, 3 the IPC channel, 4 the scoreboard, then the sockets. */
@@ -491,9 +498,27 @@ export class Master {
         log(`HARAKIRI !!! worker ${slot.id} status !!!`);
         log(`HARAKIRI [core 0] ${row.current} since ${Math.floor(row.requestStartMs / 1000)}`);
         log(`HARAKIRI !!! end of worker ${slot.id} status !!!`);
+        if (this.opts.harakiriVerbose === true && proc.harakiriTries === 1) {
+          this.harakiriVerbose(proc);
+          continue; // SIGKILL once the traceback is out
+        }
         proc.child.kill('SIGKILL');
       }
     }
+  }
+
+  /**
+   * --harakiri-verbose: uWSGI's syscall and wchan lines, and (ours) the stuck
+   * worker's Python traceback: the worker's faulthandler dumps every thread
+   * from a C signal handler, which runs even while Python holds the loop.
+   */
+  private harakiriVerbose(proc: WorkerProc): void {
+    for (const what of ['syscall', 'wchan']) {
+      const text = readProcText(proc.pid, what);
+      if (text !== undefined) this.opts.log(`HARAKIRI: -- ${what}> ${text}`);
+    }
+    proc.child.kill(TRACEBACK_SIGNAL);
+    setTimeout(() => proc.child.kill('SIGKILL'), TRACEBACK_GRACE_MS);
   }
 
   // --------------------------------------------------------------- cheaper mode
@@ -577,4 +602,12 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGA
 
 function signalNumber(signal: NodeJS.Signals): number | string {
   return SIGNALS[signal] ?? signal;
+}
+
+function readProcText(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }

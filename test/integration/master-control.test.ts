@@ -229,6 +229,21 @@ describe('operating a running master', () => {
     }
   });
 
+  test('--harakiri-verbose: the kernel wait channel and the stuck request\'s Python traceback are logged before the kill', async () => {
+    const server = await startNuwsgi([...BASE(), '--processes', '1', '--harakiri', '2', '--harakiri-verbose']);
+    try {
+      const stuck = request(server.httpPort as number, { path: '/slow?secs=30', timeoutMs: 40_000 }).catch((err: Error) => err);
+      await server.waitForLog(/\*\*\* HARAKIRI ON WORKER 1 \(pid: \d+, try: 1\) \*\*\*/, 20_000);
+      await server.waitForLog(/HARAKIRI: -- wchan> \S+/);
+      await server.waitForLog(/File ".*sink\.py", line \d+ in slow/);
+      await server.waitForLog(/Respawned nuwsgi worker 1/);
+      assert.ok((await stuck) instanceof Error);
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--evil-reload-on-rss: the master kills a worker whose memory grows inside a request', async () => {
     const server = await startNuwsgi([...BASE(), '--processes', '1', '--evil-reload-on-rss', '200']);
     try {

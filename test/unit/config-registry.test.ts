@@ -18,7 +18,7 @@ const IMPLEMENTED = [
   'stop',
   // issue 5: operating the master (stats, fifo, cheaper, privileges, daemons)
   'stats', 'stats-http', 'stats-minified', 'metrics', 'master-fifo', 'cheaper', 'cheaper-initial', 'cheaper-step',
-  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2', 'py-autoreload', 'evil-reload-on-rss',
+  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2', 'py-autoreload', 'evil-reload-on-rss', 'harakiri-verbose',
   // issue 6: the emperor
   'emperor', 'emperor-freq', 'emperor-nofollow', 'emperor-extra-extension', 'emperor-tyrant', 'emperor-tyrant-nofollow',
   'emperor-graceful-shutdown', 'emperor-required-heartbeat', 'emperor-throttle', 'emperor-max-throttle',

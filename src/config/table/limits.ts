@@ -7,7 +7,7 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     name: 'harakiri', short: 't', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set harakiri timeout',
   },
-  { name: 'harakiri-verbose', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable verbose mode for harakiri' },
+  { name: 'harakiri-verbose', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable verbose mode for harakiri' },
   {
     name: 'harakiri-graceful-timeout', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', section: SECTION,
     help: 'send harakiri-graceful-signal first and wait this long before SIGKILL (uWSGI >= 2.0.22)',
