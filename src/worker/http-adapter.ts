@@ -70,7 +70,10 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
   const vars = httpHeadToCgiVars(head, {
     remoteAddr,
     remotePort: t.remotePort,
-    localAddr: t.localAddress,
+    // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
+    get localAddr() {
+      return t.localAddress;
+    },
     localPort: t.localPort,
     serverName: HOSTNAME,
     scheme: opts.scheme,

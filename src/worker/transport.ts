@@ -135,6 +135,7 @@ interface ListeningHandle {
   readonly fd: number;
   onconnection?: unknown;
   setNoDelay?: (on: boolean) => number;
+  getsockname?: (out: AddressOut) => number;
   /** Pipe or TCP: `new` with type 0 (SOCKET) makes a handle for an accepted descriptor. */
   readonly constructor: new (type: 0) => StreamHandle & { open(fd: number): number };
 }
@@ -170,7 +171,11 @@ function accept4(): Accept4 | null {
  * already queued (up to ACCEPT_BATCH, never waiting), so that the runner
  * gets them in one batch.
  */
-export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle) => void, onError: (errno: number) => void): boolean {
+export function acceptRawHandles(
+  server: Server,
+  onHandle: (handle: StreamHandle, localPort: number) => void,
+  onError: (errno: number) => void,
+): boolean {
   const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
   if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
     return false;
@@ -178,6 +183,10 @@ export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle
   // TCP_NODELAY on the listening socket: Linux copies it to every accepted one,
   // which saves a setsockopt(2) per connection.
   listening.setNoDelay?.(true);
+  // Every connection's local port is the listener's: asked once, not per connection.
+  const name: AddressOut = {};
+  listening.getsockname?.(name);
+  const port = name.port ?? 0;
   const more = accept4();
   const HandleClass = listening.constructor;
   listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
@@ -185,7 +194,7 @@ export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle
       onError(err);
       return;
     }
-    onHandle(handle);
+    onHandle(handle, port);
     for (let i = 1; more !== null && i < ACCEPT_BATCH; i++) {
       const fd = more(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
@@ -194,7 +203,7 @@ export function acceptRawHandles(server: Server, onHandle: (handle: StreamHandle
         closeSync(fd);
         return;
       }
-      onHandle(extra);
+      onHandle(extra, port);
     }
   };
   return true;
@@ -215,10 +224,13 @@ export class RawTransport implements Transport {
   private closeAfterQueue = false;
   private peer: AddressOut | undefined;
   private local: AddressOut | undefined;
+  private readonly listenerPort: number;
 
-  constructor(handle: StreamHandle) {
+  /** `localPort`: the listener's port when known (> 0), which spares a getsockname(2). */
+  constructor(handle: StreamHandle, localPort = 0) {
     this.handle = handle;
     this.fd = handle.fd;
+    this.listenerPort = localPort;
     handle.nuwsgiTransport = this;
   }
 
@@ -247,6 +259,7 @@ export class RawTransport implements Transport {
   }
 
   get localPort(): number {
+    if (this.listenerPort > 0) return this.listenerPort;
     return (this.local ??= this.address('getsockname')).port ?? 0;
   }
 

@@ -172,7 +172,7 @@ export class Worker implements ConnectionHost {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
         acceptRawHandles(
           server,
-          (handle) => this.adopt(new RawTransport(handle), start),
+          (handle, localPort) => this.adopt(new RawTransport(handle, localPort), start),
           (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`),
         );
       }
