@@ -11,6 +11,8 @@
  *
  * TLS connections keep `net.Socket`/`tls.TLSSocket` (`SocketTransport`), and so
  * does everything when the handle bindings are missing (another Node version).
+ * `process.binding` is deprecated in documentation only (DEP0111): Node 20 warns
+ * about it only under --pending-deprecation, once per worker.
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
