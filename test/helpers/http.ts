@@ -464,3 +464,17 @@ export async function request(endpoint: Endpoint, opts: RequestOptions = {}): Pr
     conn.close();
   }
 }
+
+/** Any HTTP answer on `port` (the server is up), polled until the deadline. */
+export async function waitHttp(port: number, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      await request(port, { path: '/ready', timeoutMs: 2000 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

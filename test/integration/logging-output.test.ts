@@ -17,7 +17,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from '../helpers/http';
+import { request, waitHttp } from '../helpers/http';
 import { startNuwsgi, type ServerProcess } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
 
@@ -85,19 +85,6 @@ function waitInFile<T>(file: string, probe: (text: string) => T | undefined, wha
 
 const lineMatching = (re: RegExp) => (text: string) => text.split('\n').find((l) => re.test(l));
 
-/** Any HTTP answer on `port`, polled until the deadline. */
-async function waitHttp(port: number, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      await request(port, { path: '/ready', timeoutMs: 2000 });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /**
  * Starts nuwsgi logging to `logFile`: its port comes from the file, not from

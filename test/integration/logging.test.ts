@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from '../helpers/http';
+import { request, waitHttp } from '../helpers/http';
 import { startNuwsgi, startUwsgi, type ServerProcess } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
 
@@ -39,19 +39,6 @@ async function sendRequests(port: number): Promise<void> {
   assert.equal((await request(port, { path: '/fail', headers: { 'User-Agent': 'curl/7.88.1' } })).status, 500);
 }
 
-/** Any HTTP answer on `port` (the server is up), polled until the deadline. */
-export async function waitHttp(port: number, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      await request(port, { path: '/ready', timeoutMs: 2000 });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** The harness's readiness probes ask for this path: their lines are left out. */
 const READY = { readyPath: '/ready' };
