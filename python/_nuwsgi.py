@@ -48,6 +48,8 @@ HEADER_SIZE = 48
 # beyond it the response becomes a stream. Lists and tuples, and iterables whose
 # declared Content-Length fits, are "whole": a slow client then never holds Python.
 WHOLE_BODY_LIMIT = 1 << 20
+# Bodies up to this size go into the region together with the head (one copy more, one write less).
+_SMALL_BODY = 4096
 
 _mem = None  # memoryview over the shared region
 _request_view = None  # the region past the request's length prefix
@@ -233,24 +235,23 @@ class FileWrapper(object):
 
 
 class _Response(object):
-    """What start_response collected, and the iterable being consumed."""
+    """What start_response collected, and the iterable being consumed.
 
-    __slots__ = (
-        "status", "code", "headers", "head", "content_length", "flags", "sent", "iterable", "iterator", "written", "input",
-    )
+    Per-request state starts as class attributes (no __init__ to run): a
+    response sets what differs from them when it learns it.
+    """
 
-    def __init__(self):
-        self.status = None
-        self.code = 0
-        self.headers = None
-        self.head = b""
-        self.content_length = -1
-        self.flags = 0
-        self.sent = False  # headers handed to Node
-        self.iterable = None
-        self.iterator = None
-        self.written = []  # data passed to write()
-        self.input = None  # wsgi.input: a streaming app may read it until it ends
+    status = None
+    code = 0
+    headers = None
+    head = b""
+    content_length = -1
+    flags = 0
+    sent = False  # headers handed to Node
+    iterable = None
+    iterator = None
+    written = None  # data passed to write(), a list once there is some
+    input = None  # wsgi.input: a streaming app may read it until it ends
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -271,7 +272,10 @@ class _Response(object):
             raise WsgiError("write() called before start_response()")
         if not isinstance(data, bytes):
             raise WsgiError("write() takes bytes, not %s" % type(data).__name__)
-        self.written.append(data)
+        if self.written is None:
+            self.written = [data]
+        else:
+            self.written.append(data)
 
     def close(self):
         iterable, self.iterable = self.iterable, None
@@ -286,43 +290,49 @@ class _Response(object):
 
 
 def _frame_head(status, headers):
-    """Validate status and headers (PEP 3333) and serialize them as latin-1."""
-    code = _status_cache.get(status) if type(status) is str else None
-    if code is None:
-        code = _check_status(status)
+    """Validate status and headers (PEP 3333) and serialize them as latin-1.
+
+    Both caches hold wire bytes, already encoded: a response whose status and
+    headers were seen before costs a dict lookup per line and one join.
+    """
+    cached = _status_cache.get(status) if type(status) is str else None  # a str subclass is refused
+    if cached is None:
+        cached = _check_status(status)
+    code, line = cached
     if type(headers) is not list:
         raise WsgiError("headers must be a list, not %s" % type(headers).__name__)
-    lines = [status, "\r\n"]
+    lines = [line]
     content_length = -1
     flags = 0
     for item in headers:
         try:
-            line = _header_cache.get(item)
-        except TypeError:  # unhashable: certainly not a valid header, _check_header says why
-            line = None
-        if line is None:
+            line = _header_cache[item]
+        except (KeyError, TypeError):  # unhashable: certainly not a valid header, _check_header says why
             line = _check_header(item)
-        if line.__class__ is str:
+        if line.__class__ is bytes:
             lines.append(line)
             continue
-        kind, value = line  # a header we act on rather than pass through
+        kind, value, line = line  # a header we act on rather than pass through
         if kind == "content-length":
             content_length = value
-            lines.append("%s: %s\r\n" % item)
+            lines.append(line)
         elif kind == "connection":
             flags |= value
         elif kind == "transfer-encoding":
             flags |= FLAG_APP_CHUNKED
-    try:
-        head = "".join(lines).encode("latin-1")
-    except UnicodeEncodeError:
-        raise WsgiError("status or header not encodable as latin-1")
-    return code, head, content_length, flags
+    return code, b"".join(lines), content_length, flags
 
 
 _status_cache = {}
 _header_cache = {}
 _HEADER_CACHE_MAX = 2048
+
+
+def _latin1(text):
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise WsgiError("status or header not encodable as latin-1")
 
 
 def _check_status(status):
@@ -333,13 +343,14 @@ def _check_status(status):
         raise WsgiError("invalid status %r" % (status,))
     if len(_status_cache) >= _HEADER_CACHE_MAX:
         _status_cache.clear()
-    code = _status_cache[status] = int(match.group(1))
-    return code
+    cached = _status_cache[status] = (int(match.group(1)), _latin1(status + "\r\n"))
+    return cached
 
 
 def _check_header(item):
-    """Validate one header; returns its wire line (cached), or (kind, value) for
-    the headers that frame the response, which we handle ourselves."""
+    """Validate one header; returns its wire line as latin-1 bytes (cached), or
+    (kind, value, wire line or None) for the headers that frame the response,
+    which we handle ourselves."""
     if type(item) is not tuple or len(item) != 2:
         raise WsgiError("header %r is not a (name, value) tuple" % (item,))
     name, value = item
@@ -351,16 +362,16 @@ def _check_header(item):
     if lower == "content-length":
         if not value.strip().isdigit():
             raise WsgiError("invalid Content-Length %r" % (value,))
-        line = ("content-length", int(value))
+        line = ("content-length", int(value), _latin1("%s: %s\r\n" % item))
     elif lower == "connection":
         # The connection is ours: we write our own Connection header.
-        line = ("connection", FLAG_CONNECTION_CLOSE if "close" in value.lower() else 0)
+        line = ("connection", FLAG_CONNECTION_CLOSE if "close" in value.lower() else 0, None)
     elif lower == "transfer-encoding":
-        line = ("transfer-encoding", 0)  # we frame the body ourselves
+        line = ("transfer-encoding", 0, None)  # we frame the body ourselves
     elif lower in _HOP_BY_HOP_DROPPED:
-        line = ("dropped", 0)
+        line = ("dropped", 0, None)
     else:
-        line = "%s: %s\r\n" % (name, value)
+        line = _latin1("%s: %s\r\n" % (name, value))
     # Apps send the same few headers again and again: validate each pair once.
     if len(_header_cache) >= _HEADER_CACHE_MAX:
         _header_cache.clear()
@@ -390,25 +401,24 @@ class _EmptyInput(object):
 _EMPTY_INPUT = _EmptyInput()
 
 
-def _read_request():
+def handle():
+    """Run one request. See the module docstring for what goes where."""
     # marshal.loads reads one object and ignores what follows: no slicing, no copy.
-    # Node puts wsgi.url_scheme in the dict itself (it knows the socket and the HTTPS var).
+    # Node puts wsgi.url_scheme in the dict itself (it knows the socket and the
+    # HTTPS var), and picked the app (mountpoints, SCRIPT_NAME).
     environ, body, app = _loads(_request_view)
     environ.update(_static_environ)
     if body is None:
         environ["wsgi.input"] = _EMPTY_INPUT
-    elif type(body) is bytes:
-        environ["wsgi.input"] = io.BytesIO(body)
-    else:  # a spooled body: the path of a temporary file Node wrote
-        environ["wsgi.input"] = open(body, "rb")
-    return environ, app
-
-
-def handle():
-    """Run one request. See the module docstring for what goes where."""
-    environ, app = _read_request()  # Node picked the app (mountpoints, SCRIPT_NAME)
-    response = _Response()
-    response.input = environ["wsgi.input"]
+        response = _Response()  # nothing to close: the empty input is shared
+    else:
+        if type(body) is bytes:
+            stream = io.BytesIO(body)
+        else:  # a spooled body: the path of a temporary file Node wrote
+            stream = open(body, "rb")
+        environ["wsgi.input"] = stream
+        response = _Response()
+        response.input = stream
     try:
         iterable = _apps[app][1](environ, response.start_response)
         response.iterable = iterable
@@ -423,7 +433,7 @@ def handle():
 
 def _first_output(response, iterable):
     global _stream
-    if response.written:
+    if response.written is not None:
         # Legacy write() output comes first (PEP 3333).
         if type(iterable) in (list, tuple):
             _require_headers(response)
@@ -476,9 +486,16 @@ def _require_headers(response):
 
 def _complete(response, body):
     response.sent = True
-    if len(body) <= _capacity - HEADER_SIZE - len(response.head):
-        _write_meta(KIND_COMPLETE, response, len(body))
-        _mem[HEADER_SIZE + len(response.head) : HEADER_SIZE + len(response.head) + len(body)] = body
+    head = response.head
+    size = len(body)
+    if size <= _capacity - HEADER_SIZE - len(head):
+        if size <= _SMALL_BODY:
+            # One write into the region: joining two short bytes is cheaper
+            # than a second memoryview slice.
+            _write_meta(KIND_COMPLETE, response, size, head + body)
+        else:
+            _write_meta(KIND_COMPLETE, response, size)
+            _mem[HEADER_SIZE + len(head) : HEADER_SIZE + len(head) + size] = body
         return None
     response.flags |= FLAG_BODY_RETURNED
     _write_meta(KIND_COMPLETE, response, -1)
@@ -554,7 +571,8 @@ def _send_file(response, wrapper):
     return ("/proc/self/fd/%d" % fd).encode("ascii")
 
 
-def _write_meta(kind, response, body_len):
+def _write_meta(kind, response, body_len, out=None):
+    """The meta header, then `out` (the head, or head + body) right after it."""
     if response is None:
         _HEADER.pack_into(_mem, 0, kind, 0, 0, body_len if body_len > 0 else 0, -1, 0, 0, 0, -1)
         return None
@@ -563,7 +581,9 @@ def _write_meta(kind, response, body_len):
         _mem, 0, kind, response.code, len(head), body_len if body_len > 0 else 0,
         response.content_length, response.flags, len(response.headers), 0, -1,
     )
-    _mem[HEADER_SIZE : HEADER_SIZE + len(head)] = head
+    if out is None:
+        out = head
+    _mem[HEADER_SIZE : HEADER_SIZE + len(out)] = out
     return None
 
 
