@@ -31,6 +31,8 @@ import struct
 import sys
 import traceback
 
+import _nuwsgi_mistakes as _mistakes
+
 KIND_COMPLETE = 0  # head (+ body inline or returned as bytes); app finished, close() called
 KIND_STREAM = 1  # head + first chunk; more chunks via pull()
 KIND_ERROR = 2  # the app failed before its headers were sent: answer 500
@@ -252,6 +254,8 @@ class _Response(object):
     iterator = None
     written = None  # data passed to write(), a list once there is some
     input = None  # wsgi.input: a streaming app may read it until it ends
+    environ = None  # a streaming response's, for what pull() logs
+    items = 0  # body items consumed so far (a streaming response's, for what pull() logs)
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -271,7 +275,7 @@ class _Response(object):
         if self.status is None:
             raise WsgiError("write() called before start_response()")
         if not isinstance(data, bytes):
-            raise WsgiError("write() takes bytes, not %s" % type(data).__name__)
+            raise WsgiError("write() got %s, not bytes: WSGI bodies must be bytes" % _mistakes.a_type(data))
         if self.written is None:
             self.written = [data]
         else:
@@ -300,7 +304,7 @@ def _frame_head(status, headers):
         cached = _check_status(status)
     code, line = cached
     if type(headers) is not list:
-        raise WsgiError("headers must be a list, not %s" % type(headers).__name__)
+        raise WsgiError("start_response() headers must be a list of (name, value) tuples, not %s" % _mistakes.a_type(headers))
     lines = [line]
     content_length = -1
     flags = 0
@@ -337,10 +341,10 @@ def _latin1(text):
 
 def _check_status(status):
     if type(status) is not str:
-        raise WsgiError("status must be a str, not %s" % type(status).__name__)
+        raise WsgiError("start_response() status must be a str such as '200 OK', not %s" % _mistakes.a_type(status))
     match = _STATUS.match(status)
     if match is None:
-        raise WsgiError("invalid status %r" % (status,))
+        raise WsgiError("start_response() got an invalid status %r (a code and a reason, such as '200 OK')" % (status,))
     if len(_status_cache) >= _HEADER_CACHE_MAX:
         _status_cache.clear()
     cached = _status_cache[status] = (int(match.group(1)), _latin1(status + "\r\n"))
@@ -352,12 +356,12 @@ def _check_header(item):
     (kind, value, wire line or None) for the headers that frame the response,
     which we handle ourselves."""
     if type(item) is not tuple or len(item) != 2:
-        raise WsgiError("header %r is not a (name, value) tuple" % (item,))
+        raise WsgiError("start_response() header %r is not a (name, value) tuple" % (item,))
     name, value = item
     if type(name) is not str or not _TOKEN.match(name):
-        raise WsgiError("invalid header name %r" % (name,))
+        raise WsgiError("start_response() got an invalid header name %r" % (name,))
     if type(value) is not str or _BAD_VALUE.search(value):
-        raise WsgiError("invalid value for header %r: %r" % (name, value))
+        raise WsgiError("start_response() got an invalid value for header %r: %r (a str without control characters)" % (name, value))
     lower = name.lower()
     if lower == "content-length":
         if not value.strip().isdigit():
@@ -422,9 +426,12 @@ def handle():
     try:
         iterable = _apps[app][1](environ, response.start_response)
         response.iterable = iterable
-        return _first_output(response, iterable)
+        out = _first_output(response, iterable)
+        if response.iterator is not None:
+            response.environ = environ  # pull() names the request in what it logs
+        return out
     except BaseException:
-        _log_exception(environ)
+        _log_failure(environ, response.sent)
         _safe_close(response)
         if response.sent:
             return _write_meta(KIND_BROKEN, response, 0)
@@ -437,27 +444,40 @@ def _first_output(response, iterable):
         # Legacy write() output comes first (PEP 3333).
         if type(iterable) in (list, tuple):
             _require_headers(response)
+            try:
+                body = b"".join(iterable)
+            except TypeError:
+                raise _bad_whole_body(iterable)
             response.close()
-            return _complete(response, b"".join(response.written) + b"".join(iterable))
-        return _begin_stream(response, b"".join(response.written), iter(iterable))
+            return _complete(response, b"".join(response.written) + body)
+        return _begin_stream(response, b"".join(response.written), _iterate(iterable))
     if isinstance(iterable, FileWrapper) and _file_offset(iterable) is not None:
         return _send_file(response, iterable)
     if type(iterable) in (list, tuple):
-        body = b"".join(iterable)
+        try:
+            body = b"".join(iterable)
+        except TypeError:
+            raise _bad_whole_body(iterable)
         _require_headers(response)
         response.close()
         return _complete(response, body)
-    iterator = iter(iterable)
+    if type(iterable) is bytes:  # not WSGI, but uWSGI sends it as the body: so do we
+        _require_headers(response)
+        response.close()
+        return _complete(response, iterable)
+    iterator = _iterate(iterable)
     # Built-in iterators over lists and tuples (Django's HttpResponse is one)
     # never block: drain them now and answer whole.
     drain = type(iterator) in _NEVER_BLOCKING_ITERATORS
     chunks = []
     size = 0
     declared = response.content_length
+    index = -1
     for chunk in iterator:
+        index += 1
         if chunk:
             if type(chunk) is not bytes:
-                raise WsgiError("the app yielded %s, not bytes" % type(chunk).__name__)
+                chunk = _body_bytes(chunk, index, response)
             chunks.append(chunk)
             size += len(chunk)
             if drain:
@@ -465,18 +485,49 @@ def _first_output(response, iterable):
             # A generator of unknown length may wait between chunks (server-sent
             # events): send what we have now and stream the rest.
             if declared < 0 or declared > WHOLE_BODY_LIMIT:
+                response.items = index + 1
                 return _begin_stream(response, b"".join(chunks), iterator)
             if size >= declared:
                 # Every declared byte is here (Flask's responses): the iterator
                 # normally ends at once; anything more is the app's error, which
                 # Node reports as a length mismatch.
                 for extra in iterator:
+                    index += 1
                     if extra:
+                        if type(extra) is not bytes:
+                            extra = _body_bytes(extra, index, response)
                         chunks.append(extra)
                 break
     _require_headers(response)
     response.close()
     return _complete(response, b"".join(chunks))
+
+
+def _iterate(iterable):
+    """iter(), with an app that returned no iterable (None...) named as the app's mistake."""
+    try:
+        return iter(iterable)
+    except TypeError:
+        if _mistakes.is_iterable_type(iterable):
+            raise  # the app's own __iter__ failed: its traceback says where
+        raise WsgiError(_mistakes.not_iterable(iterable))
+
+
+def _body_bytes(chunk, index, response):
+    """A body item that is not bytes: bytearray and memoryview are taken (as uWSGI
+    does), anything else is the app's mistake."""
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise WsgiError(_mistakes.body_item(chunk, index, response.iterable))
+
+
+def _bad_whole_body(items):
+    """The WsgiError naming the item of a list/tuple body that b"".join() refused."""
+    found = _mistakes.first_bad_item(items)
+    if found is None:
+        return WsgiError("the response body could not be joined")
+    index, item = found
+    return WsgiError(_mistakes.body_item(item, index, items))
 
 
 def _require_headers(response):
@@ -518,9 +569,10 @@ def pull():
     response = _stream
     try:
         for chunk in response.iterator:
+            response.items += 1
             if chunk:
                 if type(chunk) is not bytes:
-                    raise WsgiError("the app yielded %s, not bytes" % type(chunk).__name__)
+                    chunk = _body_bytes(chunk, response.items - 1, response)
                 _write_meta(KIND_STREAM, None, -1)
                 return chunk
         _stream = None
@@ -528,7 +580,7 @@ def pull():
         _write_meta(KIND_END, None, 0)
     except BaseException:
         _stream = None
-        _log_exception(None)
+        _log_failure(response.environ, True)
         _safe_close(response)
         _write_meta(KIND_BROKEN, None, 0)
     return None
@@ -594,13 +646,15 @@ def _safe_close(response):
         _log_exception(None)
 
 
+def _log_failure(environ, headers_sent):
+    """The current exception: one line when the app broke the WSGI contract,
+    its traceback (without our frames) when the app itself raised."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, WsgiError):
+        _mistakes.log_mistake(environ, exc, headers_sent)
+    else:
+        _mistakes.log_exception(environ, exc)
+
+
 def _log_exception(environ):
-    try:
-        if environ is not None:
-            sys.stderr.write(
-                "Traceback for %s %s:\n" % (environ.get("REQUEST_METHOD", "?"), environ.get("REQUEST_URI", "?"))
-            )
-        traceback.print_exc()
-        sys.stderr.flush()
-    except BaseException:
-        pass
+    _mistakes.log_exception(environ, sys.exc_info()[1])
