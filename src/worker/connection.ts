@@ -98,8 +98,9 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.onSocketClosed();
   }
 
+  /** Closed by us, or the transport is going down (a failed write destroys it at once; its close callback comes a loop turn later). */
   get closed(): boolean {
-    return this.state === 'closed';
+    return this.state === 'closed' || this.transport.destroyed;
   }
 
   /** The adapter parsed a complete request. */
@@ -135,6 +136,10 @@ export class Connection implements ResponseOutput, TransportEvents {
 
   get remoteAddress(): string {
     return this.transport.remoteAddress;
+  }
+
+  get failure(): string | undefined {
+    return this.transport.failure;
   }
 
   // ---------------------------------------------------------- ResponseOutput
@@ -184,7 +189,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   }
 
   drained(): Promise<boolean> {
-    if (this.state === 'closed') return Promise.resolve(false);
+    if (this.closed) return Promise.resolve(false);
     if (!this.transport.needDrain) return Promise.resolve(true);
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -324,6 +329,7 @@ export class Connection implements ResponseOutput, TransportEvents {
     if (this.state === 'reading' && this.inFlight === null) {
       this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
     }
+    this.transport.failure ??= 'ETIMEDOUT';
     this.transport.destroy();
   }
 }

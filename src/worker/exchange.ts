@@ -7,6 +7,8 @@ export interface ResponseOutput {
   /** Resolves true when the buffer drained, false when the connection is gone. */
   drained(): Promise<boolean>;
   readonly closed: boolean;
+  /** Why the connection broke ('EPIPE', 'ECONNRESET', 'ETIMEDOUT'...), if it did. */
+  readonly failure: string | undefined;
   /** The response is complete: keep the connection for the next request, or close it. */
   finish(keepAlive: boolean): void;
   /** Drop the connection now: the response cannot be completed (app error mid-stream, bad length). */

@@ -16,6 +16,7 @@
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import { koffi } from '../util/libc';
 
 /** What a transport tells its connection. */
@@ -42,6 +43,8 @@ export interface Transport {
   /** The writer should wait for `drain` before writing more. */
   readonly needDrain: boolean;
   readonly destroyed: boolean;
+  /** Why the connection broke ('EPIPE', 'ECONNRESET', 'ETIMEDOUT'...), once it did; undefined otherwise. */
+  failure: string | undefined;
   /**
    * Start delivering events (once). Input that is already there may be
    * delivered before this returns; `resume` then keeps reading.
@@ -215,6 +218,8 @@ type RawState = 'open' | 'ending' | 'closing' | 'closed';
 
 /** A client connection on a bare libuv stream handle. */
 export class RawTransport implements Transport {
+  failure: string | undefined = undefined;
+
   readonly fd: number;
   private readonly handle: StreamHandle;
   private events: TransportEvents | null = null;
@@ -306,7 +311,7 @@ export class RawTransport implements Transport {
         written = writeSync(this.fd, data);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
-          this.destroy(); // EPIPE/ECONNRESET: the client is gone
+          this.fail((err as NodeJS.ErrnoException).code); // EPIPE/ECONNRESET: the client is gone
           return false;
         }
       }
@@ -332,7 +337,7 @@ export class RawTransport implements Transport {
     req.buffer = data; // keeps the memory alive until libuv is done with it
     const err = this.handle.writeBuffer(req, data);
     if (err !== 0) {
-      this.destroy();
+      this.fail(errnoName(err));
       return false;
     }
     if (b.streamBaseState[b.kLastWriteWasAsync] === 0) return true; // written after all
@@ -346,7 +351,7 @@ export class RawTransport implements Transport {
     req.buffer = null;
     if (this.destroyed) return;
     if (status < 0) {
-      this.destroy();
+      this.fail(errnoName(status));
       return;
     }
     if (this.queued > 0) return;
@@ -396,6 +401,12 @@ export class RawTransport implements Transport {
     this.pause();
   }
 
+  /** Close because the connection broke, remembering why (the first reason wins). */
+  private fail(code: string | undefined): void {
+    this.failure ??= code ?? 'EIO';
+    this.destroy();
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.state = 'closing';
@@ -418,7 +429,7 @@ export class RawTransport implements Transport {
     }
     if (nread === 0) return;
     if (nread !== UV_EOF) {
-      this.destroy(); // ECONNRESET and friends
+      this.fail(errnoName(nread)); // ECONNRESET and friends
       return;
     }
     this.eof = true;
@@ -450,6 +461,8 @@ function onRawShutdownDone(this: ShutdownReq, status: number): void {
 
 /** A connection on a net.Socket (TLS, or a Node without the handle bindings). */
 export class SocketTransport implements Transport {
+  failure: string | undefined = undefined;
+
   readonly fd: number;
   private readonly socket: Socket;
 
@@ -494,8 +507,9 @@ export class SocketTransport implements Transport {
     s.on('end', () => events.end());
     s.on('drain', () => events.drain());
     s.on('close', () => events.close());
-    s.on('error', () => {
+    s.on('error', (err: NodeJS.ErrnoException) => {
       // ECONNRESET and friends: 'close' follows, and that is where we clean up.
+      this.failure ??= err.code ?? 'EIO';
     });
   }
 
@@ -507,6 +521,7 @@ export class SocketTransport implements Transport {
       written = writeSync(this.fd, data);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.failure ??= (err as NodeJS.ErrnoException).code ?? 'EIO';
         this.socket.destroy();
         return false;
       }
@@ -547,4 +562,13 @@ export class SocketTransport implements Transport {
 function descriptorOf(socket: Socket): number {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/** 'EPIPE' for libuv's -32. */
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return 'EIO';
+  }
 }
