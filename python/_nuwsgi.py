@@ -60,6 +60,9 @@ _capacity = 0
 _apps = []  # list of (mountpoint, callable)
 _static_environ = {}
 _stream = None  # the response being streamed, if any
+_DELETED_HEADERS = frozenset()  # --del-header: lower-case names dropped from the app's headers
+_ADDED_HEAD = b""  # --add-header: wire lines appended to every response head
+_ADDED_COUNT = 0
 
 _NEVER_BLOCKING_ITERATORS = frozenset(type(iter(x)) for x in ([], (), b"", ""))
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -108,10 +111,22 @@ def setup(region, options_json):
     for path in reversed(options.get("pythonpath") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
+    _configure_response_headers(options.get("responseHeaders"))
     _register_traceback_dump()
     autoreload = options.get("autoreload")
     if autoreload:
         _start_autoreloader(autoreload["seconds"], autoreload["masterPid"])
+
+
+def _configure_response_headers(headers):
+    """--add-header lines (validated by the config layer) and --del-header names, as uWSGI applies them to every response."""
+    global _DELETED_HEADERS, _ADDED_HEAD, _ADDED_COUNT
+    if not headers:
+        return
+    _DELETED_HEADERS = frozenset(name.lower() for name in headers.get("del") or ())
+    added = headers.get("add") or []
+    _ADDED_HEAD = "".join(line + "\r\n" for line in added).encode("latin-1")
+    _ADDED_COUNT = len(added)
 
 
 def _register_traceback_dump():
@@ -324,6 +339,8 @@ def _frame_head(status, headers):
             flags |= value
         elif kind == "transfer-encoding":
             flags |= FLAG_APP_CHUNKED
+    if _ADDED_HEAD:
+        lines.append(_ADDED_HEAD)  # after the app's, as uWSGI
     return code, b"".join(lines), content_length, flags
 
 
@@ -363,7 +380,9 @@ def _check_header(item):
     if type(value) is not str or _BAD_VALUE.search(value):
         raise WsgiError("start_response() got an invalid value for header %r: %r (a str without control characters)" % (name, value))
     lower = name.lower()
-    if lower == "content-length":
+    if lower in _DELETED_HEADERS:
+        line = ("dropped", 0, None)  # --del-header
+    elif lower == "content-length":
         if not value.strip().isdigit():
             raise WsgiError("invalid Content-Length %r" % (value,))
         line = ("content-length", int(value), _latin1("%s: %s\r\n" % item))
@@ -631,7 +650,7 @@ def _write_meta(kind, response, body_len, out=None):
     head = response.head
     _HEADER.pack_into(
         _mem, 0, kind, response.code, len(head), body_len if body_len > 0 else 0,
-        response.content_length, response.flags, len(response.headers), 0, -1,
+        response.content_length, response.flags, len(response.headers) + _ADDED_COUNT, 0, -1,
     )
     if out is None:
         out = head

@@ -4,9 +4,17 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BridgeBody } from './python/bridge';
 
+/** How a body is buffered (--post-buffering and --post-buffering-bufsize). */
+export interface SpoolPolicy {
+  /** Bodies of at least this many bytes go to a temporary file (uWSGI: CONTENT_LENGTH >= post-buffering). */
+  spoolAtBytes: number;
+  /** Spooled data is written in pieces of at least this size (fewer write(2)s for small input chunks). */
+  spoolWriteBytes: number;
+}
+
 /**
  * Collects a request body before the app runs, so a slow upload never holds
- * the Python side: in memory up to `spoolAbove` bytes, then in a temporary file
+ * the Python side: in memory below `spoolAtBytes`, then in a temporary file
  * that Python opens as wsgi.input (and that we delete when the request ends).
  */
 export class BodyCollector {
@@ -14,10 +22,20 @@ export class BodyCollector {
   private size = 0;
   private fd = -1;
   private spoolPath: string | undefined;
-  private readonly spoolAbove: number;
+  private readonly policy: SpoolPolicy;
+  /** Spooled bytes not written yet, and how many. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** write(2)s to the temporary file so far (tests check the batching). */
+  spoolWrites = 0;
 
-  constructor(spoolAbove: number) {
-    this.spoolAbove = spoolAbove;
+  constructor(policy: SpoolPolicy) {
+    this.policy = policy;
+  }
+
+  /** True once the body went to a temporary file. */
+  get spooled(): boolean {
+    return this.spoolPath !== undefined;
   }
 
   get length(): number {
@@ -27,17 +45,18 @@ export class BodyCollector {
   push(chunk: Buffer): void {
     this.size += chunk.length;
     if (this.fd >= 0) {
-      writeAll(this.fd, chunk);
+      this.spool(chunk);
       return;
     }
     // The parser may hand us views of its input buffer: keep our own copy.
     this.chunks.push(Buffer.from(chunk));
-    if (this.size > this.spoolAbove) this.spill();
+    if (this.size >= this.policy.spoolAtBytes) this.spill();
   }
 
   /** The body as the bridge takes it. Call once, after the last push. */
   finish(): BridgeBody {
     if (this.fd >= 0) {
+      this.flushSpool();
       closeSync(this.fd);
       this.fd = -1;
       return { spooledPath: this.spoolPath as string };
@@ -63,13 +82,43 @@ export class BodyCollector {
       this.spoolPath = undefined;
     }
     this.chunks = [];
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private spill(): void {
     this.spoolPath = path.join(os.tmpdir(), `nuwsgi-body-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.fd = openSync(this.spoolPath, 'wx', 0o600);
-    for (const chunk of this.chunks) writeAll(this.fd, chunk);
+    const chunks = this.chunks;
     this.chunks = [];
+    for (const chunk of chunks) this.spool(chunk, true);
+  }
+
+  /**
+   * Gather small pieces; write once at least spoolWriteBytes are waiting.
+   * `owned`: the chunk is our copy already (not a view of the parser's input).
+   */
+  private spool(chunk: Buffer, owned = false): void {
+    if (this.pendingBytes === 0 && chunk.length >= this.policy.spoolWriteBytes) {
+      this.write(chunk);
+      return;
+    }
+    this.pending.push(owned ? chunk : Buffer.from(chunk));
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= this.policy.spoolWriteBytes) this.flushSpool();
+  }
+
+  private flushSpool(): void {
+    if (this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.write(data);
+  }
+
+  private write(data: Buffer): void {
+    writeAll(this.fd, data);
+    this.spoolWrites++;
   }
 }
 

@@ -99,12 +99,15 @@ export function lastChunk(): Buffer {
   return LAST_CHUNK;
 }
 
-/** The short answers nuwsgi writes itself (parse errors, app failures). */
-export function errorResponse(protocol: string, status: number, reason: string, keepAlive = false): Buffer {
+/**
+ * The short answers nuwsgi writes itself (parse errors, app failures).
+ * `extraHeaders`: lines ending in CRLF (--add-header), after ours.
+ */
+export function errorResponse(protocol: string, status: number, reason: string, keepAlive = false, extraHeaders = ''): Buffer {
   const body = `${reason}\n`;
   return Buffer.from(
     `${protocol} ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
-      `${keepAlive ? '' : 'Connection: close\r\n'}\r\n${body}`,
+      `${keepAlive ? '' : 'Connection: close\r\n'}${extraHeaders}\r\n${body}`,
     'latin1',
   );
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { httpHeadToCgiVars } from '../protocol/cgi';
 import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead } from '../protocol/http1';
-import { BodyCollector } from './body';
+import { BodyCollector, type SpoolPolicy } from './body';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
@@ -11,9 +11,12 @@ import type { Transport } from './transport';
 export interface HttpAdapterOptions {
   maxHeadBytes: number;
   maxBodyBytes: number;
-  spoolAbove: number;
+  /** --post-buffering: where bodies are kept. */
+  spool: SpoolPolicy;
   scheme: 'http' | 'https';
   timeouts: ConnectionTimeouts;
+  /** false only with --http-keepalive=0: every response closes its connection. */
+  keepAlive: boolean;
 }
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
@@ -80,14 +83,14 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
   });
   return {
     vars,
-    body: new BodyCollector(opts.spoolAbove),
+    body: new BodyCollector(opts.spool),
     method: head.method,
     uri: head.target,
     remoteAddr,
     remoteUser: '',
     protocol: SERVER_PROTOCOL,
     requestProtocol: `HTTP/${head.version}`,
-    clientKeepAlive: head.keepAlive,
+    clientKeepAlive: head.keepAlive && opts.keepAlive,
     clientHttp11: head.version === '1.1',
     raw: false,
     scheme: opts.scheme,

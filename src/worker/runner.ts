@@ -8,6 +8,7 @@ import type { SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
+import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -21,6 +22,10 @@ export interface RunnerOptions {
   scheme: SchemeResolver;
   /** Told when each request enters Python and when its response is over. */
   observer?: RequestObserver;
+  /** --add-header lines (each ending in CRLF), for the 500s nuwsgi writes itself (the loader adds them to the app's). */
+  addedHeaders?: string;
+  /** What is logged when a client leaves mid-response (--ignore-sigpipe, --ignore-write-errors, --disable-write-exception). */
+  writeErrors?: WriteErrorPolicy;
 }
 
 export interface RequestObserver {
@@ -215,7 +220,8 @@ export class Runner {
       this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
       return;
     }
-    // The client went away mid-stream: close() the app's iterable exactly once.
+    // The client went away mid-stream: say so as uWSGI does, close() the app's iterable exactly once.
+    this.clientGone(ex, 'uwsgi_response_write_body_do');
     this.bridge.abort();
     this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, writeErrors: 1 });
   }
@@ -239,17 +245,26 @@ export class Runner {
       this.done(ex, outcome);
       return;
     }
-    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => this.done(ex, outcome));
+    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
+      if (outcome.writeErrors !== undefined) this.clientGone(ex, 'uwsgi_response_sendfile_do');
+      this.done(ex, outcome);
+    });
   }
 
   private sendAppError(ex: Exchange, headersSent: boolean): void {
     this.exceptions++;
     if (headersSent) ex.out.destroy();
     else {
-      ex.out.write([errorResponse(ex.protocol, 500, 'Internal Server Error')]);
+      ex.out.write([errorResponse(ex.protocol, 500, 'Internal Server Error', false, this.opts.addedHeaders)]);
       ex.out.finish(false);
     }
     this.done(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0 });
+  }
+
+  /** The client went away before its response was written: uWSGI's lines, and an exception unless disabled. */
+  private clientGone(ex: Exchange, kind: WriteKind): void {
+    const policy = this.opts.writeErrors ?? { ignoreSigpipe: false, ignoreWriteErrors: false, disableWriteException: false };
+    if (reportWriteError(policy, ex, ex.out.failure, kind, this.opts.log)) this.exceptions++;
   }
 
   /** Every response ends here, once: counters, the scoreboard, the request log. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProtocolError } from '../protocol/errors';
 import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
-import { BodyCollector } from './body';
+import { BodyCollector, type SpoolPolicy } from './body';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
@@ -10,7 +10,8 @@ export interface UwsgiAdapterOptions {
   bufferSize: number;
   maxVars: number;
   maxBodyBytes: number;
-  spoolAbove: number;
+  /** --post-buffering: where bodies are kept. */
+  spool: SpoolPolicy;
   timeouts: ConnectionTimeouts;
 }
 
@@ -77,7 +78,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
   const serverProtocol = get('SERVER_PROTOCOL') ?? '';
   return {
     vars,
-    body: new BodyCollector(opts.spoolAbove),
+    body: new BodyCollector(opts.spool),
     method: get('REQUEST_METHOD') ?? '',
     uri: get('REQUEST_URI') ?? get('PATH_INFO') ?? '',
     remoteAddr: get('REMOTE_ADDR') ?? '',

@@ -21,6 +21,7 @@ import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
 import { VERSION } from '../version';
 import type { SocketProtocol, TlsFiles } from '../master/sockets';
+import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
 
 /** A listening socket as a worker sees it. */
 export interface ListenerSpec {
@@ -64,14 +65,15 @@ export interface WorkerConfig {
   stats: boolean;
   /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
   pyAutoreload: number;
+  /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
+  exchange: ExchangeOptions;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
 export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget'>;
 
-/** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
-const SPOOL_ABOVE = 1 << 20;
-const REGION_SIZE = SPOOL_ABOVE + (2 << 20);
+/** Shared region: the largest in-memory body (below --post-buffering) plus room for the request head and the response. */
+const regionSize = (exchange: ExchangeOptions): number => exchange.spoolAtBytes + (2 << 20);
 
 export type LogFn = (line: string) => void;
 
@@ -112,7 +114,8 @@ export class Worker implements ConnectionHost {
       multithread: false,
       version: VERSION,
       node: os.hostname(),
-      regionSize: REGION_SIZE,
+      regionSize: regionSize(c.exchange),
+      responseHeaders: { add: c.exchange.addHeaders, del: c.exchange.delHeaders },
       // --py-autoreload implies --master: the parent is the master, and SIGHUP there is a graceful reload.
       autoreload: c.pyAutoreload > 0 ? { seconds: c.pyAutoreload, masterPid: process.ppid } : undefined,
     });
@@ -126,6 +129,8 @@ export class Worker implements ConnectionHost {
       route: makeAppRouter(c.apps, c.manageScriptName),
       scheme: makeSchemeResolver(c.forwardedAllowIps),
       observer,
+      addedHeaders: addedHeaderBlock(c.exchange),
+      writeErrors: c.exchange,
     });
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
@@ -184,11 +189,17 @@ export class Worker implements ConnectionHost {
   private connectionStarter(protocol: SocketProtocol, secure: boolean): (transport: Transport) => Connection {
     const c = this.config;
     const timeouts = { idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs };
+    const spool = c.exchange;
     if (protocol === 'uwsgi') {
-      const opts = { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts };
+      const opts = { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spool, timeouts };
       return (transport) => serveUwsgiConnection(transport, this, opts);
     }
-    const opts = { maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spoolAbove: SPOOL_ABOVE, timeouts, scheme: secure ? ('https' as const) : ('http' as const) };
+    // --http-keepalive N: how long a kept-alive connection may wait for its next request, as uWSGI's router.
+    const idleMs = c.exchange.keepAliveIdleSeconds > 0 ? c.exchange.keepAliveIdleSeconds * 1000 : timeouts.idleMs;
+    const opts = {
+      maxHeadBytes: c.bufferSize, maxBodyBytes: c.limitPost, spool, timeouts: { ...timeouts, idleMs },
+      scheme: secure ? ('https' as const) : ('http' as const), keepAlive: c.exchange.keepAlive,
+    };
     return (transport) => serveHttpConnection(transport, this, opts);
   }
 

@@ -58,12 +58,14 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'limit-as', kind: 'scalar', type: 'int', status: 'planned', metavar: 'MB', section: SECTION, help: 'limit processes address space/vsz' },
   {
-    name: 'post-buffering', kind: 'scalar', type: 'size', default: 0, status: 'planned', metavar: 'bytes', section: SECTION,
+    name: 'post-buffering', kind: 'scalar', type: 'size', default: 0, status: 'implemented', metavar: 'bytes', section: SECTION,
     help: 'set size in bytes after which will buffer to disk instead of memory',
+    note: 'nuwsgi always reads the whole body before the app runs: bodies of at least N bytes go to a temporary file, smaller ones stay in memory; 0 (unset) means 1 MiB',
   },
   {
-    name: 'post-buffering-bufsize', kind: 'scalar', type: 'size', default: 8192, status: 'planned', metavar: 'bytes', section: SECTION,
+    name: 'post-buffering-bufsize', kind: 'scalar', type: 'size', default: 8192, status: 'implemented', metavar: 'bytes', section: SECTION,
     help: 'set buffer size for read() in post buffering mode',
+    note: 'spooled bodies are written to their temporary file in pieces of at least this size (never less than post-buffering, as uWSGI)',
   },
   { name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable memory report' },
 ];

@@ -79,21 +79,28 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     help: 'add a route based on QUERY_STRING',
   },
   {
-    name: 'add-header', kind: 'list', type: 'string', status: 'planned', metavar: 'header', section: SECTION,
+    name: 'add-header', kind: 'list', type: 'string', status: 'implemented', metavar: 'header', section: SECTION,
     help: 'automatically add HTTP headers to response',
+    note: '"Name: value", appended after the app\'s headers of every response, and to the 500s nuwsgi writes itself; a line that is not a valid header is refused at startup (uWSGI writes it as it is)',
   },
   {
-    name: 'del-header', kind: 'list', type: 'string', status: 'planned', metavar: 'header', section: SECTION,
+    name: 'del-header', aliases: ['rem-header'], kind: 'list', type: 'string', status: 'implemented', metavar: 'header', section: SECTION,
     help: 'automatically remove specified HTTP header from the response',
+    note: 'the exact name, any case, removed from the app\'s headers; the framing headers nuwsgi adds itself (Content-Length, Transfer-Encoding, Connection) stay',
   },
-  { name: 'ignore-sigpipe', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'do not report (annoying) SIGPIPE' },
   {
-    name: 'ignore-write-errors', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'ignore-sigpipe', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'do not report (annoying) SIGPIPE',
+    note: 'no "SIGPIPE: writing to a closed pipe/socket/fd" line when a client leaves mid-response (nuwsgi sees EPIPE rather than the signal)',
+  },
+  {
+    name: 'ignore-write-errors', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'do not report (annoying) write()/writev() errors',
+    note: 'no "uwsgi_response_write_body_do(): ... during GET /uri (addr)" line when a client leaves mid-response',
   },
   {
-    name: 'disable-write-exception', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'disable-write-exception', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'disable exception generation on write()/writev()',
+    note: 'no "OSError: write error" line and no exception counted when a client leaves mid-response (nuwsgi never raises into the app: write() is buffered)',
   },
   {
     name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,

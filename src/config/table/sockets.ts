@@ -46,16 +46,18 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     help: 'timeout for HTTP client connections, in seconds',
   },
   {
-    name: 'http-keepalive', kind: 'scalar', type: 'int', status: 'planned', argument: 'optional', section: SECTION,
+    name: 'http-keepalive', kind: 'scalar', type: 'int', status: 'implemented', argument: 'optional', section: SECTION,
     help: 'HTTP 1.1 keepalive support (non-pipelined) requests',
+    note: 'nuwsgi\'s HTTP sockets always keep alive (pipelining included); N > 1 sets how many seconds a kept-alive connection may wait for its next request (as uWSGI\'s router), 0 turns keep-alive off',
   },
   {
     name: 'http-websockets', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
     help: 'automatically detect websockets connections and put the session in raw mode',
   },
   {
-    name: 'http-auto-chunked', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'http-auto-chunked', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically transform output to chunked encoding during HTTP 1.1 keepalive (if needed)',
+    note: 'always on in nuwsgi: a streamed response without Content-Length is chunked for HTTP/1.1 clients and the connection stays open',
   },
   {
     name: 'http-processes', aliases: ['http-workers'], kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', section: SECTION,

@@ -22,6 +22,8 @@ export interface BridgeOptions {
   regionSize: number;
   /** --py-autoreload: a Python thread checks the modules' files every `seconds` and SIGHUPs the master on a change. */
   autoreload?: { seconds: number; masterPid: number } | undefined;
+  /** --add-header lines ("Name: value") and --del-header names (lower case), applied by the loader to every response. */
+  responseHeaders?: { add: string[]; del: string[] };
 }
 
 export interface AppSpec {
@@ -96,6 +98,7 @@ export class PythonBridge {
       node: opts.node,
       argv: [opts.interpreter.executable],
       autoreload: opts.autoreload ?? null,
+      responseHeaders: opts.responseHeaders ?? null,
     });
     const result = callWithArgs(py, get('setup'), [memoryview, py.PyUnicode_FromString(setupOptions)]);
     if (isNull(result)) {
