@@ -17,7 +17,7 @@ export interface ExchangeOptions {
   ignoreSigpipe: boolean;
   /** --ignore-write-errors: no "uwsgi_response_write_body_do(): ..." line when a write to a client fails. */
   ignoreWriteErrors: boolean;
-  /** --disable-write-exception: no "OSError: write error" (and no exception counted) when a write fails. */
+  /** --disable-write-exception: no "OSError: write error" line when a write fails. */
   disableWriteException: boolean;
   /** Request bodies of at least this many bytes go to a temporary file (--post-buffering; nuwsgi's default when 0). */
   spoolAtBytes: number;

@@ -100,7 +100,7 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'disable-write-exception', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'disable exception generation on write()/writev()',
-    note: 'no "OSError: write error" line and no exception counted when a client leaves mid-response (nuwsgi never raises into the app: write() is buffered)',
+    note: 'no "OSError: write error" line when a client leaves mid-response (nuwsgi never raises into the app: write() is buffered)',
   },
   {
     name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
