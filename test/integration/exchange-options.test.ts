@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { HttpConnection, openSocket, request } from '../helpers/http';
 import { startNuwsgi, startUwsgi, repoRoot, type ServerProcess } from '../helpers/server';
 import { uwsgiSkipReason } from '../helpers/system';
+import { uwsgiRequest } from '../helpers/uwsgi';
 
 const APP = (): string => join(repoRoot(), 'test', 'fixtures', 'apps', 'mistakes.py');
 
@@ -42,6 +43,19 @@ describe('add-header and del-header', () => {
       assert.equal(failed.status, 500);
       assert.equal(failed.headers['x-frame-options'], 'DENY');
       assert.equal(failed.headers['content-type'], 'text/plain');
+    } finally {
+      await stop(server);
+    }
+  });
+
+  test('the same behind nginx: on a uwsgi-protocol socket', async () => {
+    const { server } = await serve('--socket', '127.0.0.1:0', '--add-header', 'X-Frame-Options: DENY', '--del-header', 'server');
+    try {
+      const res = await uwsgiRequest(server.uwsgiPort as number, { path: '/headers' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['server'], undefined);
+      assert.equal(res.headers['x-app'], 'kept');
     } finally {
       await stop(server);
     }
