@@ -188,14 +188,19 @@ function tryConnect(path: string, timeoutMs: number): Promise<'connected' | stri
  *
  * Throws E_BIND when the path exists and is not a socket, or when connect()
  * fails for another reason (EACCES: we cannot tell, so we must not delete).
+ * A path no file can be at (missing or unsearchable directory) is 'absent':
+ * bind() then fails and reports the real errno.
  * For an abstract socket ('@name') there is no file: 'absent' or 'live'.
  */
+const NO_FILE_THERE = new Set(['ENOENT', 'ENOTDIR', 'EACCES']);
+
 export async function checkStaleUnixSocket(path: string, timeoutMs = 2_000): Promise<UnixSocketState> {
   if (!isAbstract(path)) {
     try {
       if (!lstatSync(path).isSocket()) throw new NuwsgiError('E_BIND', `${path} exists and is not a socket: refusing to replace it`);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return 'absent';
+      // No file can be there (or we may not look): bind() then fails with the real errno.
+      if (NO_FILE_THERE.has(errnoCode(err) ?? '')) return 'absent';
       throw err;
     }
   }
