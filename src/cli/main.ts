@@ -25,6 +25,7 @@ import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { hasEmperor } from '../emperor/vassal-link';
 import { SystemdNotifier } from '../util/sd-notify';
+import { applyFdLimit } from '../util/fd-limit';
 
 /**
  * Modules a master never runs, loaded only by the modes that do: a master
@@ -105,6 +106,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   process.on('SIGHUP', ignoreEarlyReload);
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   logBanner();
+  applyFdLimit(plan.maxFd, writeLog);
   // Sockets passed by systemd (LISTEN_FDS, socket activation) count: a unit may configure no other.
   if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
