@@ -392,6 +392,28 @@ export function inheritedSystemdSockets(env: NodeJS.ProcessEnv = process.env, pi
   return out;
 }
 
+/**
+ * Descriptor 0, when it is a listening socket: what uWSGI serves as one more
+ * uwsgi socket ("inherited UNIX address ... fd 0"). The emperor hands an
+ * on-demand vassal its socket this way. uWSGI takes any socket there; a
+ * socket that is not a listening stream (a connection some supervisor left
+ * as stdin) is not served, as it could never accept.
+ */
+export function inheritedStdinSocket(): InheritedSocket | undefined {
+  let ino: number;
+  try {
+    const st = fstatSync(0);
+    if (!st.isSocket()) return undefined;
+    ino = st.ino;
+  } catch {
+    return undefined; // closed
+  }
+  const tables = [...parseProcNetTcp(readProcTable('tcp')), ...parseProcNetTcp(readProcTable('tcp6')), ...parseProcNetUnix(readProcTable('unix'))];
+  const entry = tables.find((t) => t.inode === ino);
+  if (entry === undefined || !entry.listening) return undefined;
+  return { fd: 0, kind: entry.kind, address: entry.address, port: entry.port };
+}
+
 function describeFd(fd: number, byInode: ReadonlyMap<number, ProcNetListener>): InheritedSocket {
   let ino: number;
   try {

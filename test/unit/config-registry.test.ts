@@ -30,6 +30,8 @@ const IMPLEMENTED = [
   'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
   // issue 16
   'max-fd',
+  // issue 15: on-demand vassals
+  'emperor-on-demand-extension', 'emperor-on-demand-directory', 'emperor-on-demand-exec',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */
