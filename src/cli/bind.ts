@@ -4,6 +4,7 @@ import {
   applyUnixSocketOwnership,
   clearSystemdListenEnv,
   describeInheritedSocket,
+  inheritedStdinSocket,
   inheritedSystemdSockets,
   prepareUnixSocketPath,
   socketIdentity,
@@ -44,7 +45,17 @@ export async function bindAll(plan: ServerPlan, log: (line: string) => void): Pr
     sockets.push(bound);
   }
   adoptSystemdSockets(sockets, log);
+  adoptStdinSocket(sockets, log);
   return { sockets, vacuum };
+}
+
+/** A listening socket as descriptor 0 (an on-demand vassal's, from its emperor) is served as a uwsgi socket, as uWSGI does. */
+function adoptStdinSocket(sockets: BoundSocket[], log: (line: string) => void): void {
+  const s = inheritedStdinSocket();
+  if (s === undefined) return;
+  const index = sockets.length;
+  sockets.push({ index, protocol: 'uwsgi', spec: s.address, kind: s.kind, fd: 0, address: s.address, port: s.port, handle: undefined });
+  log(`nuwsgi socket ${index} inherited ${s.kind === 'unix' ? 'UNIX' : 'INET'} address ${s.address} fd 0`);
 }
 
 function adoptSystemdSockets(sockets: BoundSocket[], log: (line: string) => void): void {

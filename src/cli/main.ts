@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
 import { listenerFor, type BoundSocket } from '../master/sockets';
-import { inheritedSystemdSockets, vacuum } from '../master/socket-setup';
+import { inheritedStdinSocket, inheritedSystemdSockets, vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
 import { locateInterpreter } from '../worker/python/locate';
 import type { WorkerTemplate } from '../worker/worker';
@@ -25,6 +25,7 @@ import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { hasEmperor } from '../emperor/vassal-link';
 import { SystemdNotifier } from '../util/sd-notify';
+import { applyFdLimit } from '../util/fd-limit';
 
 /**
  * Modules a master never runs, loaded only by the modes that do: a master
@@ -105,8 +106,9 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   process.on('SIGHUP', ignoreEarlyReload);
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   logBanner();
-  // Sockets passed by systemd (LISTEN_FDS, socket activation) count: a unit may configure no other.
-  if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0) {
+  applyFdLimit(plan.maxFd, writeLog);
+  // Sockets passed by systemd (LISTEN_FDS, socket activation) or an emperor (descriptor 0, on-demand vassals) count.
+  if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0 && inheritedStdinSocket() === undefined) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
   }
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });

@@ -26,6 +26,8 @@ export interface ServerPlan {
   master: boolean;
   processes: number;
   listen: number;
+  /** --max-fd: the open-file limit, soft and hard; undefined = raise soft to hard. */
+  maxFd: number | undefined;
   bufferSize: number;
   maxVars: number;
   limitPost: number;
@@ -125,6 +127,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     master: o.bool('master'),
     processes: Math.max(1, o.int('processes')),
     listen: o.int('listen'),
+    maxFd: o.has('max-fd') ? o.int('max-fd') : undefined,
     bufferSize: o.int('buffer-size'),
     maxVars: o.int('max-vars'),
     limitPost: o.int('limit-post'),

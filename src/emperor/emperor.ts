@@ -11,7 +11,10 @@ import { vassalArgv, vassalEnv } from './command';
 import { buildMonitor, type Monitor, type VassalFile } from './monitor';
 import type { EmperorSettings } from './settings';
 import type { SpawnRequest, SpawnVassal } from './spawn';
-import { Vassal, type VassalHooks } from './vassal';
+import { Vassal, type OnDemandSocket, type VassalHooks } from './vassal';
+import { bindOnDemandSocket, closeOnDemandSocket, onDemandSocketName } from './on-demand';
+import type { BoundSocket } from '../master/sockets';
+import { ReadableWatch } from '../util/readable-watch';
 import type { EmperorStatsView } from './stats';
 
 export interface EmperorDeps {
@@ -39,6 +42,7 @@ export class Emperor {
   private readonly hooks: VassalHooks;
   /** Tyrant refusals already logged: file → owner and mtime at the time. */
   private readonly refused = new Map<string, string>();
+  private readonly readable = new ReadableWatch();
   private scanTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private readyCapTimer: NodeJS.Timeout | undefined;
@@ -167,9 +171,31 @@ export class Emperor {
       return;
     }
     this.refused.delete(file.key);
-    const vassal = new Vassal(file, this.settings, this.hooks);
+    const socketName = onDemandSocketName(this.settings.onDemand, file, this.deps.log);
+    const vassal = new Vassal(file, this.settings, this.hooks, socketName);
     this.vassals.set(file.key, vassal);
-    vassal.start();
+    if (socketName === undefined) vassal.start();
+    else void this.bindOnDemand(vassal, socketName);
+  }
+
+  /** An on-demand vassal's socket: bound by the emperor, watched for its first connection. */
+  private async bindOnDemand(vassal: Vassal, name: string): Promise<void> {
+    let bound: BoundSocket;
+    try {
+      bound = await bindOnDemandSocket(name, this.settings.listen, this.deps.log);
+    } catch (err) {
+      this.deps.log(`[emperor] cannot bind the on-demand socket "${name}" of ${vassal.name}: ${(err as Error).message}`);
+      vassal.stop(); // forgotten: the next scan tries again
+      return;
+    }
+    const socket: OnDemandSocket = {
+      name,
+      fd: bound.fd,
+      watch: (onConnection) => this.readable.once(bound.fd, onConnection),
+      close: () => closeOnDemandSocket(bound),
+    };
+    if (vassal.state === 'dead') socket.close(); // its file went while we were binding
+    else vassal.awaitConnection(socket);
   }
 
   private request(file: VassalFile): SpawnRequest {
@@ -201,7 +227,7 @@ export class Emperor {
     if (this.initial === undefined) return;
     for (const key of [...this.initial]) {
       const v = this.vassals.get(key);
-      if (v === undefined || v.loyal || v.state === 'ready' || v.state === 'throttled') this.initial.delete(key);
+      if (v === undefined || v.loyal || v.state === 'ready' || v.state === 'throttled' || v.state === 'on-demand') this.initial.delete(key);
     }
     if (this.initial.size === 0) this.reportReady(false);
   }

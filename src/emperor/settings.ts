@@ -3,6 +3,7 @@
  */
 import type { Options } from '../config/options';
 import { NuwsgiError } from '../util/errors';
+import type { OnDemandSource } from './on-demand';
 
 /** Extra arguments every vassal gets, in uWSGI's order (see vassalArgv). */
 export interface VassalArgs {
@@ -36,6 +37,10 @@ export interface EmperorSettings {
   pidfiles: string[];
   vacuum: boolean;
   vassalArgs: VassalArgs;
+  /** emperor-on-demand-*: where on-demand vassals' socket names come from (undefined: none). */
+  onDemand: OnDemandSource | undefined;
+  /** The backlog of on-demand sockets (the emperor's --listen). */
+  listen: number;
 }
 
 /** Options that make an instance serve requests: an emperor ignores them (and says so). */
@@ -64,6 +69,8 @@ export function emperorSettings(o: Options): EmperorSettings {
     statsHttp: o.bool('stats-http'),
     pidfiles: [...new Set(pidfiles)],
     vacuum: o.bool('vacuum'),
+    onDemand: onDemandSource(o),
+    listen: o.int('listen'),
     vassalArgs: {
       inheritBefore: o.list('vassals-inherit-before'),
       includeBefore: o.list('vassals-include-before'),
@@ -72,6 +79,17 @@ export function emperorSettings(o: Options): EmperorSettings {
       include: o.list('vassals-include'),
     },
   };
+}
+
+/** uWSGI checks extension, then directory, then exec: the first one set wins. */
+function onDemandSource(o: Options): OnDemandSource | undefined {
+  const extension = o.str('emperor-on-demand-extension');
+  if (extension !== undefined) return { kind: 'extension', extension };
+  const directory = o.str('emperor-on-demand-directory');
+  if (directory !== undefined) return { kind: 'directory', directory };
+  const command = o.str('emperor-on-demand-exec');
+  if (command !== undefined) return { kind: 'exec', command };
+  return undefined;
 }
 
 /** Server options set next to `emperor`: uWSGI would run a second instance beside the emperor; nuwsgi does not. */

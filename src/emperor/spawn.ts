@@ -29,6 +29,8 @@ export interface SpawnRequest {
   argv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** On-demand: the socket the emperor held, as the vassal's descriptor 0 (uWSGI's convention). */
+  stdinFd?: number;
   /** Tyrant mode: run as this user and group (libuv also drops supplementary groups). */
   uid?: number;
   gid?: number;
@@ -55,7 +57,7 @@ export function spawnVassalProcess(entry: string): SpawnVassal {
     const child = spawn(process.execPath, [entry, ...request.argv], {
       cwd: request.cwd,
       env: request.env,
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+      stdio: [request.stdinFd ?? 'ignore', 'inherit', 'inherit', 'pipe'],
       detached: true,
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),

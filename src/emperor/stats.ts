@@ -37,7 +37,7 @@ export function vassalStats(v: Vassal): Record<string, string | number> {
     last_run: seconds(v.lastRunMs),
     cursed: seconds(v.cursedAtMs),
     zerg: 0,
-    on_demand: '',
+    on_demand: v.onDemandName ?? '',
     uid: v.file.uid,
     gid: v.file.gid,
     monitor: v.file.monitor,

@@ -7,6 +7,12 @@
  *      └──── died ────────────┴──────────── died ───────────────┴──▶ throttled ──timer──▶ starting
  *   any running state ──file gone / ragnarok──▶ stopping ──exited──▶ dead
  *
+ * An on-demand vassal (emperor-on-demand-*) starts in 'on-demand': the
+ * emperor holds its socket and the first connection starts it. Its byte 22
+ * (die-on-idle) stops it and brings it back to 'on-demand'.
+ *
+ *   on-demand ──connection──▶ starting ...   ready ──22──▶ stopping ──exited──▶ on-demand
+ *
  * Timers: 'stopping' has the mercy (then SIGKILL to the whole group),
  * 'throttled' the respawn delay; every running state has the heartbeat
  * watchdog once the vassal has sent a first heartbeat, and a short grace
@@ -17,7 +23,7 @@ import { TO_EMPEROR, TO_VASSAL } from './protocol';
 import type { SpawnRequest, SpawnVassal, VassalProcess } from './spawn';
 import { Throttle } from './throttle';
 
-export type VassalState = 'starting' | 'ready' | 'reloading' | 'stopping' | 'throttled' | 'dead';
+export type VassalState = 'on-demand' | 'starting' | 'ready' | 'reloading' | 'stopping' | 'throttled' | 'dead';
 
 export interface VassalPolicy {
   throttleMs: number;
@@ -41,6 +47,16 @@ export interface VassalHooks {
   gone(vassal: Vassal): void;
 }
 
+/** The socket the emperor holds for an on-demand vassal. */
+export interface OnDemandSocket {
+  readonly name: string;
+  /** The listening descriptor, handed to the vassal as its descriptor 0. */
+  readonly fd: number;
+  /** Calls back once when a connection waits (nothing is accepted); returns a cancel function. */
+  watch(onConnection: () => void): () => void;
+  close(): void;
+}
+
 /** How long a vassal whose channel closed has to exit before it counts as cursed. */
 const CHANNEL_CLOSE_GRACE_MS = 1000;
 
@@ -62,16 +78,25 @@ export class Vassal {
   lastHeartbeatMs = 0;
   cursedAtMs = 0;
   readonly throttle: Throttle;
+  /** On-demand only: where it is reached (set at once) and the bound socket (once the emperor bound it). */
+  readonly onDemandName: string | undefined;
+  private onDemand: OnDemandSocket | null = null;
+  /** A stop that ends in 'on-demand' rather than 'dead' (the vassal asked, with byte 22). */
+  private backToOnDemand = false;
   private stateTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private cancelWatch: (() => void) | null = null;
 
   constructor(
     file: VassalFile,
     private readonly policy: VassalPolicy,
     private readonly hooks: VassalHooks,
+    onDemandName?: string,
   ) {
     this.file = file;
     this.throttle = new Throttle(policy.throttleMs, policy.maxThrottleMs);
+    this.onDemandName = onDemandName;
+    if (onDemandName !== undefined) this.state = 'on-demand';
   }
 
   get name(): string {
@@ -85,6 +110,12 @@ export class Vassal {
 
   // ------------------------------------------------------------------ commands
 
+  /** On-demand: the emperor bound the socket; the vassal starts on its first connection. */
+  awaitConnection(socket: OnDemandSocket): void {
+    this.onDemand = socket;
+    this.waitOnSocket();
+  }
+
   start(): void {
     this.clearTimers();
     this.loyal = false;
@@ -94,7 +125,8 @@ export class Vassal {
     this.cursedAtMs = 0;
     this.lastRunMs = Date.now();
     this.enter('starting');
-    this.proc = this.hooks.spawn(this.hooks.request(this.file), {
+    const request = this.hooks.request(this.file);
+    this.proc = this.hooks.spawn(this.onDemand === null ? request : { ...request, stdinFd: this.onDemand.fd }, {
       onByte: (byte) => this.onByte(byte),
       onChannelClosed: () => this.onChannelClosed(),
       onExit: (code, signal, error) => this.onExit(code, signal, error),
@@ -104,6 +136,7 @@ export class Vassal {
   /** The file's mtime (or inode) changed: reload gracefully; a throttled vassal is retried at once. */
   fileChanged(file: VassalFile): void {
     this.file = file;
+    if (this.state === 'on-demand') return; // read when the next connection starts it
     if (this.state === 'throttled') {
       this.hooks.logVerbose(`[emperor] ${this.name} changed while throttled: starting it now`);
       this.respawns++;
@@ -126,8 +159,9 @@ export class Vassal {
 
   /** Graceful stop (file gone, ragnarok, tyrant owner change); SIGKILL after the mercy. */
   stop(): void {
+    this.backToOnDemand = false;
     if (this.state === 'stopping' || this.state === 'dead') return;
-    if (this.state === 'throttled' || this.proc === null) {
+    if (this.state === 'throttled' || this.state === 'on-demand' || this.proc === null) {
       this.clearTimers();
       this.die();
       return;
@@ -170,7 +204,8 @@ export class Vassal {
         this.onHeartbeat(now);
         return;
       case TO_EMPEROR.voluntaryStop:
-        this.stop();
+        if (this.onDemand !== null) this.returnToOnDemand();
+        else this.stop();
         return;
       default:
         // 2 (config request) and 30 (broodlord) are uWSGI features nuwsgi has no counterpart for.
@@ -216,7 +251,8 @@ export class Vassal {
     this.accepting = false;
     this.clearTimers();
     if (this.state === 'stopping') {
-      this.die();
+      if (this.backToOnDemand) this.waitOnSocket();
+      else this.die();
       return;
     }
     const how = error !== undefined ? `could not be started: ${error.message}` : signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
@@ -247,6 +283,29 @@ export class Vassal {
     }, delay);
   }
 
+  /** Byte 22 from an on-demand vassal (die-on-idle): stop it and hold its socket again. */
+  private returnToOnDemand(): void {
+    if (!this.running || this.proc === null) return;
+    this.proc.send(this.policy.gracefulShutdown ? TO_VASSAL.gracefulStop : TO_VASSAL.stop);
+    this.hooks.logVerbose(`[emperor] bringing back instance ${this.name} to on-demand mode`);
+    this.curse();
+    this.backToOnDemand = true;
+  }
+
+  private waitOnSocket(): void {
+    const socket = this.onDemand as OnDemandSocket;
+    const again = this.backToOnDemand;
+    this.backToOnDemand = false;
+    this.clearTimers();
+    this.enter('on-demand');
+    const how = again ? 'back to "on demand" mode' : '"on demand" instance detected';
+    this.hooks.log(`[nuwsgi-emperor] ${this.name} -> ${how}, waiting for connections on socket "${socket.name}" ...`);
+    this.cancelWatch = socket.watch(() => {
+      this.cancelWatch = null;
+      this.start();
+    });
+  }
+
   private curse(): void {
     this.cursedAtMs = Date.now();
     this.clearTimers();
@@ -259,6 +318,8 @@ export class Vassal {
   }
 
   private die(): void {
+    this.onDemand?.close();
+    this.onDemand = null;
     this.enter('dead');
     this.hooks.logVerbose(`[emperor] removed uwsgi instance ${this.name}`);
     this.hooks.gone(this);
@@ -270,6 +331,8 @@ export class Vassal {
   }
 
   private clearTimers(): void {
+    this.cancelWatch?.();
+    this.cancelWatch = null;
     if (this.stateTimer !== null) clearTimeout(this.stateTimer);
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     this.stateTimer = null;

@@ -188,14 +188,19 @@ function tryConnect(path: string, timeoutMs: number): Promise<'connected' | stri
  *
  * Throws E_BIND when the path exists and is not a socket, or when connect()
  * fails for another reason (EACCES: we cannot tell, so we must not delete).
+ * A path no file can be at (missing or unsearchable directory) is 'absent':
+ * bind() then fails and reports the real errno.
  * For an abstract socket ('@name') there is no file: 'absent' or 'live'.
  */
+const NO_FILE_THERE = new Set(['ENOENT', 'ENOTDIR', 'EACCES']);
+
 export async function checkStaleUnixSocket(path: string, timeoutMs = 2_000): Promise<UnixSocketState> {
   if (!isAbstract(path)) {
     try {
       if (!lstatSync(path).isSocket()) throw new NuwsgiError('E_BIND', `${path} exists and is not a socket: refusing to replace it`);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return 'absent';
+      // No file can be there (or we may not look): bind() then fails with the real errno.
+      if (NO_FILE_THERE.has(errnoCode(err) ?? '')) return 'absent';
       throw err;
     }
   }
@@ -385,6 +390,28 @@ export function inheritedSystemdSockets(env: NodeJS.ProcessEnv = process.env, pi
   const out: InheritedSocket[] = [];
   for (let fd = 3; fd < 3 + count; fd++) out.push(describeFd(fd, byInode));
   return out;
+}
+
+/**
+ * Descriptor 0, when it is a listening socket: what uWSGI serves as one more
+ * uwsgi socket ("inherited UNIX address ... fd 0"). The emperor hands an
+ * on-demand vassal its socket this way. uWSGI takes any socket there; a
+ * socket that is not a listening stream (a connection some supervisor left
+ * as stdin) is not served, as it could never accept.
+ */
+export function inheritedStdinSocket(): InheritedSocket | undefined {
+  let ino: number;
+  try {
+    const st = fstatSync(0);
+    if (!st.isSocket()) return undefined;
+    ino = st.ino;
+  } catch {
+    return undefined; // closed
+  }
+  const tables = [...parseProcNetTcp(readProcTable('tcp')), ...parseProcNetTcp(readProcTable('tcp6')), ...parseProcNetUnix(readProcTable('unix'))];
+  const entry = tables.find((t) => t.inode === ino);
+  if (entry === undefined || !entry.listening) return undefined;
+  return { fd: 0, kind: entry.kind, address: entry.address, port: entry.port };
 }
 
 function describeFd(fd: number, byInode: ReadonlyMap<number, ProcNetListener>): InheritedSocket {

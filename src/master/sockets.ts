@@ -1,8 +1,12 @@
 import { lookup } from 'node:dns/promises';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { constants } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { NuwsgiError } from '../util/errors';
 import { libc } from '../util/libc';
+
+const osErrno = constants.errno;
 import type { ListenerSpec } from '../worker/worker';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
@@ -94,7 +98,7 @@ async function bindTcp(index: number, protocol: SocketProtocol, spec: string, ad
 function bindUnix(index: number, protocol: SocketProtocol, spec: string, path: string, backlog: number): BoundSocket {
   if (!path.startsWith('\0')) removeStaleSocket(path);
   const handle = createServerHandle(path, -1, -1, undefined, 0);
-  if (typeof handle === 'number') throw bindError(spec, handle);
+  if (typeof handle === 'number') throw bindError(spec, unixBindErrno(path, handle));
   startListening(handle, spec, backlog);
   return { index, protocol, spec, kind: 'unix', fd: handle.fd, address: spec, port: 0, handle };
 }
@@ -126,9 +130,26 @@ async function resolveHost(host: string, spec: string): Promise<string> {
   }
 }
 
-function bindError(spec: string, errno: number): NuwsgiError {
-  const names: Record<number, string> = { [-98]: 'address already in use', [-13]: 'permission denied', [-99]: 'address not available' };
-  return new NuwsgiError('E_BIND', `cannot bind ${spec}: ${names[errno] ?? `error ${errno}`}`);
+/** `cannot bind X: <strerror>`: the C library's words for the errno, as uWSGI's `bind(): ...` line. */
+function bindError(spec: string, uvErrno: number): NuwsgiError {
+  return new NuwsgiError('E_BIND', `cannot bind ${spec}: ${libc().strerror(-uvErrno)}`);
+}
+
+/**
+ * libuv reports a unix bind() that failed with ENOENT as EACCES (for Windows'
+ * sake), so "/nonexistent/dir/x.sock" would read "Permission denied". The
+ * directory tells which it was.
+ */
+function unixBindErrno(path: string, uvErrno: number): number {
+  if (uvErrno !== -osErrno.EACCES || path.startsWith('\0')) return uvErrno;
+  try {
+    if (!statSync(dirname(resolve(path))).isDirectory()) return -osErrno.ENOTDIR;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return -osErrno.ENOENT;
+    if (code === 'ENOTDIR') return -osErrno.ENOTDIR;
+  }
+  return uvErrno;
 }
 
 /** How a worker finds a socket: by the descriptor it holds it at, with its protocol and, for https, its certificate. */

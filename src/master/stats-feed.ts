@@ -128,7 +128,5 @@ export class MasterStats implements WorkerEvents {
 }
 
 function monitored(s: BoundSocket, listen: number): MonitoredSocket {
-  const ref: MonitoredSocket = { kind: s.kind, fd: s.fd, name: s.spec, proto: s.protocol === 'uwsgi' ? 'uwsgi' : 'http', maxQueue: effectiveBacklog(listen) };
-  if (s.kind === 'unix') ref.path = s.spec;
-  return ref;
+  return { kind: s.kind, fd: s.fd, name: s.spec, proto: s.protocol === 'uwsgi' ? 'uwsgi' : 'http', maxQueue: effectiveBacklog(listen) };
 }

@@ -36,6 +36,12 @@
  *   (the HTTP/2 preface "PRI * HTTP/2.0" included) is a 505, anything else 400.
  * - Target forms (RFC 9112 §3.2): origin-form and absolute-form for every
  *   method, "*" only for OPTIONS, authority-form only (and always) for CONNECT.
+ *   The absolute-form needs "scheme://" (as nginx): without it,
+ *   "GET example.com:443" would pass as a URI whose scheme is "example.com",
+ *   which is the authority-form that §3.2.3 allows for CONNECT alone.
+ * - A request line that cannot become valid fails as soon as that is known,
+ *   not when its LF arrives (or the header timeout fires): a first byte that
+ *   is no tchar (NULs, binary, a TLS ClientHello) or a CR not followed by LF.
  * - Chunk sizes: at most MAX_CHUNK_SIZE_HEX_DIGITS hex digits and at most
  *   2^53 - 1, else 400; extensions must be `;...` without CTLs and are ignored.
  * - Limits: a Content-Length above maxBodyBytes fails before onHead (413); a
@@ -142,7 +148,7 @@ const HEX_VALUES: Int8Array = (() => {
   return table;
 })();
 
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const AUTHORITY_FORM = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+):[0-9]+$/;
 const WELL_FORMED_VERSION = /^HTTP\/[0-9](\.[0-9])?$/;
 
@@ -458,6 +464,8 @@ export class Http1Parser {
   private readonly limits: HttpLimits;
   private state: ParserState = 'request-line';
   private readonly partial = new PartialLine();
+  /** The last byte buffered in `partial` was a CR (a split CRLF, or a bare CR on its way). */
+  private partialEndsInCR = false;
   private head = new HeadInProgress();
   private leadingEmptyLines = 0;
   /** Bytes left in the Content-Length body or in the current chunk. */
@@ -505,6 +513,12 @@ export class Http1Parser {
 
   private consumeLine(chunk: Buffer, pos: number): number {
     const lf = chunk.indexOf(LF, pos);
+    // Before the length checks, so the earliest hopeless byte decides the
+    // error whatever the split.
+    if (this.state === 'request-line') {
+      const hopeless = this.hopelessRequestLine(chunk, pos, lf === -1 ? chunk.length : lf);
+      if (hopeless !== undefined) return this.fail(hopeless);
+    }
     const budget = this.lineBudget();
     // Checked on partial lines too, so a client cannot make us buffer an
     // endless line; the full-line check below counts the LF, so both checks
@@ -512,6 +526,7 @@ export class Http1Parser {
     if (lf === -1) {
       if (this.partial.length + (chunk.length - pos) > budget) return this.fail(this.lineTooLong());
       this.partial.append(chunk.subarray(pos));
+      this.partialEndsInCR = chunk[chunk.length - 1] === CR;
       return chunk.length;
     }
     if (this.partial.length + (lf - pos) + 1 > budget) return this.fail(this.lineTooLong());
@@ -522,6 +537,25 @@ export class Http1Parser {
       this.onLine(line, 0, line.length);
     }
     return lf + 1;
+  }
+
+  /**
+   * What no later byte can repair in buf[start, end), the next bytes of a
+   * request line before its LF: a first byte that is no tchar (NULs, binary,
+   * a TLS ClientHello), or a CR that something other than LF follows. Found
+   * as the bytes arrive, so garbage gets its 400 at once rather than at the
+   * header timeout; the line offset comes from `partial`, so any split agrees.
+   */
+  private hopelessRequestLine(buf: Buffer, start: number, end: number): ProtocolError | undefined {
+    if (start === end) return undefined;
+    const continuing = this.partial.length > 0;
+    if (continuing && this.partialEndsInCR) return badRequest('bare CR in the request line');
+    const first = buf[start]!;
+    if (!continuing && first !== CR && TOKEN_BYTES[first] === 0) return badRequest('invalid method');
+    const cr = buf.indexOf(CR, start);
+    // A CR as the last byte so far may still be followed by its LF.
+    if (cr !== -1 && cr < end - 1) return badRequest('bare CR in the request line');
+    return undefined;
   }
 
   /** How many more bytes the line being read may take, LF included. */

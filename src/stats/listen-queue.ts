@@ -4,10 +4,10 @@
  * stats report (per-socket queue, the instance's listen_queue and load).
  */
 import { ctime } from '../worker/access-log';
-import { readAcceptQueues, type ListenerRef, type ProcReader, readProcNet } from './procfs';
+import { readListenQueues, type QueueRef } from './socket-queue';
 import type { SocketSnapshot } from './snapshot';
 
-export interface MonitoredSocket extends ListenerRef {
+export interface MonitoredSocket extends QueueRef {
   /** The address as configured: the socket's name in the stats and the log. */
   name: string;
   proto: string;
@@ -18,11 +18,11 @@ export interface MonitoredSocket extends ListenerRef {
 export class ListenQueueMonitor {
   private readonly sockets: readonly MonitoredSocket[];
   private readonly log: (line: string) => void;
-  private readonly read: ProcReader;
+  private readonly read: (sockets: readonly QueueRef[]) => Array<number | undefined>;
   private queues: number[];
   private fullCount = 0;
 
-  constructor(sockets: readonly MonitoredSocket[], log: (line: string) => void, read: ProcReader = readProcNet) {
+  constructor(sockets: readonly MonitoredSocket[], log: (line: string) => void, read = readListenQueues) {
     this.sockets = sockets;
     this.log = log;
     this.read = read;
@@ -31,7 +31,7 @@ export class ListenQueueMonitor {
 
   /** Call once a second from the master's timer. */
   check(): void {
-    const found = readAcceptQueues(this.sockets, this.read);
+    const found = this.read(this.sockets);
     this.queues = found.map((q) => q ?? 0);
     this.sockets.forEach((sock, i) => {
       const queue = this.queues[i] ?? 0;

@@ -15,6 +15,8 @@ export interface Libc {
   errno(): number;
   memfd_create(name: string, flags: number): number;
   mmap(addr: null, length: number, prot: number, flags: number, fd: number, offset: number): unknown;
+  /** strerror(3): the C library's own wording ("No such file or directory"), which uWSGI's messages use. */
+  strerror(errnum: number): string;
 }
 
 let cached: Libc | undefined;
@@ -30,6 +32,7 @@ export function libc(): Libc {
     errno: () => koffi.errno(),
     memfd_create: lib.func('int memfd_create(const char*, unsigned int)'),
     mmap: lib.func('void* mmap(void*, size_t, int, int, int, intptr_t)'),
+    strerror: lib.func('const char* strerror(int)'),
   };
   return cached;
 }

@@ -445,3 +445,11 @@ export function runNuwsgi(
 ): Promise<RunResult> {
   return runServer('nuwsgi', process.execPath, [nuwsgiBin(), ...args], opts);
 }
+
+/** runServer for Debian's uWSGI with the python3 plugin (the oracle). */
+export function runUwsgi(
+  args: readonly string[],
+  opts: Omit<StartOptions, 'waitReady' | 'readyPath' | 'expectSockets'> = {},
+): Promise<RunResult> {
+  return runServer('uwsgi', 'uwsgi', ['--plugin', 'python3', ...args], opts);
+}

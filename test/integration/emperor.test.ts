@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, utim
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
+import { uwsgiRequest } from '../helpers/uwsgi';
 import { nuwsgiBin, runNuwsgi, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
 import { isAlive, killGroup, listProcesses, readProc } from '../helpers/procs';
 import { makeTempDir } from '../helpers/tmp';
@@ -263,6 +264,33 @@ describe('the emperor', () => {
       assert.match(emperor.logs(), /The Emperor is buried\./);
       for (const pid of everyone) assert.equal(isAlive(pid), false, `pid ${pid} outlived the emperor`);
       assert.equal(existsSync(l.sock('one')), false);
+    } finally {
+      await stopEmperor(emperor, l);
+    }
+  });
+
+  test('on-demand vassals (emperor-on-demand-directory): the emperor holds the socket, the first connection starts the vassal and is served', async () => {
+    const l = layout();
+    writeFileSync(join(l.vassals, 'od.ini'), ['[uwsgi]', `wsgi-file = ${l.root}/app.py`, 'master = true', 'processes = 1', 'env = VERSION=od', ''].join('\n'));
+    const emperor = await startNuwsgi(['--emperor', l.vassals, '--emperor-on-demand-directory', l.run, '--emperor-stats', join(l.run, 'stats.sock')], { waitReady: false });
+    const socket = join(l.run, 'od.socket');
+    try {
+      await emperor.waitForLog(new RegExp(`od\\.ini -> "on demand" instance detected, waiting for connections on socket "${socket.replace(/[.]/g, '\\.')}"`), 15_000);
+      await eventually(() => (existsSync(socket) ? true : undefined), 'the on-demand socket');
+      const before = (await stats(l)).vassals.find((v) => v.id === 'od.ini');
+      assert.equal(before?.pid, -1, 'no vassal process before the first connection');
+      assert.equal((before as unknown as { on_demand: string }).on_demand, socket);
+
+      const first = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
+      assert.equal(first.status, 200, 'the connection that woke the vassal is served');
+      assert.equal((JSON.parse(first.body.toString()) as AppAnswer).version, 'od');
+      assert.match(emperor.logs(), /nuwsgi socket 0 inherited UNIX address .*od\.socket fd 0/);
+      const master = await vassalPid(l, 'od.ini');
+
+      rmSync(join(l.vassals, 'od.ini'));
+      await emperor.waitForLog(/\[emperor\] removed uwsgi instance od\.ini/, 30_000);
+      assert.equal(isAlive(master), false);
+      assert.equal(existsSync(socket), false, 'the emperor removed the socket it had bound');
     } finally {
       await stopEmperor(emperor, l);
     }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpConnection, rawRequest, request, parseResponses } from '../helpers/http';
+import { HttpConnection, rawExchange, rawRequest, request, parseResponses } from '../helpers/http';
 import { pythonInterpreters } from '../helpers/python';
 import { startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
@@ -104,6 +104,20 @@ for (const py of pythonInterpreters()) {
         responses.map((r) => r.body.toString()),
         ['hello from GET /p1', 'hello from GET /p2', 'hello from GET /p3'],
       );
+    });
+
+    test('garbage with no line end gets its 400 at once, not at the header timeout', async () => {
+      // The connection stays open from our side: only the server's own 400 and close end the exchange.
+      for (const garbage of ['\0\0\0\0', '\r\r\r', '\x16\x03\x01\x02\x00']) {
+        const result = await rawExchange(port, garbage, { timeoutMs: 5_000 });
+        assert.equal(result.outcome, 'closed', `${JSON.stringify(garbage)}: closed by the server`);
+        assert.match(result.data.toString('latin1'), /^HTTP\/1\.1 400 /, JSON.stringify(garbage));
+      }
+    });
+
+    test('authority-form for a method other than CONNECT is a 400 (RFC 9112 §3.2.3)', async () => {
+      const [res] = parseResponses(await rawRequest(port, 'GET example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n'));
+      assert.equal(res?.status, 400);
     });
 
     test('HTTP/1.0 closes unless asked to keep alive', async () => {

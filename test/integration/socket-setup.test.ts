@@ -20,7 +20,8 @@ import {
   type InheritedSocket,
 } from '../../src/master/socket-setup';
 import { NuwsgiError } from '../../src/util/errors';
-import { repoRoot } from '../helpers/server';
+import { repoRoot, runNuwsgi, runUwsgi } from '../helpers/server';
+import { uwsgiSkipReason } from '../helpers/system';
 import { makeTempDir } from '../helpers/tmp';
 
 function listenUnix(path: string): Promise<Server> {
@@ -315,4 +316,27 @@ describe('inheritedSystemdSockets (real inherited fds)', () => {
     assert.equal(typeof found, 'string');
     assert.match(found as string, /LISTEN_FDS: fd 3 (\(.*\) )?is not (a socket|a TCP or UNIX stream socket|a listening socket)/);
   });
+});
+
+describe('bind errors name the real errno, in the C library words uWSGI prints', () => {
+  const hello = (): string => join(repoRoot(), 'examples', 'hello.py');
+  const cases: Array<{ label: string; args: (dir: string) => string[]; says: string }> = [
+    { label: 'a missing directory', args: (dir) => ['--socket', join(dir, 'missing', 'x.sock')], says: 'No such file or directory' },
+    { label: 'a file as directory', args: (dir) => ['--socket', join(dir, 'file', 'x.sock')], says: 'Not a directory' },
+    { label: 'an address not on this host', args: () => ['--http-socket', '192.0.2.1:0'], says: 'Cannot assign requested address' },
+  ];
+  for (const c of cases) {
+    test(c.label, async () => {
+      const dir = makeTempDir();
+      writeFileSync(join(dir, 'file'), '');
+      const run = await runNuwsgi([...c.args(dir), '--wsgi-file', hello()]);
+      assert.notEqual(run.code, 0);
+      assert.ok(run.logs.includes(`: ${c.says}`), run.logs);
+      assert.doesNotMatch(run.logs, /internal error|    at /);
+      const skip = uwsgiSkipReason();
+      if (skip !== undefined) return;
+      const oracle = await runUwsgi([...c.args(dir), '--wsgi-file', hello()]);
+      assert.ok(oracle.logs.includes(`bind(): ${c.says}`), `uWSGI says the same: ${oracle.logs}`);
+    });
+  }
 });

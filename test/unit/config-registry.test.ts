@@ -31,6 +31,10 @@ const IMPLEMENTED = [
   // issue 10: the request/response path
   'add-header', 'del-header', 'ignore-sigpipe', 'ignore-write-errors', 'disable-write-exception', 'post-buffering',
   'post-buffering-bufsize', 'http-keepalive', 'http-auto-chunked',
+  // issue 16
+  'max-fd',
+  // issue 15: on-demand vassals
+  'emperor-on-demand-extension', 'emperor-on-demand-directory', 'emperor-on-demand-exec',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

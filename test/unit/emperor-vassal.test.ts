@@ -2,7 +2,7 @@
 // transition and every timer attached to a state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vassal, type VassalHooks, type VassalPolicy } from '../../src/emperor/vassal';
+import { Vassal, type OnDemandSocket, type VassalHooks, type VassalPolicy } from '../../src/emperor/vassal';
 import type { VassalFile } from '../../src/emperor/monitor';
 import type { VassalProcessEvents, SpawnRequest } from '../../src/emperor/spawn';
 import { TO_EMPEROR, TO_VASSAL } from '../../src/emperor/protocol';
@@ -29,6 +29,7 @@ class FakeProcess {
 interface Rig {
   vassal: Vassal;
   procs: FakeProcess[];
+  requests: SpawnRequest[];
   logs: string[];
   gone: Vassal[];
   last(): FakeProcess;
@@ -36,8 +37,9 @@ interface Rig {
 
 const FILE: VassalFile = { key: '/v/app.ini', name: 'app.ini', configPath: 'app.ini', cwd: '/v', monitor: '/v', mtimeMs: 1000, ino: 1, uid: 33, gid: 33 };
 
-function rig(policy: Partial<VassalPolicy> = {}): Rig {
+function rig(policy: Partial<VassalPolicy> = {}, onDemandName?: string): Rig {
   const procs: FakeProcess[] = [];
+  const requests: SpawnRequest[] = [];
   const logs: string[] = [];
   const gone: Vassal[] = [];
   let nextPid = 100;
@@ -45,7 +47,8 @@ function rig(policy: Partial<VassalPolicy> = {}): Rig {
     log: (l) => logs.push(l),
     logVerbose: (l) => logs.push(l),
     request: (file): SpawnRequest => ({ argv: ['--ini', file.configPath], cwd: file.cwd, env: {} }),
-    spawn: (_request, events) => {
+    spawn: (request, events) => {
+      requests.push(request);
       const p = new FakeProcess(nextPid++, events);
       procs.push(p);
       return p;
@@ -54,8 +57,8 @@ function rig(policy: Partial<VassalPolicy> = {}): Rig {
     gone: (v) => gone.push(v),
   };
   const full: VassalPolicy = { throttleMs: 20, maxThrottleMs: 80, curseToleranceMs: 50, requiredHeartbeatMs: 60, gracefulShutdown: true, ...policy };
-  const vassal = new Vassal(FILE, full, hooks);
-  return { vassal, procs, logs, gone, last: () => procs[procs.length - 1] as FakeProcess };
+  const vassal = new Vassal(FILE, full, hooks, onDemandName);
+  return { vassal, procs, requests, logs, gone, last: () => procs[procs.length - 1] as FakeProcess };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -258,4 +261,101 @@ test('stats carry uWSGI fields plus state and config path', () => {
   assert.equal(s['monitor'], '/v');
   r.vassal.stop();
   r.last().events.onExit(0, null);
+});
+
+/** The emperor's side of an on-demand socket: a connection is announced by calling `connect()`. */
+class FakeOnDemandSocket implements OnDemandSocket {
+  readonly name = '/run/app.socket';
+  readonly fd = 42;
+  closed = false;
+  private waiter: (() => void) | null = null;
+  watch(onConnection: () => void): () => void {
+    this.waiter = onConnection;
+    return () => {
+      this.waiter = null;
+    };
+  }
+  get watched(): boolean {
+    return this.waiter !== null;
+  }
+  connect(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+test('on demand: nothing runs until a connection; the vassal gets the socket as descriptor 0', () => {
+  const r = rig({}, '/run/app.socket');
+  const socket = new FakeOnDemandSocket();
+  assert.equal(r.vassal.state, 'on-demand');
+  r.vassal.awaitConnection(socket);
+  assert.equal(r.procs.length, 0);
+  assert.ok(socket.watched);
+  assert.deepEqual(r.logs, ['[nuwsgi-emperor] app.ini -> "on demand" instance detected, waiting for connections on socket "/run/app.socket" ...']);
+  socket.connect();
+  assert.equal(r.vassal.state, 'starting');
+  assert.equal(r.requests[0]?.stdinFd, 42);
+  comeUp(r.last());
+  assert.equal(r.vassal.state, 'ready');
+  assert.equal(vassalStats(r.vassal)['on_demand'], '/run/app.socket');
+});
+
+test('on demand: byte 22 (die-on-idle) stops the vassal and holds the socket again; the next connection starts it anew', async () => {
+  const r = rig({ gracefulShutdown: true }, '/run/app.socket');
+  const socket = new FakeOnDemandSocket();
+  r.vassal.awaitConnection(socket);
+  socket.connect();
+  const first = r.last();
+  comeUp(first);
+  first.events.onByte(TO_EMPEROR.voluntaryStop);
+  assert.equal(r.vassal.state, 'stopping');
+  assert.deepEqual(first.sent, [TO_VASSAL.gracefulStop]);
+  assert.ok(r.logs.includes('[emperor] bringing back instance app.ini to on-demand mode'));
+  first.events.onExit(0, null);
+  assert.equal(r.vassal.state, 'on-demand');
+  assert.ok(socket.watched, 'watching the socket again');
+  assert.equal(socket.closed, false, 'the socket stays bound');
+  assert.equal(r.logs.at(-1), '[nuwsgi-emperor] app.ini -> back to "on demand" mode, waiting for connections on socket "/run/app.socket" ...');
+  assert.deepEqual(r.gone, []);
+  socket.connect();
+  assert.equal(r.procs.length, 2);
+  assert.equal(r.vassal.state, 'starting');
+  // A vassal that does not exit is still killed after the mercy, and then waits again.
+  const second = r.last();
+  comeUp(second);
+  second.events.onByte(TO_EMPEROR.voluntaryStop);
+  await eventually(() => second.signals.includes('SIGKILL'), 'SIGKILL after the curse tolerance');
+  second.events.onExit(null, 'SIGKILL');
+  assert.equal(r.vassal.state, 'on-demand');
+});
+
+test('on demand: a removed file while waiting stops watching, closes the socket and forgets the vassal', () => {
+  const r = rig({}, '/run/app.socket');
+  const socket = new FakeOnDemandSocket();
+  r.vassal.awaitConnection(socket);
+  r.vassal.fileChanged({ ...FILE, mtimeMs: 2000 });
+  assert.equal(r.vassal.state, 'on-demand', 'a touched file is read at the next start');
+  r.vassal.stop();
+  assert.equal(r.vassal.state, 'dead');
+  assert.equal(socket.watched, false);
+  assert.equal(socket.closed, true);
+  assert.deepEqual(r.gone, [r.vassal]);
+});
+
+test('on demand: a file removed while its vassal returns to on-demand ends dead, not waiting', () => {
+  const r = rig({}, '/run/app.socket');
+  const socket = new FakeOnDemandSocket();
+  r.vassal.awaitConnection(socket);
+  socket.connect();
+  const p = r.last();
+  comeUp(p);
+  p.events.onByte(TO_EMPEROR.voluntaryStop);
+  r.vassal.stop();
+  p.events.onExit(0, null);
+  assert.equal(r.vassal.state, 'dead');
+  assert.equal(socket.closed, true);
 });

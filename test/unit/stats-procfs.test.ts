@@ -4,33 +4,9 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { bindSocket } from '../../src/master/sockets';
 import { ListenQueueMonitor } from '../../src/stats/listen-queue';
-import {
-  effectiveBacklog,
-  pageSize,
-  parseProcNetTcp,
-  parseProcNetUnix,
-  parseStatm,
-  readAcceptQueues,
-  readProcessMemory,
-  tcpAcceptQueue,
-  unixAcceptQueue,
-} from '../../src/stats/procfs';
+import { effectiveBacklog, pageSize, parseStatm, readProcessMemory } from '../../src/stats/procfs';
+import { parseUnixDiagReply, readListenQueues, unixDiagRequest } from '../../src/stats/socket-queue';
 import { makeTempDir } from '../helpers/tmp';
-
-// Captured on Linux 6.x: a TCP listener with 4 connections not yet accepted,
-// and a UNIX listener with 3 connects of which one was accepted.
-const PROC_NET_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   3: 0100007F:BA9B 00000000:0000 0A 00000000:00000004 00:00000000 00000000     0        0 749424 5 000000009b5366cc 100 0 0 10 0
-  29: 0100007F:BA9B 0100007F:D1F6 01 00000000:00000000 00:00000000 00000000     0        0 0 1 00000000251666e4 20 0 0 10 -1
-`;
-const PROC_NET_UNIX = `Num       RefCount Protocol Flags    Type St Inode Path
-00000000e6ef6362: 00000003 00000000 00000000 0001 03 749422 /tmp/statsdev/q.sock
-00000000e1d5c3fd: 00000003 00000000 00000000 0001 02     0 /tmp/statsdev/q.sock
-00000000a9f07a35: 00000003 00000000 00000000 0001 02     0 /tmp/statsdev/q.sock
-000000003d371d2c: 00000002 00000000 00010000 0001 01 749418 /tmp/statsdev/q.sock
-0000000011111111: 00000002 00000000 00010000 0001 01 749500 @abstract
-0000000022222222: 00000003 00000000 00000000 0001 03 749501
-`;
 
 test('statm: pages to bytes', () => {
   assert.deepEqual(parseStatm('2000 300 100 1 0 500 0\n', 4096), { vsz: 2000 * 4096, rss: 300 * 4096 });
@@ -44,19 +20,26 @@ test('page size comes from the auxiliary vector; our own memory is readable, a d
   assert.equal(readProcessMemory(2 ** 22 + 12345), undefined);
 });
 
-test('/proc/net/tcp: the LISTEN row rx_queue is the accept queue', () => {
-  const rows = parseProcNetTcp(PROC_NET_TCP);
-  assert.equal(rows.length, 2);
-  assert.equal(tcpAcceptQueue(rows, 749424), 4);
-  assert.equal(tcpAcceptQueue(rows, 1), undefined);
-});
-
-test('/proc/net/unix: queued connections are inode-less state-02 rows with the listener path', () => {
-  const rows = parseProcNetUnix(PROC_NET_UNIX);
-  assert.equal(rows.length, 6);
-  assert.equal(unixAcceptQueue(rows, '/tmp/statsdev/q.sock'), 2);
-  assert.equal(unixAcceptQueue(rows, '@abstract'), 0);
-  assert.equal(rows[5]?.path, '');
+test('sock_diag: the request asks for one inode; the UNIX_DIAG_RQLEN rqueue of the reply is the queue', () => {
+  const req = unixDiagRequest(749418);
+  assert.equal(req.length, 40);
+  assert.equal(req.readUInt32LE(0), 40);
+  assert.equal(req.readUInt16LE(4), 20); // SOCK_DIAG_BY_FAMILY
+  assert.equal(req.readUInt32LE(24), 749418);
+  // nlmsghdr(16) + unix_diag_msg(16) + rtattr RQLEN {rqueue 2, wqueue 16} + an attribute before it.
+  const reply = Buffer.alloc(16 + 16 + 8 + 12);
+  reply.writeUInt32LE(reply.length, 0);
+  reply.writeUInt16LE(20, 4);
+  reply.writeUInt16LE(8, 32); // some other attribute, 4 bytes of payload
+  reply.writeUInt16LE(99, 34);
+  reply.writeUInt16LE(12, 40);
+  reply.writeUInt16LE(4, 42); // UNIX_DIAG_RQLEN
+  reply.writeUInt32LE(2, 44);
+  reply.writeUInt32LE(16, 48);
+  assert.equal(parseUnixDiagReply(reply), 2);
+  const error = Buffer.from(reply);
+  error.writeUInt16LE(2, 4); // NLMSG_ERROR
+  assert.equal(parseUnixDiagReply(error), undefined);
 });
 
 test('effective backlog is capped by somaxconn', () => {
@@ -77,7 +60,7 @@ async function connectClients(target: net.NetConnectOpts, n: number): Promise<ne
   return clients;
 }
 
-test('the real kernel: queued TCP and UNIX connections are counted, and the monitor logs a full queue', async () => {
+test('the real kernel: queued TCP and UNIX connections are counted from the sockets themselves, and the monitor logs a full queue', async () => {
   const dir = makeTempDir('nuwsgi-lq-');
   const path = join(dir, 'q.sock');
   const tcp = await bindSocket(0, 'http', '127.0.0.1:0', 16);
@@ -85,9 +68,9 @@ test('the real kernel: queued TCP and UNIX connections are counted, and the moni
   const clients = [...(await connectClients({ host: '127.0.0.1', port: tcp.port }, 3)), ...(await connectClients({ path }, 2))];
   try {
     assert.deepEqual(
-      readAcceptQueues([
+      readListenQueues([
         { kind: 'tcp', fd: tcp.fd },
-        { kind: 'unix', fd: unix.fd, path },
+        { kind: 'unix', fd: unix.fd },
       ]),
       [3, 2],
     );
@@ -95,7 +78,7 @@ test('the real kernel: queued TCP and UNIX connections are counted, and the moni
     const monitor = new ListenQueueMonitor(
       [
         { kind: 'tcp', fd: tcp.fd, name: tcp.spec, proto: 'http', maxQueue: 16 },
-        { kind: 'unix', fd: unix.fd, path, name: path, proto: 'uwsgi', maxQueue: 2 },
+        { kind: 'unix', fd: unix.fd, name: path, proto: 'uwsgi', maxQueue: 2 },
       ],
       (l) => logs.push(l),
     );

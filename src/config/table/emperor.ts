@@ -43,6 +43,18 @@ export const EMPEROR_OPTIONS: readonly OptionSpec[] = [
     help: 'set the Emperor tolerance about cursed vassals: seconds a vassal told to stop may take before SIGKILL',
   },
   {
+    name: 'emperor-on-demand-extension', aliases: ['emperor-on-demand-ext'], kind: 'scalar', type: 'string', status: 'implemented', metavar: 'ext', section: SECTION,
+    help: 'on-demand vassals: the socket name is the first line of the file named like the vassal file plus this extension',
+  },
+  {
+    name: 'emperor-on-demand-directory', aliases: ['emperor-on-demand-dir'], kind: 'scalar', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
+    help: 'on-demand vassals: bind the unix socket DIR/<vassal name>.socket and start the vassal on its first connection',
+  },
+  {
+    name: 'emperor-on-demand-exec', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'cmd', section: SECTION,
+    help: 'on-demand vassals: the socket name is the first line the command prints (the vassal file is its only argument)',
+  },
+  {
     name: 'emperor-stats', aliases: ['emperor-stats-server'], kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', section: SECTION,
     help: 'run the Emperor stats server',
   },

@@ -4,6 +4,11 @@ const SECTION = 'Limits';
 
 export const LIMITS_OPTIONS: readonly OptionSpec[] = [
   {
+    name: 'max-fd', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', min: 1, section: SECTION,
+    help: 'set the maximum number of file descriptors, soft and hard (raising the hard limit needs root)',
+    note: 'without it the soft open-file limit is raised to the hard one at start (Node does so); uWSGI keeps the soft limit',
+  },
+  {
     name: 'harakiri', short: 't', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set harakiri timeout',
   },
