@@ -6,6 +6,10 @@ import { NuwsgiError } from '../util/errors';
 import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
+import { procnameSettings, type ProcnameSettings } from '../util/procname';
+import { daemonSpecs, type DaemonSpec } from '../master/daemon-specs';
+import { cronSpecs, type CronSpec } from '../master/cron';
+import { hookPlan, type HookPlan } from '../util/hooks';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -65,12 +69,34 @@ export interface ServerPlan {
   pyAutoreload: number;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
+  /** --reuse-port, --so-keepalive on TCP sockets. */
+  tcpFlags: { reusePort: boolean; keepAlive: boolean };
+  /** --auto-procname, --procname*: process titles. */
+  procname: ProcnameSettings;
+  /** --attach-daemon and friends. */
+  daemons: DaemonSpec[];
+  /** --cron, --unique-cron, --cron2. */
+  crons: CronSpec[];
+  /** --hook-*. */
+  hooks: HookPlan;
+  /** What reading the options found worth saying (unknown attach-daemon2 keys...), logged at startup. */
+  warnings: string[];
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
   const chdir = o.str('chdir');
   const base = chdir !== undefined ? path.resolve(cwd, chdir) : cwd;
+  const warnings: string[] = [];
+  const warn = (line: string): void => {
+    warnings.push(line);
+  };
   return {
+    procname: procnameSettings(o),
+    tcpFlags: { reusePort: o.bool('reuse-port'), keepAlive: o.bool('so-keepalive') },
+    daemons: daemonSpecs(o, warn),
+    crons: cronSpecs(o, warn),
+    hooks: hookPlan(o),
+    warnings,
     sockets: [
       ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec })),
       ...[...o.list('https'), ...o.list('https-socket')].map((value) => httpsSocket(value, base)),

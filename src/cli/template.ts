@@ -23,5 +23,6 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     recycle: plan.recycle,
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
     pyAutoreload: plan.pyAutoreload,
+    hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
   };
 }

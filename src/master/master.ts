@@ -75,6 +75,12 @@ export interface MasterOptions {
   cheaper?: CheaperSettings;
   /** The log: workers' stdout/stderr relayed as whole lines, reopen, rotation (src/logging/master-log.ts). Absent: workers inherit stdio. */
   logging?: MasterLogHooks;
+  /** Worker N's process title (--auto-procname: "uWSGI worker N"); undefined keeps the command line. */
+  workerTitle?: (id: number) => string | undefined;
+  /** A reload of the whole instance (the configuration re-read): attached daemons restart, as uWSGI's re-exec does. */
+  onInstanceReload?: () => void;
+  /** The master begins to stop (either way): attached daemons are stopped meanwhile. */
+  onStopping?: () => void;
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
@@ -154,14 +160,17 @@ export class Master {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
     this.opts.log('SIGTERM received: gracefully stopping workers...');
+    this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }
 
-  /** SIGINT / SIGQUIT: stop now. */
-  stopNow(): void {
+  /** SIGINT / SIGQUIT: stop now (a fatal hook passes the exit code). */
+  stopNow(exitCode?: number): void {
+    if (exitCode !== undefined) this.exitCode = exitCode;
     if (this.stopping === 'immediate') return;
+    if (this.stopping === 'no') this.opts.onStopping?.();
     this.stopping = 'immediate';
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
@@ -179,6 +188,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
     if (rereadConfig) this.opts.logging?.reloading(this.workersReopenLogs); // --log-reopen
+    if (rereadConfig) this.opts.onInstanceReload?.();
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
   }
@@ -222,6 +232,7 @@ export class Master {
   reloadBrutally(rereadConfig: boolean): void {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('reload')) return;
+    if (rereadConfig) this.opts.onInstanceReload?.();
     this.opts.log('...brutally killing workers...');
     for (const slot of this.slots) {
       if (slot.current !== null) this.drain(slot.current, 'SIGINT');
@@ -300,8 +311,10 @@ export class Master {
     const row = this.scoreboard.freeRows.shift() ?? 0;
     this.scoreboard.reader.clear(row);
     const logIo = this.opts.logging?.forWorker(FIRST_SOCKET_FD + this.sockets.length);
+    const title = this.opts.workerTitle?.(slot.id);
     const config: WorkerConfig = {
       ...this.template,
+      ...(title !== undefined ? { title } : {}),
       id: slot.id,
       listeners: this.sockets.map((s, i) => listenerFor(s, FIRST_SOCKET_FD + i)),
       scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row },

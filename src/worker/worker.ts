@@ -16,6 +16,7 @@ import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
 import { RequestLogger } from '../logging';
+import type { Hook } from '../util/hooks';
 import type { WorkerLogSettings } from '../logging/plan';
 import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
@@ -64,10 +65,14 @@ export interface WorkerConfig {
   stats: boolean;
   /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
   pyAutoreload: number;
+  /** --hook-pre-app, --hook-post-app, --hook-accepting (run by main.ts around boot and serve). */
+  hooks?: { preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
+  /** The process title (--auto-procname...), set by the master per worker. */
+  title?: string;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
-export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget'>;
+export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget' | 'title'>;
 
 /** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
 const SPOOL_ABOVE = 1 << 20;

@@ -28,6 +28,11 @@ const IMPLEMENTED = [
   'logto', 'logto2', 'log-date', 'log-format', 'logformat-json', 'log-format-strftime', 'log-micros', 'log-4xx', 'log-5xx',
   'log-slow', 'log-big', 'log-zero', 'log-sendfile', 'log-ioerror', 'log-x-forwarded-for', 'log-master', 'log-maxsize',
   'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
+  // issue 10: the master-side options real configs use
+  'auto-procname', 'procname-prefix', 'procname-prefix-spaced', 'procname-append', 'procname', 'procname-master',
+  'memory-report', 'attach-daemon', 'attach-daemon2', 'smart-attach-daemon', 'smart-attach-daemon2', 'cron', 'unique-cron',
+  'cron2', 'cron-harakiri', 'hook-asap', 'hook-as-root', 'hook-as-user', 'hook-master-start', 'hook-pre-app', 'hook-post-app',
+  'hook-accepting', 'lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'so-keepalive', 'reuse-port',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

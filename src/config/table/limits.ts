@@ -65,5 +65,12 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     name: 'post-buffering-bufsize', kind: 'scalar', type: 'size', default: 8192, status: 'planned', metavar: 'bytes', section: SECTION,
     help: 'set buffer size for read() in post buffering mode',
   },
-  { name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable memory report' },
+  {
+    name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable memory report',
+    note: 'uWSGI\'s "{address space usage: ...} {rss usage: ...}" prefix on each default request line; %(rss) and %(vsz) in log-format',
+  },
+  {
+    name: 'ksm', kind: 'scalar', type: 'string', status: 'planned', metavar: 'cycles', argument: 'optional', section: SECTION, help: 'enable Linux KSM',
+    why: 'not yet: workers would madvise(MADV_MERGEABLE) their anonymous memory; it only helps where /sys/kernel/mm/ksm/run is 1',
+  },
 ];

@@ -96,7 +96,8 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     help: 'disable exception generation on write()/writev()',
   },
   {
-    name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'set close-on-exec on connection sockets (could be required for spawning processes in requests)',
+    note: 'always: workers accept connections with SOCK_CLOEXEC, so processes the app spawns never inherit a client socket',
   },
 ];
