@@ -22,6 +22,7 @@ import { DaemonManager } from '../master/daemons';
 import { CronTable } from '../master/cron';
 import { runHooks, type MasterSignalAction } from '../util/hooks';
 import { constants } from 'node:os';
+import { readAcceptQueues } from '../stats/procfs';
 
 /** Until the master runs, a reload request has nothing to reload: it must not kill us (SIGHUP's default). */
 export const ignoreEarlyReload = (): void => writeLog('SIGHUP received while starting: ignored');
@@ -71,6 +72,7 @@ export async function runMaster(
       ...(plan.cheaper.cheaper > 0 ? { cheaper: validCheaper(plan) } : {}),
       workerTitle: (id) => workerTitle(plan.procname, id),
       onInstanceReload: () => void daemons.reload(),
+      listenQueue: () => longestListenQueue(sockets),
       onStopping: () => {
         daemonsStopped = daemons.stop(false);
       },
@@ -92,6 +94,12 @@ export async function runMaster(
     fifo?.close(plan.vacuum);
     await stats?.close();
   }
+}
+
+/** uWSGI's shared->backlog: the longest accept queue of the sockets (/proc/net). */
+function longestListenQueue(sockets: BoundSocket[]): number {
+  const refs = sockets.map((s) => (s.kind === 'unix' ? { kind: s.kind, fd: s.fd, path: s.spec } : { kind: s.kind, fd: s.fd }));
+  return Math.max(0, ...readAcceptQueues(refs).map((q) => q ?? 0));
 }
 
 /** hook-master-start `unix_signal:N FUNC`: signal N now does what uWSGI's master function FUNC does. */

@@ -10,6 +10,7 @@ import { procnameSettings, type ProcnameSettings } from '../util/procname';
 import { daemonSpecs, type DaemonSpec } from '../master/daemon-specs';
 import { cronSpecs, type CronSpec } from '../master/cron';
 import { hookPlan, type HookPlan } from '../util/hooks';
+import type { BusynessSettings } from '../master/cheaper';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -58,7 +59,7 @@ export interface ServerPlan {
   metricsAddress: string | undefined;
   masterFifo: string[];
   /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
-  cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number };
+  cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number; algo: string | undefined; busyness: Partial<BusynessSettings> };
   /** --uid / --gid: whom to become once the sockets are bound. */
   uid: string | undefined;
   gid: string | undefined;
@@ -131,6 +132,18 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
       initial: o.has('cheaper-initial') ? o.int('cheaper-initial') : undefined,
       step: o.has('cheaper-step') ? o.int('cheaper-step') : 1,
       overload: o.has('cheaper-overload') ? o.int('cheaper-overload') : 3,
+      algo: o.str('cheaper-algo'),
+      busyness: {
+        max: o.int('cheaper-busyness-max'),
+        min: o.int('cheaper-busyness-min'),
+        multiplier: o.int('cheaper-busyness-multiplier'),
+        penalty: o.int('cheaper-busyness-penalty'),
+        verbose: o.bool('cheaper-busyness-verbose'),
+        backlogAlert: o.int('cheaper-busyness-backlog-alert'),
+        backlogMultiplier: o.int('cheaper-busyness-backlog-multiplier'),
+        backlogStep: o.int('cheaper-busyness-backlog-step'),
+        backlogNonzero: o.int('cheaper-busyness-backlog-nonzero'),
+      },
     },
     uid: o.str('uid'),
     gid: o.str('gid'),

@@ -9,7 +9,7 @@ import { listenerFor, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
-import { SpareAlgorithm, type CheaperSettings } from './cheaper';
+import { cheaperAlgorithm, type CheaperAlgorithm, type CheaperSettings, type LoadSample } from './cheaper';
 import { readProcessMemory } from '../stats/procfs';
 
 /**
@@ -79,6 +79,8 @@ export interface MasterOptions {
   workerTitle?: (id: number) => string | undefined;
   /** A reload of the whole instance (the configuration re-read): attached daemons restart, as uWSGI's re-exec does. */
   onInstanceReload?: () => void;
+  /** The longest listen queue of the sockets now (the backlog and busyness cheaper algorithms). */
+  listenQueue?: () => number;
   /** The master begins to stop (either way): attached daemons are stopped meanwhile. */
   onStopping?: () => void;
 }
@@ -119,7 +121,7 @@ export class Master {
   private chain: number[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private readonly touch: TouchWatcher;
-  private readonly spare: SpareAlgorithm | undefined;
+  private readonly cheaperAlgo: CheaperAlgorithm | undefined;
   private paused = false;
   private lastLoadSampleMs = Date.now();
 
@@ -131,7 +133,7 @@ export class Master {
     const bytes = scoreboardBytes(rows);
     const shm = createSharedMemory('nuwsgi-scoreboard', bytes);
     this.scoreboard = { fd: shm.fd, bytes, reader: new ScoreboardReader(shm.memory), freeRows: Array.from({ length: rows }, (_, i) => i) };
-    this.spare = opts.cheaper === undefined ? undefined : new SpareAlgorithm(opts.cheaper);
+    this.cheaperAlgo = opts.cheaper === undefined ? undefined : cheaperAlgorithm(opts.cheaper, opts.log);
     this.touch = new TouchWatcher([
       ...opts.touchReload.map((file) => ({ file, action: () => this.touched(file, 'grace them all', () => this.reload(true)) })),
       ...opts.touchChainReload.map((file) => ({ file, action: () => this.touched(file, 'chain reload', () => this.chainReload()) })),
@@ -494,7 +496,7 @@ export class Master {
     if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
     if ((this.opts.evilReloadOnRssBytes ?? 0) > 0) this.checkEvilRss(this.opts.evilReloadOnRssBytes as number);
-    if (this.spare !== undefined) this.adjustWorkers();
+    if (this.cheaperAlgo !== undefined) this.adjustWorkers();
   }
 
   /** Read from the scoreboard, so it works while the worker is stuck inside Python. */
@@ -536,11 +538,13 @@ export class Master {
 
   // --------------------------------------------------------------- cheaper mode
 
-  /** Once a second: the spare algorithm's verdict on the last second's load. */
+  /** Once a second: the cheaper algorithm's verdict on the last second's load. */
   private adjustWorkers(): void {
+    const algo = this.cheaperAlgo as CheaperAlgorithm;
     const load = this.sampleLoad(Date.now());
     if (this.chain.length > 0 || this.slots.some((s) => s.next !== null)) return; // not while replacing
-    const decision = (this.spare as SpareAlgorithm).decide(load);
+    if (algo.usesBacklog) load.backlog = this.opts.listenQueue?.() ?? 0;
+    const decision = algo.decide(load);
     if (decision > 0) {
       for (const slot of this.slots.filter((s) => s.cheaped).slice(0, decision)) this.decheap(slot);
     } else if (decision < 0) {
@@ -554,11 +558,12 @@ export class Master {
    * uWSGI samples an instantaneous flag instead; with nuwsgi's queueing
    * workers the share of time is the steadier signal.
    */
-  private sampleLoad(now: number): { active: number; busy: number; cheaped: number } {
+  private sampleLoad(now: number): LoadSample {
     const elapsedUs = Math.max(1, (now - this.lastLoadSampleMs) * 1000);
     this.lastLoadSampleMs = now;
     let active = 0;
     let busy = 0;
+    const workers: NonNullable<LoadSample['workers']> = [];
     for (const slot of this.slots) {
       if (slot.cheaped) continue;
       active++;
@@ -569,8 +574,9 @@ export class Master {
       const share = (row.busyUs - proc.lastBusyUs + runningUs) / elapsedUs;
       proc.lastBusyUs = row.busyUs;
       if (share >= BUSY_SHARE) busy++;
+      workers.push({ id: slot.id, busyUs: row.busyUs, busyNow: row.requestStartMs > 0 });
     }
-    return { active, busy, cheaped: this.slots.filter((s) => s.cheaped).length };
+    return { active, busy, cheaped: this.slots.filter((s) => s.cheaped).length, nowMs: now, workers };
   }
 
   private decheap(slot: WorkerSlot): void {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { repoRoot, runNuwsgi, startNuwsgi, startUwsgi, type ServerProcess } from '../helpers/server';
-import { until } from '../helpers/load';
+import { loadWhile, until } from '../helpers/load';
 import { descendants, isAlive } from '../helpers/procs';
 import { makeTempDir } from '../helpers/tmp';
 
@@ -306,6 +306,52 @@ describe('close-on-exec', () => {
       assert.ok((Number.parseInt(flags[1] as string, 8) & 0o2000000) !== 0, `O_CLOEXEC set (flags ${flags[1]})`);
     } finally {
       client.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe('cheaper algorithms', () => {
+  test('busyness: workers are added when busy, cheaped when idle, with uWSGI\'s [busyness] lines', async () => {
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--disable-logging', '--processes', '3', '--cheaper', '1',
+      '--cheaper-algo', 'busyness', '--cheaper-overload', '1', '--cheaper-busyness-multiplier', '2', '--cheaper-busyness-verbose',
+    ]);
+    try {
+      await server.waitForLog(/^\[busyness\] settings: min=25%, max=50%, overload=1, multiplier=2, respawn penalty=2$/);
+      let stop: () => void = () => undefined;
+      const loaded = new Promise<void>((resolve) => (stop = resolve));
+      const load = loadWhile(server.httpPort as number, 4, loaded, '/slow?secs=0.05', { close: true });
+      await server.waitForLog(/\[busyness\] 1s average busyness is at \d+%, will spawn 1 new worker\(s\)/, 30_000);
+      await server.waitForLog(/spawned nuwsgi worker 2|Respawned nuwsgi worker 2/, 30_000);
+      stop();
+      assert.deepEqual((await load).failures, []);
+      await server.waitForLog(/\[busyness\] 1s average busyness is at \d+%, cheap one of \d running workers/, 30_000);
+      await server.waitForLog(/nuwsgi worker \d cheaped\./, 30_000);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('backlog: a listen queue above cheaper-overload adds a worker', async () => {
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--disable-logging', '--processes', '2', '--cheaper', '1',
+      '--cheaper-algo', 'backlog', '--cheaper-overload', '2',
+    ]);
+    const { connect } = await import('node:net');
+    const clients: Array<import('node:net').Socket> = [];
+    try {
+      const port = server.httpPort as number;
+      // Hold the only worker in a long request, then queue connections it cannot accept meanwhile.
+      const marker = join(makeTempDir(), 'inside');
+      const busy = request(port, { path: `/slow?secs=8&marker=${marker}`, timeoutMs: 20_000 }).catch(() => undefined);
+      await until(() => existsSync(marker), 10_000, 'the worker inside its long request');
+      for (let i = 0; i < 12; i++) clients.push(connect(port, '127.0.0.1'));
+      await server.waitForLog(/spawned nuwsgi worker 2|Respawned nuwsgi worker 2/, 20_000);
+      for (const c of clients) c.destroy();
+      await busy;
+    } finally {
+      for (const c of clients) c.destroy();
       await server.stop();
     }
   });

@@ -33,6 +33,9 @@ const IMPLEMENTED = [
   'memory-report', 'attach-daemon', 'attach-daemon2', 'smart-attach-daemon', 'smart-attach-daemon2', 'cron', 'unique-cron',
   'cron2', 'cron-harakiri', 'hook-asap', 'hook-as-root', 'hook-as-user', 'hook-master-start', 'hook-pre-app', 'hook-post-app',
   'hook-accepting', 'lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'so-keepalive', 'reuse-port',
+  'cheaper-algo', 'cheaper-busyness-max', 'cheaper-busyness-min', 'cheaper-busyness-multiplier', 'cheaper-busyness-penalty',
+  'cheaper-busyness-verbose', 'cheaper-busyness-backlog-alert', 'cheaper-busyness-backlog-multiplier',
+  'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

@@ -51,8 +51,45 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'number of additional processes to spawn at each overload',
   },
   {
-    name: 'cheaper-algo', kind: 'scalar', type: 'string', status: 'planned', metavar: 'name', implies: ['master'], section: SECTION,
+    name: 'cheaper-algo', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', implies: ['master'], section: SECTION,
     help: 'choose to algorithm used for adaptive process spawning',
+    note: 'spare (default), busyness (uWSGI\'s cheaper_busyness plugin, built in) and backlog; another name falls back to spare, as uWSGI',
+  },
+  {
+    name: 'cheaper-busyness-max', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set the cheaper busyness high percent limit, above that value worker is considered loaded (default 50)',
+  },
+  {
+    name: 'cheaper-busyness-min', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set the cheaper busyness low percent limit, below that value worker is considered idle (default 25)',
+  },
+  {
+    name: 'cheaper-busyness-multiplier', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set initial cheaper multiplier, worker needs to be idle for cheaper-overload*multiplier seconds to be cheaped (default 10)',
+  },
+  {
+    name: 'cheaper-busyness-penalty', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'penalty for respawning workers to fast, it will be added to the current multiplier value if worker is cheaped and than respawned back too fast (default 2)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-alert', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'spawn emergency worker(s) if any time listen queue is higher than this value (default 33)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-multiplier', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set cheaper multiplier used for emergency workers (default 3)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-step', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'number of emergency workers to spawn at a time (default 1)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-nonzero', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'spawn emergency worker(s) if backlog is > 0 for more then N seconds (default 60)',
+  },
+  {
+    name: 'cheaper-busyness-verbose', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
+    help: 'enable verbose log messages from busyness algorithm',
   },
   {
     name: 'cheaper-overload', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master'], section: SECTION,
