@@ -54,6 +54,8 @@ export class DaemonManager {
   private readonly daemons: Daemon[];
   private readonly host: DaemonHost;
   private stopping = false;
+  /** The master is going away: nothing starts again, not even a reload in progress. */
+  private shutDown = false;
 
   constructor(specs: DaemonSpec[], host: DaemonHost) {
     this.host = host;
@@ -73,6 +75,7 @@ export class DaemonManager {
 
   /** uWSGI's uwsgi_daemons_spawn_all: after the workers are spawned. */
   startAll(): void {
+    if (this.shutDown) return;
     this.stopping = false;
     for (const d of this.daemons) {
       if (d.registered) continue;
@@ -101,6 +104,7 @@ export class DaemonManager {
    */
   async stop(reloading: boolean): Promise<void> {
     this.stopping = true;
+    if (!reloading) this.shutDown = true;
     const waits: Array<Promise<void>> = [];
     for (const d of this.daemons) {
       if (d.throttleTimer !== null) {

@@ -100,6 +100,25 @@ describe('attached daemons', () => {
     assert.equal(isAlive(last), false, 'the daemon is gone with the master');
   });
 
+  test('a graceful reload (SIGHUP) restarts a plain daemon, as uWSGI\'s re-exec does', async () => {
+    const dir = makeTempDir();
+    const pidFile = join(dir, 'daemon.pid');
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--attach-daemon', `echo $$ > ${pidFile}; exec sleep 300`]);
+    let second = 0;
+    try {
+      await until(() => readPid(pidFile) > 0 && isAlive(readPid(pidFile)), 10_000, 'the daemon running');
+      const first = readPid(pidFile);
+      process.kill(server.pid, 'SIGHUP');
+      await until(() => readPid(pidFile) !== first && isAlive(readPid(pidFile)), 15_000, 'a new daemon after the reload');
+      second = readPid(pidFile);
+      assert.equal(isAlive(first), false, 'the old daemon was stopped');
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+    assert.equal(isAlive(second), false);
+  });
+
   test('smart-attach-daemon2: nuwsgi writes the pidfile, restarts the daemon; notifypid (attach-daemon2) stops it with the master', async () => {
     const dir = makeTempDir();
     const pidFile = join(dir, 'smart.pid');
