@@ -11,6 +11,7 @@ import { daemonSpecs, type DaemonSpec } from '../master/daemon-specs';
 import { cronSpecs, type CronSpec } from '../master/cron';
 import { hookPlan, type HookPlan } from '../util/hooks';
 import type { BusynessSettings } from '../master/cheaper';
+import { atoi } from '../util/kvlist';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -70,6 +71,8 @@ export interface ServerPlan {
   pyAutoreload: number;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
+  /** --ksm [N]: seconds between KSM scans in each worker (0 = off; bare --ksm = 1, as uWSGI's optional int). */
+  ksm: number;
   /** --reuse-port, --so-keepalive on TCP sockets. */
   tcpFlags: { reusePort: boolean; keepAlive: boolean };
   /** --auto-procname, --procname*: process titles. */
@@ -93,6 +96,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
   };
   return {
     procname: procnameSettings(o),
+    ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
     tcpFlags: { reusePort: o.bool('reuse-port'), keepAlive: o.bool('so-keepalive') },
     daemons: daemonSpecs(o, warn),
     crons: cronSpecs(o, warn),

@@ -23,6 +23,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     recycle: plan.recycle,
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
     pyAutoreload: plan.pyAutoreload,
+    ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
     hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
   };
 }

@@ -11,6 +11,7 @@ import { LogDate } from '../logging/log-date';
 import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
 import { runHooks, type Hook, type HookPhase } from '../util/hooks';
+import { startKsm } from './ksm';
 
 
 function send(msg: WorkerMessage): void {
@@ -69,6 +70,7 @@ function start(config: WorkerConfig): void {
   installSignals(worker);
   worker.serve();
   hooks(config.hooks?.accepting, 'accepting');
+  if (config.ksm !== undefined) startKsm(config.ksm, writeLog);
   send({ type: 'ready' });
 }
 

@@ -67,6 +67,8 @@ export interface WorkerConfig {
   pyAutoreload: number;
   /** --hook-pre-app, --hook-post-app, --hook-accepting (run by main.ts around boot and serve). */
   hooks?: { preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
+  /** --ksm N: seconds between offers of the worker's memory to KSM (0 = off). */
+  ksm?: number;
   /** The process title (--auto-procname...), set by the master per worker. */
   title?: string;
 }

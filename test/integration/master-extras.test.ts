@@ -375,3 +375,20 @@ describe('cheaper algorithms', () => {
     }
   });
 });
+
+describe('ksm', () => {
+  const mergeable = (pid: number): number => (readFileSync(`/proc/${pid}/smaps`, 'utf8').match(/^VmFlags:.*\bmg\b/gm) ?? []).length;
+
+  test('workers mark their anonymous memory mergeable (smaps shows "mg"); without --ksm none is', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--ksm']);
+    const plain = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master']);
+    try {
+      await until(() => descendants(server.pid).some((pid) => mergeable(pid) > 10), 10_000, 'a worker with mergeable mappings');
+      const [worker] = descendants(plain.pid);
+      assert.equal(mergeable(worker as number), 0);
+    } finally {
+      await server.stop();
+      await plain.stop();
+    }
+  });
+});

@@ -35,7 +35,7 @@ const IMPLEMENTED = [
   'hook-accepting', 'lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'so-keepalive', 'reuse-port',
   'cheaper-algo', 'cheaper-busyness-max', 'cheaper-busyness-min', 'cheaper-busyness-multiplier', 'cheaper-busyness-penalty',
   'cheaper-busyness-verbose', 'cheaper-busyness-backlog-alert', 'cheaper-busyness-backlog-multiplier',
-  'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero',
+  'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero', 'ksm',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

@@ -70,7 +70,7 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     note: 'uWSGI\'s "{address space usage: ...} {rss usage: ...}" prefix on each default request line; %(rss) and %(vsz) in log-format',
   },
   {
-    name: 'ksm', kind: 'scalar', type: 'string', status: 'planned', metavar: 'cycles', argument: 'optional', section: SECTION, help: 'enable Linux KSM',
-    why: 'not yet: workers would madvise(MADV_MERGEABLE) their anonymous memory; it only helps where /sys/kernel/mm/ksm/run is 1',
+    name: 'ksm', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'secs', argument: 'optional', section: SECTION, help: 'enable Linux KSM',
+    note: 'each worker marks its anonymous memory MADV_MERGEABLE every N seconds (default 1) when its mappings changed; uWSGI counts requests. Only useful where /sys/kernel/mm/ksm/run is 1',
   },
 ];
