@@ -246,21 +246,23 @@ describe('hooks', () => {
 });
 
 describe('memory-report', () => {
-  test('each request line starts with uWSGI\'s address space and rss figures', async () => {
-    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--memory-report']);
-    try {
-      await request(server.httpPort as number, { path: '/mem' });
-      const line = await server.waitForLog(/GET \/mem /);
-      const m = /^\{address space usage: (\d+) bytes\/(\d+)MB\} \{rss usage: (\d+) bytes\/(\d+)MB\} \[pid: \d+\|app: 0\|req: /.exec(line);
-      assert.ok(m !== null, line);
-      const [vsz, vszMb, rss, rssMb] = m.slice(1).map(Number) as [number, number, number, number];
-      assert.ok(rss > 10 * 1024 * 1024 && vsz > rss, line);
-      assert.equal(vszMb, Math.floor(vsz / 1048576));
-      assert.equal(rssMb, Math.floor(rss / 1048576));
-    } finally {
-      await server.stop();
-    }
-  });
+  for (const [name, start] of [['nuwsgi', startNuwsgi], ['uWSGI oracle', startUwsgi]] as const) {
+    test(`${name}: each request line starts with the address space and rss figures`, { skip: name === 'nuwsgi' || haveUwsgi ? false : 'uwsgi with the python3 plugin is not installed' }, async () => {
+      const server = await start(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', '--memory-report']);
+      try {
+        await request(server.httpPort as number, { path: '/mem' });
+        const line = await server.waitForLog(/GET \/mem /);
+        const m = /^\{address space usage: (\d+) bytes\/(\d+)MB\} \{rss usage: (\d+) bytes\/(\d+)MB\} \[pid: \d+\|app: 0\|req: /.exec(line);
+        assert.ok(m !== null, line);
+        const [vsz, vszMb, rss, rssMb] = m.slice(1).map(Number) as [number, number, number, number];
+        assert.ok(rss > 10 * 1024 * 1024 && vsz > rss, line);
+        assert.equal(vszMb, Math.floor(vsz / 1048576));
+        assert.equal(rssMb, Math.floor(rss / 1048576));
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 });
 
 describe('socket flags', () => {

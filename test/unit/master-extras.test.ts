@@ -2,7 +2,8 @@
 // parsing, key=value lists, daemon specs, process titles, hook lines.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cronMatches, cronTime, parseCron, parseCron2, type CronTime } from '../../src/master/cron';
+import { CronTable, cronMatches, cronTime, parseCron, parseCron2, type CronTime } from '../../src/master/cron';
+import { until } from '../helpers/load';
 import { atoi, parseKvList } from '../../src/util/kvlist';
 import { attachDaemon2, smartAttachDaemon } from '../../src/master/daemon-specs';
 import { masterTitle, workerTitle, type ProcnameSettings } from '../../src/util/procname';
@@ -149,5 +150,30 @@ describe('hooks', () => {
       'command "exit 4" exited with non-zero code: 4',
       'FATAL hook failed, destroying instance',
     ]);
+  });
+});
+
+describe('the cron table, with a fake clock', () => {
+  const noon = new Date(2026, 5, 15, 12, 0, 5).getTime();
+
+  test('a matching task runs at most once a minute; a non-matching one never', async () => {
+    const lines: string[] = [];
+    const table = new CronTable([parseCron('cron', '-1 -1 -1 -1 -1 true', false), parseCron('cron', '30 3 -1 -1 -1 true', false)], (l) => lines.push(l));
+    table.check(noon);
+    table.check(noon + 1000);
+    table.check(noon + 59_000);
+    table.check(noon + 60_000);
+    const runs = lines.filter((l) => l.includes('[uwsgi-cron] running "true"'));
+    assert.equal(runs.length, 2, lines.join('\n'));
+    assert.equal(lines.filter((l) => l.includes('registered as cron task')).length, 2);
+  });
+
+  test('unique-cron skips a run while the previous one is still going', async () => {
+    const lines: string[] = [];
+    const table = new CronTable([parseCron('unique-cron', '-1 -1 -1 -1 -1 sleep 2', true)], (l) => lines.push(l));
+    table.check(noon);
+    table.check(noon + 60_000); // a minute later by the fake clock, but the real process still sleeps
+    assert.equal(lines.filter((l) => l.includes('running "sleep 2"')).length, 1);
+    await until(() => lines.some((l) => l.includes('[uwsgi-cron] command "sleep 2" running with pid')), 10_000, 'the run to end');
   });
 });
