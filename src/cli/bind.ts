@@ -35,7 +35,7 @@ export async function bindAll(plan: ServerPlan, log: (line: string) => void): Pr
   for (const [index, s] of plan.sockets.entries()) {
     const unix = parseAddress(s.spec).kind === 'unix';
     if (unix) await prepareUnixSocketPath(s.spec, log);
-    const bound = await bindSocket(index, s.protocol, s.spec, plan.listen);
+    const bound = await bindSocket(index, s.protocol, s.spec, plan.listen, plan.tcpFlags);
     if (s.tls !== undefined) bound.tls = s.tls;
     if (unix) {
       applyUnixSocketOwnership(s.spec, ownership, log);

@@ -26,6 +26,7 @@ import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { hasEmperor } from '../emperor/vassal-link';
 import { SystemdNotifier } from '../util/sd-notify';
 import { applyFdLimit } from '../util/fd-limit';
+import { runHooks, type Hook, type HookPhase } from '../util/hooks';
 
 /**
  * Modules a master never runs, loaded only by the modes that do: a master
@@ -105,8 +106,10 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
   process.on('SIGHUP', ignoreEarlyReload);
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
+  fatalHooks(plan.hooks.asap, 'asap');
   logBanner();
   applyFdLimit(plan.maxFd, writeLog);
+  for (const warning of plan.warnings) writeLog(warning);
   // Sockets passed by systemd (LISTEN_FDS, socket activation) or an emperor (descriptor 0, on-demand vassals) count.
   if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0 && inheritedStdinSocket() === undefined) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
@@ -119,7 +122,9 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
     writePidfile(plan.pidfile, process.pid);
     vacuumTargets.push({ kind: 'pidfile', path: plan.pidfile });
   }
+  fatalHooks(plan.hooks.asRoot, 'as root');
   dropPrivileges(identity, writeLog);
+  fatalHooks(plan.hooks.asUser, 'as user');
   await logs.openAfterPrivilegesDropped(); // --logto2
   const cleanUp = (): void => {
     if (plan.vacuum) vacuum(vacuumTargets, writeLog);
@@ -150,8 +155,11 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   writeLog('*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
+  fatalHooks(template.hooks?.preApp ?? [], 'pre app');
   worker.boot();
+  fatalHooks(template.hooks?.postApp ?? [], 'post app');
   worker.serve();
+  fatalHooks(template.hooks?.accepting ?? [], 'accepting');
   writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
   SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {
@@ -169,6 +177,11 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
     process.on('SIGINT', now);
     process.on('SIGQUIT', now);
   });
+}
+
+/** Hooks run before anything serves: a failing one ends the start-up, as in uWSGI. */
+function fatalHooks(hooks: Hook[], phase: HookPhase): void {
+  if (!runHooks(hooks, phase, { log: writeLog })) throw new NuwsgiError('E_CONFIG', `a ${phase} hook failed`);
 }
 
 function logBanner(): void {

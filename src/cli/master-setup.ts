@@ -17,6 +17,12 @@ import { reportDaemonReady } from './daemonize';
 import { writePidfile } from './pidfile';
 import type { ServerPlan } from './plan';
 import type { MasterLog } from '../logging/master-log';
+import { masterTitle, setTitle, workerTitle } from '../util/procname';
+import { DaemonManager } from '../master/daemons';
+import { CronTable } from '../master/cron';
+import { runHooks, type MasterSignalAction } from '../util/hooks';
+import { constants } from 'node:os';
+import { readListenQueues } from '../stats/socket-queue';
 
 /** Until the master runs, a reload request has nothing to reload: it must not kill us (SIGHUP's default). */
 export const ignoreEarlyReload = (): void => writeLog('SIGHUP received while starting: ignored');
@@ -31,6 +37,14 @@ export async function runMaster(
   const stats = MasterStats.wanted(plan) ? new MasterStats(statsSettings(plan, template), sockets, writeLog) : undefined;
   const emperor = attachToEmperor({ reload: () => master.reload(true), stopGracefully: () => master.stopGracefully(), stopNow: () => master.stopNow() }, writeLog);
   const systemd = SystemdNotifier.fromEnv(process.env, writeLog); // Type=notify units: READY=1 after boot and after each reload
+  setTitle(masterTitle(plan.procname)); // --auto-procname: "uWSGI master"
+  const daemons = new DaemonManager(plan.daemons, {
+    log: writeLog,
+    ...(logging !== undefined ? { relay: (child) => logging.attach(child) } : {}),
+    stopInstance: () => master.stopGracefully(),
+  });
+  const crons = new CronTable(plan.crons, writeLog);
+  let daemonsStopped: Promise<void> | undefined;
   const master: Master = new Master(
     {
       processes: plan.processes,
@@ -49,8 +63,19 @@ export async function runMaster(
         systemd.ready();
         reportDaemonReady();
       },
-      ...(stats !== undefined ? { events: stats, onTick: () => stats.tick() } : {}),
+      ...(stats !== undefined ? { events: stats } : {}),
+      onTick: () => {
+        stats?.tick();
+        daemons.tick();
+        crons.check(Date.now());
+      },
       ...(plan.cheaper.cheaper > 0 ? { cheaper: validCheaper(plan) } : {}),
+      workerTitle: (id) => workerTitle(plan.procname, id),
+      onInstanceReload: () => void daemons.reload(),
+      listenQueue: () => longestListenQueue(sockets),
+      onStopping: () => {
+        daemonsStopped = daemons.stop(false);
+      },
     },
     sockets,
     template,
@@ -59,11 +84,37 @@ export async function runMaster(
   const fifo = plan.masterFifo.length > 0 ? MasterFifo.open({ paths: plan.masterFifo, handlers: fifoHandlers(master, plan), log: writeLog }) : undefined;
   wireMasterSignals(master);
   try {
-    return await master.run();
+    const stopped = master.run(); // the workers are spawned now
+    daemons.startAll(); // uWSGI's order: workers, daemons, then the master-start hooks
+    const hooksOk = runHooks(plan.hooks.masterStart, 'master-start', { log: writeLog, bindSignal: (signum, action) => bindSignal(master, signum, action) });
+    if (!hooksOk) master.stopNow(1);
+    return await stopped;
   } finally {
+    await (daemonsStopped ?? daemons.stop(false));
     fifo?.close(plan.vacuum);
     await stats?.close();
   }
+}
+
+/** uWSGI's shared->backlog: the longest accept queue of the sockets (asked of the sockets themselves). */
+function longestListenQueue(sockets: BoundSocket[]): number {
+  return Math.max(0, ...readListenQueues(sockets).map((q) => q ?? 0));
+}
+
+/** hook-master-start `unix_signal:N FUNC`: signal N now does what uWSGI's master function FUNC does. */
+function bindSignal(master: Master, signum: number, action: MasterSignalAction): void {
+  const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find((n) => constants.signals[n] === signum);
+  if (name === undefined || name === 'SIGKILL' || name === 'SIGSTOP') throw new Error(`cannot bind signal ${signum}`);
+  const actions: Record<MasterSignalAction, () => void> = {
+    gracefully_kill_them_all: () => master.stopGracefully(),
+    kill_them_all: () => master.stopNow(),
+    grace_them_all: () => master.reload(true),
+    reap_them_all: () => master.reloadBrutally(true),
+    suspend_resume_them_all: () => master.togglePause(),
+    stats: () => master.logCounters(),
+  };
+  process.removeAllListeners(name);
+  process.on(name, actions[action]);
 }
 
 function validCheaper(plan: ServerPlan): CheaperSettings {

@@ -7,6 +7,12 @@ import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
 import { exchangeOptionsFrom, type ExchangeOptions } from '../worker/exchange-options';
+import { procnameSettings, type ProcnameSettings } from '../util/procname';
+import { daemonSpecs, type DaemonSpec } from '../master/daemon-specs';
+import { cronSpecs, type CronSpec } from '../master/cron';
+import { hookPlan, type HookPlan } from '../util/hooks';
+import type { BusynessSettings } from '../master/cheaper';
+import { atoi } from '../util/kvlist';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -57,7 +63,7 @@ export interface ServerPlan {
   metricsAddress: string | undefined;
   masterFifo: string[];
   /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
-  cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number };
+  cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number; algo: string | undefined; busyness: Partial<BusynessSettings> };
   /** --uid / --gid: whom to become once the sockets are bound. */
   uid: string | undefined;
   gid: string | undefined;
@@ -70,12 +76,37 @@ export interface ServerPlan {
   evilReloadOnRssBytes: number;
   /** add-header, del-header, write errors, post-buffering, http-keepalive. */
   exchange: ExchangeOptions;
+  /** --ksm [N]: seconds between KSM scans in each worker (0 = off; bare --ksm = 1, as uWSGI's optional int). */
+  ksm: number;
+  /** --reuse-port, --so-keepalive on TCP sockets. */
+  tcpFlags: { reusePort: boolean; keepAlive: boolean };
+  /** --auto-procname, --procname*: process titles. */
+  procname: ProcnameSettings;
+  /** --attach-daemon and friends. */
+  daemons: DaemonSpec[];
+  /** --cron, --unique-cron, --cron2. */
+  crons: CronSpec[];
+  /** --hook-*. */
+  hooks: HookPlan;
+  /** What reading the options found worth saying (unknown attach-daemon2 keys...), logged at startup. */
+  warnings: string[];
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
   const chdir = o.str('chdir');
   const base = chdir !== undefined ? path.resolve(cwd, chdir) : cwd;
+  const warnings: string[] = [];
+  const warn = (line: string): void => {
+    warnings.push(line);
+  };
   return {
+    procname: procnameSettings(o),
+    ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
+    tcpFlags: { reusePort: o.bool('reuse-port'), keepAlive: o.bool('so-keepalive') },
+    daemons: daemonSpecs(o, warn),
+    crons: cronSpecs(o, warn),
+    hooks: hookPlan(o),
+    warnings,
     sockets: [
       ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec })),
       ...[...o.list('https'), ...o.list('https-socket')].map((value) => httpsSocket(value, base)),
@@ -110,6 +141,18 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
       initial: o.has('cheaper-initial') ? o.int('cheaper-initial') : undefined,
       step: o.has('cheaper-step') ? o.int('cheaper-step') : 1,
       overload: o.has('cheaper-overload') ? o.int('cheaper-overload') : 3,
+      algo: o.str('cheaper-algo'),
+      busyness: {
+        max: o.int('cheaper-busyness-max'),
+        min: o.int('cheaper-busyness-min'),
+        multiplier: o.int('cheaper-busyness-multiplier'),
+        penalty: o.int('cheaper-busyness-penalty'),
+        verbose: o.bool('cheaper-busyness-verbose'),
+        backlogAlert: o.int('cheaper-busyness-backlog-alert'),
+        backlogMultiplier: o.int('cheaper-busyness-backlog-multiplier'),
+        backlogStep: o.int('cheaper-busyness-backlog-step'),
+        backlogNonzero: o.int('cheaper-busyness-backlog-nonzero'),
+      },
     },
     uid: o.str('uid'),
     gid: o.str('gid'),

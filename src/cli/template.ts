@@ -24,5 +24,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
     pyAutoreload: plan.pyAutoreload,
     exchange: plan.exchange,
+    ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
+    hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
   };
 }

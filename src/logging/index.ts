@@ -30,21 +30,25 @@ export class RequestLogger {
   private readonly sink: LogSink;
   /** False when no request can be logged: skip building records at all. */
   readonly active: boolean;
+  /** --memory-report: records carry the worker's rss and vsz. */
+  readonly memoryReport: boolean;
 
-  constructor(filter: RequestLogFilter, format: RequestFormatter, sink: LogSink) {
+  constructor(filter: RequestLogFilter, format: RequestFormatter, sink: LogSink, memoryReport = false) {
     this.filter = filter;
     this.format = format;
     this.sink = sink;
     this.active = canLogAnyRequest(filter);
+    this.memoryReport = memoryReport;
   }
 
   static fromOptions(opts: Options, sink: LogSink): RequestLogger {
-    return new RequestLogger(requestLogFilterFromOptions(opts), createRequestFormatter(requestLogSettingsFromOptions(opts)), sink);
+    const settings = requestLogSettingsFromOptions(opts);
+    return new RequestLogger(requestLogFilterFromOptions(opts), createRequestFormatter(settings), sink, settings.memoryReport);
   }
 
   /** From the settings a worker receives in its configuration (src/logging/plan.ts). */
   static fromSettings(s: { request: RequestLogSettings; filter: RequestLogFilter }, sink: LogSink): RequestLogger {
-    return new RequestLogger(s.filter, createRequestFormatter(s.request), sink);
+    return new RequestLogger(s.filter, createRequestFormatter(s.request), sink, s.request.memoryReport);
   }
 
   log(r: RequestLogRecordV2): void {

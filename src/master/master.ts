@@ -9,7 +9,7 @@ import { listenerFor, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
-import { SpareAlgorithm, type CheaperSettings } from './cheaper';
+import { cheaperAlgorithm, type CheaperAlgorithm, type CheaperSettings, type LoadSample } from './cheaper';
 import { readProcessMemory } from '../stats/procfs';
 
 /**
@@ -75,6 +75,14 @@ export interface MasterOptions {
   cheaper?: CheaperSettings;
   /** The log: workers' stdout/stderr relayed as whole lines, reopen, rotation (src/logging/master-log.ts). Absent: workers inherit stdio. */
   logging?: MasterLogHooks;
+  /** Worker N's process title (--auto-procname: "uWSGI worker N"); undefined keeps the command line. */
+  workerTitle?: (id: number) => string | undefined;
+  /** A reload of the whole instance (the configuration re-read): attached daemons restart, as uWSGI's re-exec does. */
+  onInstanceReload?: () => void;
+  /** The longest listen queue of the sockets now (the backlog and busyness cheaper algorithms). */
+  listenQueue?: () => number;
+  /** The master begins to stop (either way): attached daemons are stopped meanwhile. */
+  onStopping?: () => void;
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
@@ -113,7 +121,7 @@ export class Master {
   private chain: number[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private readonly touch: TouchWatcher;
-  private readonly spare: SpareAlgorithm | undefined;
+  private readonly cheaperAlgo: CheaperAlgorithm | undefined;
   private paused = false;
   private lastLoadSampleMs = Date.now();
 
@@ -125,7 +133,7 @@ export class Master {
     const bytes = scoreboardBytes(rows);
     const shm = createSharedMemory('nuwsgi-scoreboard', bytes);
     this.scoreboard = { fd: shm.fd, bytes, reader: new ScoreboardReader(shm.memory), freeRows: Array.from({ length: rows }, (_, i) => i) };
-    this.spare = opts.cheaper === undefined ? undefined : new SpareAlgorithm(opts.cheaper);
+    this.cheaperAlgo = opts.cheaper === undefined ? undefined : cheaperAlgorithm(opts.cheaper, opts.log);
     this.touch = new TouchWatcher([
       ...opts.touchReload.map((file) => ({ file, action: () => this.touched(file, 'grace them all', () => this.reload(true)) })),
       ...opts.touchChainReload.map((file) => ({ file, action: () => this.touched(file, 'chain reload', () => this.chainReload()) })),
@@ -154,14 +162,17 @@ export class Master {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
     this.opts.log('SIGTERM received: gracefully stopping workers...');
+    this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }
 
-  /** SIGINT / SIGQUIT: stop now. */
-  stopNow(): void {
+  /** SIGINT / SIGQUIT: stop now (a fatal hook passes the exit code). */
+  stopNow(exitCode?: number): void {
+    if (exitCode !== undefined) this.exitCode = exitCode;
     if (this.stopping === 'immediate') return;
+    if (this.stopping === 'no') this.opts.onStopping?.();
     this.stopping = 'immediate';
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
@@ -179,6 +190,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
     if (rereadConfig) this.opts.logging?.reloading(this.workersReopenLogs); // --log-reopen
+    if (rereadConfig) this.opts.onInstanceReload?.();
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
   }
@@ -222,6 +234,7 @@ export class Master {
   reloadBrutally(rereadConfig: boolean): void {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('reload')) return;
+    if (rereadConfig) this.opts.onInstanceReload?.();
     this.opts.log('...brutally killing workers...');
     for (const slot of this.slots) {
       if (slot.current !== null) this.drain(slot.current, 'SIGINT');
@@ -300,8 +313,10 @@ export class Master {
     const row = this.scoreboard.freeRows.shift() ?? 0;
     this.scoreboard.reader.clear(row);
     const logIo = this.opts.logging?.forWorker(FIRST_SOCKET_FD + this.sockets.length);
+    const title = this.opts.workerTitle?.(slot.id);
     const config: WorkerConfig = {
       ...this.template,
+      ...(title !== undefined ? { title } : {}),
       id: slot.id,
       listeners: this.sockets.map((s, i) => listenerFor(s, FIRST_SOCKET_FD + i)),
       scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row },
@@ -481,7 +496,7 @@ export class Master {
     if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
     if ((this.opts.evilReloadOnRssBytes ?? 0) > 0) this.checkEvilRss(this.opts.evilReloadOnRssBytes as number);
-    if (this.spare !== undefined) this.adjustWorkers();
+    if (this.cheaperAlgo !== undefined) this.adjustWorkers();
   }
 
   /** Read from the scoreboard, so it works while the worker is stuck inside Python. */
@@ -523,11 +538,13 @@ export class Master {
 
   // --------------------------------------------------------------- cheaper mode
 
-  /** Once a second: the spare algorithm's verdict on the last second's load. */
+  /** Once a second: the cheaper algorithm's verdict on the last second's load. */
   private adjustWorkers(): void {
+    const algo = this.cheaperAlgo as CheaperAlgorithm;
     const load = this.sampleLoad(Date.now());
     if (this.chain.length > 0 || this.slots.some((s) => s.next !== null)) return; // not while replacing
-    const decision = (this.spare as SpareAlgorithm).decide(load);
+    if (algo.usesBacklog) load.backlog = this.opts.listenQueue?.() ?? 0;
+    const decision = algo.decide(load);
     if (decision > 0) {
       for (const slot of this.slots.filter((s) => s.cheaped).slice(0, decision)) this.decheap(slot);
     } else if (decision < 0) {
@@ -541,11 +558,12 @@ export class Master {
    * uWSGI samples an instantaneous flag instead; with nuwsgi's queueing
    * workers the share of time is the steadier signal.
    */
-  private sampleLoad(now: number): { active: number; busy: number; cheaped: number } {
+  private sampleLoad(now: number): LoadSample {
     const elapsedUs = Math.max(1, (now - this.lastLoadSampleMs) * 1000);
     this.lastLoadSampleMs = now;
     let active = 0;
     let busy = 0;
+    const workers: NonNullable<LoadSample['workers']> = [];
     for (const slot of this.slots) {
       if (slot.cheaped) continue;
       active++;
@@ -556,8 +574,9 @@ export class Master {
       const share = (row.busyUs - proc.lastBusyUs + runningUs) / elapsedUs;
       proc.lastBusyUs = row.busyUs;
       if (share >= BUSY_SHARE) busy++;
+      workers.push({ id: slot.id, busyUs: row.busyUs, busyNow: row.requestStartMs > 0 });
     }
-    return { active, busy, cheaped: this.slots.filter((s) => s.cheaped).length };
+    return { active, busy, cheaped: this.slots.filter((s) => s.cheaped).length, nowMs: now, workers };
   }
 
   private decheap(slot: WorkerSlot): void {

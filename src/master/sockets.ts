@@ -8,6 +8,7 @@ import { libc } from '../util/libc';
 
 const osErrno = constants.errno;
 import type { ListenerSpec } from '../worker/worker';
+import { bindReusePort, enableKeepAlive } from './sockopt';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
 
@@ -71,13 +72,23 @@ export function parseAddress(spec: string): ParsedAddress {
   return { kind: 'tcp', host, port, path: '' };
 }
 
-export async function bindSocket(index: number, protocol: SocketProtocol, spec: string, backlog: number): Promise<BoundSocket> {
-  const addr = parseAddress(spec);
-  return addr.kind === 'unix' ? bindUnix(index, protocol, spec, addr.path, backlog) : bindTcp(index, protocol, spec, addr, backlog);
+/** --reuse-port, --so-keepalive: TCP sockets only, as in uWSGI. */
+export interface TcpSocketFlags {
+  reusePort?: boolean;
+  keepAlive?: boolean;
 }
 
-async function bindTcp(index: number, protocol: SocketProtocol, spec: string, addr: ParsedAddress, backlog: number): Promise<BoundSocket> {
+export async function bindSocket(index: number, protocol: SocketProtocol, spec: string, backlog: number, flags: TcpSocketFlags = {}): Promise<BoundSocket> {
+  const addr = parseAddress(spec);
+  if (addr.kind === 'unix') return bindUnix(index, protocol, spec, addr.path, backlog);
+  const bound = await bindTcp(index, protocol, spec, addr, backlog, flags.reusePort === true);
+  if (flags.keepAlive === true) enableKeepAlive(bound.fd, spec);
+  return bound;
+}
+
+async function bindTcp(index: number, protocol: SocketProtocol, spec: string, addr: ParsedAddress, backlog: number, reusePort: boolean): Promise<BoundSocket> {
   const ip = net.isIP(addr.host) !== 0 ? addr.host : await resolveHost(addr.host, spec);
+  if (reusePort) return bindTcpReusePort(index, protocol, spec, ip, addr.port, backlog);
   const handle = createServerHandle(ip, addr.port, net.isIP(ip), undefined, 0);
   if (typeof handle === 'number') throw bindError(spec, handle);
   // libuv defers bind(2) errors such as EADDRINUSE to its own listen, which we
@@ -93,6 +104,14 @@ async function bindTcp(index: number, protocol: SocketProtocol, spec: string, ad
   const port = name.port;
   const shown = net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
   return { index, protocol, spec, kind: 'tcp', fd: handle.fd, address: shown, port, handle };
+}
+
+/** Bound by hand (Node 20 binds before any option can be set): a bare descriptor, kept for the master's life. */
+function bindTcpReusePort(index: number, protocol: SocketProtocol, spec: string, ip: string, port: number, backlog: number): BoundSocket {
+  const bound = bindReusePort(ip, port, spec);
+  if (libc().listen(bound.fd, backlog) !== 0) throw new NuwsgiError('E_BIND', `listen() on ${spec} failed (errno ${libc().errno()})`);
+  const shown = net.isIPv6(ip) ? `[${ip}]:${bound.port}` : `${ip}:${bound.port}`;
+  return { index, protocol, spec, kind: 'tcp', fd: bound.fd, address: shown, port: bound.port, handle: undefined };
 }
 
 function bindUnix(index: number, protocol: SocketProtocol, spec: string, path: string, backlog: number): BoundSocket {

@@ -85,6 +85,8 @@ export interface LogCounters {
   workerId: number;
   appRequests: number;
   workerRequests: number;
+  /** --memory-report: the worker's memory after the request, bytes. */
+  memory?: { rss: number; vsz: number } | undefined;
 }
 
 /**
@@ -120,6 +122,8 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
   readonly via: ResponseVia | undefined;
   readonly readErrors = 0;
   readonly writeErrors: number;
+  readonly rss: number;
+  readonly vsz: number;
   private readonly vars: ReadonlyArray<readonly [string, string]>;
 
   constructor(ex: Exchange, o: LoggedOutcome, c: LogCounters) {
@@ -154,6 +158,8 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
     // uWSGI counts a sendfile response as no switch.
     this.switches = o.via === 'sendfile' ? 0 : 1;
     this.writeErrors = o.writeErrors ?? 0;
+    this.rss = c.memory?.rss ?? 0;
+    this.vsz = c.memory?.vsz ?? 0;
   }
 
   get host(): string {

@@ -10,6 +10,8 @@ import type { WorkerMessage } from '../master/master';
 import { LogDate } from '../logging/log-date';
 import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
+import { runHooks, type Hook, type HookPhase } from '../util/hooks';
+import { startKsm } from './ksm';
 
 
 function send(msg: WorkerMessage): void {
@@ -25,6 +27,7 @@ function main(): void {
   }
   delete process.env['_NUWSGI_WORKER_CONFIG']; // the app's environment is the user's, not ours
   const config = JSON.parse(raw) as WorkerConfig;
+  if (config.title !== undefined) process.title = config.title; // --auto-procname: "uWSGI worker N"
   let log: LogSink | undefined;
   let reopenPending = false;
   // Installed first: the master may ask for a reopen before the log is even open.
@@ -56,7 +59,9 @@ function start(config: WorkerConfig): void {
     if (process.send !== undefined && process.connected) process.send(msg);
   };
   try {
+    hooks(config.hooks?.preApp, 'pre app');
     worker.boot();
+    hooks(config.hooks?.postApp, 'post app');
   } catch (err) {
     const e = err as NuwsgiError;
     writeLog(`${e.message}\n`);
@@ -64,7 +69,20 @@ function start(config: WorkerConfig): void {
   }
   installSignals(worker);
   worker.serve();
+  hooks(config.hooks?.accepting, 'accepting');
+  if (config.ksm !== undefined) startKsm(config.ksm, writeLog);
   send({ type: 'ready' });
+}
+
+/**
+ * A failed hook destroys the whole instance, as in uWSGI (which SIGINTs its
+ * master): respawning a worker whose hook fails would only fail again.
+ */
+function hooks(list: Hook[] | undefined, phase: HookPhase): void {
+  if (list === undefined || list.length === 0) return;
+  if (runHooks(list, phase, { log: writeLog })) return;
+  if (process.ppid > 1) process.kill(process.ppid, 'SIGINT');
+  process.exit(1);
 }
 
 function installSignals(worker: Worker): void {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, read } from 'node:fs';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
+import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
 import { batchWrites, endWriteBatch } from './connection';
 import type { Exchange } from './exchange';
@@ -272,7 +273,13 @@ export class Runner {
     this.opts.observer?.finished(ex, o.bodyBytes, o.status);
     const requestLog = this.opts.requestLog;
     if (requestLog === undefined || !requestLog.active) return;
-    const counters = { workerId: this.opts.workerId, appRequests: this.appRequests[ex.appId] ?? 0, workerRequests: this.requests };
+    const counters = {
+      workerId: this.opts.workerId,
+      appRequests: this.appRequests[ex.appId] ?? 0,
+      workerRequests: this.requests,
+      // --memory-report: measured after each request, as uWSGI does (one read of /proc/self/statm).
+      memory: requestLog.memoryReport ? readProcessMemory(process.pid) : undefined,
+    };
     requestLog.log(requestLogRecord(ex, o, counters));
   }
 }

@@ -16,6 +16,7 @@ import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
 import { RequestLogger } from '../logging';
+import type { Hook } from '../util/hooks';
 import type { WorkerLogSettings } from '../logging/plan';
 import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
@@ -67,10 +68,16 @@ export interface WorkerConfig {
   pyAutoreload: number;
   /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
   exchange: ExchangeOptions;
+  /** --hook-pre-app, --hook-post-app, --hook-accepting (run by main.ts around boot and serve). */
+  hooks?: { preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
+  /** --ksm N: seconds between offers of the worker's memory to KSM (0 = off). */
+  ksm?: number;
+  /** The process title (--auto-procname...), set by the master per worker. */
+  title?: string;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
-export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget'>;
+export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget' | 'title'>;
 
 /** Shared region: the largest in-memory body (below --post-buffering) plus room for the request head and the response. */
 const regionSize = (exchange: ExchangeOptions): number => exchange.spoolAtBytes + (2 << 20);

@@ -35,6 +35,14 @@ const IMPLEMENTED = [
   'max-fd',
   // issue 15: on-demand vassals
   'emperor-on-demand-extension', 'emperor-on-demand-directory', 'emperor-on-demand-exec',
+  // issue 10: the master-side options real configs use
+  'auto-procname', 'procname-prefix', 'procname-prefix-spaced', 'procname-append', 'procname', 'procname-master',
+  'memory-report', 'attach-daemon', 'attach-daemon2', 'smart-attach-daemon', 'smart-attach-daemon2', 'cron', 'unique-cron',
+  'cron2', 'cron-harakiri', 'hook-asap', 'hook-as-root', 'hook-as-user', 'hook-master-start', 'hook-pre-app', 'hook-post-app',
+  'hook-accepting', 'lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'so-keepalive', 'reuse-port',
+  'cheaper-algo', 'cheaper-busyness-max', 'cheaper-busyness-min', 'cheaper-busyness-multiplier', 'cheaper-busyness-penalty',
+  'cheaper-busyness-verbose', 'cheaper-busyness-backlog-alert', 'cheaper-busyness-backlog-multiplier',
+  'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero', 'ksm',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

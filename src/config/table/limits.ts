@@ -72,5 +72,12 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     help: 'set buffer size for read() in post buffering mode',
     note: 'spooled bodies are written to their temporary file in pieces of at least this size (never less than post-buffering, as uWSGI)',
   },
-  { name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable memory report' },
+  {
+    name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable memory report',
+    note: 'uWSGI\'s "{address space usage: ...} {rss usage: ...}" prefix on each default request line; %(rss) and %(vsz) in log-format',
+  },
+  {
+    name: 'ksm', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'secs', argument: 'optional', section: SECTION, help: 'enable Linux KSM',
+    note: 'each worker marks its anonymous memory MADV_MERGEABLE every N seconds (default 1) when its mappings changed; uWSGI counts requests. Only useful where /sys/kernel/mm/ksm/run is 1',
+  },
 ];

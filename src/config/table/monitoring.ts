@@ -103,7 +103,8 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     note: 'no "OSError: write error" line when a client leaves mid-response (nuwsgi never raises into the app: write() is buffered)',
   },
   {
-    name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'close-on-exec', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'set close-on-exec on connection sockets (could be required for spawning processes in requests)',
+    note: 'always: workers accept connections with SOCK_CLOEXEC, so processes the app spawns never inherit a client socket',
   },
 ];

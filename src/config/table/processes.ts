@@ -20,11 +20,18 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'enable threads in the embedded interpreter (always on in nuwsgi; accepted for compatibility)',
     note: 'always on: the GIL is released between Python calls, so app-created threads always run',
   },
-  { name: 'lazy-apps', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'load apps in each worker instead of the master' },
-  { name: 'lazy', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'set lazy mode (load apps in workers instead of master)' },
   {
-    name: 'single-interpreter', short: 'i', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'lazy-apps', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'load apps in each worker instead of the master',
+    note: 'always: every nuwsgi worker loads the app itself; the master never imports it (so a reload always loads new code)',
+  },
+  {
+    name: 'lazy', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'set lazy mode (load apps in workers instead of master)',
+    note: 'always: every nuwsgi worker loads the app itself; the master never imports it',
+  },
+  {
+    name: 'single-interpreter', short: 'i', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'do not use multiple interpreters (where available)',
+    note: 'always: one interpreter per worker, no sub-interpreters',
   },
   {
     name: 'need-app', kind: 'flag', type: 'bool', default: true, status: 'implemented', section: SECTION,
@@ -44,8 +51,45 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'number of additional processes to spawn at each overload',
   },
   {
-    name: 'cheaper-algo', kind: 'scalar', type: 'string', status: 'planned', metavar: 'name', implies: ['master'], section: SECTION,
+    name: 'cheaper-algo', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', implies: ['master'], section: SECTION,
     help: 'choose to algorithm used for adaptive process spawning',
+    note: 'spare (default), busyness (uWSGI\'s cheaper_busyness plugin, built in) and backlog; another name falls back to spare, as uWSGI',
+  },
+  {
+    name: 'cheaper-busyness-max', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set the cheaper busyness high percent limit, above that value worker is considered loaded (default 50)',
+  },
+  {
+    name: 'cheaper-busyness-min', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set the cheaper busyness low percent limit, below that value worker is considered idle (default 25)',
+  },
+  {
+    name: 'cheaper-busyness-multiplier', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set initial cheaper multiplier, worker needs to be idle for cheaper-overload*multiplier seconds to be cheaped (default 10)',
+  },
+  {
+    name: 'cheaper-busyness-penalty', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'penalty for respawning workers to fast, it will be added to the current multiplier value if worker is cheaped and than respawned back too fast (default 2)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-alert', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'spawn emergency worker(s) if any time listen queue is higher than this value (default 33)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-multiplier', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'set cheaper multiplier used for emergency workers (default 3)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-step', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'number of emergency workers to spawn at a time (default 1)',
+  },
+  {
+    name: 'cheaper-busyness-backlog-nonzero', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', implies: ['master'], section: SECTION,
+    help: 'spawn emergency worker(s) if backlog is > 0 for more then N seconds (default 60)',
+  },
+  {
+    name: 'cheaper-busyness-verbose', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
+    help: 'enable verbose log messages from busyness algorithm',
   },
   {
     name: 'cheaper-overload', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master'], section: SECTION,
@@ -106,17 +150,24 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'exit-on-reload', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'force exit even if a reload is requested' },
   {
-    name: 'auto-procname', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'auto-procname', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically set processes name to something meaningful',
+    note: 'uWSGI\'s exact titles ("uWSGI master", "uWSGI worker N"): monitoring scripts match them',
   },
   {
-    name: 'procname-prefix', kind: 'scalar', type: 'string', status: 'planned', metavar: 'prefix', section: SECTION,
+    name: 'procname-prefix', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'prefix', section: SECTION,
     help: 'add a prefix to the process names',
   },
   {
-    name: 'procname-prefix-spaced', kind: 'scalar', type: 'string', status: 'planned', metavar: 'prefix', section: SECTION,
+    name: 'procname-prefix-spaced', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'prefix', section: SECTION,
     help: 'add a spaced prefix to the process names',
   },
+  {
+    name: 'procname-append', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'suffix', section: SECTION,
+    help: 'append a string to process names',
+  },
+  { name: 'procname', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', section: SECTION, help: 'set process names' },
+  { name: 'procname-master', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', section: SECTION, help: 'set master process name' },
   {
     name: 'worker-reload-mercy', kind: 'scalar', type: 'int', default: 60, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set the maximum time (in seconds) a worker can take to reload/shutdown (default is 60)',
@@ -125,17 +176,44 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'reload-mercy', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', section: SECTION,
     help: 'set the maximum time (in seconds) we wait for workers and other processes to die during reload/shutdown',
   },
+  { name: 'hook-asap', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION, help: 'run the specified hook as soon as possible' },
+  { name: 'hook-as-root', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION, help: 'run the specified hook before privileges drop' },
+  { name: 'hook-as-user', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION, help: 'run the specified hook after privileges drop' },
   {
-    name: 'hook-master-start', kind: 'list', type: 'string', status: 'planned', metavar: 'action', section: SECTION,
-    help: 'run the specified hook when the Master starts',
+    name: 'hook-pre-app', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
+    help: 'run the specified hook before app loading',
+    note: 'runs in each worker: nuwsgi always loads the app in the workers (uWSGI\'s lazy-apps)',
   },
   {
-    name: 'attach-daemon', kind: 'list', type: 'string', status: 'planned', metavar: 'cmd', implies: ['master'], section: SECTION,
+    name: 'hook-post-app', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
+    help: 'run the specified hook after app loading',
+    note: 'runs in each worker: nuwsgi always loads the app in the workers (uWSGI\'s lazy-apps)',
+  },
+  {
+    name: 'hook-accepting', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
+    help: 'run the specified hook after each worker enter the accepting phase',
+  },
+  {
+    name: 'hook-master-start', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
+    help: 'run the specified hook when the Master starts',
+    note: 'actions: exec, safeexec, print/log, mkdir, putenv, unlink, create, write(n), append(n), chdir, chmod, unix_signal (master functions); others are refused at startup',
+  },
+  {
+    name: 'attach-daemon', kind: 'list', type: 'string', status: 'implemented', metavar: 'cmd', implies: ['master'], section: SECTION,
     help: 'attach a command/daemon to the master process (the command has to not go in background)',
   },
   {
-    name: 'smart-attach-daemon', kind: 'list', type: 'string', status: 'planned', metavar: 'pidfile cmd', implies: ['master'], section: SECTION,
+    name: 'attach-daemon2', kind: 'list', type: 'string', status: 'implemented', metavar: 'kv', implies: ['master'], section: SECTION,
+    help: 'attach-daemon keyval variant (supports smart modes too)',
+    note: 'keys: cmd, pidfile, daemonize, freq, control, touch, stopsignal, reloadsignal, stdin, chdir, max_throttle, notifypid; uid, gid, ns_pid, legion are ignored with a warning',
+  },
+  {
+    name: 'smart-attach-daemon', kind: 'list', type: 'string', status: 'implemented', metavar: 'pidfile cmd', implies: ['master'], section: SECTION,
     help: 'attach a command/daemon to the master process managed by a pidfile (the command has to daemonize)',
+  },
+  {
+    name: 'smart-attach-daemon2', kind: 'list', type: 'string', status: 'implemented', metavar: 'pidfile cmd', implies: ['master'], section: SECTION,
+    help: 'attach a command/daemon to the master process managed by a pidfile (the command has to NOT daemonize)',
   },
   {
     name: 'spooler', short: 'Q', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', implies: ['master'], section: SECTION,
@@ -146,7 +224,23 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'mules', kind: 'scalar', type: 'int', status: 'planned', metavar: 'n', implies: ['master'], section: SECTION,
     help: 'add the specified number of mules',
   },
-  { name: 'cron', kind: 'list', type: 'string', status: 'planned', implies: ['master'], section: SECTION, help: 'add a cron task' },
+  {
+    name: 'cron', kind: 'list', type: 'string', status: 'implemented', metavar: 'min hour day mon wday cmd', implies: ['master'], section: SECTION,
+    help: 'add a cron task',
+  },
+  {
+    name: 'unique-cron', kind: 'list', type: 'string', status: 'implemented', metavar: 'min hour day mon wday cmd', implies: ['master'], section: SECTION,
+    help: 'add a unique cron task',
+  },
+  {
+    name: 'cron2', kind: 'list', type: 'string', status: 'implemented', metavar: 'kv cmd', implies: ['master'], section: SECTION,
+    help: 'add a cron task (key=val syntax)',
+    note: 'keys: minute, hour, day, month, week, unique, harakiri; legion is ignored with a warning',
+  },
+  {
+    name: 'cron-harakiri', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
+    help: 'set the maximum time (in seconds) we wait for cron command to complete',
+  },
   { name: 'timer', kind: 'list', type: 'string', status: 'planned', section: SECTION, help: 'add a timer (syntax: <signal> <seconds>)' },
   { name: 'cache2', kind: 'list', type: 'string', status: 'planned', section: SECTION, help: 'create a new generation shared cache (keyval syntax)' },
   { name: 'cap', kind: 'scalar', type: 'string', status: 'planned', section: SECTION, help: 'set process capability' },

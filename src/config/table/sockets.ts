@@ -87,10 +87,19 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     name: 'socket-timeout', short: 'z', kind: 'scalar', type: 'int', default: 4, status: 'implemented', metavar: 'secs', min: 1, section: SECTION,
     help: 'set internal sockets timeout, in seconds',
   },
-  { name: 'so-keepalive', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable TCP KEEPALIVEs' },
+  {
+    name: 'so-keepalive', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable TCP KEEPALIVEs',
+    note: 'SO_KEEPALIVE on TCP listening sockets; Linux copies it to every accepted connection',
+  },
   { name: 'tcp-nodelay', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable TCP NODELAY on each request' },
-  { name: 'reuse-port', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'enable REUSE_PORT flag on socket (BSD only)' },
-  { name: 'thunder-lock', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'serialize accept() usage (if possible)' },
+  {
+    name: 'reuse-port', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable REUSE_PORT flag on socket',
+    note: 'SO_REUSEPORT on TCP sockets (Linux too): several instances may bind the same port and the kernel spreads connections',
+  },
+  {
+    name: 'thunder-lock', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'serialize accept() usage (if possible)',
+    why: 'accept() is not serialized: every idle worker is woken for a new connection and one wins it, as in uWSGI without thunder-lock',
+  },
   {
     name: 'abstract-socket', short: 'a', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
     help: 'force UNIX socket in abstract mode (Linux only)',

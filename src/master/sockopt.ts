@@ -1,0 +1,112 @@
+/**
+ * Socket options Node 20 cannot set on a listening socket: SO_REUSEPORT
+ * (must be set between socket(2) and bind(2), which Node does in one call)
+ * and SO_KEEPALIVE on the listening socket, which Linux copies to every
+ * accepted connection (uWSGI sets both on its server sockets, core/socket.c).
+ */
+import net from 'node:net';
+import { koffi } from '../util/libc';
+import { NuwsgiError } from '../util/errors';
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SO_KEEPALIVE = 9;
+const SO_REUSEPORT = 15;
+
+interface SockCalls {
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  getsockname(fd: number, addr: Buffer, len: Buffer): number;
+  close(fd: number): number;
+}
+
+let calls: SockCalls | undefined;
+
+function sock(): SockCalls {
+  if (calls !== undefined) return calls;
+  const lib = koffi.load('libc.so.6');
+  calls = {
+    socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, void*, uint32_t)'),
+    getsockopt: lib.func('int getsockopt(int, int, int, void*, void*)'),
+    bind: lib.func('int bind(int, void*, uint32_t)'),
+    getsockname: lib.func('int getsockname(int, void*, void*)'),
+    close: lib.func('int close(int)'),
+  };
+  return calls;
+}
+
+function setFlag(fd: number, name: number): boolean {
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1);
+  return sock().setsockopt(fd, SOL_SOCKET, name, one, 4) === 0;
+}
+
+/** A SOL_SOCKET boolean option's value (tests, and the start-up check). */
+export function socketFlag(fd: number, name: 'SO_REUSEPORT' | 'SO_KEEPALIVE'): boolean {
+  const value = Buffer.alloc(4);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  if (sock().getsockopt(fd, SOL_SOCKET, name === 'SO_REUSEPORT' ? SO_REUSEPORT : SO_KEEPALIVE, value, len) !== 0) return false;
+  return value.readInt32LE() !== 0;
+}
+
+/** --so-keepalive: on the listening socket; accepted connections inherit it. */
+export function enableKeepAlive(fd: number, spec: string): void {
+  if (!setFlag(fd, SO_KEEPALIVE)) throw new NuwsgiError('E_BIND', `setsockopt(SO_KEEPALIVE) on ${spec} failed (errno ${koffi.errno()})`);
+}
+
+function sockaddr(ip: string, port: number): Buffer {
+  if (net.isIPv6(ip)) {
+    const addr = Buffer.alloc(28);
+    addr.writeUInt16LE(AF_INET6, 0);
+    addr.writeUInt16BE(port, 2);
+    ipv6Bytes(ip).copy(addr, 8);
+    return addr;
+  }
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(AF_INET, 0);
+  addr.writeUInt16BE(port, 2);
+  ip.split('.').forEach((part, i) => addr.writeUInt8(Number(part), 4 + i));
+  return addr;
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  const [head = '', tail = ''] = ip.includes('::') ? ip.split('::') : [ip, ''];
+  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((h) => Number.parseInt(h, 16)));
+  const left = parse(head);
+  const right = parse(tail);
+  const groups = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+/**
+ * --reuse-port: socket(2), SO_REUSEADDR and SO_REUSEPORT, bind(2). Returns
+ * the descriptor (close-on-exec: workers get it through their stdio list)
+ * and the port bound.
+ */
+export function bindReusePort(ip: string, port: number, spec: string): { fd: number; port: number } {
+  const s = sock();
+  const v6 = net.isIPv6(ip);
+  const fd = s.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new NuwsgiError('E_BIND', `socket() for ${spec} failed (errno ${koffi.errno()})`);
+  const addr = sockaddr(ip, port);
+  if (!setFlag(fd, SO_REUSEADDR) || !setFlag(fd, SO_REUSEPORT) || s.bind(fd, addr, addr.length) !== 0) {
+    const errno = koffi.errno();
+    s.close(fd);
+    throw new NuwsgiError('E_BIND', `cannot bind ${spec} with SO_REUSEPORT (errno ${errno}${errno === 98 ? ': address already in use' : ''})`);
+  }
+  const out = Buffer.alloc(28);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(out.length);
+  s.getsockname(fd, out, len);
+  return { fd, port: out.readUInt16BE(2) };
+}
