@@ -6,6 +6,7 @@ import { NuwsgiError } from '../util/errors';
 import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
+import { staticConfigFromOptions, type StaticConfig } from '../worker/static/config';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -65,6 +66,8 @@ export interface ServerPlan {
   pyAutoreload: number;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
+  /** static-map and friends; undefined when none is set. */
+  static: StaticConfig | undefined;
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -112,6 +115,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     daemonize2: o.str('daemonize2'),
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
+    static: staticConfigFromOptions(o, base),
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),

@@ -23,5 +23,6 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     recycle: plan.recycle,
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
     pyAutoreload: plan.pyAutoreload,
+    static: plan.static,
   };
 }

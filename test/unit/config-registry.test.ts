@@ -28,6 +28,11 @@ const IMPLEMENTED = [
   'logto', 'logto2', 'log-date', 'log-format', 'logformat-json', 'log-format-strftime', 'log-micros', 'log-4xx', 'log-5xx',
   'log-slow', 'log-big', 'log-zero', 'log-sendfile', 'log-ioerror', 'log-x-forwarded-for', 'log-master', 'log-maxsize',
   'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
+  // issue 13: static files
+  'static-map', 'static-map2', 'check-static', 'static-index', 'static-skip-ext', 'static-safe', 'static-cache-paths',
+  'mimefile', 'static-expires-type', 'static-expires-type-mtime', 'static-expires', 'static-expires-mtime',
+  'static-expires-uri', 'static-expires-uri-mtime', 'static-expires-path-info', 'static-expires-path-info-mtime',
+  'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */
