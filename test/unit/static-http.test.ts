@@ -273,7 +273,7 @@ test('a file truncated while being sent: fewer bytes than promised, then the con
 
 test('a file that grows while being sent: exactly Content-Length bytes, the connection stays usable', async () => {
   const path = join(root, 'grows.bin');
-  writeFileSync(path, Buffer.alloc(32 << 20, 3));
+  writeFileSync(path, Buffer.alloc(16 << 20, 3));
   const conn = await HttpConnection.open(h.port);
   try {
     conn.socket.pause();
@@ -281,8 +281,8 @@ test('a file that grows while being sent: exactly Content-Length bytes, the conn
     await until(() => conn.socket.readableLength > 0, 10_000, 'the response started');
     appendFileSync(path, Buffer.alloc(8 << 20, 4));
     conn.socket.resume();
-    const r = await conn.readResponse();
-    assert.equal(r.body.length, 32 << 20);
+    const r = await conn.readResponse("GET", 60_000);
+    assert.equal(r.body.length, 16 << 20);
     assert.ok(r.body.every((b) => b === 3));
     assert.equal((await conn.request({ path: '/static/css/site.css' })).status, 200);
   } finally {

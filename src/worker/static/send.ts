@@ -5,13 +5,22 @@
  * 2 GB download to a slow client holds at most a chunk and the socket's
  * buffer. Never more than the promised length: if the file shrinks under us,
  * the connection is closed (the only honest way to say "incomplete").
+ *
+ * Reads are synchronous pread(2)s, as nginx does without `aio`: static files
+ * live in the page cache, where a 256 KiB read takes tens of microseconds,
+ * less than a hop through libuv's thread pool (4 threads, shared with DNS and
+ * zlib) costs under load. sendfile(2) would save the copy; it needs a way to
+ * wait for the socket to be writable that libuv's stream handle does not
+ * give us, so it is left for later (docs/static.md).
  */
-import { closeSync, read, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import type { ResponseOutput } from '../exchange';
 
 /** Bodies up to this size go out with their head in one write(2), read synchronously from the page cache. */
 export const SMALL_FILE = 64 * 1024;
 const CHUNK = 256 * 1024;
+/** Bytes written without waiting before the pump yields to the event loop anyway. */
+const YIELD_AFTER = 1 << 20;
 
 export interface SendResult {
   bytes: number;
@@ -37,11 +46,16 @@ export function readSmall(fd: number, head: Buffer, start: number, length: numbe
   return { wire: got === length ? wire : wire.subarray(0, head.length + got), bytes: got };
 }
 
-/** Send `length` bytes from `start`, waiting for the client between chunks; closes `fd`. */
+/**
+ * Send `length` bytes from `start`, waiting for the client between chunks;
+ * closes `fd`. Writes must be real (not deferred in a write batch: the caller
+ * ends any batch first), or the whole file would be read before one byte left.
+ */
 export async function pumpFile(fd: number, start: number, length: number, out: ResponseOutput): Promise<SendResult> {
   const result: SendResult = { bytes: 0, truncated: false, writeError: false };
   let position = start;
   let remaining = length;
+  let sinceYield = 0;
   try {
     while (remaining > 0) {
       if (out.closed) {
@@ -49,7 +63,7 @@ export async function pumpFile(fd: number, start: number, length: number, out: R
         return result;
       }
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, remaining));
-      const n = await readAt(fd, buf, position);
+      const n = readSync(fd, buf, 0, buf.length, position);
       if (n === 0) {
         result.truncated = true;
         return result;
@@ -57,9 +71,16 @@ export async function pumpFile(fd: number, start: number, length: number, out: R
       position += n;
       remaining -= n;
       result.bytes += n;
-      if (!out.write([n === buf.length ? buf : buf.subarray(0, n)]) && !(await out.drained())) {
-        result.writeError = true;
-        return result;
+      if (!out.write([n === buf.length ? buf : buf.subarray(0, n)])) {
+        if (!(await out.drained())) {
+          result.writeError = true;
+          return result;
+        }
+        sinceYield = 0;
+      } else if ((sinceYield += n) >= YIELD_AFTER) {
+        // A fast client takes everything at once: let other connections and Python have the loop.
+        await new Promise((resolve) => setImmediate(resolve));
+        sinceYield = 0;
       }
     }
     return result;
@@ -68,8 +89,3 @@ export async function pumpFile(fd: number, start: number, length: number, out: R
   }
 }
 
-function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-}

@@ -6,6 +6,7 @@
  */
 import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
 import type { LoggedOutcome } from '../access-log';
+import { endWriteBatch } from '../connection';
 import type { Exchange } from '../exchange';
 import type { StaticConfig } from './config';
 import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
@@ -155,6 +156,7 @@ export class StaticServer {
       this.done(ex, plan, head.length, small.bytes, false);
       return;
     }
+    endWriteBatch(); // the pump's backpressure needs real writes
     ex.out.write([head]);
     void pumpFile(fd, plan.start, plan.length, ex.out).then(
       (r) => {
