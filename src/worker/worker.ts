@@ -135,6 +135,7 @@ export class Worker implements ConnectionHost, StaticHost {
       route: makeAppRouter(c.apps, c.manageScriptName),
       scheme: makeSchemeResolver(c.forwardedAllowIps),
       observer,
+      appFile: this.statics !== undefined && (c.static?.xSendfileDirs.length ?? 0) > 0 ? this.statics.serveAppFile.bind(this.statics) : undefined,
     });
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));

@@ -5,7 +5,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { SocketReader, openSocket, request } from '../helpers/http';
@@ -170,5 +170,49 @@ test('a 200 MB file to a slow reader: the worker\'s RSS stays flat, Python reque
     sock.destroy();
   } finally {
     await server.stop();
+  }
+});
+
+test('X-Sendfile (--x-sendfile DIR): Node sends the file the app names, with ranges and 304s; outside DIR is a 404', async () => {
+  const dir = makeTempDir('nuwsgi-xsendfile-');
+  mkdirSync(join(dir, 'private'));
+  writeFileSync(join(dir, 'private', 'report.pdf'), Buffer.alloc(5000, 9));
+  writeFileSync(join(dir, 'elsewhere.txt'), 'not allowed\n');
+  writeFileSync(
+    join(dir, 'app.py'),
+    'import os\n' +
+      'def application(e, s):\n' +
+      '    name = e["QUERY_STRING"]\n' +
+      '    s("200 OK", [("Content-Type", "application/pdf"), ("Content-Disposition", "attachment"), ("X-Sendfile", os.path.join(' + JSON.stringify(dir) + ', name))])\n' +
+      '    return [b"app body that is never sent"]\n',
+  );
+  const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', join(dir, 'app.py'), '--x-sendfile', join(dir, 'private')]);
+  try {
+    const port = server.httpPort as number;
+    const r = await request(port, { path: '/download?private/report.pdf' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.length, 5000);
+    assert.equal(r.headers['content-type'], 'application/pdf');
+    assert.equal(r.headers['content-disposition'], 'attachment');
+    assert.equal(r.headers['x-sendfile'], undefined);
+    assert.ok(r.headers['etag']);
+    const part = await request(port, { path: '/download?private/report.pdf', headers: { Range: 'bytes=0-99' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.body.length, 100);
+    assert.equal((await request(port, { path: '/download?private/report.pdf', headers: { 'If-None-Match': r.headers['etag'] as string } })).status, 304);
+    assert.equal((await request(port, { path: '/download?elsewhere.txt' })).status, 404);
+    assert.equal((await request(port, { path: '/download?private/../elsewhere.txt' })).status, 404);
+    await server.waitForLog(/X-Sendfile: .*elsewhere\.txt is not a file under an --x-sendfile directory/);
+  } finally {
+    await server.stop();
+  }
+  // Without --x-sendfile the app's response goes out as it is, header included (as uWSGI without a routing rule).
+  const plain = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', join(dir, 'app.py')]);
+  try {
+    const r = await request(plain.httpPort as number, { path: '/download?private/report.pdf' });
+    assert.equal(r.text, 'app body that is never sent');
+    assert.match(r.headers['x-sendfile'] ?? '', /report\.pdf$/);
+  } finally {
+    await plain.stop();
   }
 });

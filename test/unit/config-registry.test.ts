@@ -32,7 +32,7 @@ const IMPLEMENTED = [
   'static-map', 'static-map2', 'check-static', 'static-index', 'static-skip-ext', 'static-safe', 'static-cache-paths',
   'mimefile', 'static-expires-type', 'static-expires-type-mtime', 'static-expires', 'static-expires-mtime',
   'static-expires-uri', 'static-expires-uri-mtime', 'static-expires-path-info', 'static-expires-path-info-mtime',
-  'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads',
+  'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads', 'x-sendfile',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

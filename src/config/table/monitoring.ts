@@ -105,7 +105,7 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     help: 'check for a gzip version of all requested static files with the specified ext/suffix',
   },
   {
-    name: 'x-sendfile', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION,
+    name: 'x-sendfile', kind: 'list', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
     help: '(nuwsgi) serve the file named by an app response\'s X-Sendfile header when it is under this directory',
   },
   {

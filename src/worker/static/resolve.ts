@@ -123,6 +123,18 @@ export class StaticResolver {
     return this.safeReal.some((s) => isInside(real, s)) || this.opts.safe.some((s) => isInside(real, s));
   }
 
+  /** An absolute path named by the app (X-Sendfile): its real path must be a regular file inside one of `dirs`. */
+  allowedFile(file: string, dirs: readonly string[]): ResolvedFile | null {
+    if (!file.startsWith('/') || hostilePath(file)) return null;
+    const real = this.fs.realpath(file);
+    if (real === null) return null;
+    const root = dirs.map((d) => this.fs.realpath(d) ?? d).find((d) => isInside(real, d));
+    if (root === undefined) return null;
+    const stats = this.fs.stat(real);
+    if (stats?.isFile() !== true) return null;
+    return { file: real, stats, root, mount: { mount: '', root, mode: 'append', option: 'check-static' } };
+  }
+
   /** FILE + suffix (".gz", ".br") as a regular file allowed where FILE was found, or null. */
   variant(found: ResolvedFile, suffix: string): { file: string; stats: Stats } | null {
     const real = this.realpath(found.file + suffix);

@@ -64,7 +64,7 @@ export class StaticServer {
     return this.cfg.skipExt.some((ext) => name.endsWith(ext));
   }
 
-  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile): void {
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app?: AppHeaders, done: Done = (o) => this.host.staticDone(ex, o)): void {
     const type = mimeTypeFor(this.mime, found.file);
     let file = found.file;
     let stats = found.stats;
@@ -80,16 +80,16 @@ export class StaticServer {
       return {
         size: st.size,
         mtimeSeconds,
-        contentType: type !== undefined ? contentTypeHeader(type) : undefined,
+        contentType: app?.contentType ?? (type !== undefined ? contentTypeHeader(type) : undefined),
         encoding,
         vary,
         cacheHeaders: cacheHeaders(this.expires, { file: found.file, 'path-info': req.pathInfo, uri: req.uri, type: type ?? '' }, mtimeSeconds, nowSeconds),
-        extraHeaders: this.addHeaders,
+        extraHeaders: (app?.lines ?? '') + this.addHeaders,
       };
     };
     let plan = planStaticResponse(req, facts(stats));
     if (!plan.sendBody) {
-      this.writeHeadOnly(ex, plan);
+      this.writeHeadOnly(ex, plan, done);
       return;
     }
     let fd: number;
@@ -100,10 +100,10 @@ export class StaticServer {
       if (now.size !== stats.size || now.mtimeMs !== stats.mtimeMs) plan = planStaticResponse(req, facts(now));
     } catch (err) {
       this.host.log(`[uwsgi-fileserve] unable to open ${file}: ${(err as Error).message}\n`);
-      this.writeError(ex, 500);
+      this.writeError(ex, done);
       return;
     }
-    this.writeBody(ex, plan, fd);
+    this.writeBody(ex, plan, fd, done);
   }
 
   /** FILE.br / FILE.gz when the client takes it and it is a regular file inside the same directory tree. */
@@ -131,15 +131,15 @@ export class StaticServer {
     return Buffer.from(`${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`, 'latin1');
   }
 
-  private writeHeadOnly(ex: Exchange, plan: StaticPlan): void {
+  private writeHeadOnly(ex: Exchange, plan: StaticPlan, done: Done): void {
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
     ex.out.write([head]);
     ex.out.finish(keepAlive);
-    this.done(ex, plan, head.length, 0, false);
+    done(outcome(plan, head.length, 0, false));
   }
 
-  private writeBody(ex: Exchange, plan: StaticPlan, fd: number): void {
+  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done): void {
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
     if (plan.length <= SMALL_FILE) {
@@ -153,7 +153,7 @@ export class StaticServer {
       const complete = small.bytes === plan.length;
       if (complete) ex.out.finish(keepAlive);
       else this.truncated(ex);
-      this.done(ex, plan, head.length, small.bytes, false);
+      done(outcome(plan, head.length, small.bytes, false));
       return;
     }
     endWriteBatch(); // the pump's backpressure needs real writes
@@ -162,12 +162,12 @@ export class StaticServer {
       (r) => {
         if (r.truncated) this.truncated(ex);
         else if (!r.writeError) ex.out.finish(keepAlive);
-        this.done(ex, plan, head.length, r.bytes, r.writeError);
+        done(outcome(plan, head.length, r.bytes, r.writeError));
       },
       (err: Error) => {
         this.host.log(`[uwsgi-fileserve] read error on ${ex.uri}: ${err.message}\n`);
         ex.out.destroy();
-        this.done(ex, plan, head.length, 0, true);
+        done(outcome(plan, head.length, 0, true));
       },
     );
   }
@@ -177,18 +177,72 @@ export class StaticServer {
     ex.out.destroy();
   }
 
-  private writeError(ex: Exchange, status: 500): void {
-    const body = 'Internal Server Error\n';
-    const head = `${ex.protocol} ${status} Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  private writeError(ex: Exchange, done: Done, status: 404 | 500 = 500): void {
+    const reason = status === 404 ? 'Not Found' : 'Internal Server Error';
+    const body = `${reason}\n`;
+    const head = `${ex.protocol} ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
     ex.out.write([Buffer.from(head + body, 'latin1')]);
     ex.out.finish(false);
-    this.host.staticDone(ex, { status, bodyBytes: body.length, headerCount: 3, headerBytes: head.length });
+    done({ status, bodyBytes: body.length, headerCount: 3, headerBytes: head.length });
   }
 
-  private done(ex: Exchange, plan: StaticPlan, headerBytes: number, bodyBytes: number, writeError: boolean): void {
-    const headerCount = plan.headers.split('\r\n').length - 1;
-    this.host.staticDone(ex, { status: plan.status, bodyBytes, headerCount, headerBytes, via: 'sendfile', writeErrors: writeError ? 1 : 0 });
+  /**
+   * X-Sendfile (ours, --x-sendfile DIR): the app answered with a head naming
+   * a file; when the file is under an allowed directory, it is sent from here
+   * with the static server's validators, conditional requests and ranges, the
+   * app's other headers kept (its Content-Type wins over the mime table) and
+   * X-Sendfile dropped. False when the head names no file: the runner sends
+   * the app's response as usual. `appHead` is "200 OK\r\nName: value\r\n...".
+   */
+  serveAppFile(ex: Exchange, appHead: Buffer, done: Done): boolean {
+    if (this.cfg.xSendfileDirs.length === 0) return false;
+    const parsed = parseAppHead(appHead.toString('latin1'));
+    if (parsed.sendfile === undefined) return false;
+    const req = staticRequestFromVars(ex.vars);
+    const found = this.resolver.allowedFile(parsed.sendfile, this.cfg.xSendfileDirs);
+    if (found === null) {
+      this.host.log(`X-Sendfile: ${parsed.sendfile} is not a file under an --x-sendfile directory (${ex.method} ${ex.uri}): 404\n`);
+      this.writeError(ex, done, 404);
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
+    this.serve(ex, req, found, parsed, done);
+    return true;
   }
+}
+
+type Done = (o: LoggedOutcome) => void;
+
+/** The app's headers that survive an X-Sendfile answer, and the file it names. */
+interface AppHeaders {
+  contentType?: string;
+  /** Header lines to keep, CRLF-terminated. */
+  lines: string;
+  sendfile?: string;
+}
+
+/** Headers the file answer sets itself (or must not carry). */
+const REPLACED = new Set(['x-sendfile', 'content-length', 'content-range', 'accept-ranges', 'last-modified', 'etag', 'transfer-encoding', 'content-type', 'connection']);
+
+function parseAppHead(head: string): AppHeaders {
+  const out: AppHeaders = { lines: '' };
+  const lines = head.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'x-sendfile') out.sendfile = value;
+    else if (name === 'content-type') out.contentType = value;
+    if (!REPLACED.has(name)) out.lines += `${line}\r\n`;
+  }
+  return out;
+}
+
+function outcome(plan: StaticPlan, headerBytes: number, bodyBytes: number, writeError: boolean): LoggedOutcome {
+  const headerCount = plan.headers.split('\r\n').length - 1;
+  return { status: plan.status, bodyBytes, headerCount, headerBytes, via: 'sendfile', writeErrors: writeError ? 1 : 0 };
 }
 
 /**
