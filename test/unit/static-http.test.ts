@@ -289,3 +289,21 @@ test('a file that grows while being sent: exactly Content-Length bytes, the conn
     conn.close();
   }
 });
+
+test('without sendfile(2) (NUWSGI_NO_SENDFILE=1) the copying path sends the same bytes', async () => {
+  process.env['NUWSGI_NO_SENDFILE'] = '1';
+  try {
+    const conn = await HttpConnection.open(h.port);
+    try {
+      const whole = await conn.request({ path: '/static/big.bin' });
+      assert.equal(whole.body.length, 8 << 20);
+      const part = await conn.request({ path: '/static/big.bin', headers: { Range: 'bytes=100-2000099' } });
+      assert.equal(part.status, 206);
+      assert.equal(part.body.length, 2_000_000);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    delete process.env['NUWSGI_NO_SENDFILE'];
+  }
+});

@@ -6,15 +6,15 @@
  * buffer. Never more than the promised length: if the file shrinks under us,
  * the connection is closed (the only honest way to say "incomplete").
  *
- * Reads are synchronous pread(2)s, as nginx does without `aio`: static files
- * live in the page cache, where a 256 KiB read takes tens of microseconds,
- * less than a hop through libuv's thread pool (4 threads, shared with DNS and
- * zlib) costs under load. sendfile(2) would save the copy; it needs a way to
- * wait for the socket to be writable that libuv's stream handle does not
- * give us, so it is left for later (docs/static.md).
+ * Where the socket allows it, sendfile(2) moves the bytes without a copy.
+ * Reads and sendfile calls are synchronous, as nginx does them without
+ * `aio`: static files live in the page cache, where a 256 KiB read takes tens
+ * of microseconds, less than a hop through libuv's thread pool (4 threads,
+ * shared with DNS and zlib) costs under load.
  */
 import { closeSync, readSync } from 'node:fs';
 import type { ResponseOutput } from '../exchange';
+import { EAGAIN, sendfileAvailable, sendfileOnce } from './sendfile';
 
 /** Bodies up to this size go out with their head in one write(2), read synchronously from the page cache. */
 export const SMALL_FILE = 64 * 1024;
@@ -46,23 +46,57 @@ export function readSmall(fd: number, head: Buffer, start: number, length: numbe
   return { wire: got === length ? wire : wire.subarray(0, head.length + got), bytes: got };
 }
 
+/** Most bytes one sendfile(2) call is asked for (it sends what fits in the socket buffer anyway). */
+const SENDFILE_MAX = 8 << 20;
+
 /**
  * Send `length` bytes from `start`, waiting for the client between chunks;
  * closes `fd`. Writes must be real (not deferred in a write batch: the caller
  * ends any batch first), or the whole file would be read before one byte left.
+ *
+ * Where the socket can be written directly (plain TCP or unix, nothing
+ * queued), sendfile(2) sends what the socket buffer takes, with no copy. When
+ * it is full (EAGAIN), one chunk is read and written the ordinary way: it
+ * queues, and its drain tells us there is room again.
  */
 export async function pumpFile(fd: number, start: number, length: number, out: ResponseOutput): Promise<SendResult> {
   const result: SendResult = { bytes: 0, truncated: false, writeError: false };
   let position = start;
   let remaining = length;
   let sinceYield = 0;
+  let zeroCopy = out.directFd !== undefined && sendfileAvailable();
   try {
     while (remaining > 0) {
       if (out.closed) {
         result.writeError = true;
         return result;
       }
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, remaining));
+      const sock = zeroCopy ? (out.directFd as () => number)() : -1;
+      let chunk = CHUNK;
+      if (sock >= 0) {
+        const r = sendfileOnce(sock, fd, position, Math.min(remaining, SENDFILE_MAX));
+        if (r.n === 0) {
+          result.truncated = true;
+          return result;
+        }
+        if (r.n > 0) {
+          position += r.n;
+          remaining -= r.n;
+          result.bytes += r.n;
+          if ((sinceYield += r.n) >= YIELD_AFTER) {
+            await new Promise((resolve) => setImmediate(resolve));
+            sinceYield = 0;
+          }
+          continue;
+        }
+        if (r.errno === EAGAIN) chunk = WAIT_CHUNK; // the socket is full: a small copy to wait on
+        else if (r.errno === EPIPE || r.errno === ECONNRESET) {
+          out.destroy();
+          result.writeError = true;
+          return result;
+        } else zeroCopy = false; // EINVAL, ENOSYS...: this descriptor cannot sendfile; copy instead
+      }
+      const buf = Buffer.allocUnsafe(Math.min(chunk, remaining));
       const n = readSync(fd, buf, 0, buf.length, position);
       if (n === 0) {
         result.truncated = true;
@@ -89,3 +123,7 @@ export async function pumpFile(fd: number, start: number, length: number, out: R
   }
 }
 
+const EPIPE = 32;
+const ECONNRESET = 104;
+/** What is copied when the socket is full: enough to be queued, and to be told when it drained. */
+const WAIT_CHUNK = 64 * 1024;
