@@ -9,6 +9,7 @@ import { appendFileSync, closeSync, ftruncateSync, mkdirSync, openSync, readFile
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { SocketReader, openSocket, request } from '../helpers/http';
+import { uwsgiRequest } from '../helpers/uwsgi';
 import { until } from '../helpers/load';
 import { startNuwsgi, startUwsgi } from '../helpers/server';
 import { skipReason, uwsgiSkipReason } from '../helpers/system';
@@ -214,5 +215,31 @@ test('X-Sendfile (--x-sendfile DIR): Node sends the file the app names, with ran
     assert.match(r.headers['x-sendfile'] ?? '', /report\.pdf$/);
   } finally {
     await plain.stop();
+  }
+});
+
+test('on a uwsgi socket (behind nginx\'s uwsgi_pass) static files are answered the same way, framed as uWSGI frames them', async () => {
+  const dir = makeTempDir('nuwsgi-static-uwsgi-');
+  mkdirSync(join(dir, 'files'));
+  writeFileSync(join(dir, 'files', 'a.css'), 'body { margin: 0 }\n');
+  writeFileSync(join(dir, 'files', 'big.bin'), Buffer.alloc(3 << 20, 5));
+  writeFileSync(join(dir, 'app.py'), 'def application(e, s):\n    s("200 OK", [("Content-Type", "text/plain")])\n    return [b"python"]\n');
+  const server = await startNuwsgi(['--socket', '127.0.0.1:0', '--wsgi-file', join(dir, 'app.py'), '--static-map', `/files=${join(dir, 'files')}`]);
+  try {
+    const port = server.uwsgiPort as number;
+    const css = await uwsgiRequest(port, { path: '/files/a.css' });
+    assert.equal(css.status, 200);
+    assert.equal(css.text, 'body { margin: 0 }\n');
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    assert.equal(css.headers['connection'], undefined, 'no framing headers on the uwsgi protocol');
+    const big = await uwsgiRequest(port, { path: '/files/big.bin' });
+    assert.equal(big.body.length, 3 << 20);
+    const part = await uwsgiRequest(port, { path: '/files/big.bin', headers: { Range: 'bytes=-10' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.body.length, 10);
+    assert.equal((await uwsgiRequest(port, { path: '/files/a.css', headers: { 'If-None-Match': css.headers['etag'] as string } })).status, 304);
+    assert.equal((await uwsgiRequest(port, { path: '/files/missing' })).text, 'python');
+  } finally {
+    await server.stop();
   }
 });
