@@ -65,18 +65,21 @@ export function staticConfigFromOptions(o: Options, base: string): StaticConfig 
     ]),
   ];
   const xSendfileDirs = o.list('x-sendfile').map(abs);
+  // Checked even when nothing is mapped: uWSGI refuses a malformed rule at startup too.
+  const expires = expiresRules(o);
+  const gzipRegexps = o.list('static-gzip').map((r) => checkRegexp('static-gzip', r));
   if (mounts.length === 0 && xSendfileDirs.length === 0) return undefined;
   return {
     mounts,
     index: o.list('static-index'),
     skipExt: o.list('static-skip-ext'),
     safe: o.list('static-safe').map(abs),
-    expires: expiresRules(o),
+    expires,
     gzip: {
       all: o.bool('static-gzip-all'),
       dirs: o.list('static-gzip-dir'),
       exts: o.list('static-gzip-ext'),
-      regexps: o.list('static-gzip').map((r) => checkRegexp('static-gzip', r)),
+      regexps: gzipRegexps,
     },
     mimeFiles: o.has('mimefile') ? o.list('mimefile').map(abs) : [DEFAULT_MIME_FILE],
     cachePathsSeconds: o.has('static-cache-paths') ? o.int('static-cache-paths') : 0,
