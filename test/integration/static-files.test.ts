@@ -243,3 +243,34 @@ test('on a uwsgi socket (behind nginx\'s uwsgi_pass) static files are answered t
     await server.stop();
   }
 });
+
+test('200 downloads stalled by clients that do not read: Python and static requests on the same worker still answer at once', async () => {
+  const dir = makeTempDir('nuwsgi-static-many-');
+  const fd = openSync(join(dir, 'big.bin'), 'w');
+  ftruncateSync(fd, 20 << 20);
+  closeSync(fd);
+  writeFileSync(join(dir, 'small.txt'), 'small\n');
+  writeFileSync(join(dir, 'app.py'), 'def application(e, s):\n    s("200 OK", [("Content-Type", "text/plain")])\n    return [b"python"]\n');
+  const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', join(dir, 'app.py'), '--static-map', `/files=${dir}`, '--listen', '1024']);
+  const sockets: Array<Awaited<ReturnType<typeof openSocket>>> = [];
+  try {
+    const port = server.httpPort as number;
+    const readers: SocketReader[] = [];
+    for (let i = 0; i < 200; i++) {
+      const sock = await openSocket(port);
+      const reader = new SocketReader(sock);
+      sock.write('GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+      sock.pause(); // never reads beyond its first buffer
+      sockets.push(sock);
+      readers.push(reader);
+    }
+    await until(() => readers.every((r, i) => r.pending.length > 0 || (sockets[i]?.readableLength ?? 0) > 0), 20_000, 'every download started');
+    const t0 = Date.now();
+    assert.equal((await request(port, { path: '/' })).text, 'python');
+    assert.equal((await request(port, { path: '/files/small.txt' })).text, 'small\n');
+    assert.ok(Date.now() - t0 < 2000, `answered in ${Date.now() - t0} ms`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.stop();
+  }
+});

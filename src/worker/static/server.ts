@@ -55,7 +55,7 @@ export class StaticServer {
     const found = this.resolver.resolve(req.pathInfo);
     if (found === null || this.skipped(found.file)) return false;
     ex.body.dispose(); // a GET's body (if any) is not ours to read
-    this.serve(ex, req, found);
+    this.serveSafely(ex, req, found, undefined, (o) => this.host.staticDone(ex, o));
     return true;
   }
 
@@ -64,7 +64,7 @@ export class StaticServer {
     return this.cfg.skipExt.some((ext) => name.endsWith(ext));
   }
 
-  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app?: AppHeaders, done: Done = (o) => this.host.staticDone(ex, o)): void {
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
     const type = mimeTypeFor(this.mime, found.file);
     let file = found.file;
     let stats = found.stats;
@@ -206,8 +206,19 @@ export class StaticServer {
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
-    this.serve(ex, req, found, parsed, done);
+    this.serveSafely(ex, req, found, parsed, done);
     return true;
+  }
+
+  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+    try {
+      this.serve(ex, req, found, app, done);
+    } catch (err) {
+      // An I/O error on a file already chosen (EIO, a vanished mount): this request fails, the worker does not.
+      this.host.log(`[uwsgi-fileserve] ${ex.method} ${ex.uri}: ${(err as Error).message}\n`);
+      ex.out.destroy();
+      done({ status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0, writeErrors: 1 });
+    }
   }
 }
 
