@@ -2,7 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mapping, type StaticMount } from '../../src/worker/static/config';
-import { hostilePath, isInside, pathUnderMount } from '../../src/worker/static/resolve';
+import { hostilePath, isInside, nodeFs, pathUnderMount, StaticResolver, type StaticFs } from '../../src/worker/static/resolve';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../helpers/tmp';
 import { etagFor, httpDate, parseRange, planStaticResponse, type FileFacts, type StaticRequest } from '../../src/worker/static/http';
 import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck } from '../../src/worker/static/policy';
 import { contentTypeHeader, mimeTypeFor, parseMimeTypes } from '../../src/worker/static/mime';
@@ -136,4 +139,21 @@ test('mime types: mime.types syntax, first entry wins, case fallback, charset fo
 
 test('add-header lines for static responses', () => {
   assert.equal(staticExtraHeaders(['X-A: 1', 'X-B:two words', 'broken', 'X-C: a\r\nInjected: 1']), 'X-A: 1\r\nX-B: two words\r\n');
+});
+
+test('static-cache-paths: real paths are remembered for N seconds, then looked up again', () => {
+  const dir = makeTempDir('nuwsgi-static-cache-');
+  writeFileSync(join(dir, 'a.css'), 'x');
+  let realpaths = 0;
+  const counting: StaticFs = { realpath: (p) => (realpaths++, nodeFs.realpath(p)), stat: (p) => nodeFs.stat(p) };
+  let now = 1_000_000;
+  const resolver = new StaticResolver({ mounts: [strip(`/s=${dir}`)], index: [], safe: [], cacheSeconds: 10, log: () => undefined, fs: counting, now: () => now });
+  assert.equal(resolver.resolve('/s/a.css')?.file, join(realpathSync(dir), 'a.css'));
+  const afterFirst = realpaths;
+  resolver.resolve('/s/a.css');
+  assert.equal(realpaths, afterFirst, 'the second lookup is cached');
+  now += 11_000;
+  resolver.resolve('/s/a.css');
+  assert.equal(realpaths, afterFirst + 1, 'expired: looked up again');
+  assert.equal(resolver.resolve('/s/missing.css'), null);
 });
