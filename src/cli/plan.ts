@@ -13,6 +13,7 @@ import { cronSpecs, type CronSpec } from '../master/cron';
 import { hookPlan, type HookPlan } from '../util/hooks';
 import type { BusynessSettings } from '../master/cheaper';
 import { atoi } from '../util/kvlist';
+import { staticConfigFromOptions, type StaticConfig } from '../worker/static/config';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -90,6 +91,8 @@ export interface ServerPlan {
   hooks: HookPlan;
   /** What reading the options found worth saying (unknown attach-daemon2 keys...), logged at startup. */
   warnings: string[];
+  /** static-map and friends; undefined when none is set. */
+  static: StaticConfig | undefined;
 }
 
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
@@ -161,6 +164,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     exchange: exchangeOptionsFrom(o),
+    static: staticConfigFromOptions(o, base),
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),

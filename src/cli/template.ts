@@ -26,5 +26,6 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     exchange: plan.exchange,
     ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
     hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
+    static: plan.static,
   };
 }

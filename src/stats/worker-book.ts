@@ -25,6 +25,7 @@ interface Totals {
   rt: number;
   rerr: number;
   werr: number;
+  st: number;
   apps: Array<[number, number]>;
 }
 
@@ -161,6 +162,7 @@ export class WorkerStatsBook {
     core.requests = requests;
     core.readErrors = slot.base.rerr + (life?.rerr ?? 0);
     core.writeErrors = slot.base.werr + (life?.werr ?? 0);
+    core.staticRequests = slot.base.st + (life?.st ?? 0);
     core.inRequest = busy;
     if (busy && life !== undefined && life.busy === 1) {
       core.vars = life.vars;
@@ -215,6 +217,7 @@ export class WorkerStatsBook {
     b.rt += life.rt;
     b.rerr += life.rerr;
     b.werr += life.werr;
+    b.st += life.st ?? 0;
     b.apps = addApps(b.apps, life.apps);
     slot.baseMetrics.add(life.m);
     slot.life = undefined;
@@ -243,7 +246,7 @@ function newSlot(id: number): Slot {
     paused: false,
     avgRtUs: 0,
     memory: { rss: 0, vsz: 0 },
-    base: { req: 0, exc: 0, tx: 0, rt: 0, rerr: 0, werr: 0, apps: [] },
+    base: { req: 0, exc: 0, tx: 0, rt: 0, rerr: 0, werr: 0, st: 0, apps: [] },
     baseMetrics: new RequestMetrics(),
     life: undefined,
     lastReportMs: 0,

@@ -43,6 +43,8 @@ export interface WorkerReport {
   vars: string[];
   /** Per app id: [requests started, exceptions]. */
   apps: Array<[number, number]>;
+  /** Requests answered from static files (uWSGI's static_requests; absent in older reports). */
+  st?: number;
   m: SerializedRequestMetrics;
 }
 
@@ -70,6 +72,7 @@ export class WorkerCounters {
   private readErrors = 0;
   private writeErrors = 0;
   private inFlight = 0;
+  private staticRequests = 0;
   private since = 0;
   /** A reference to the running request's vars: turned into strings only when reported. */
   private currentVars: Vars = [];
@@ -106,6 +109,21 @@ export class WorkerCounters {
     }
   }
 
+  /**
+   * A request answered by the static file server: a request like any other
+   * for the totals, but never "in flight" (it does not hold the worker) and,
+   * as uWSGI (do_not_account_avg_rt), not part of the running average.
+   */
+  staticServed(o: RequestOutcome): void {
+    const us = o.durationUs > 0 ? Math.round(o.durationUs) : 0;
+    this.requests++;
+    this.staticRequests++;
+    this.runningTimeUs += us;
+    this.tx += o.txBytes > 0 ? o.txBytes : 0;
+    if (o.writeError === true) this.writeErrors++;
+    this.metrics.observe(o.status, us);
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }
@@ -123,6 +141,7 @@ export class WorkerCounters {
       since: this.since,
       vars: this.inFlight > 0 ? this.currentVars.map(([k, v]) => `${k}=${v}`) : [],
       apps: this.apps.map(([r, e]) => [r, e]),
+      st: this.staticRequests,
       m: this.metrics.serialize(),
     };
   }

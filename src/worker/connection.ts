@@ -188,6 +188,12 @@ export class Connection implements ResponseOutput, TransportEvents {
     return this.transport.writev(chunks); // large pieces: no copy
   }
 
+  directFd(): number {
+    if (this.state === 'closed' || writeBatch !== null || this.transport.writableLength > 0) return -1;
+    this.arm(); // progress made outside write(): no stall deadline while the client keeps up
+    return this.transport.fd;
+  }
+
   drained(): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     if (!this.transport.needDrain) return Promise.resolve(true);

@@ -13,6 +13,11 @@ export interface ResponseOutput {
   finish(keepAlive: boolean): void;
   /** Drop the connection now: the response cannot be completed (app error mid-stream, bad length). */
   destroy(): void;
+  /**
+   * The socket's descriptor when bytes may be written to it directly right
+   * now (nothing queued, no write batch, not TLS), else -1. For sendfile(2).
+   */
+  directFd?(): number;
 }
 
 /** One request, parsed and with its whole body, waiting for or inside the Python side. */

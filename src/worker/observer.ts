@@ -72,6 +72,19 @@ export class WorkerObserver implements RequestObserver {
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
   }
 
+  /**
+   * A static file was served (never through Python): the stats count it
+   * (static_requests), max-requests counts it as uWSGI does, but the
+   * scoreboard row is left alone: a static response may end while Python is
+   * busy with another request, and harakiri must keep timing that one.
+   */
+  staticFinished(ex: Exchange, bodyBytes: number, status: number, writeError: boolean): void {
+    this.counters?.staticServed({ status, durationUs: (Date.now() - ex.startedAtMs) * 1000, txBytes: bodyBytes, writeError });
+    this.requests++;
+    const max = this.maxRequests;
+    if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
+  }
+
   /** Once a second: the limits that are not counted in requests. */
   checkLimits(now: number): void {
     const p = this.policy;

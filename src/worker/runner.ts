@@ -27,6 +27,11 @@ export interface RunnerOptions {
   addedHeaders?: string;
   /** What is logged when a client leaves mid-response (--ignore-sigpipe, --ignore-write-errors, --disable-write-exception). */
   writeErrors?: WriteErrorPolicy;
+  /**
+   * --x-sendfile: offered every app response head; true when it answered the
+   * request itself from the file the head names (the app's body is dropped).
+   */
+  appFile?: (ex: Exchange, head: Buffer, done: (o: Outcome) => void) => boolean;
 }
 
 export interface RequestObserver {
@@ -125,6 +130,7 @@ export class Runner {
     } finally {
       ex.body.dispose();
     }
+    if (this.opts.appFile !== undefined && this.takenAsFile(ex, result)) return undefined;
     switch (result.meta.kind) {
       case ResponseKind.Complete:
         this.sendComplete(ex, result);
@@ -140,6 +146,15 @@ export class Runner {
         this.sendAppError(ex, result.meta.kind === ResponseKind.Broken);
         return undefined;
     }
+  }
+
+  /** X-Sendfile: the static server sends the file the app named; the app's own body is closed unread. */
+  private takenAsFile(ex: Exchange, result: HandleResult): boolean {
+    const kind = result.meta.kind;
+    if (kind !== ResponseKind.Complete && kind !== ResponseKind.Stream && kind !== ResponseKind.File) return false;
+    if (!(this.opts.appFile as NonNullable<RunnerOptions['appFile']>)(ex, result.head, (o) => this.done(ex, o))) return false;
+    if (kind !== ResponseKind.Complete) this.bridge.abort();
+    return true;
   }
 
   /**

@@ -15,6 +15,9 @@ import { PythonBridge, type AppSpec } from './python/bridge';
 import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
+import { StaticServer, type StaticHost } from './static/server';
+import type { StaticConfig } from './static/config';
+import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { RequestLogger } from '../logging';
 import type { Hook } from '../util/hooks';
 import type { WorkerLogSettings } from '../logging/plan';
@@ -74,6 +77,8 @@ export interface WorkerConfig {
   ksm?: number;
   /** The process title (--auto-procname...), set by the master per worker. */
   title?: string;
+  /** static-map and friends (src/worker/static); absent when no static option is set. */
+  static?: StaticConfig;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
@@ -91,10 +96,12 @@ const DRAIN_IDLE_GRACE_MS = 2000;
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
  * connections accepted on the shared listening sockets.
  */
-export class Worker implements ConnectionHost {
+export class Worker implements ConnectionHost, StaticHost {
   readonly config: WorkerConfig;
   private readonly logFn: LogFn;
   private runner: Runner | undefined;
+  private statics: StaticServer | undefined;
+  private requestLog: RequestLogger | undefined;
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
@@ -129,8 +136,10 @@ export class Worker implements ConnectionHost {
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, this.onRecycle);
+    this.requestLog = RequestLogger.fromSettings(c.logging, processLog);
+    if (c.static !== undefined) this.statics = new StaticServer(c.static, this);
     this.runner = new Runner(bridge, {
-      requestLog: RequestLogger.fromSettings(c.logging, processLog),
+      requestLog: this.requestLog,
       workerId: c.id,
       log: this.logFn,
       route: makeAppRouter(c.apps, c.manageScriptName),
@@ -138,6 +147,7 @@ export class Worker implements ConnectionHost {
       observer,
       addedHeaders: addedHeaderBlock(c.exchange),
       writeErrors: c.exchange,
+      appFile: this.statics !== undefined && (c.static?.xSendfileDirs.length ?? 0) > 0 ? this.statics.serveAppFile.bind(this.statics) : undefined,
     });
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
@@ -221,7 +231,20 @@ export class Worker implements ConnectionHost {
   // ------------------------------------------------------------ ConnectionHost
 
   dispatch(ex: Exchange): void {
+    // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
+    if (this.statics !== undefined && this.statics.tryServe(ex)) return;
     (this.runner as Runner).submit(ex);
+  }
+
+  /** StaticHost: a static response is over. The one place static_requests is counted (per worker; per core later). */
+  staticDone(ex: Exchange, o: LoggedOutcome): void {
+    const runner = this.runner as Runner;
+    runner.requests++; // uWSGI's worker request counter includes static files ("req: -1/N")
+    this.observer?.staticFinished(ex, o.bodyBytes, o.status, (o.writeErrors ?? 0) > 0);
+    const log = this.requestLog;
+    if (log === undefined || !log.active) return;
+    ex.appId = -1; // uWSGI logs static files as "app: -1|req: -1/N"
+    log.log(requestLogRecord(ex, o, { workerId: this.config.id, appRequests: -1, workerRequests: runner.requests }));
   }
 
   log(line: string): void {

@@ -43,6 +43,11 @@ const IMPLEMENTED = [
   'cheaper-algo', 'cheaper-busyness-max', 'cheaper-busyness-min', 'cheaper-busyness-multiplier', 'cheaper-busyness-penalty',
   'cheaper-busyness-verbose', 'cheaper-busyness-backlog-alert', 'cheaper-busyness-backlog-multiplier',
   'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero', 'ksm',
+  // issue 13: static files
+  'static-map', 'static-map2', 'check-static', 'static-index', 'static-skip-ext', 'static-safe', 'static-cache-paths',
+  'mimefile', 'static-expires-type', 'static-expires-type-mtime', 'static-expires', 'static-expires-mtime',
+  'static-expires-uri', 'static-expires-uri-mtime', 'static-expires-path-info', 'static-expires-path-info-mtime',
+  'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads', 'x-sendfile',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

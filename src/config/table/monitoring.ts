@@ -22,48 +22,96 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     help: 'push statistics to the specified carbon server',
   },
   {
-    name: 'static-map', kind: 'list', type: 'kv', status: 'planned', metavar: '/mount=dir', section: SECTION,
+    name: 'static-map', kind: 'list', type: 'kv', status: 'implemented', metavar: '/mount=dir', section: SECTION,
     help: 'map mountpoint to static directory (or file)',
+    note: 'served by Node, never by Python; the mountpoint matches at a path-segment boundary, longest first (docs/static.md)',
   },
   {
-    name: 'static-map2', kind: 'list', type: 'kv', status: 'planned', metavar: '/mount=dir', section: SECTION,
+    name: 'static-map2', kind: 'list', type: 'kv', status: 'implemented', metavar: '/mount=dir', section: SECTION,
     help: 'like static-map but completely appending the requested resource to the docroot',
   },
   {
-    name: 'check-static', kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION,
+    name: 'check-static', aliases: ['static-check'], kind: 'list', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
     help: 'check for static files in the specified directory',
   },
   {
-    name: 'static-index', kind: 'list', type: 'string', status: 'planned', metavar: 'file', section: SECTION,
+    name: 'static-index', kind: 'list', type: 'string', status: 'implemented', metavar: 'file', section: SECTION,
     help: 'search for specified file if a directory is requested',
   },
   {
-    name: 'static-skip-ext', kind: 'list', type: 'string', status: 'planned', metavar: 'ext', section: SECTION,
+    name: 'static-skip-ext', kind: 'list', type: 'string', status: 'implemented', metavar: 'ext', section: SECTION,
     help: 'skip specified extension from staticfile checks',
   },
   {
-    name: 'static-expires-type', kind: 'list', type: 'string', status: 'planned', metavar: 'type=secs', section: SECTION,
+    name: 'static-safe', kind: 'list', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
+    help: 'skip security checks if the file is under the specified path',
+  },
+  {
+    name: 'static-cache-paths', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', min: 0, section: SECTION,
+    help: 'put resolved paths in the uWSGI cache for the specified amount of seconds',
+    note: 'a per-worker in-memory cache (uWSGI uses its shared cache and needs --master)',
+  },
+  {
+    name: 'mimefile', aliases: ['mime-file'], kind: 'list', type: 'path', status: 'implemented', metavar: 'file', section: SECTION,
+    help: 'set mime types file path (default /etc/mime.types)',
+  },
+  {
+    name: 'static-expires-type', kind: 'list', type: 'string', status: 'implemented', metavar: 'type=secs', section: SECTION,
     help: 'set the Expires header based on content type',
   },
   {
-    name: 'static-gzip', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp', section: SECTION,
+    name: 'static-expires-type-mtime', kind: 'list', type: 'string', status: 'implemented', metavar: 'type=secs', section: SECTION,
+    help: 'set the Expires header based on content type and file mtime',
+  },
+  {
+    name: 'static-expires', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on filename regexp',
+  },
+  {
+    name: 'static-expires-mtime', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on filename regexp and file mtime',
+  },
+  {
+    name: 'static-expires-uri', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on REQUEST_URI regexp',
+  },
+  {
+    name: 'static-expires-uri-mtime', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on REQUEST_URI regexp and file mtime',
+  },
+  {
+    name: 'static-expires-path-info', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on PATH_INFO regexp',
+  },
+  {
+    name: 'static-expires-path-info-mtime', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp secs', section: SECTION,
+    help: 'set the Expires header based on PATH_INFO regexp and file mtime',
+  },
+  {
+    name: 'static-gzip', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp', section: SECTION,
     help: 'if the supplied regexp matches the static file translation it will search for a gzip version',
   },
   {
-    name: 'static-gzip-all', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'static-gzip-all', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'check for a gzip version of all requested static files',
+    note: 'FILE.br is preferred when the client accepts br (as uWSGI), with Vary: Accept-Encoding (ours)',
   },
   {
-    name: 'static-gzip-dir', aliases: ['static-gzip-prefix'], kind: 'list', type: 'path', status: 'planned', metavar: 'dir', section: SECTION,
+    name: 'static-gzip-dir', aliases: ['static-gzip-prefix'], kind: 'list', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
     help: 'check for a gzip version of all requested static files in the specified dir/prefix',
   },
   {
-    name: 'static-gzip-ext', aliases: ['static-gzip-suffix'], kind: 'list', type: 'string', status: 'planned', metavar: 'ext', section: SECTION,
+    name: 'static-gzip-ext', aliases: ['static-gzip-suffix'], kind: 'list', type: 'string', status: 'implemented', metavar: 'ext', section: SECTION,
     help: 'check for a gzip version of all requested static files with the specified ext/suffix',
   },
   {
-    name: 'offload-threads', aliases: ['offload-thread'], kind: 'scalar', type: 'int', default: 0, status: 'planned', metavar: 'n', section: SECTION,
+    name: 'x-sendfile', kind: 'list', type: 'path', status: 'implemented', metavar: 'dir', section: SECTION,
+    help: '(nuwsgi) serve the file named by an app response\'s X-Sendfile header when it is under this directory',
+  },
+  {
+    name: 'offload-threads', aliases: ['offload-thread'], kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'n', section: SECTION,
     help: 'set the number of offload threads to spawn (per-worker, default 0)',
+    note: 'accepted and not needed: static files and file responses are always sent by Node\'s event loop, never holding the Python side',
   },
   { name: 'route', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp action', section: SECTION, help: 'add a route' },
   {

@@ -1,0 +1,272 @@
+/**
+ * Static files, served by Node before a request ever reaches Python (uWSGI's
+ * static-map family). The worker asks `tryServe` for every parsed request;
+ * true means the request is taken and answered here, false that the app gets
+ * it. Nothing here touches the interpreter.
+ */
+import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
+import type { LoggedOutcome } from '../access-log';
+import { endWriteBatch } from '../connection';
+import type { Exchange } from '../exchange';
+import type { StaticConfig } from './config';
+import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
+import { contentTypeHeader, loadMimeTypes, mimeTypeFor, type MimeTable } from './mime';
+import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck, type CompiledExpires } from './policy';
+import { StaticResolver, type ResolvedFile } from './resolve';
+import { pumpFile, readSmall, SMALL_FILE } from './send';
+
+/** What the static server needs from its worker. */
+export interface StaticHost {
+  /** While the worker drains, responses close their connections. */
+  readonly draining: boolean;
+  log(line: string): void;
+  /**
+   * A static response is over (once per served request): count it as
+   * uWSGI's static_requests and write the request log line.
+   */
+  staticDone(ex: Exchange, outcome: LoggedOutcome): void;
+}
+
+export class StaticServer {
+  private readonly cfg: StaticConfig;
+  private readonly host: StaticHost;
+  private readonly resolver: StaticResolver;
+  private readonly mime: MimeTable;
+  private readonly expires: CompiledExpires[];
+  private readonly gzipCheck: ((file: string) => boolean) | null;
+  private readonly addHeaders: string;
+
+  constructor(cfg: StaticConfig, host: StaticHost) {
+    this.cfg = cfg;
+    this.host = host;
+    this.resolver = new StaticResolver({ mounts: cfg.mounts, index: cfg.index, safe: cfg.safe, cacheSeconds: cfg.cachePathsSeconds, log: (l) => host.log(l) });
+    this.mime = loadMimeTypes(cfg.mimeFiles, (l) => host.log(l));
+    this.expires = compileExpires(cfg.expires);
+    this.gzipCheck = makeGzipCheck(cfg.gzip);
+    this.addHeaders = staticExtraHeaders(cfg.addHeaders);
+  }
+
+  /** The hook: answer `ex` from a file and return true, or return false and leave it to the app. */
+  tryServe(ex: Exchange): boolean {
+    if (this.cfg.mounts.length === 0) return false;
+    const req = staticRequestFromVars(ex.vars);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false; // uWSGI: other methods go to the app
+    if (this.skipped(req.pathInfo)) return false;
+    const found = this.resolver.resolve(req.pathInfo);
+    if (found === null || this.skipped(found.file)) return false;
+    ex.body.dispose(); // a GET's body (if any) is not ours to read
+    this.serveSafely(ex, req, found, undefined, (o) => this.host.staticDone(ex, o));
+    return true;
+  }
+
+  /** static-skip-ext: checked on PATH_INFO and on the file found, as uWSGI. */
+  private skipped(name: string): boolean {
+    return this.cfg.skipExt.some((ext) => name.endsWith(ext));
+  }
+
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+    const type = mimeTypeFor(this.mime, found.file);
+    let file = found.file;
+    let stats = found.stats;
+    let encoding: 'gzip' | 'br' | undefined;
+    const vary = this.gzipCheck !== null && this.gzipCheck(found.file);
+    if (vary) {
+      const variant = this.encodedVariant(found, acceptedEncodings(req.acceptEncoding));
+      if (variant !== null) ({ file, stats, encoding } = variant);
+    }
+    const nowSeconds = Math.floor(ex.startedAtMs / 1000);
+    const facts = (st: Stats): Parameters<typeof planStaticResponse>[1] => {
+      const mtimeSeconds = Math.floor(st.mtimeMs / 1000);
+      return {
+        size: st.size,
+        mtimeSeconds,
+        contentType: app?.contentType ?? (type !== undefined ? contentTypeHeader(type) : undefined),
+        encoding,
+        vary,
+        cacheHeaders: cacheHeaders(this.expires, { file: found.file, 'path-info': req.pathInfo, uri: req.uri, type: type ?? '' }, mtimeSeconds, nowSeconds),
+        extraHeaders: (app?.lines ?? '') + this.addHeaders,
+      };
+    };
+    let plan = planStaticResponse(req, facts(stats));
+    if (!plan.sendBody) {
+      this.writeHeadOnly(ex, plan, done);
+      return;
+    }
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+      const now = fstatSync(fd);
+      // Plan from the descriptor's own stat when the file changed since the lookup.
+      if (now.size !== stats.size || now.mtimeMs !== stats.mtimeMs) plan = planStaticResponse(req, facts(now));
+    } catch (err) {
+      this.host.log(`[uwsgi-fileserve] unable to open ${file}: ${(err as Error).message}\n`);
+      this.writeError(ex, done);
+      return;
+    }
+    this.writeBody(ex, plan, fd, done);
+  }
+
+  /** FILE.br / FILE.gz when the client takes it and it is a regular file inside the same directory tree. */
+  private encodedVariant(found: ResolvedFile, accepts: { gzip: boolean; br: boolean }): { file: string; stats: Stats; encoding: 'gzip' | 'br' } | null {
+    const tries: Array<['br' | 'gzip', string]> = [];
+    if (accepts.br) tries.push(['br', '.br']);
+    if (accepts.gzip) tries.push(['gzip', '.gz']);
+    for (const [encoding, suffix] of tries) {
+      const variant = this.resolver.variant(found, suffix);
+      if (variant !== null) return { ...variant, encoding };
+    }
+    return null;
+  }
+
+  private keepAlive(ex: Exchange): boolean {
+    return !ex.raw && ex.clientKeepAlive && !this.host.draining;
+  }
+
+  private head(ex: Exchange, plan: StaticPlan, keepAlive: boolean): Buffer {
+    let framing = '';
+    if (!ex.raw) {
+      if (!keepAlive && ex.clientHttp11) framing = 'Connection: close\r\n';
+      if (keepAlive && !ex.clientHttp11) framing = 'Connection: keep-alive\r\n';
+    }
+    return Buffer.from(`${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`, 'latin1');
+  }
+
+  private writeHeadOnly(ex: Exchange, plan: StaticPlan, done: Done): void {
+    const keepAlive = this.keepAlive(ex);
+    const head = this.head(ex, plan, keepAlive);
+    ex.out.write([head]);
+    ex.out.finish(keepAlive);
+    done(outcome(plan, head.length, 0, false));
+  }
+
+  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done): void {
+    const keepAlive = this.keepAlive(ex);
+    const head = this.head(ex, plan, keepAlive);
+    if (plan.length <= SMALL_FILE) {
+      let small: { wire: Buffer; bytes: number };
+      try {
+        small = readSmall(fd, head, plan.start, plan.length);
+      } finally {
+        closeSync(fd);
+      }
+      ex.out.write([small.wire]);
+      const complete = small.bytes === plan.length;
+      if (complete) ex.out.finish(keepAlive);
+      else this.truncated(ex);
+      done(outcome(plan, head.length, small.bytes, false));
+      return;
+    }
+    endWriteBatch(); // the pump's backpressure needs real writes
+    ex.out.write([head]);
+    void pumpFile(fd, plan.start, plan.length, ex.out).then(
+      (r) => {
+        if (r.truncated) this.truncated(ex);
+        else if (!r.writeError) ex.out.finish(keepAlive);
+        done(outcome(plan, head.length, r.bytes, r.writeError));
+      },
+      (err: Error) => {
+        this.host.log(`[uwsgi-fileserve] read error on ${ex.uri}: ${err.message}\n`);
+        ex.out.destroy();
+        done(outcome(plan, head.length, 0, true));
+      },
+    );
+  }
+
+  private truncated(ex: Exchange): void {
+    this.host.log(`[uwsgi-fileserve] ${ex.uri}: the file shrank while being sent, closing the connection\n`);
+    ex.out.destroy();
+  }
+
+  private writeError(ex: Exchange, done: Done, status: 404 | 500 = 500): void {
+    const reason = status === 404 ? 'Not Found' : 'Internal Server Error';
+    const body = `${reason}\n`;
+    const head = `${ex.protocol} ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    ex.out.write([Buffer.from(head + body, 'latin1')]);
+    ex.out.finish(false);
+    done({ status, bodyBytes: body.length, headerCount: 3, headerBytes: head.length });
+  }
+
+  /**
+   * X-Sendfile (ours, --x-sendfile DIR): the app answered with a head naming
+   * a file; when the file is under an allowed directory, it is sent from here
+   * with the static server's validators, conditional requests and ranges, the
+   * app's other headers kept (its Content-Type wins over the mime table) and
+   * X-Sendfile dropped. False when the head names no file: the runner sends
+   * the app's response as usual. `appHead` is "200 OK\r\nName: value\r\n...".
+   */
+  serveAppFile(ex: Exchange, appHead: Buffer, done: Done): boolean {
+    if (this.cfg.xSendfileDirs.length === 0) return false;
+    const parsed = parseAppHead(appHead.toString('latin1'));
+    if (parsed.sendfile === undefined) return false;
+    const req = staticRequestFromVars(ex.vars);
+    const found = this.resolver.allowedFile(parsed.sendfile, this.cfg.xSendfileDirs);
+    if (found === null) {
+      this.host.log(`X-Sendfile: ${parsed.sendfile} is not a file under an --x-sendfile directory (${ex.method} ${ex.uri}): 404\n`);
+      this.writeError(ex, done, 404);
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
+    this.serveSafely(ex, req, found, parsed, done);
+    return true;
+  }
+
+  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+    try {
+      this.serve(ex, req, found, app, done);
+    } catch (err) {
+      // An I/O error on a file already chosen (EIO, a vanished mount): this request fails, the worker does not.
+      this.host.log(`[uwsgi-fileserve] ${ex.method} ${ex.uri}: ${(err as Error).message}\n`);
+      ex.out.destroy();
+      done({ status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0, writeErrors: 1 });
+    }
+  }
+}
+
+type Done = (o: LoggedOutcome) => void;
+
+/** The app's headers that survive an X-Sendfile answer, and the file it names. */
+interface AppHeaders {
+  contentType?: string;
+  /** Header lines to keep, CRLF-terminated. */
+  lines: string;
+  sendfile?: string;
+}
+
+/** Headers the file answer sets itself (or must not carry). */
+const REPLACED = new Set(['x-sendfile', 'content-length', 'content-range', 'accept-ranges', 'last-modified', 'etag', 'transfer-encoding', 'content-type', 'connection']);
+
+function parseAppHead(head: string): AppHeaders {
+  const out: AppHeaders = { lines: '' };
+  const lines = head.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'x-sendfile') out.sendfile = value;
+    else if (name === 'content-type') out.contentType = value;
+    if (!REPLACED.has(name)) out.lines += `${line}\r\n`;
+  }
+  return out;
+}
+
+function outcome(plan: StaticPlan, headerBytes: number, bodyBytes: number, writeError: boolean): LoggedOutcome {
+  const headerCount = plan.headers.split('\r\n').length - 1;
+  return { status: plan.status, bodyBytes, headerCount, headerBytes, via: 'sendfile', writeErrors: writeError ? 1 : 0 };
+}
+
+/**
+ * add-header lines ("Name: value"), as uWSGI adds them to every response,
+ * static ones included. Exported so the lead can reuse the same parsing for
+ * app responses (issue 10); lines without a colon are ignored.
+ */
+export function staticExtraHeaders(lines: readonly string[]): string {
+  let out = '';
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\r\n]/.test(line)) continue;
+    out += `${line.slice(0, colon).trim()}: ${line.slice(colon + 1).trim()}\r\n`;
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+// Static files: options → StaticConfig (what the master passes to workers).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ResolvedOptions, type ResolvedEntry } from '../../src/config/options-impl';
+import { staticConfigFromOptions } from '../../src/worker/static/config';
+
+const options = (pairs: Array<[string, string | null]>): ResolvedOptions =>
+  new ResolvedOptions(pairs.map(([key, value], i): ResolvedEntry => ({ key, value, origin: { source: 'file', file: 'app.ini', line: i + 1 } })));
+
+test('nothing mapped: no static server at all', () => {
+  assert.equal(staticConfigFromOptions(options([['static-index', 'index.html']]), '/srv'), undefined);
+});
+
+test('maps: check-static first, then the longest mountpoint; relative dirs from the base; uWSGI defaults', () => {
+  const c = staticConfigFromOptions(
+    options([['static-map', '/s=static'], ['static-map2', '/s/deep=/abs'], ['static-check', 'public'], ['static-expires-type', 'text/css=60'], ['static-expires-uri-mtime', '^/s/ 3600'], ['static-gzip-suffix', '.css'], ['static-cache-paths', '30'], ['add-header', 'X-A: 1']]),
+    '/srv/app',
+  );
+  assert.ok(c);
+  assert.deepEqual(c.mounts.map((m) => [m.option, m.mount, m.root, m.mode]), [
+    ['check-static', '', '/srv/app/public', 'append'],
+    ['static-map2', '/s/deep', '/abs', 'append'],
+    ['static-map', '/s', '/srv/app/static', 'strip'],
+  ]);
+  assert.deepEqual(c.mimeFiles, ['/etc/mime.types']);
+  assert.deepEqual(c.expires, [
+    { subject: 'uri', pattern: '^/s/', seconds: 3600, fromMtime: true },
+    { subject: 'type', pattern: 'text/css', seconds: 60, fromMtime: false },
+  ]);
+  assert.deepEqual(c.gzip.exts, ['.css']);
+  assert.equal(c.cachePathsSeconds, 30);
+  assert.deepEqual(c.addHeaders, ['X-A: 1']);
+});
+
+test('malformed values fail at startup, naming the option, even with nothing mapped', () => {
+  assert.throws(() => staticConfigFromOptions(options([['static-map', '/s=']]), '/'), /static-map "\/s=": invalid document root/);
+  assert.throws(() => staticConfigFromOptions(options([['static-expires', '( 10']]), '/'), /static-expires: invalid regular expression/);
+  assert.throws(() => staticConfigFromOptions(options([['static-expires-path-info', '^/x']]), '/'), /static-expires-path-info "\^\/x": invalid dictionary syntax/);
+  assert.throws(() => staticConfigFromOptions(options([['static-expires-type-mtime', 'image/png=soon']]), '/'), /"soon" is not a number of seconds/);
+});
