@@ -16,6 +16,7 @@ import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { Runner } from './runner';
 import { RequestLogger } from '../logging';
+import { workerRequestLog } from '../logging/worker-log';
 import type { WorkerLogSettings } from '../logging/plan';
 import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
@@ -120,7 +121,7 @@ export class Worker implements ConnectionHost {
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, this.onRecycle);
     this.runner = new Runner(bridge, {
-      requestLog: RequestLogger.fromSettings(c.logging, processLog),
+      requestLog: RequestLogger.fromSettings(c.logging, workerRequestLog(c.logTarget) ?? processLog),
       workerId: c.id,
       log: this.logFn,
       route: makeAppRouter(c.apps, c.manageScriptName),
