@@ -36,7 +36,7 @@ import type { LoggingPlan, LogOutputPlan } from './plan';
 import { FdSink, type LogSink } from './sink';
 import { compileEncoder } from './encoders';
 import { LogRouter, type Route } from './log-router';
-import { parseRouteSpec } from './logger-spec';
+import { parseRouteSpec, type EncoderSpec } from './logger-spec';
 import { openLogger, type Logger } from './plugin-loggers';
 import type { RoutingPlan } from './plan';
 
@@ -158,13 +158,17 @@ export class MasterLog implements MasterLogHooks {
           encoders: plan.encoders.map((e) => compileEncoder('log-encoder', e)),
           reqEncoders: plan.reqEncoders.map((e) => compileEncoder('log-req-encoder', e)),
         },
-        () => this.sink,
+        // uWSGI's log master writes what no logger takes to its original stdout (the --logto file when set).
+        () => this.stdout,
       );
     } catch (err) {
       for (const l of opened) l.close();
       throw err;
     }
     this.requestPipe = plan.reqLoggers.length > 0 || plan.reqRoutes.length > 0;
+    // uWSGI's startup lines, written before the routing starts.
+    for (const e of plan.encoders) this.sink.write(`[log-encoder] registered ${encoderText(e)}`);
+    for (const e of plan.reqEncoders) this.sink.write(`[log-req-encoder] registered ${encoderText(e)}`);
     setLogSink(this.router.general);
   }
 
@@ -285,6 +289,10 @@ function resolveRoutes(option: string, values: readonly string[], loggers: reado
     else routes.push({ pattern: spec.pattern, logger });
   }
   return routes;
+}
+
+function encoderText(e: EncoderSpec): string {
+  return e.name + (e.useFor !== undefined ? `:${e.useFor}` : '') + (e.args !== '' ? ` ${e.args}` : '');
 }
 
 function isReadable(stream: unknown): stream is Readable {

@@ -28,6 +28,8 @@ const IMPLEMENTED = [
   'logto', 'logto2', 'log-date', 'log-format', 'logformat-json', 'log-format-strftime', 'log-micros', 'log-4xx', 'log-5xx',
   'log-slow', 'log-big', 'log-zero', 'log-sendfile', 'log-ioerror', 'log-x-forwarded-for', 'log-master', 'log-maxsize',
   'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
+  // issue 10: pluggable loggers
+  'logger', 'req-logger', 'log-route', 'log-req-route', 'log-encoder', 'log-req-encoder', 'log-drain', 'log-filter',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

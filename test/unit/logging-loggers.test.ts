@@ -14,7 +14,11 @@ import assert from 'node:assert/strict';
 import { compileEncoder, encodeFor, escapeJson, parseTemplate, type EncoderClock, type LogEncoder } from '../../src/logging/encoders';
 import { parseEncoderSpec, parseKeyValues, parseLoggerSpec, parseRouteSpec } from '../../src/logging/logger-spec';
 import { LogRouter, type RouterConfig } from '../../src/logging/log-router';
-import { parseSyslogArg, syslogHeader, type Logger } from '../../src/logging/plugin-loggers';
+import { openLogger, parseSyslogArg, syslogHeader, type Logger } from '../../src/logging/plugin-loggers';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NuwsgiError } from '../../src/util/errors';
 import type { LogSink } from '../../src/logging/sink';
 
@@ -192,4 +196,50 @@ test('bytes outside ASCII pass through unchanged', () => {
   const r = router({ loggers: [plain], encoders: [enc('json {"m":"${msg}"}'), enc('nl')] }, memorySink());
   r.general.writeLines(Buffer.from([0x47, 0xff, 0xc3, 0xbc, 0x0a]));
   assert.deepEqual(Buffer.from(plain.lines[0]!, 'latin1'), Buffer.from([0x7b, 0x22, 0x6d, 0x22, 0x3a, 0x22, 0x47, 0xff, 0xc3, 0xbc, 0x22, 0x7d, 0x0a]));
+});
+
+test('file logger: key=value form rotates past maxsize; reopen follows the path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-loggers-'));
+  try {
+    const ctx = { cwd: dir, stdout: () => memorySink(), env: {} };
+    const rotating = await openLogger('logger', parseLoggerSpec('file:logfile=r.log,maxsize=20,backupname=r.old'), ctx);
+    rotating.write(Buffer.from('0123456789\n'));
+    rotating.write(Buffer.from('0123456789\n')); // 22 bytes: past 20, rotated after this write
+    rotating.write(Buffer.from('fresh\n'));
+    rotating.close();
+    assert.match(readFileSync(join(dir, 'r.old'), 'utf8'), /^0123456789\n0123456789\n.* - logsize: 22, triggering rotation to .*r\.old\.\.\.\n$/);
+    assert.equal(readFileSync(join(dir, 'r.log'), 'utf8'), 'fresh\n');
+
+    const plain = await openLogger('logger', parseLoggerSpec('file:p.log'), ctx);
+    plain.write(Buffer.from('one\n'));
+    renameSync(join(dir, 'p.log'), join(dir, 'p.log.1'));
+    plain.reopen();
+    plain.write(Buffer.from('two\n'));
+    plain.close();
+    assert.equal(readFileSync(join(dir, 'p.log.1'), 'utf8'), 'one\n');
+    assert.equal(readFileSync(join(dir, 'p.log'), 'utf8'), 'two\n');
+    await assert.rejects(openLogger('logger', parseLoggerSpec('file:maxsize=3'), ctx), /missing logfile key/);
+    await assert.rejects(openLogger('logger', parseLoggerSpec('file:'), ctx), /the file logger needs a path/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('socket logger over UDP: one datagram per message, the prefix in front', async () => {
+  const server = createSocket('udp4');
+  await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+  const got = new Promise<Buffer>((r) => server.once('message', r));
+  const logger = await openLogger('logger', parseLoggerSpec(`socket:127.0.0.1:${server.address().port},PFX `), { cwd: '/', stdout: () => memorySink(), env: {} });
+  logger.write(Buffer.from('hello\n'));
+  assert.equal((await got).toString(), 'PFX hello\n');
+  logger.close();
+  server.close();
+});
+
+test('stdio writes to the master standard output; fd:N to that descriptor', async () => {
+  const out = memorySink();
+  const stdio = await openLogger('logger', parseLoggerSpec('stdio'), { cwd: '/', stdout: () => out, env: {} });
+  stdio.write(Buffer.from('x\n'));
+  assert.deepEqual(out.lines, ['x\n']);
+  await assert.rejects(openLogger('logger', parseLoggerSpec('fd:'), { cwd: '/', stdout: () => out, env: {} }), /needs a descriptor number/);
 });
