@@ -9,8 +9,10 @@
  *   stdio                                  the master's standard output (the logto file when set)
  *   socket:HOST:PORT[,PREFIX] / socket:/PATH[,PREFIX]   one datagram per message (UDP / UNIX)
  *   syslog[:IDENT[,FACILITY]]              the local syslog (/dev/log), as glibc's syslog(3) sends it
+ *   rsyslog:HOST[:PORT][,PREFIX[,PRI]]      a remote syslog over UDP (or rsyslog:/PATH, a UNIX datagram socket)
  */
 import path from 'node:path';
+import { hostname } from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import { LogFile } from './log-file';
 import { parseLogTarget } from './log-target';
@@ -38,7 +40,7 @@ export interface LoggerContext {
   env: NodeJS.ProcessEnv;
 }
 
-export const LOGGER_PLUGINS = ['file', 'fd', 'stdio', 'socket', 'syslog'] as const;
+export const LOGGER_PLUGINS = ['file', 'fd', 'stdio', 'socket', 'syslog', 'rsyslog'] as const;
 
 /** Test-only: where the syslog logger sends instead of /dev/log (uWSGI, through glibc, always uses /dev/log). */
 export const SYSLOG_SOCKET_ENV = 'NUWSGI_TEST_SYSLOG_SOCKET';
@@ -57,6 +59,8 @@ export async function openLogger(option: string, spec: LoggerSpec, ctx: LoggerCo
       return openSocketLogger(where, spec);
     case 'syslog':
       return syslogLogger(where, spec, ctx.env);
+    case 'rsyslog':
+      return openRsyslogLogger(where, spec);
     default:
       throw new NuwsgiError('E_CONFIG', `${where}: unable to find logger ${spec.plugin} (nuwsgi has: ${LOGGER_PLUGINS.join(', ')})`);
   }
@@ -205,4 +209,61 @@ function syslogLogger(where: string, spec: LoggerSpec, env: NodeJS.ProcessEnv): 
     reopen: () => {},
     close: () => sender.close(),
   };
+}
+
+/** uWSGI's rsyslog plugin: its default packet size (RFC 3164's 1024 bytes). */
+export const RSYSLOG_PACKET_BYTES = 1024;
+
+export interface RsyslogFormat {
+  /** The address part: "host[:port]" or a UNIX socket path. */
+  address: string;
+  /** What follows the time: "HOSTNAME uwsgi" unless given. */
+  prefix: string;
+  /** The <PRI> number: 29 (daemon.notice) unless given. */
+  pri: number;
+}
+
+/** rsyslog:ADDRESS[,PREFIX[,PRI]], cut as uWSGI cuts it (PRI read with atoi). */
+export function parseRsyslogArg(arg: string): RsyslogFormat {
+  const comma = arg.indexOf(',');
+  if (comma < 0) return { address: arg, prefix: `${hostname()} uwsgi`, pri: 29 };
+  const rest = arg.slice(comma + 1);
+  const second = rest.indexOf(',');
+  const pri = second < 0 ? 29 : Number(/^\s*[+-]?\d+/.exec(rest.slice(second + 1))?.[0] ?? 0);
+  return { address: arg.slice(0, comma), prefix: second < 0 ? rest : rest.slice(0, second), pri };
+}
+
+/**
+ * One packet: "<PRI>Mmm dd hh:mm:ss PREFIX: " and the line without its
+ * newline, at most 1024 bytes. uWSGI drops a line that does not fit
+ * (a traceback line, a long request line); nuwsgi cuts it to fit.
+ */
+export function rsyslogPacket(f: RsyslogFormat): (ms: number, msg: Buffer) => Buffer {
+  const stamp = perSecond(compileStrftime('%h %e %T'));
+  return (ms, msg) => {
+    const head = Buffer.from(`<${f.pri}>${stamp(ms)} ${f.prefix}: `, 'utf8');
+    const body = msg.length > 0 && msg[msg.length - 1] === 0x0a ? msg.subarray(0, -1) : msg;
+    const packet = Buffer.concat([head, body]);
+    return packet.length > RSYSLOG_PACKET_BYTES ? packet.subarray(0, RSYSLOG_PACKET_BYTES) : packet;
+  };
+}
+
+async function openRsyslogLogger(where: string, spec: LoggerSpec): Promise<Logger> {
+  if (spec.arg === undefined) throw new NuwsgiError('E_CONFIG', `${where}: invalid rsyslog syntax (rsyslog:HOST[:PORT][,PREFIX[,PRI]])`);
+  const format = parseRsyslogArg(spec.arg);
+  const packet = rsyslogPacket(format);
+  try {
+    if (format.address.startsWith('/')) {
+      const unix = new UnixDgramSender(format.address);
+      return { id: spec.id, write: (msg) => void unix.send(packet(Date.now(), msg)), reopen: () => {}, close: () => unix.close() };
+    }
+    const colon = format.address.indexOf(':');
+    const host = colon < 0 ? format.address : format.address.slice(0, colon);
+    const port = colon < 0 ? 514 : Number(format.address.slice(colon + 1));
+    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) throw new NuwsgiError('E_LOG_TARGET', `invalid address '${format.address}'`);
+    const udp = await UdpLog.open(host, port);
+    return { id: spec.id, write: (msg) => udp.send(packet(Date.now(), msg)), reopen: () => {}, close: () => udp.close() };
+  } catch (err) {
+    throw new NuwsgiError('E_LOG_TARGET', `${where}: ${(err as Error).message}`);
+  }
 }

@@ -96,7 +96,7 @@ describe('logger = file: and req-logger = file:', () => {
     const { app } = setup();
     const r = await runNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--logger', 'zeromq:tcp://x']);
     assert.equal(r.code, 1);
-    assert.match(r.logs, /unable to find logger zeromq \(nuwsgi has: file, fd, stdio, socket, syslog\)/);
+    assert.match(r.logs, /unable to find logger zeromq \(nuwsgi has: file, fd, stdio, socket, syslog, rsyslog\)/);
   });
 });
 

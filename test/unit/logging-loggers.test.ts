@@ -14,10 +14,10 @@ import assert from 'node:assert/strict';
 import { compileEncoder, encodeFor, escapeJson, parseTemplate, type EncoderClock, type LogEncoder } from '../../src/logging/encoders';
 import { parseEncoderSpec, parseKeyValues, parseLoggerSpec, parseRouteSpec } from '../../src/logging/logger-spec';
 import { LogRouter, type RouterConfig } from '../../src/logging/log-router';
-import { openLogger, parseSyslogArg, syslogHeader, type Logger } from '../../src/logging/plugin-loggers';
+import { openLogger, parseRsyslogArg, parseSyslogArg, rsyslogPacket, syslogHeader, type Logger } from '../../src/logging/plugin-loggers';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NuwsgiError } from '../../src/util/errors';
 import type { LogSink } from '../../src/logging/sink';
@@ -242,4 +242,27 @@ test('stdio writes to the master standard output; fd:N to that descriptor', asyn
   stdio.write(Buffer.from('x\n'));
   assert.deepEqual(out.lines, ['x\n']);
   await assert.rejects(openLogger('logger', parseLoggerSpec('fd:'), { cwd: '/', stdout: () => out, env: {} }), /needs a descriptor number/);
+});
+
+test('rsyslog: the packet uWSGI 2.0.21 sent, cut at 1024 bytes instead of dropped', async () => {
+  // uwsgi --plugin rsyslog --logger rsyslog:127.0.0.1:5515,myprefix,134 sent
+  // b'<134>Dec  1 21:57:41 myprefix: *** Starting uWSGI 2.0.21-debian (64bit) on [Tue Dec  1 21:57:41 2026] ***'
+  const f = parseRsyslogArg('127.0.0.1:5515,myprefix,134');
+  assert.deepEqual(f, { address: '127.0.0.1:5515', prefix: 'myprefix', pri: 134 });
+  const at = Date.UTC(2026, 11, 1, 21, 57, 41);
+  const line = Buffer.from('*** Starting uWSGI 2.0.21-debian (64bit) on [Tue Dec  1 21:57:41 2026] ***\n');
+  assert.equal(rsyslogPacket(f)(at, line).toString(), '<134>Dec  1 21:57:41 myprefix: *** Starting uWSGI 2.0.21-debian (64bit) on [Tue Dec  1 21:57:41 2026] ***');
+  // Without a prefix: "<29>... HOSTNAME uwsgi: " (uWSGI on host "vm": b'<29>Dec  1 21:57:39 vm uwsgi: ...').
+  assert.equal(parseRsyslogArg('loghost').prefix, `${hostname()} uwsgi`);
+  assert.equal(parseRsyslogArg('loghost').pri, 29);
+  assert.equal(rsyslogPacket(f)(at, Buffer.alloc(2000, 0x4c)).length, 1024);
+
+  const server = createSocket('udp4');
+  await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+  const got = new Promise<Buffer>((r) => server.once('message', r));
+  const logger = await openLogger('logger', parseLoggerSpec(`rsyslog:127.0.0.1:${server.address().port},app`), { cwd: '/', stdout: () => memorySink(), env: {} });
+  logger.write(Buffer.from('hello\n'));
+  assert.match((await got).toString(), /^<29>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d app: hello$/);
+  logger.close();
+  server.close();
 });

@@ -59,7 +59,7 @@ export const LOGGING_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'logger', kind: 'list', type: 'string', status: 'implemented', metavar: '[name] plugin[:args]', implies: ['master', 'log-master'], section: SECTION,
-    help: 'set/append a logger: file:PATH (or file:logfile=PATH,maxsize=N,backupname=B), fd:N, stdio, socket:ADDR[,prefix], syslog[:ident[,facility]]; a leading name makes it a log-route target',
+    help: 'set/append a logger: file:PATH (or file:logfile=PATH,maxsize=N,backupname=B), fd:N, stdio, socket:ADDR[,prefix], syslog[:ident[,facility]], rsyslog:host[:port][,prefix[,pri]]; a leading name makes it a log-route target',
   },
   {
     name: 'req-logger', aliases: ['logger-req'], kind: 'list', type: 'string', status: 'implemented', metavar: '[name] plugin[:args]', implies: ['master', 'log-master'], section: SECTION,
