@@ -139,7 +139,7 @@ export class MasterLog implements MasterLogHooks {
    * fails the start instead of losing the log.
    */
   private async openRouting(plan: RoutingPlan): Promise<void> {
-    const ctx = { cwd: plan.cwd, stdout: () => this.stdout, env: process.env };
+    const ctx = { cwd: plan.cwd, stdout: () => this.stdout, env: process.env, warn: (line: string) => this.sink.write(line) };
     const opened: Logger[] = [];
     try {
       for (const spec of plan.loggers) opened.push(await openLogger('logger', spec, ctx));

@@ -38,6 +38,8 @@ export interface LoggerContext {
   /** The master's standard output now: the --logto file when there is one (uWSGI's original_log_fd). */
   stdout: () => LogSink;
   env: NodeJS.ProcessEnv;
+  /** A line about a logger itself, to the default output (never through the loggers: it may be about them). */
+  warn: (line: string) => void;
 }
 
 export const LOGGER_PLUGINS = ['file', 'fd', 'stdio', 'socket', 'syslog', 'rsyslog'] as const;
@@ -56,11 +58,11 @@ export async function openLogger(option: string, spec: LoggerSpec, ctx: LoggerCo
     case 'stdio':
       return { id: spec.id, write: (msg) => ctx.stdout().writeLines(msg), reopen: () => {}, close: () => {} };
     case 'socket':
-      return openSocketLogger(where, spec);
+      return openSocketLogger(where, spec, ctx.warn);
     case 'syslog':
-      return syslogLogger(where, spec, ctx.env);
+      return syslogLogger(where, spec, ctx);
     case 'rsyslog':
-      return openRsyslogLogger(where, spec);
+      return openRsyslogLogger(where, spec, ctx.warn);
     default:
       throw new NuwsgiError('E_CONFIG', `${where}: unable to find logger ${spec.plugin} (nuwsgi has: ${LOGGER_PLUGINS.join(', ')})`);
   }
@@ -144,7 +146,7 @@ function fdLogger(where: string, spec: LoggerSpec): Logger {
 }
 
 /** socket:ADDR[,PREFIX]: ADDR with a ':' is UDP host:port, anything else a UNIX datagram socket path. */
-async function openSocketLogger(where: string, spec: LoggerSpec): Promise<Logger> {
+async function openSocketLogger(where: string, spec: LoggerSpec, warn: (line: string) => void): Promise<Logger> {
   if (spec.arg === undefined) throw new NuwsgiError('E_CONFIG', `${where}: the socket logger needs an address (socket:127.0.0.1:1717 or socket:/run/log.sock)`);
   const comma = spec.arg.indexOf(',');
   const address = comma < 0 ? spec.arg : spec.arg.slice(0, comma);
@@ -158,7 +160,8 @@ async function openSocketLogger(where: string, spec: LoggerSpec): Promise<Logger
       return { id: spec.id, write: (msg) => udp.send(frame(msg)), reopen: () => {}, close: () => udp.close() };
     }
     const unix = new UnixDgramSender(address);
-    return { id: spec.id, write: (msg) => void unix.send(frame(msg)), reopen: () => {}, close: () => unix.close() };
+    const send = reportingFailures(where, unix, warn);
+    return { id: spec.id, write: (msg) => send(frame(msg)), reopen: () => {}, close: () => unix.close() };
   } catch (err) {
     throw new NuwsgiError('E_LOG_TARGET', `${where}: ${(err as Error).message}`);
   }
@@ -199,15 +202,34 @@ export function syslogHeader(f: SyslogFormat): (ms: number) => string {
   return (ms) => `<${pri}>${stamp(ms)} ${tag}: `;
 }
 
-function syslogLogger(where: string, spec: LoggerSpec, env: NodeJS.ProcessEnv): Logger {
+function syslogLogger(where: string, spec: LoggerSpec, ctx: LoggerContext): Logger {
   const header = syslogHeader(parseSyslogArg(where, spec.arg));
-  const socketPath = env[SYSLOG_SOCKET_ENV] ?? '/dev/log';
-  const sender = new UnixDgramSender(socketPath);
+  const sender = new UnixDgramSender(ctx.env[SYSLOG_SOCKET_ENV] ?? '/dev/log');
+  const send = reportingFailures(where, sender, ctx.warn);
   return {
     id: spec.id,
-    write: (msg) => void sender.send(Buffer.concat([Buffer.from(header(Date.now()), 'latin1'), msg])),
+    write: (msg) => send(Buffer.concat([Buffer.from(header(Date.now()), 'latin1'), msg])),
     reopen: () => {},
     close: () => sender.close(),
+  };
+}
+
+/**
+ * Sends through `sender`; the first lost line of a run of failures is
+ * reported (glibc's syslog(3), and so uWSGI, lose them without a word: a
+ * container without /dev/log then logs nothing at all).
+ */
+function reportingFailures(where: string, sender: UnixDgramSender, warn: (line: string) => void): (data: Buffer) => void {
+  let failing = false;
+  return (data) => {
+    const errno = sender.send(data);
+    if (errno === 0) {
+      if (failing) warn(`${where}: ${sender.path} is back, logging again`);
+      failing = false;
+    } else if (!failing) {
+      failing = true;
+      warn(`${where}: cannot send to ${sender.path} (errno ${errno}): lines are lost until it answers`);
+    }
   };
 }
 
@@ -248,14 +270,15 @@ export function rsyslogPacket(f: RsyslogFormat): (ms: number, msg: Buffer) => Bu
   };
 }
 
-async function openRsyslogLogger(where: string, spec: LoggerSpec): Promise<Logger> {
+async function openRsyslogLogger(where: string, spec: LoggerSpec, warn: (line: string) => void): Promise<Logger> {
   if (spec.arg === undefined) throw new NuwsgiError('E_CONFIG', `${where}: invalid rsyslog syntax (rsyslog:HOST[:PORT][,PREFIX[,PRI]])`);
   const format = parseRsyslogArg(spec.arg);
   const packet = rsyslogPacket(format);
   try {
     if (format.address.startsWith('/')) {
       const unix = new UnixDgramSender(format.address);
-      return { id: spec.id, write: (msg) => void unix.send(packet(Date.now(), msg)), reopen: () => {}, close: () => unix.close() };
+      const send = reportingFailures(where, unix, warn);
+      return { id: spec.id, write: (msg) => send(packet(Date.now(), msg)), reopen: () => {}, close: () => unix.close() };
     }
     const colon = format.address.indexOf(':');
     const host = colon < 0 ? format.address : format.address.slice(0, colon);

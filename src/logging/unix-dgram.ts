@@ -19,6 +19,7 @@ const MSG_NOSIGNAL = 0x4000;
 const SUN_PATH_BYTES = 108;
 
 interface Calls {
+  errno(): number;
   socket(domain: number, type: number, protocol: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
   close(fd: number): number;
@@ -32,6 +33,7 @@ function libcCalls(): Calls {
   const { koffi } = require('../util/libc') as typeof import('../util/libc');
   const lib = koffi.load('libc.so.6');
   calls = {
+    errno: () => koffi.errno(),
     socket: lib.func('int socket(int, int, int)'),
     sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
     close: lib.func('int close(int)'),
@@ -65,12 +67,12 @@ export class UnixDgramSender {
     this.addrLength = length;
   }
 
-  /** One datagram; false when it could not be sent (no listener, a full queue): the line is dropped. */
-  send(data: Buffer): boolean {
+  /** One datagram; 0 when sent, else the errno (no listener: ENOENT/ECONNREFUSED; a full queue: EAGAIN): the line is dropped. */
+  send(data: Buffer): number {
     const c = libcCalls();
     if (this.fd < 0) this.fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (this.fd < 0) return false;
-    return c.sendto(this.fd, data, data.length, MSG_NOSIGNAL, this.addr, this.addrLength) >= 0;
+    if (this.fd < 0) return c.errno();
+    return c.sendto(this.fd, data, data.length, MSG_NOSIGNAL, this.addr, this.addrLength) >= 0 ? 0 : c.errno();
   }
 
   close(): void {

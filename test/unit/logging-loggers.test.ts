@@ -201,7 +201,7 @@ test('bytes outside ASCII pass through unchanged', () => {
 test('file logger: key=value form rotates past maxsize; reopen follows the path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-loggers-'));
   try {
-    const ctx = { cwd: dir, stdout: () => memorySink(), env: {} };
+    const ctx = { cwd: dir, stdout: () => memorySink(), env: {}, warn: () => {} };
     const rotating = await openLogger('logger', parseLoggerSpec('file:logfile=r.log,maxsize=20,backupname=r.old'), ctx);
     rotating.write(Buffer.from('0123456789\n'));
     rotating.write(Buffer.from('0123456789\n')); // 22 bytes: past 20, rotated after this write
@@ -229,7 +229,7 @@ test('socket logger over UDP: one datagram per message, the prefix in front', as
   const server = createSocket('udp4');
   await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
   const got = new Promise<Buffer>((r) => server.once('message', r));
-  const logger = await openLogger('logger', parseLoggerSpec(`socket:127.0.0.1:${server.address().port},PFX `), { cwd: '/', stdout: () => memorySink(), env: {} });
+  const logger = await openLogger('logger', parseLoggerSpec(`socket:127.0.0.1:${server.address().port},PFX `), { cwd: '/', stdout: () => memorySink(), env: {}, warn: () => {} });
   logger.write(Buffer.from('hello\n'));
   assert.equal((await got).toString(), 'PFX hello\n');
   logger.close();
@@ -238,10 +238,10 @@ test('socket logger over UDP: one datagram per message, the prefix in front', as
 
 test('stdio writes to the master standard output; fd:N to that descriptor', async () => {
   const out = memorySink();
-  const stdio = await openLogger('logger', parseLoggerSpec('stdio'), { cwd: '/', stdout: () => out, env: {} });
+  const stdio = await openLogger('logger', parseLoggerSpec('stdio'), { cwd: '/', stdout: () => out, env: {}, warn: () => {} });
   stdio.write(Buffer.from('x\n'));
   assert.deepEqual(out.lines, ['x\n']);
-  await assert.rejects(openLogger('logger', parseLoggerSpec('fd:'), { cwd: '/', stdout: () => out, env: {} }), /needs a descriptor number/);
+  await assert.rejects(openLogger('logger', parseLoggerSpec('fd:'), { cwd: '/', stdout: () => out, env: {}, warn: () => {} }), /needs a descriptor number/);
 });
 
 test('rsyslog: the packet uWSGI 2.0.21 sent, cut at 1024 bytes instead of dropped', async () => {
@@ -260,9 +260,19 @@ test('rsyslog: the packet uWSGI 2.0.21 sent, cut at 1024 bytes instead of droppe
   const server = createSocket('udp4');
   await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
   const got = new Promise<Buffer>((r) => server.once('message', r));
-  const logger = await openLogger('logger', parseLoggerSpec(`rsyslog:127.0.0.1:${server.address().port},app`), { cwd: '/', stdout: () => memorySink(), env: {} });
+  const logger = await openLogger('logger', parseLoggerSpec(`rsyslog:127.0.0.1:${server.address().port},app`), { cwd: '/', stdout: () => memorySink(), env: {}, warn: () => {} });
   logger.write(Buffer.from('hello\n'));
   assert.match((await got).toString(), /^<29>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d app: hello$/);
   logger.close();
   server.close();
+});
+
+test('syslog with nobody listening: the first lost line is reported once, to the default output', async () => {
+  const warnings: string[] = [];
+  const env = { NUWSGI_TEST_SYSLOG_SOCKET: '/nonexistent-dir/log.sock' };
+  const logger = await openLogger('logger', parseLoggerSpec('syslog:app'), { cwd: '/', stdout: () => memorySink(), env, warn: (l) => void warnings.push(l) });
+  logger.write(Buffer.from('one\n'));
+  logger.write(Buffer.from('two\n'));
+  logger.close();
+  assert.deepEqual(warnings, ['logger = syslog:app: cannot send to /nonexistent-dir/log.sock (errno 2): lines are lost until it answers']);
 });
