@@ -11,7 +11,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request, waitHttp } from '../helpers/http';
@@ -83,6 +83,28 @@ describe('logger = file: and req-logger = file:', () => {
     assert.ok(err.some((l) => l === 'goodbye to nuwsgi.'));
     assert.ok(!err.some((l) => l.includes('] GET /')), 'no request line in the logger file');
     assert.equal(server.logs().trim(), '', 'nothing left on stdout/stderr');
+  });
+
+  test('touch-logreopen reopens the file loggers after logrotate moved them', async () => {
+    const { dir, app } = setup();
+    const port = await getFreePort();
+    const [log, trigger] = [join(dir, 'app.log'), join(dir, 'reopen.trigger')];
+    writeFileSync(trigger, '');
+    const args = ['--http-socket', `127.0.0.1:${port}`, '--wsgi-file', app, '--master', '--processes', '1', '--logger', `file:${log}`, '--touch-logreopen', trigger];
+    const server = await startQuiet(startNuwsgi, args, port);
+    try {
+      await request(port, { path: '/before' });
+      await until(() => readText(log).includes('APPLINE /before'), 10_000, 'the first line');
+      renameSync(log, `${log}.1`);
+      // A touch-* file counts when its mtime changes; make it change whatever the clock's resolution.
+      utimesSync(trigger, new Date(), new Date(Date.now() + 5000));
+      await until(() => existsSync(log), 10_000, 'the reopened file');
+      await request(port, { path: '/after' });
+      await until(() => readText(log).includes('APPLINE /after'), 10_000, 'a line in the new file');
+    } finally {
+      await server.stop();
+    }
+    assert.doesNotMatch(readText(`${log}.1`), /APPLINE \/after/);
   });
 
   test('a file logger that cannot be opened fails the start with the option and the reason', async () => {
@@ -226,5 +248,71 @@ describe('log-route', () => {
       assert.match(r.logs, /\] GET \/a => generated 2 bytes/);
       assert.doesNotMatch(r.logs, /APPLINE/);
     }
+  });
+});
+
+describe('JSON logs to stdout (the widely copied config: named stdio loggers, routes, scoped encoders, req-logger)', () => {
+  const config = (app: string, port: number): string =>
+    [
+      '[uwsgi]',
+      `http-socket = 127.0.0.1:${port}`,
+      `wsgi-file = ${app}`,
+      'master = true',
+      'processes = 1',
+      'logger = default stdio',
+      'logger = applogger stdio',
+      'log-route = applogger {',
+      'log-route = default ^((?!\\{).)*$',
+      'log-encoder = json:default {"time":"${strftime:%%Y-%%m-%%dT%%H:%%M:%%S}","source":"uwsgi","message":"${msg}"}',
+      'log-encoder = format:applogger ${msg}',
+      'log-encoder = nl',
+      'logger-req = stdio',
+      'log-format = "address":"%(addr)", "method":"%(method)", "uri":"%(uri)", "status":%(status)',
+      'log-req-encoder = format {"time":"${strftime:%%Y-%%m-%%dT%%H:%%M:%%S}","source":"uwsgi-req",${msg}}',
+      'log-req-encoder = nl',
+      '',
+    ].join('\n');
+  const JSON_APP = `
+import json
+def application(environ, start_response):
+    print(json.dumps({"event": "hit", "path": environ["PATH_INFO"]}), flush=True)
+    print("plain line", flush=True)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+`;
+
+  async function jsonLines(start: typeof startNuwsgi, extra: string[]): Promise<string[]> {
+    const { dir } = setup();
+    const app = join(dir, 'japp.py');
+    writeFileSync(app, JSON_APP);
+    const port = await getFreePort();
+    const ini = join(dir, 'json.ini');
+    writeFileSync(ini, config(app, port));
+    const server = await startQuiet(start, [...extra, ini], port);
+    try {
+      await request(port, { path: '/x' });
+      await until(() => server.logs().includes('"uri":"/x"'), 10_000, 'the request line');
+    } finally {
+      await server.stop();
+    }
+    // The lines of the request to /x (the readiness probes' are left out), the time made fixed.
+    const lines = server.logs().split('\n');
+    const start1 = lines.findIndex((l) => l.includes('"path": "/x"'));
+    return lines
+      .slice(start1)
+      .filter((l) => l.includes('"path": "/x"') || l.includes('"message":"plain line"') || l.includes('"uri":"/x"'))
+      .slice(0, 3)
+      .map((l) => l.replace(/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"/, '"time":"T"'));
+  }
+
+  test('the same lines as uWSGI 2.0.21', { skip: uwsgiSkipReason() }, async () => {
+    const nuwsgi = await jsonLines(startNuwsgi, []);
+    const uwsgi = await jsonLines(startUwsgi, ['--plugin', 'logfile']);
+    assert.deepEqual(nuwsgi, [
+      '{"event": "hit", "path": "/x"}',
+      '{"time":"T","source":"uwsgi","message":"plain line"}',
+      '{"time":"T","source":"uwsgi-req","address":"127.0.0.1", "method":"GET", "uri":"/x", "status":200}',
+    ]);
+    assert.deepEqual(nuwsgi, uwsgi);
   });
 });
