@@ -316,3 +316,28 @@ def application(environ, start_response):
     assert.deepEqual(nuwsgi, uwsgi);
   });
 });
+
+describe('log-req-route', () => {
+  test('request lines matching go to the named logger, the others to the default output; log-req-encoder on both (as uWSGI 2.0.21)', { skip: uwsgiSkipReason() }, async () => {
+    for (const [start, extra] of [
+      [startNuwsgi, []],
+      [startUwsgi, ['--plugin', 'logfile']],
+    ] as const) {
+      const { dir, app } = setup();
+      const port = await getFreePort();
+      const file = join(dir, 'x.log');
+      const args = [...extra, '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', app, '--master', '--processes', '1'];
+      const server = await startQuiet(start, [...args, '--logger', `xlog file:${file}`, '--log-req-route', 'xlog GET /x', '--log-req-encoder', 'prefix REQ:'], port);
+      try {
+        for (const p of ['/x', '/y']) await request(port, { path: p });
+        await until(() => server.logs().includes('GET /y '), 10_000, `the /y request line (${server.name})`);
+        await until(() => readText(file).includes('GET /x '), 10_000, `the /x request line (${server.name})`);
+      } finally {
+        await server.stop();
+      }
+      assert.match(readText(file), /^REQ:\[pid: \d+\|app: 0\|req: \d+\/\d+\] 127\.0\.0\.1 .* GET \/x => generated 2 bytes .*\n$/, server.name);
+      assert.match(server.logs(), /^REQ:\[pid: \d+\|app: 0\|req: \d+\/\d+\] 127\.0\.0\.1 .* GET \/y => generated/m, server.name);
+      assert.doesNotMatch(server.logs(), /GET \/x /, server.name);
+    }
+  });
+});
