@@ -61,6 +61,12 @@ export class UdpLog implements LogSink {
     }
   }
 
+  /** One datagram of exactly these bytes (the socket logger: its prefix and the message, no newline added). */
+  send(data: Buffer): void {
+    if (this.closed) return;
+    this.socket.send(data, ignore);
+  }
+
   reopen(): void {}
 
   close(): void {

@@ -19,6 +19,10 @@
  *   cannot reopen a file only root may open either: it keeps the old one and
  *   says so, and so do the workers; --logto2 is uWSGI's answer.)
  * - --log-master: request lines go through the master as well (one writer).
+ * - logger, req-logger, log-route, log-encoder, log-drain, log-filter (which
+ *   imply --log-master, as in uWSGI): every line reaches the master, which
+ *   routes it (log-router.ts). With a req-logger each worker gets one more
+ *   pipe, for its request lines only.
  */
 import type { Readable } from 'node:stream';
 import { setLogDate, setLogSink, writeLog } from '../util/log';
@@ -30,6 +34,11 @@ import { OutputRelay } from './output-relay';
 import { LogDate } from './log-date';
 import type { LoggingPlan, LogOutputPlan } from './plan';
 import { FdSink, type LogSink } from './sink';
+import { compileEncoder } from './encoders';
+import { LogRouter, type Route } from './log-router';
+import { parseRouteSpec, type EncoderSpec } from './logger-spec';
+import { openLogger, type Logger } from './plugin-loggers';
+import type { RoutingPlan } from './plan';
 
 /** How a worker reaches the log (part of its JSON configuration). */
 export type WorkerLogTarget =
@@ -37,16 +46,16 @@ export type WorkerLogTarget =
   | { kind: 'fd'; fd: number; path?: string }
   /** UDP: the worker sends its own datagrams. */
   | { kind: 'udp'; address: string; port: number }
-  /** Through the master: the worker's stderr pipe (--log-master). */
-  | { kind: 'master' };
+  /** Through the master: the worker's stderr pipe (--log-master); request lines on `requestFd` when a req-logger is set. */
+  | { kind: 'master'; requestFd?: number };
 
 /** What the master's spawn() needs for one worker. */
 export interface WorkerLogIo {
   /** stdio[1] and stdio[2] of the child. */
   stdout: 'pipe';
   stderr: 'pipe';
-  /** Descriptors to append to the child's stdio after everything else (the log file, or stderr). */
-  extraFds: number[];
+  /** Descriptors to append to the child's stdio after everything else (the log file, or stderr; 'pipe': the request pipe). */
+  extraFds: Array<number | 'pipe'>;
   target: WorkerLogTarget;
 }
 
@@ -59,8 +68,8 @@ export interface WorkerLogIo {
 export interface MasterLogHooks {
   /** For a worker whose first free descriptor (after the sockets) is `firstFreeFd`. */
   forWorker(firstFreeFd: number): WorkerLogIo;
-  /** Relay a spawned worker's stdout and stderr. */
-  attach(child: { stdout: Readable | null; stderr: Readable | null }): void;
+  /** Relay a spawned worker's stdout and stderr (and its request pipe, a req-logger's). */
+  attach(child: WorkerOutput): void;
   /** Reopen the log file by path, with uWSGI's two lines (FIFO 'l', --touch-logreopen). */
   reopen(tellWorkers: () => void): void;
   /** Rotate the log file now (FIFO 'L', --touch-logrotate). */
@@ -69,6 +78,13 @@ export interface MasterLogHooks {
   tick(tellWorkers: () => void): void;
   /** On a graceful reload: --log-reopen. */
   reloading(tellWorkers: () => void): void;
+}
+
+/** What the master reads from a spawned worker (a ChildProcess). */
+export interface WorkerOutput {
+  stdout: Readable | null;
+  stderr: Readable | null;
+  stdio?: ReadonlyArray<unknown>;
 }
 
 /** The message telling a worker to reopen the log by path. */
@@ -81,9 +97,15 @@ export class MasterLog implements MasterLogHooks {
   private stdout: LogSink = new FdSink(1);
   private file: LogFile | undefined;
   private udp: UdpLog | undefined;
+  /** logger, req-logger, log-route...: every line goes through it. */
+  private router: LogRouter | undefined;
+  /** req-logger or log-req-route: request lines come through a pipe of their own (uWSGI's req_log_master). */
+  private requestPipe = false;
+  /** Where that pipe sits in a worker's stdio (the same for every worker of this master). */
+  private requestPipeIndex = -1;
   private readonly relay = new OutputRelay(
-    () => this.stdout,
-    () => this.sink,
+    () => this.router?.general ?? this.stdout,
+    () => this.router?.general ?? this.sink,
   );
   private readonly touch: TouchWatcher;
   private wantReopen = false;
@@ -106,7 +128,48 @@ export class MasterLog implements MasterLogHooks {
     setLogDate(new LogDate(plan.worker.date));
     const log = new MasterLog(plan.output, plan.worker.viaMaster);
     if (plan.output.logto !== undefined) await log.open(plan.output.logto);
+    if (plan.output.routing !== undefined) await log.openRouting(plan.output.routing);
     return log;
+  }
+
+  /**
+   * Opens every logger (files, sockets, syslog) and routes this process's
+   * lines through them from now on. Loggers open at startup, as --logto does
+   * (uWSGI opens them at their first line): a path that cannot be opened
+   * fails the start instead of losing the log.
+   */
+  private async openRouting(plan: RoutingPlan): Promise<void> {
+    const ctx = { cwd: plan.cwd, stdout: () => this.stdout, env: process.env, warn: (line: string) => this.sink.write(line) };
+    const opened: Logger[] = [];
+    try {
+      for (const spec of plan.loggers) opened.push(await openLogger('logger', spec, ctx));
+      const loggers = [...opened];
+      for (const spec of plan.reqLoggers) opened.push(await openLogger('req-logger', spec, ctx));
+      const reqLoggers = opened.slice(loggers.length);
+      this.router = new LogRouter(
+        {
+          loggers,
+          reqLoggers,
+          routes: resolveRoutes('log-route', plan.routes, loggers),
+          // uWSGI looks these up among the loggers only, so a named req-logger could never be routed to; nuwsgi looks there first.
+          reqRoutes: resolveRoutes('log-req-route', plan.reqRoutes, [...reqLoggers, ...loggers]),
+          drain: plan.drain.map((p) => new RegExp(p)),
+          filter: plan.filter.map((p) => new RegExp(p)),
+          encoders: plan.encoders.map((e) => compileEncoder('log-encoder', e)),
+          reqEncoders: plan.reqEncoders.map((e) => compileEncoder('log-req-encoder', e)),
+        },
+        // uWSGI's log master writes what no logger takes to its original stdout (the --logto file when set).
+        () => this.stdout,
+      );
+    } catch (err) {
+      for (const l of opened) l.close();
+      throw err;
+    }
+    this.requestPipe = plan.reqLoggers.length > 0 || plan.reqRoutes.length > 0;
+    // uWSGI's startup lines, written before the routing starts.
+    for (const e of plan.encoders) this.sink.write(`[log-encoder] registered ${encoderText(e)}`);
+    for (const e of plan.reqEncoders) this.sink.write(`[log-req-encoder] registered ${encoderText(e)}`);
+    setLogSink(this.router.general);
   }
 
   /** --logto2: called once privileges are dropped (--uid/--gid); it replaces --logto from then on. */
@@ -132,7 +195,7 @@ export class MasterLog implements MasterLogHooks {
       this.sink = this.udp;
     }
     this.stdout = this.sink;
-    setLogSink(this.sink);
+    setLogSink(this.router?.general ?? this.sink);
     for (const old of previous) old?.close();
   }
 
@@ -143,14 +206,20 @@ export class MasterLog implements MasterLogHooks {
 
   forWorker(firstFreeFd: number): WorkerLogIo {
     const io = { stdout: 'pipe', stderr: 'pipe' } as const;
-    if (this.viaMaster) return { ...io, extraFds: [], target: { kind: 'master' } };
+    if (this.requestPipe) {
+      this.requestPipeIndex = firstFreeFd;
+      return { ...io, extraFds: ['pipe'], target: { kind: 'master', requestFd: firstFreeFd } };
+    }
+    if (this.viaMaster || this.router !== undefined) return { ...io, extraFds: [], target: { kind: 'master' } };
     if (this.udp !== undefined) return { ...io, extraFds: [], target: { kind: 'udp', address: this.udp.address, port: this.udp.port } };
     if (this.file !== undefined) return { ...io, extraFds: [this.file.descriptor], target: { kind: 'fd', fd: firstFreeFd, path: this.file.path } };
     return { ...io, extraFds: [2], target: { kind: 'fd', fd: firstFreeFd } };
   }
 
-  attach(child: { stdout: Readable | null; stderr: Readable | null }): void {
+  attach(child: WorkerOutput): void {
     this.relay.attach(child);
+    const requests = this.requestPipe ? child.stdio?.[this.requestPipeIndex] : undefined;
+    if (this.router !== undefined && isReadable(requests)) this.relay.attachStream(requests, () => this.router!.requests);
   }
 
   reopen(tellWorkers: () => void): void {
@@ -199,6 +268,7 @@ export class MasterLog implements MasterLogHooks {
 
   /** A failed reopen keeps the old file and says why (uWSGI reloads the whole instance instead). */
   private reopenFile(announce: boolean, tellWorkers: () => void): void {
+    this.router?.reopen();
     const file = this.file;
     if (file === undefined) return;
     try {
@@ -207,4 +277,24 @@ export class MasterLog implements MasterLogHooks {
       writeLog(`${(err as Error).message}: still logging to the previous file`);
     }
   }
+}
+
+/** log-route / log-req-route values to their loggers; a name no logger has is reported and its route dropped (uWSGI ignores it silently). */
+function resolveRoutes(option: string, values: readonly string[], loggers: readonly Logger[]): Route[] {
+  const routes: Route[] = [];
+  for (const value of values) {
+    const spec = parseRouteSpec(option, value);
+    const logger = loggers.find((l) => l.id === spec.id);
+    if (logger === undefined) writeLog(`${option} = ${value}: no logger is named ${spec.id}, route ignored`);
+    else routes.push({ pattern: spec.pattern, logger });
+  }
+  return routes;
+}
+
+function encoderText(e: EncoderSpec): string {
+  return e.name + (e.useFor !== undefined ? `:${e.useFor}` : '') + (e.args !== '' ? ` ${e.args}` : '');
+}
+
+function isReadable(stream: unknown): stream is Readable {
+  return typeof stream === 'object' && stream !== null && typeof (stream as Readable).on === 'function';
 }

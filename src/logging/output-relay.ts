@@ -33,6 +33,11 @@ export class OutputRelay {
     if (child.stderr !== null) this.relay(child.stderr, this.stderrSink);
   }
 
+  /** Relay one more stream of a child (a worker's request pipe). */
+  attachStream(stream: Readable, sink: () => LogSink): void {
+    this.relay(stream, sink);
+  }
+
   /** Streams still open. */
   get active(): number {
     return this.open;

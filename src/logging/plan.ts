@@ -8,6 +8,8 @@ import type { Options } from '../config/options';
 import { requestLogFilterFromOptions, type RequestLogFilter } from './filters';
 import { logDateFromOptions, requestLogSettingsFromOptions, type RequestLogSettings } from './settings';
 import type { LogDateSetting } from './log-date';
+import { compileEncoder } from './encoders';
+import { compilePattern, parseEncoderSpec, parseLoggerSpec, parseRouteSpec, type EncoderSpec, type LoggerSpec } from './logger-spec';
 
 /** Part of every worker's configuration (re-read on reload, like the rest of it). */
 export interface WorkerLogSettings {
@@ -37,6 +39,23 @@ export interface LogOutputPlan {
   /** --touch-logreopen / --touch-logrotate files. */
   touchReopen: string[];
   touchRotate: string[];
+  /** logger, req-logger, log-route, log-encoder...: undefined when none is set (no routing at all). */
+  routing?: RoutingPlan | undefined;
+}
+
+/** The pluggable loggers and what decides between them (src/logging/log-router.ts). Checked when the plan is made. */
+export interface RoutingPlan {
+  /** Relative file logger paths resolve here. */
+  cwd: string;
+  loggers: LoggerSpec[];
+  reqLoggers: LoggerSpec[];
+  /** "NAME REGEXP" values, validated. */
+  routes: string[];
+  reqRoutes: string[];
+  drain: string[];
+  filter: string[];
+  encoders: EncoderSpec[];
+  reqEncoders: EncoderSpec[];
 }
 
 export interface LoggingPlan {
@@ -66,8 +85,33 @@ export function loggingPlanFromOptions(o: Options, cwd: string, base: string): L
       reopenOnReload: o.bool('log-reopen'),
       touchReopen: o.list('touch-logreopen').map((f) => path.resolve(base, f)),
       touchRotate: o.list('touch-logrotate').map((f) => path.resolve(base, f)),
+      routing: routingPlanFromOptions(o, cwd),
     },
   };
+}
+
+/** Throws E_CONFIG for a bad route, pattern or encoder, so a broken configuration fails at startup. */
+export function routingPlanFromOptions(o: Options, cwd: string): RoutingPlan | undefined {
+  const plan: RoutingPlan = {
+    cwd,
+    loggers: o.list('logger').map(parseLoggerSpec),
+    reqLoggers: o.list('req-logger').map(parseLoggerSpec),
+    routes: o.list('log-route'),
+    reqRoutes: o.list('log-req-route'),
+    drain: o.list('log-drain'),
+    filter: o.list('log-filter'),
+    encoders: o.list('log-encoder').map(parseEncoderSpec),
+    reqEncoders: o.list('log-req-encoder').map(parseEncoderSpec),
+  };
+  const lists = [plan.loggers, plan.reqLoggers, plan.routes, plan.reqRoutes, plan.drain, plan.filter, plan.encoders, plan.reqEncoders];
+  if (lists.every((l) => l.length === 0)) return undefined;
+  for (const r of plan.routes) parseRouteSpec('log-route', r);
+  for (const r of plan.reqRoutes) parseRouteSpec('log-req-route', r);
+  for (const d of plan.drain) compilePattern('log-drain', d);
+  for (const f of plan.filter) compilePattern('log-filter', f);
+  for (const e of plan.encoders) compileEncoder('log-encoder', e);
+  for (const e of plan.reqEncoders) compileEncoder('log-req-encoder', e);
+  return plan;
 }
 
 /** A file target made absolute; a UDP "host:port" (any ':') left as it is. */

@@ -19,6 +19,12 @@ export async function openWorkerLog(target: WorkerLogTarget | undefined): Promis
   return new WorkerLogFile(LogFile.adopt(target.path, target.fd));
 }
 
+/** With a req-logger, request lines have a pipe of their own to the master (uWSGI's request log pipe). */
+export function workerRequestLog(target: WorkerLogTarget | undefined): LogSink | undefined {
+  if (target?.kind !== 'master' || target.requestFd === undefined) return undefined;
+  return new FdSink(target.requestFd);
+}
+
 /**
  * The log file a worker writes to directly. When the master reopened or
  * rotated it, reopen() follows by path; when this worker may not open the

@@ -20,6 +20,7 @@ import type { StaticConfig } from './static/config';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { RequestLogger } from '../logging';
 import type { Hook } from '../util/hooks';
+import { workerRequestLog } from '../logging/worker-log';
 import type { WorkerLogSettings } from '../logging/plan';
 import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
@@ -136,7 +137,7 @@ export class Worker implements ConnectionHost, StaticHost {
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, this.onRecycle);
-    this.requestLog = RequestLogger.fromSettings(c.logging, processLog);
+    this.requestLog = RequestLogger.fromSettings(c.logging, workerRequestLog(c.logTarget) ?? processLog);
     if (c.static !== undefined) this.statics = new StaticServer(c.static, this);
     this.runner = new Runner(bridge, {
       requestLog: this.requestLog,

@@ -48,6 +48,8 @@ const IMPLEMENTED = [
   'mimefile', 'static-expires-type', 'static-expires-type-mtime', 'static-expires', 'static-expires-mtime',
   'static-expires-uri', 'static-expires-uri-mtime', 'static-expires-path-info', 'static-expires-path-info-mtime',
   'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads', 'x-sendfile',
+  // issue 10: pluggable loggers
+  'logger', 'req-logger', 'log-route', 'log-req-route', 'log-encoder', 'log-req-encoder', 'log-drain', 'log-filter',
 ];
 
 /** Config-logic keywords are implemented by the config layer itself. */

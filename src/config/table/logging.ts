@@ -58,24 +58,36 @@ export const LOGGING_OPTIONS: readonly OptionSpec[] = [
     help: 'offload log writing to a thread',
   },
   {
-    name: 'logger', kind: 'list', type: 'string', status: 'planned', metavar: 'logger', implies: ['master', 'log-master'], section: SECTION,
-    help: 'set/append a logger',
+    name: 'logger', kind: 'list', type: 'string', status: 'implemented', metavar: '[name] plugin[:args]', implies: ['master', 'log-master'], section: SECTION,
+    help: 'set/append a logger: file:PATH (or file:logfile=PATH,maxsize=N,backupname=B), fd:N, stdio, socket:ADDR[,prefix], syslog[:ident[,facility]], rsyslog:host[:port][,prefix[,pri]]; a leading name makes it a log-route target',
   },
   {
-    name: 'req-logger', kind: 'list', type: 'string', status: 'planned', metavar: 'logger', implies: ['master', 'log-master'], section: SECTION,
-    help: 'set/append a request logger',
+    name: 'req-logger', aliases: ['logger-req'], kind: 'list', type: 'string', status: 'implemented', metavar: '[name] plugin[:args]', implies: ['master', 'log-master'], section: SECTION,
+    help: 'set/append a request logger: request lines go there instead of to the loggers (same plugins as logger)',
   },
   {
-    name: 'log-drain', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp', section: SECTION,
+    name: 'log-drain', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp', implies: ['master', 'log-master'], section: SECTION,
     help: 'drain (do not show) log lines matching the specified regexp',
   },
   {
-    name: 'log-filter', kind: 'list', type: 'string', status: 'planned', metavar: 'regexp', section: SECTION,
+    name: 'log-filter', kind: 'list', type: 'string', status: 'implemented', metavar: 'regexp', implies: ['master', 'log-master'], section: SECTION,
     help: 'show only log lines matching the specified regexp',
   },
   {
-    name: 'log-route', kind: 'list', type: 'string', status: 'planned', metavar: 'logger regexp', section: SECTION,
+    name: 'log-route', kind: 'list', type: 'string', status: 'implemented', metavar: 'logger regexp', implies: ['master', 'log-master'], section: SECTION,
     help: 'log to the specified named logger if regexp applied on logline matches',
+  },
+  {
+    name: 'log-req-route', kind: 'list', type: 'string', status: 'implemented', metavar: 'logger regexp', implies: ['master', 'log-master'], section: SECTION,
+    help: 'log requests to the specified named logger if regexp applied on logline matches',
+  },
+  {
+    name: 'log-encoder', kind: 'list', type: 'string', status: 'implemented', metavar: 'encoder[:logger] [args]', implies: ['master', 'log-master'], section: SECTION,
+    help: 'add an item in the log encoder chain: prefix TEXT, suffix TEXT, nl, format TEMPLATE, json TEMPLATE (${msg} ${msgnl} ${unix} ${micros} ${millis} ${strftime:FMT})',
+  },
+  {
+    name: 'log-req-encoder', kind: 'list', type: 'string', status: 'implemented', metavar: 'encoder[:logger] [args]', implies: ['master', 'log-master'], section: SECTION,
+    help: 'add an item in the log req encoder chain (request lines going to a req-logger)',
   },
   { name: 'log-maxsize', kind: 'scalar', type: 'size', status: 'implemented', metavar: 'bytes', section: SECTION, help: 'set maximum logfile size' },
   {
