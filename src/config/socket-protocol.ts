@@ -4,6 +4,7 @@
  * `uwsgi --socket :8080 --protocol=http` serves HTTP on that socket.
  */
 import { ConfigError, type ConfigOrigin } from '../util/errors';
+import { where } from './values';
 
 /** What a default socket speaks in nuwsgi: the uwsgi protocol or HTTP/1.1 (keep-alive, as http-socket). */
 export type DefaultSocketProtocol = 'uwsgi' | 'http';
@@ -21,12 +22,13 @@ const NOT_AVAILABLE = new Set(['puwsgi', 'suwsgi', 'https', 'fastcgi', 'fastcgi-
 /** undefined (option unset) = uwsgi, as uWSGI; unknown or unavailable names are configuration errors. */
 export function defaultSocketProtocol(value: string | undefined, origin?: ConfigOrigin): DefaultSocketProtocol {
   if (value === undefined) return 'uwsgi';
+  const source = origin === undefined ? '' : where(origin);
   const protocol = SUPPORTED[value];
   if (protocol !== undefined) return protocol;
   if (NOT_AVAILABLE.has(value)) {
     const how = value === 'https' ? ' (use https-socket = addr,cert,key)' : '';
-    throw new ConfigError(`protocol '${value}' is not available in nuwsgi: socket entries can speak uwsgi, http or http11${how}`, origin, 'protocol');
+    throw new ConfigError(`protocol '${value}' is not available in nuwsgi: socket entries can speak uwsgi, http or http11${how}${source}`, origin, 'protocol');
   }
   // uWSGI's words: "unable to find protocol <name>", then it exits 1.
-  throw new ConfigError(`unable to find protocol ${value} (nuwsgi knows uwsgi, http and http11)`, origin, 'protocol');
+  throw new ConfigError(`unable to find protocol ${value} (nuwsgi knows uwsgi, http and http11)${source}`, origin, 'protocol');
 }

@@ -47,7 +47,7 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
     help: 'automatically rewrite SCRIPT_NAME and PATH_INFO',
   },
   {
-    name: 'py-autoreload', aliases: ['python-autoreload'], kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master', 'enable-threads'], section: SECTION,
+    name: 'py-autoreload', aliases: ['python-autoreload', 'py-auto-reload', 'python-auto-reload'], kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master', 'enable-threads'], section: SECTION,
     help: 'monitor python modules mtime to trigger reload (use only in development)',
   },
   {
