@@ -13,6 +13,7 @@ import { expandEntries } from './expand';
 import type { Options } from './options';
 import { ResolvedOptions, type ResolvedEntry } from './options-impl';
 import { findOption } from './registry';
+import { checkGunicornHabits } from './habits';
 import { alwaysOnWarnings } from './safe-defaults';
 import { defaultSocketProtocol } from './socket-protocol';
 import { ConfigTree } from './tree';
@@ -63,6 +64,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   const report = reportKeys(tree.entries, tree.customOptions, tree.strict, referenced);
   const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
   const options = new ResolvedOptions(resolved);
+  checkGunicornHabits(options); // -b ADDR, -w N: gunicorn's letters, uWSGI's meanings
   if (options.has('protocol')) defaultSocketProtocol(options.str('protocol'), options.originOf('protocol')); // fails here, with file and line
   return {
     options,

@@ -51,6 +51,8 @@ export interface IntegerReading {
   readonly value: number;
   /** Why the value is not what was written (not a number, out of nuwsgi's bounds); undefined when it is. */
   readonly warning?: string;
+  /** Why the value cannot be used at all (a negative number). */
+  readonly error?: string;
 }
 
 /**
@@ -62,7 +64,7 @@ export interface IntegerReading {
  */
 export function readInteger(spec: OptionSpec, value: string): IntegerReading {
   const read = atoi(value);
-  if (read.value < 0) throw new ConfigError(`must not be negative, got '${value}'`, undefined, spec.name);
+  if (read.value < 0) return { value: 0, error: `must not be negative, got '${value}'` };
   const notes: string[] = [];
   if (!read.exact) notes.push(`expects a number, got '${value}': read as ${read.value}, as uWSGI's atoi() does`);
   const min = spec.min ?? 0;
@@ -86,12 +88,8 @@ export function readInteger(spec: OptionSpec, value: string): IntegerReading {
 export function validateValue(spec: OptionSpec, key: string, value: string | null, origin: ConfigOrigin): string | undefined {
   if (value === null || spec.type === 'bool') return undefined;
   if ((spec.type === 'int' || spec.type === 'size') && value !== '') {
-    let reading: IntegerReading;
-    try {
-      reading = readInteger(spec, value);
-    } catch (err) {
-      throw new ConfigError(`${(err as Error).message}${where(origin)}`, origin, key);
-    }
+    const reading = readInteger(spec, value);
+    if (reading.error !== undefined) throw new ConfigError(`${reading.error}${where(origin)}`, origin, key);
     return reading.warning === undefined ? undefined : `${describeOrigin(origin)}: option '${key}' ${reading.warning}`;
   }
   const problem = typeProblem(spec, value);

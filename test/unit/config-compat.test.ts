@@ -90,3 +90,28 @@ test('--help: no default shown twice, and it talks about nuwsgi, not uWSGI, as t
   assert.deepEqual(REGISTRY.filter((spec) => aboutTheProgram.test(spec.help)).map((spec) => spec.name), []);
   assert.match(help, /^Usage: nuwsgi /);
 });
+
+test('gunicorn habits get a one-line hint naming the nuwsgi spelling', () => {
+  const message = (argv: string[]): string => {
+    try {
+      loadConfig(argv, {}, '/srv');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.ok(!err.message.includes('\n'), 'one line');
+      return err.message;
+    }
+    return assert.fail(`no error for ${argv.join(' ')}`);
+  };
+  assert.match(message(['--http', ':8000', 'app:application']), /a bare argument must be a .*; did you mean --module app:application\?$/);
+  assert.match(message(['--http', ':8000', 'app.py']), /did you mean --wsgi-file app\.py\?$/);
+  assert.match(
+    message(['-b', '0.0.0.0:8000', '-w', '4', 'app:app']),
+    /did you mean --module app:app --http-socket 0\.0\.0\.0:8000 \(-b is --buffer-size\) --processes 4 \(-w is --module\)\?$/,
+  );
+  assert.match(message(['-b', '0.0.0.0:8000', '--module', 'app']), /-b is uWSGI's --buffer-size \(bytes\), got '0\.0\.0\.0:8000'; for gunicorn's bind use --http-socket 0\.0\.0\.0:8000 \(command line\)/);
+  assert.match(message(['--http', ':8000', '-w', '4']), /'4' is not a module name: -w is --module in uWSGI; gunicorn's -w \(the number of workers\) is --processes 4/);
+  assert.match(message(['--bind', ':8000']), /unrecognized option '--bind' \(gunicorn's --bind is --http-socket ADDR/);
+  assert.match(message(['--timeout', '30']), /gunicorn's --timeout is --harakiri SECONDS/);
+  // uWSGI meanings still work: -b with a number, -w with a module.
+  assert.equal(loadConfig(['-b', '8192', '-w', 'app:app'], {}, '/srv').options.int('buffer-size'), 8192);
+});
