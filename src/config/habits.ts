@@ -7,7 +7,7 @@
  */
 import { ConfigError } from '../util/errors';
 import type { ResolvedOptions } from './options-impl';
-import { where } from './values';
+import { describeOrigin, where } from './values';
 
 /** gunicorn long options that uWSGI does not have, and what nuwsgi calls them. */
 const GUNICORN_LONG: Readonly<Record<string, string>> = {
@@ -83,4 +83,25 @@ export function checkGunicornHabits(options: ResolvedOptions): void {
       'module',
     );
   }
+}
+
+/**
+ * `socket = 8000`: uWSGI (and so nuwsgi) takes an address without ':' as a
+ * UNIX socket path, so this creates a file named 8000. Kept, as in uWSGI, but
+ * said once per option, since a port was almost certainly meant.
+ */
+export function portWithoutColonWarnings(options: ResolvedOptions): string[] {
+  const warnings: string[] = [];
+  const sockets: Array<[string, string[]]> = [
+    ['socket', options.list('socket')],
+    ['http-socket', options.list('http-socket')],
+  ];
+  for (const [option, values] of sockets) {
+    const port = values.find((value) => /^\d+$/.test(value));
+    if (port === undefined) continue;
+    const origin = options.originOf(option);
+    const where = origin === undefined ? 'config' : describeOrigin(origin);
+    warnings.push(`${where}: ${option} '${port}' has no ':', so it is a UNIX socket file named '${port}' (as in uWSGI); for TCP port ${port} write ':${port}'`);
+  }
+  return warnings;
 }

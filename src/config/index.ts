@@ -13,7 +13,7 @@ import { expandEntries } from './expand';
 import type { Options } from './options';
 import { ResolvedOptions, type ResolvedEntry } from './options-impl';
 import { findOption } from './registry';
-import { checkGunicornHabits } from './habits';
+import { checkGunicornHabits, portWithoutColonWarnings } from './habits';
 import { alwaysOnWarnings } from './safe-defaults';
 import { defaultSocketProtocol } from './socket-protocol';
 import { ConfigTree } from './tree';
@@ -69,7 +69,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   return {
     options,
     entries: tree.entries.map((e) => ({ key: e.key, value: e.value ?? 'true', origin: e.origin })),
-    warnings: [...tree.warnings, ...report.warnings, ...options.warnings, ...alwaysOnWarnings(options)],
+    warnings: [...tree.warnings, ...report.warnings, ...options.warnings, ...alwaysOnWarnings(options), ...portWithoutColonWarnings(options)],
     action: chooseAction(options, parsed),
   };
 }

@@ -68,6 +68,9 @@ test("a socket address without ':' is a UNIX socket path, relative to chdir (uWS
   assert.equal(socketPath('/run/app.sock', '/srv/app'), '/run/app.sock');
   assert.equal(socketPath('@abstract', '/srv/app'), '@abstract');
   assert.equal(socketPath('127.0.0.1:8000', '/srv/app'), '127.0.0.1:8000');
+  assert.deepEqual(loadConfig(['--socket', '8000', '--http-socket', ':9000'], {}, '/srv').warnings, [
+    "command line: socket '8000' has no ':', so it is a UNIX socket file named '8000' (as in uWSGI); for TCP port 8000 write ':8000'",
+  ]);
   const { options } = loadConfig(['--chdir', 'app', '--socket', 'myproject.sock', '--http-socket', 'web.sock', '-w', 'wsgi'], {}, '/srv');
   assert.deepEqual(planFromOptions(options, '/srv').sockets.map((s) => s.spec), ['/srv/app/web.sock', '/srv/app/myproject.sock']);
 });
