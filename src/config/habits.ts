@@ -37,7 +37,7 @@ export function gunicornOptionHint(typed: string): string {
 const MODULE_CALLABLE = /^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\(\))?$/;
 
 /** `-b 0.0.0.0:8000`: an address given to buffer-size. */
-const looksLikeBind = (value: string): boolean => /[:.]/.test(value) || /^[a-z]/i.test(value);
+const looksLikeBind = (value: string): boolean => value.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value === 'localhost';
 /** `-w 4`: a number given to module. */
 const looksLikeWorkerCount = (value: string): boolean => /^\d+$/.test(value);
 

@@ -117,4 +117,6 @@ test('gunicorn habits get a one-line hint naming the nuwsgi spelling', () => {
   assert.match(message(['--timeout', '30']), /gunicorn's --timeout is --harakiri SECONDS/);
   // uWSGI meanings still work: -b with a number, -w with a module.
   assert.equal(loadConfig(['-b', '8192', '-w', 'app:app'], {}, '/srv').options.int('buffer-size'), 8192);
+  assert.equal(loadConfig(['--buffer-size', '32k', '-w', 'app'], {}, '/srv').options.int('buffer-size'), 32); // atoi, with a warning
+  assert.match(message(['-b', '127.0.0.1', '-w', 'app']), /for gunicorn's bind use --http-socket 127\.0\.0\.1/);
 });
