@@ -23,6 +23,8 @@ region (Node copies it out with one memcpy). Streaming bodies are fetched by
 Compatible with CPython 3.8+. No third-party imports.
 """
 
+import importlib.machinery
+import importlib.util
 import io
 import marshal
 import os
@@ -188,6 +190,10 @@ def load_app(mountpoint, kind, target, callable_name):
     """
     try:
         app = _import_app(kind, target, callable_name)
+    except _AppSpecError as err:  # the configuration's mistake: one clear line, no frames of ours
+        sys.stderr.write("%s\n" % (err,))
+        sys.stderr.flush()
+        return "import error"
     except BaseException:  # SystemExit included: an app must not end the worker
         traceback.print_exc()
         sys.stderr.flush()
@@ -200,33 +206,73 @@ def load_app(mountpoint, kind, target, callable_name):
     return ""
 
 
+class _AppSpecError(Exception):
+    """--module/--wsgi-file names something that cannot be what was meant."""
+
+
 def _import_app(kind, target, callable_name):
     if kind == "file":
-        return _import_file(target, callable_name)
+        return _pick_callable(_import_file(target), callable_name)
     module_name, _, attr = target.partition(":")
-    attr = attr or callable_name
-    module = __import__(module_name, fromlist=["_"])
+    return _pick_callable(_import_module(module_name), attr or callable_name)
+
+
+def _pick_callable(module, attr):
     if attr.endswith("()"):
         factory = getattr(module, attr[:-2], None)
         return factory() if factory is not None else None
     return getattr(module, attr, None)
 
 
-def _import_file(path, callable_name):
-    import importlib.util
+def _import_module(module_name):
+    """--module is always a dotted module name, as uWSGI's PyImport_ImportModule.
 
-    name = "uwsgi_file_" + re.sub(r"[^0-9A-Za-z]", "_", os.path.splitext(path)[0])
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError("cannot load %r (not a Python file?)" % (path,))
+    `mysite.wsgi` is the module wsgi of the package mysite, never a file. A
+    value that fails to import and looks like a path gets a hint instead of
+    only Python's "No module named 'app.py'".
+    """
+    try:
+        return __import__(module_name, fromlist=["_"])
+    except ModuleNotFoundError as err:
+        if "/" not in module_name and not module_name.endswith(".py"):
+            raise
+        raise _AppSpecError(
+            "%s: --module takes a dotted module name (mysite.wsgi, app:application), not a file path;"
+            " to load the file %r use --wsgi-file %s" % (err, module_name, module_name)
+        ) from None
+
+
+def _import_file(path):
+    """--wsgi-file: any file is Python source, whatever its extension (mod_wsgi's app.wsgi)."""
+    name = "uwsgi_file_" + _pythonize(path)
+    if path.endswith(".py"):
+        loader = importlib.machinery.SourceFileLoader(name, path)
+    else:
+        loader = _SourceOnlyLoader(name, path)
+    if not os.path.isfile(path):
+        raise _AppSpecError("--wsgi-file %s: no such file" % (path,))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
-    attr = callable_name
-    if attr.endswith("()"):
-        factory = getattr(module, attr[:-2], None)
-        return factory() if factory is not None else None
-    return getattr(module, attr, None)
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _pythonize(path):
+    """uWSGI's module name for a file: '.' and '/' become '_', a trailing .py is dropped."""
+    name = path.replace(".", "_").replace("/", "_")
+    return name[:-3] if name.endswith("_py") else name
+
+
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file each time: app.wsgi must not share __pycache__/app.*.pyc with app.py."""
+
+    def get_code(self, fullname):
+        return self.source_to_code(self.get_data(self.path), self.path)
 
 
 # ------------------------------------------------------------------------ request

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REGISTRY, SECTIONS, argumentStyle } from '../config/registry';
 import type { OptionSpec } from '../config/types';
+import { helpText } from './help';
 
 export const REGENERATE_COMMAND = 'npx tsc -p tsconfig.json && node dist/src/cli/gen-docs.js';
 
@@ -61,7 +62,7 @@ function markdownRow(spec: OptionSpec): string {
   const fallback = spec.default === undefined ? '' : `\`${String(spec.default)}\``;
   const extra = [spec.why, spec.note].filter((t): t is string => t !== undefined);
   const implies = spec.implies === undefined ? [] : [`implies ${spec.implies.map((n) => `\`${n}\``).join(', ')}`];
-  const description = [spec.help, ...implies, ...extra].join('. ');
+  const description = [helpText(spec), ...implies, ...extra].join('. ');
   return `| ${names.join(', ')} | ${kind} | ${fallback} | ${spec.status} | ${escapeCell(description)} |`;
 }
 

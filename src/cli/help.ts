@@ -32,8 +32,22 @@ export function optionForms(spec: OptionSpec): string {
   return `${names.join('|')}${argument}`;
 }
 
+/**
+ * The row's help text as shown. uWSGI's own texts often carry their default
+ * ("(default is 60)", "(per-worker, default 0)"); when the row has a default,
+ * nuwsgi prints its own, so uWSGI's is dropped rather than shown twice (and
+ * possibly different: nuwsgi's defaults differ on purpose in places).
+ */
+export function helpText(spec: OptionSpec): string {
+  if (spec.default === undefined) return spec.help;
+  return spec.help
+    .replace(/\s*\(default\b[^)]*\)/gi, '')
+    .replace(/,\s*default\b[^),]*(?=\))/gi, '')
+    .trim();
+}
+
 function describe(spec: OptionSpec): string {
-  const parts = [spec.help];
+  const parts = [helpText(spec)];
   if (spec.default !== undefined && spec.kind !== 'flag') parts.push(`(default: ${String(spec.default)})`);
   if (spec.kind === 'flag' && spec.default === true) parts.push('(default: on)');
   if (spec.status === 'planned') parts.push('[planned]');

@@ -117,7 +117,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
   writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
   const identity = resolveIdentity(plan.uid, plan.gid); // an unknown user fails before anything is bound
-  const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog);
+  const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog, identity);
   if (plan.pidfile !== undefined) {
     writePidfile(plan.pidfile, process.pid);
     vacuumTargets.push({ kind: 'pidfile', path: plan.pidfile });

@@ -3,6 +3,7 @@ import type { Options } from '../config/options';
 import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
+import { defaultSocketProtocol, type DefaultSocketProtocol } from '../config/socket-protocol';
 import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
@@ -24,6 +25,8 @@ export interface PlannedSocket {
 
 export interface ServerPlan {
   sockets: PlannedSocket[];
+  /** What `socket` entries and systemd-inherited sockets speak (--protocol; uwsgi by default). */
+  defaultProtocol: DefaultSocketProtocol;
   apps: AppSpec[];
   pythonpath: string[];
   python: string | undefined;
@@ -102,6 +105,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
   const warn = (line: string): void => {
     warnings.push(line);
   };
+  const defaultProtocol = defaultSocketProtocol(o.str('protocol'));
   return {
     procname: procnameSettings(o),
     ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
@@ -111,10 +115,11 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     hooks: hookPlan(o),
     warnings,
     sockets: [
-      ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec })),
+      ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec: socketPath(spec, base) })),
       ...[...o.list('https'), ...o.list('https-socket')].map((value) => httpsSocket(value, base)),
-      ...o.list('socket').map((spec) => ({ protocol: 'uwsgi' as const, spec })),
+      ...o.list('socket').map((spec) => ({ protocol: defaultProtocol, spec: socketPath(spec, base) })),
     ],
+    defaultProtocol,
     chmodSocket: o.has('chmod-socket') ? (o.str('chmod-socket') ?? '') : undefined,
     chownSocket: o.str('chown-socket'),
     umask: o.str('umask'),
@@ -195,7 +200,18 @@ function httpsSocket(value: string, base: string): PlannedSocket {
   const tls: TlsFiles = { cert: path.resolve(base, cert), key: path.resolve(base, key) };
   if (ciphers !== undefined && ciphers !== '') tls.ciphers = ciphers;
   if (ca !== undefined && ca !== '') tls.ca = path.resolve(base, ca);
-  return { protocol: 'https', spec, tls };
+  return { protocol: 'https', spec: socketPath(spec, base), tls };
+}
+
+/**
+ * uWSGI takes any address without a ':' as a UNIX socket path (`socket =
+ * myproject.sock`), and binds after --chdir, so a relative path is relative to
+ * the chdir directory. nuwsgi's master does not chdir, so the path is made
+ * absolute here, against the same directory. '@name' is abstract: no file.
+ */
+export function socketPath(spec: string, base: string): string {
+  if (spec.includes(':') || spec.startsWith('@') || spec.startsWith('/')) return spec;
+  return path.resolve(base, spec);
 }
 
 /** App 0 is --wsgi-file or --module (the default app); each --mount adds one, in order, as uWSGI numbers them. */
@@ -205,17 +221,18 @@ function appsFromOptions(o: Options, base: string): AppSpec[] {
   const file = o.str('wsgi-file');
   const module = o.str('module');
   if (file !== undefined) apps.push({ mountpoint: '', kind: 'file', target: path.resolve(base, file), callable });
-  else if (module !== undefined) apps.push(moduleSpec('', module, callable, base));
+  // uWSGI imports --module as a dotted name, always: `mysite.wsgi` is a package's module, never a file.
+  else if (module !== undefined) apps.push({ mountpoint: '', kind: 'module', target: module, callable });
   for (const mount of o.list('mount')) {
     const eq = mount.indexOf('=');
     if (eq <= 0) throw new NuwsgiError('E_CONFIG', `mount "${mount}" is not /mountpoint=app`);
-    apps.push(moduleSpec(mount.slice(0, eq), mount.slice(eq + 1), callable, base));
+    apps.push(mountSpec(mount.slice(0, eq), mount.slice(eq + 1), callable, base));
   }
   return apps;
 }
 
-/** `pkg.mod:app`, `pkg.mod`, `mod:factory()`; a path ending in .py/.wsgi is a file (as uWSGI does). */
-function moduleSpec(mountpoint: string, target: string, callable: string, base: string): AppSpec {
+/** uWSGI's mount loader: a value ending in .py/.wsgi is a file; anything else `pkg.mod[:app]`, `mod:factory()`. */
+function mountSpec(mountpoint: string, target: string, callable: string, base: string): AppSpec {
   if (/\.(py|wsgi)$/.test(target)) return { mountpoint, kind: 'file', target: path.resolve(base, target), callable };
   return { mountpoint, kind: 'module', target, callable };
 }

@@ -13,6 +13,7 @@
  */
 import { ConfigError, type ConfigOrigin } from '../util/errors';
 import { allLongNames, argumentStyle, findOption, findShort } from './registry';
+import { bareArgumentHint, gunicornOptionHint } from './habits';
 import { didYouMean } from './suggest';
 import type { OptionSpec } from './types';
 
@@ -48,7 +49,7 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
     else if (arg.startsWith('-') && arg.length > 1) i = parseShortCluster(arg.slice(1), argv, i, options);
     else bare.push(arg);
   }
-  return { options, files: bare.map(bareFile) };
+  return { options, files: bare.map((path) => bareFile(path, options)) };
 }
 
 function parseLong(body: string, argv: readonly string[], next: number, out: ArgvOption[]): number {
@@ -82,7 +83,7 @@ export function resolveLongName(typed: string): string {
     const list = candidates.map((c) => `'--${c}'`).join(' ');
     throw argvError(`option '--${typed}' is ambiguous; possibilities: ${list}`, 'E_CONFIG_UNKNOWN_OPTION');
   }
-  const hint = didYouMean(typed, allLongNames());
+  const hint = gunicornOptionHint(typed) || didYouMean(typed, allLongNames());
   throw argvError(`unrecognized option '--${typed}'${hint}`, 'E_CONFIG_UNKNOWN_OPTION');
 }
 
@@ -127,11 +128,11 @@ export function formatOfPath(path: string): ConfigFormat | undefined {
   return undefined;
 }
 
-function bareFile(path: string): { format: ConfigFormat; path: string } {
+function bareFile(path: string, options: readonly ArgvOption[]): { format: ConfigFormat; path: string } {
   const format = formatOfPath(path);
   if (format === undefined) {
     throw new ConfigError(
-      `unable to load configuration from ${path} (a bare argument must be a .ini, .yaml, .yml, .json, .js or .xml file)`,
+      `unable to load configuration from ${path} (a bare argument must be a .ini, .yaml, .yml, .json, .js or .xml file)${bareArgumentHint(path, options)}`,
       ARGV_ORIGIN,
     );
   }

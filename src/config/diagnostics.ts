@@ -28,9 +28,11 @@ export function reportKeys(
   const seen = new Set<string>();
   for (const entry of entries) {
     const spec = findOption(entry.key);
-    // One warning per key, except that a python-only plugins line does not use up the warning for a later one.
-    if (seen.has(entry.key) || (spec !== undefined && builtInPlugins(spec.name, entry.value))) continue;
-    seen.add(entry.key);
+    // One warning per option (an alias and its canonical name count as one), except that a
+    // python-only plugins line does not use up the warning for a later one.
+    const id = spec?.name ?? entry.key;
+    if (seen.has(id) || (spec !== undefined && builtInPlugins(spec.name, entry.value))) continue;
+    seen.add(id);
     const where = whereOf(entry);
     if (spec === undefined) {
       if (customOptions.has(entry.key)) continue;

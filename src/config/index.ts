@@ -13,6 +13,9 @@ import { expandEntries } from './expand';
 import type { Options } from './options';
 import { ResolvedOptions, type ResolvedEntry } from './options-impl';
 import { findOption } from './registry';
+import { checkGunicornHabits, portWithoutColonWarnings } from './habits';
+import { alwaysOnWarnings } from './safe-defaults';
+import { defaultSocketProtocol } from './socket-protocol';
 import { ConfigTree } from './tree';
 
 export type { Options } from './options';
@@ -61,10 +64,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   const report = reportKeys(tree.entries, tree.customOptions, tree.strict, referenced);
   const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
   const options = new ResolvedOptions(resolved);
+  checkGunicornHabits(options); // -b ADDR, -w N: gunicorn's letters, uWSGI's meanings
+  if (options.has('protocol')) defaultSocketProtocol(options.str('protocol'), options.originOf('protocol')); // fails here, with file and line
   return {
     options,
     entries: tree.entries.map((e) => ({ key: e.key, value: e.value ?? 'true', origin: e.origin })),
-    warnings: [...tree.warnings, ...report.warnings],
+    warnings: [...tree.warnings, ...report.warnings, ...options.warnings, ...alwaysOnWarnings(options), ...portWithoutColonWarnings(options)],
     action: chooseAction(options, parsed),
   };
 }

@@ -6,7 +6,7 @@ import { NuwsgiError, type ConfigOrigin } from '../util/errors';
 import type { Options } from './options';
 import { REGISTRY, argumentStyle, findOption } from './registry';
 import type { OptionSpec } from './types';
-import { isTrue, parseInteger, parseOctal, validateValue } from './values';
+import { isTrue, parseOctal, readInteger, validateValue } from './values';
 
 /** One `key = value` after expansion; `value` null = a command-line flag without value. */
 export interface ResolvedEntry {
@@ -24,6 +24,8 @@ export type TypedValue = boolean | number | string | string[] | null;
 
 export class ResolvedOptions implements Options {
   private readonly occurrences = new Map<string, Occurrence[]>();
+  /** Values used differently from how they were written (atoi, bounds): one line each, with file and line. */
+  readonly warnings: string[] = [];
 
   /** Validates every value of a known option; unknown keys (placeholders) are not options. */
   constructor(entries: readonly ResolvedEntry[]) {
@@ -31,7 +33,8 @@ export class ResolvedOptions implements Options {
       const spec = findOption(entry.key);
       if (spec === undefined) continue;
       const value = valueOf(spec, entry.value);
-      validateValue(spec, entry.key, value, entry.origin);
+      const warning = validateValue(spec, entry.key, value, entry.origin);
+      if (warning !== undefined) this.warnings.push(warning);
       const list = this.occurrences.get(spec.name) ?? [];
       list.push({ value, origin: entry.origin });
       this.occurrences.set(spec.name, list);
@@ -51,7 +54,8 @@ export class ResolvedOptions implements Options {
     if (spec.type === 'bool') return this.bool(name) ? 1 : 0;
     const last = this.last(spec.name);
     if (last === undefined || last.value === null || last.value === '') return defaultNumber(spec);
-    const parsed = spec.type === 'octal' ? parseOctal(last.value) : parseInteger(last.value);
+    if (spec.type !== 'octal') return readInteger(spec, last.value).value;
+    const parsed = parseOctal(last.value);
     if (parsed === undefined) throw internal(`option '${name}' is not numeric`);
     return parsed;
   }

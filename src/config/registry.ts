@@ -12,6 +12,7 @@ import { LOGGING_OPTIONS } from './table/logging';
 import { MONITORING_OPTIONS } from './table/monitoring';
 import { CONFIG_OPTIONS } from './table/config';
 import { EMPEROR_OPTIONS } from './table/emperor';
+import { UWSGI_MORE_OPTIONS } from './table/uwsgi-more';
 
 export type { OptionSpec } from './types';
 
@@ -26,23 +27,41 @@ export const REGISTRY: readonly OptionSpec[] = [
   ...MONITORING_OPTIONS,
   ...CONFIG_OPTIONS,
   ...EMPEROR_OPTIONS,
+  ...UWSGI_MORE_OPTIONS,
 ];
 
 /** Section titles in display order. */
 export const SECTIONS: readonly string[] = [...new Set(REGISTRY.map((o) => o.section))];
 
-const byName = new Map<string, OptionSpec>();
-const byShort = new Map<string, OptionSpec>();
-for (const spec of REGISTRY) {
-  for (const name of [spec.name, ...(spec.aliases ?? [])]) {
-    if (byName.has(name)) throw new Error(`registry: duplicate option name '${name}'`);
-    byName.set(name, spec);
-  }
-  if (spec.short !== undefined) {
-    if (byShort.has(spec.short)) throw new Error(`registry: duplicate short option '-${spec.short}'`);
-    byShort.set(spec.short, spec);
-  }
+export interface RegistryIndex {
+  readonly byName: ReadonlyMap<string, OptionSpec>;
+  readonly byShort: ReadonlyMap<string, OptionSpec>;
 }
+
+/**
+ * Indexes rows by every long name and short letter. Two rows claiming the same
+ * name, alias or letter would make one of them unreachable without a word, so
+ * that throws at load time (and a unit test feeds it duplicates).
+ */
+export function indexRegistry(rows: readonly OptionSpec[]): RegistryIndex {
+  const names = new Map<string, OptionSpec>();
+  const shorts = new Map<string, OptionSpec>();
+  for (const spec of rows) {
+    for (const name of [spec.name, ...(spec.aliases ?? [])]) {
+      const other = names.get(name);
+      if (other !== undefined) throw new Error(`registry: duplicate option name '${name}' (rows '${other.name}' and '${spec.name}')`);
+      names.set(name, spec);
+    }
+    if (spec.short !== undefined) {
+      const other = shorts.get(spec.short);
+      if (other !== undefined) throw new Error(`registry: duplicate short option '-${spec.short}' (rows '${other.name}' and '${spec.name}')`);
+      shorts.set(spec.short, spec);
+    }
+  }
+  return { byName: names, byShort: shorts };
+}
+
+const { byName, byShort } = indexRegistry(REGISTRY);
 
 /** The row for a canonical name or an alias, or undefined for a placeholder/unknown key. */
 export function findOption(nameOrAlias: string): OptionSpec | undefined {

@@ -13,7 +13,7 @@ export type OptionKind = 'flag' | 'scalar' | 'list';
  */
 export type OptionType =
   | 'bool' // uWSGI truthiness: anything but false/off/no/0 (empty is true)
-  | 'int' // a decimal integer, optionally bounded by min/max
+  | 'int' // a number read as C's atoi() reads it (uWSGI's way), kept within min/max with a warning
   | 'size' // a non-negative integer count of bytes (or MB where the help says so)
   | 'octal' // file mode digits, e.g. 660
   | 'string'

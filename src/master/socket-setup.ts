@@ -160,6 +160,20 @@ export function applyUnixSocketOwnership(path: string, opts: UnixSocketOwnership
   }
 }
 
+/**
+ * Gives a bound UNIX socket file to the --uid/--gid identity (gid undefined:
+ * leave the group), as if that user had created it, which is what uWSGI's
+ * order (drop privileges, then bind) produces. Abstract sockets have no file.
+ */
+export function chownSocketTo(path: string, uid: number, gid: number | undefined): void {
+  if (isAbstract(path)) return;
+  try {
+    chownSync(path, uid, gid ?? -1);
+  } catch (err) {
+    throw new NuwsgiError('E_BIND', `chown() of ${path} to ${uid}:${gid ?? -1} (--uid/--gid) failed: ${(err as Error).message}`);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Stale or live socket files
 

@@ -58,9 +58,13 @@ export interface ParsedAddress {
   path: string;
 }
 
-/** uWSGI's address forms: ":port", "host:port", "[v6]:port", "/unix/path", "@abstract". */
+/**
+ * uWSGI's address forms: ":port", "host:port", "[v6]:port", "@abstract", and a
+ * UNIX socket path: anything else without a ':' (uWSGI's test), or starting
+ * with '/' (which uWSGI would misread as host:port when the path has a ':').
+ */
 export function parseAddress(spec: string): ParsedAddress {
-  if (spec.startsWith('/') || spec.startsWith('./') || spec.startsWith('@')) {
+  if (spec.startsWith('/') || spec.startsWith('@') || (!spec.includes(':') && spec !== '')) {
     const path = spec.startsWith('@') ? '\0' + spec.slice(1) : spec;
     return { kind: 'unix', host: '', port: -1, path };
   }

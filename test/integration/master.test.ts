@@ -137,7 +137,7 @@ describe('the master', () => {
     const server = await startNuwsgi(['--ini', ini]);
     try {
       await server.waitForLog(/WSGI app 0 .* ready/); // the socket kind is in the file: wait for the worker itself
-      writeFileSync(ini, `[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = ${join(dir, 'sink.py')}\nmaster = true\nprocesses = many\n`);
+      writeFileSync(ini, `[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = ${join(dir, 'sink.py')}\nmaster = true\nprocesses = -1\n`);
       server.signal('SIGHUP');
       await server.waitForLog(/graceful reload refused/);
       assert.equal((await request(server.ports[0] as number, { path: '/' })).status, 200);

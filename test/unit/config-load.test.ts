@@ -19,8 +19,19 @@ function configError(run: () => unknown): ConfigError {
 
 test('a bad value names file, line and option', () => {
   const error = configError(() => loadConfig(['--ini', 'bad-value.ini'], {}, ERRORS));
-  assert.equal(error.message, "bad-value.ini:3: option 'processes': expected an integer, got 'many'");
+  assert.equal(error.message, "bad-value.ini:3: option 'processes': must not be negative, got '-2'");
   assert.equal(error.code, 'E_CONFIG');
+});
+
+test('a number that is not one is read as uWSGI reads it (atoi), with one warning naming file, line and option', () => {
+  const loaded = loadConfig(['--ini', 'atoi.ini'], {}, ERRORS);
+  assert.equal(loaded.options.int('cheaper'), 0);
+  assert.equal(loaded.options.int('processes'), 4);
+  assert.equal(loaded.options.int('harakiri'), 30);
+  assert.deepEqual(loaded.warnings, [
+    "atoi.ini:2: option 'cheaper' expects a number, got 'true': read as 0, as uWSGI's atoi() does",
+    "atoi.ini:3: option 'processes' expects a number, got '4 workers': read as 4, as uWSGI's atoi() does",
+  ]);
 });
 
 test('a missing include names the including file and line', () => {

@@ -1,63 +1,98 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REGISTRY, SECTIONS, argumentStyle, findOption, findShort } from '../../src/config/registry';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REGISTRY, SECTIONS, argumentStyle, findOption, findShort, indexRegistry } from '../../src/config/registry';
+import type { OptionSpec } from '../../src/config/types';
+import { repoRoot } from '../helpers/server';
 
-const IMPLEMENTED = [
-  'http-socket', 'socket', 'module', 'wsgi-file', 'callable', 'chdir', 'pythonpath', 'env', 'home', 'python', 'master',
-  'processes', 'enable-threads', 'need-app', 'buffer-size', 'limit-post', 'http-timeout', 'socket-timeout', 'listen',
-  'disable-logging', 'die-on-term', 'threads', 'max-vars', 'ini', 'yaml', 'json', 'xml', 'include', 'inherit', 'set',
-  'set-ph', 'declare-option', 'strict', 'show-config', 'print-config-json', 'help', 'version',
-  // issue 4: behind nginx
-  'https', 'https-socket', 'forwarded-allow-ips', 'chmod-socket', 'chown-socket', 'umask', 'vacuum', 'mount',
-  'manage-script-name',
-  // workers always exit with their master
-  'no-orphans',
-  // issue 5: the master
-  'harakiri', 'max-requests', 'max-requests-delta', 'max-worker-lifetime', 'min-worker-lifetime', 'reload-on-rss',
-  'worker-reload-mercy', 'touch-reload', 'touch-chain-reload', 'touch-workers-reload', 'pidfile', 'safe-pidfile', 'reload',
-  'stop',
-  // issue 5: operating the master (stats, fifo, cheaper, privileges, daemons)
-  'stats', 'stats-http', 'stats-minified', 'metrics', 'master-fifo', 'cheaper', 'cheaper-initial', 'cheaper-step',
-  'cheaper-overload', 'uid', 'gid', 'daemonize', 'daemonize2', 'py-autoreload', 'evil-reload-on-rss', 'harakiri-verbose',
-  // issue 6: the emperor
-  'emperor', 'emperor-freq', 'emperor-nofollow', 'emperor-extra-extension', 'emperor-tyrant', 'emperor-tyrant-nofollow',
-  'emperor-graceful-shutdown', 'emperor-required-heartbeat', 'emperor-throttle', 'emperor-max-throttle',
-  'emperor-curse-tolerance', 'emperor-stats', 'emperor-pidfile', 'vassals-inherit', 'vassals-include',
-  'vassals-inherit-before', 'vassals-include-before', 'vassal-set',
-  // issue 5: logging
-  'logto', 'logto2', 'log-date', 'log-format', 'logformat-json', 'log-format-strftime', 'log-micros', 'log-4xx', 'log-5xx',
-  'log-slow', 'log-big', 'log-zero', 'log-sendfile', 'log-ioerror', 'log-x-forwarded-for', 'log-master', 'log-maxsize',
-  'log-backupname', 'log-reopen', 'log-truncate', 'touch-logreopen', 'touch-logrotate',
-  // issue 10: the request/response path
-  'add-header', 'del-header', 'ignore-sigpipe', 'ignore-write-errors', 'disable-write-exception', 'post-buffering',
-  'post-buffering-bufsize', 'http-keepalive', 'http-auto-chunked',
-  // issue 16
-  'max-fd',
-  // issue 15: on-demand vassals
-  'emperor-on-demand-extension', 'emperor-on-demand-directory', 'emperor-on-demand-exec',
-  // issue 10: the master-side options real configs use
-  'auto-procname', 'procname-prefix', 'procname-prefix-spaced', 'procname-append', 'procname', 'procname-master',
-  'memory-report', 'attach-daemon', 'attach-daemon2', 'smart-attach-daemon', 'smart-attach-daemon2', 'cron', 'unique-cron',
-  'cron2', 'cron-harakiri', 'hook-asap', 'hook-as-root', 'hook-as-user', 'hook-master-start', 'hook-pre-app', 'hook-post-app',
-  'hook-accepting', 'lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'so-keepalive', 'reuse-port',
-  'cheaper-algo', 'cheaper-busyness-max', 'cheaper-busyness-min', 'cheaper-busyness-multiplier', 'cheaper-busyness-penalty',
-  'cheaper-busyness-verbose', 'cheaper-busyness-backlog-alert', 'cheaper-busyness-backlog-multiplier',
-  'cheaper-busyness-backlog-step', 'cheaper-busyness-backlog-nonzero', 'ksm',
-  // issue 13: static files
-  'static-map', 'static-map2', 'check-static', 'static-index', 'static-skip-ext', 'static-safe', 'static-cache-paths',
-  'mimefile', 'static-expires-type', 'static-expires-type-mtime', 'static-expires', 'static-expires-mtime',
-  'static-expires-uri', 'static-expires-uri-mtime', 'static-expires-path-info', 'static-expires-path-info-mtime',
-  'static-gzip', 'static-gzip-all', 'static-gzip-dir', 'static-gzip-ext', 'offload-threads', 'x-sendfile',
-  // issue 10: pluggable loggers
-  'logger', 'req-logger', 'log-route', 'log-req-route', 'log-encoder', 'log-req-encoder', 'log-drain', 'log-filter',
-];
-
-/** Config-logic keywords are implemented by the config layer itself. */
+/**
+ * Options implemented by the configuration layer itself while it reads the
+ * files (loading, placeholders, config logic): no getter reads them later, the
+ * reader acts on them by name in src/config/. Config-logic keywords (if-*,
+ * for*, end*) are matched by LOGIC below.
+ */
+const CONFIG_LAYER = new Set(['ini', 'yaml', 'json', 'xml', 'include', 'inherit', 'set', 'set-ph', 'declare-option', 'strict']);
 const LOGIC = /^(if-|for$|for-|end)/;
 
-test('exactly the agreed options (plus config logic) are implemented', () => {
-  const implemented = REGISTRY.filter((o) => o.status === 'implemented' && !LOGIC.test(o.name)).map((o) => o.name);
-  assert.deepEqual([...implemented].sort(), [...IMPLEMENTED].sort());
+/**
+ * Implemented on another branch of the same issue (the --threads work);
+ * remove once merged: from then on the scan below must find it read.
+ */
+const PENDING_ELSEWHERE = new Set(['threads']);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+
+/**
+ * Implemented as behaviour nuwsgi always has (their row's note says so), so
+ * no code reads them: every nuwsgi worker loads its own app (lazy-apps, lazy),
+ * one interpreter per worker (single-interpreter), descriptors are opened
+ * O_CLOEXEC (close-on-exec), HTTP/1.1 responses without a length are chunked
+ * (http-auto-chunked), Node's loop offloads file and socket writes
+ * (offload-threads).
+ */
+const ALWAYS_ON = new Set(['lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'http-auto-chunked', 'offload-threads']);
+
+test('every option marked implemented is read somewhere in src/ (status tells the truth)', () => {
+  const src = join(repoRoot(), 'src');
+  const files = sourceFiles(src).filter((file) => !file.startsWith(join(src, 'config', 'table')));
+  const code = files.map((file) => readFileSync(file, 'utf8')).join('\n');
+  const configLayer = files.filter((file) => file.startsWith(join(src, 'config'))).map((file) => readFileSync(file, 'utf8')).join('\n');
+  const unread: string[] = [];
+  for (const spec of REGISTRY) {
+    if (spec.status !== 'implemented' || PENDING_ELSEWHERE.has(spec.name)) continue;
+    if (ALWAYS_ON.has(spec.name)) {
+      assert.ok(spec.note !== undefined && spec.note.length > 0, `${spec.name}: an always-on option says so in its note`);
+      continue;
+    }
+    // Its canonical name as a string literal where options are read: o.int('processes'), read('hook-asap')...
+    if (code.includes(`'${spec.name}'`) && !(CONFIG_LAYER.has(spec.name) || LOGIC.test(spec.name))) continue;
+    if ((CONFIG_LAYER.has(spec.name) || LOGIC.test(spec.name)) && configLayer.includes(`'${spec.name}'`)) continue;
+    unread.push(spec.name);
+  }
+  assert.deepEqual(unread, [], 'implemented options that nothing reads: mark them planned, or read them');
+});
+
+/** `    -s|--socket    help`, as `uwsgi --plugin python3 --help` prints each name (aliases get their own line). */
+function uwsgiOptions(): Array<{ name: string; short: string | undefined }> {
+  const text = readFileSync(join(repoRoot(), 'test', 'fixtures', 'uwsgi-2.0.21-options.txt'), 'utf8');
+  const out: Array<{ name: string; short: string | undefined }> = [];
+  for (const line of text.split('\n')) {
+    const match = /^ {4}(?:-(\S)\|)?--(\S+)\s/.exec(line);
+    if (match !== null) out.push({ name: match[2] as string, short: match[1] });
+  }
+  return out;
+}
+
+test("every option of Debian's uWSGI 2.0.21 (core + python3 plugin) is in the registry, so strict rejects only what uWSGI rejects", () => {
+  const options = uwsgiOptions();
+  assert.ok(options.length > 800, `the fixture lists uWSGI's options (${options.length})`);
+  const missing = options.filter((o) => findOption(o.name) === undefined).map((o) => o.name);
+  assert.deepEqual(missing, []);
+  for (const { name, short } of options) {
+    if (short === undefined || findOption(name) === undefined) continue;
+    assert.equal(findShort(short)?.name, findOption(name)?.name, `-${short} is --${name}, as in uWSGI`);
+  }
+});
+
+test('the registry refuses duplicate names, aliases and short letters, naming both rows', () => {
+  const row = (name: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({ name, kind: 'flag', type: 'bool', status: 'planned', section: 'X', help: 'h', ...extra });
+  assert.throws(() => indexRegistry([row('a'), row('a')]), /duplicate option name 'a'/);
+  assert.throws(() => indexRegistry([row('a', { aliases: ['b'] }), row('b')]), /duplicate option name 'b' \(rows 'a' and 'b'\)/);
+  assert.throws(() => indexRegistry([row('a', { short: 'x' }), row('b', { short: 'x' })]), /duplicate short option '-x'/);
+  assert.doesNotThrow(() => indexRegistry(REGISTRY));
+});
+
+test('protocol and socket-protocol are one implemented option', () => {
+  assert.equal(findOption('socket-protocol')?.name, 'protocol');
+  assert.equal(findOption('protocol')?.status, 'implemented');
 });
 
 test('aliases, short letters and defaults follow uWSGI (and nuwsgi where it differs on purpose)', () => {

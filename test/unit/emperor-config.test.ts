@@ -60,5 +60,8 @@ test('emperor settings: defaults as uWSGI, max below base refused', () => {
     () => emperorSettings(loadConfig(['--emperor', '/e', '--emperor-throttle', '5000', '--emperor-max-throttle', '100'], {}, '/').options),
     (e: unknown) => e instanceof NuwsgiError && e.code === 'E_EMPEROR',
   );
-  assert.throws(() => loadConfig(['--emperor', '/e', '--emperor-freq', '0'], {}, '/').options.int('emperor-freq'));
+  // uWSGI takes 0 (atoi); nuwsgi keeps its minimum of 1 and says so.
+  const zero = loadConfig(['--emperor', '/e', '--emperor-freq', '0'], {}, '/');
+  assert.equal(zero.options.int('emperor-freq'), 1);
+  assert.match(zero.warnings.join('\n'), /option 'emperor-freq' 0 is below nuwsgi's minimum: using 1/);
 });

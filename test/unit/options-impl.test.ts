@@ -37,12 +37,27 @@ test('scalars are last-wins, lists append; aliases land on the canonical name', 
 
 test('bad values fail at load time naming file:line and option', () => {
   assert.throws(
-    () => options([['master', 'true'], ['processes', 'many']]),
-    (e: unknown) => e instanceof ConfigError && e.message === "app.ini:2: option 'processes': expected an integer, got 'many'" && e.option === 'processes' && e.origin?.line === 2,
+    () => options([['master', 'true'], ['processes', '-1']]),
+    (e: unknown) => e instanceof ConfigError && e.message === "app.ini:2: option 'processes': must not be negative, got '-1'" && e.option === 'processes' && e.origin?.line === 2,
   );
-  assert.throws(() => options([['buffer-size', '70000']]), /must be at most 65535/);
-  assert.throws(() => options([['limit-post', '-1']]), /must be at least 0/);
+  assert.throws(() => options([['limit-post', '-1']]), /must not be negative/);
   assert.throws(() => options([['env', 'NOEQUALS']]), /expected KEY=VALUE/);
+});
+
+test('numbers are read with C atoi() as uWSGI does, with a warning when the value was not a number', () => {
+  const read = (key: string, value: string): [number, string[]] => {
+    const o = options([[key, value]]);
+    return [o.int(key), o.warnings];
+  };
+  assert.deepEqual(read('cheaper', 'true'), [0, ["app.ini:1: option 'cheaper' expects a number, got 'true': read as 0, as uWSGI's atoi() does"]]);
+  assert.deepEqual(read('harakiri', ' 30'), [30, []]);
+  assert.deepEqual(read('harakiri', '+30'), [30, []]);
+  assert.equal(read('harakiri', '30s')[0], 30);
+  assert.equal(read('harakiri', '30s')[1].length, 1);
+  assert.equal(read('max-requests', 'x1')[0], 0);
+  // Out of nuwsgi's bounds, where uWSGI would have started: clamped, with a warning.
+  assert.deepEqual(read('buffer-size', '70000'), [65535, ["app.ini:1: option 'buffer-size' 70000 is above the maximum: using 65535"]]);
+  assert.deepEqual(read('processes', 'many'), [1, ["app.ini:1: option 'processes' expects a number, got 'many': read as 0, as uWSGI's atoi() does; 0 is below nuwsgi's minimum: using 1"]]);
 });
 
 test('implied options: stats implies master, threads implies enable-threads; explicit false wins', () => {

@@ -53,7 +53,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'declare-option2', kind: 'list', type: 'string', status: 'planned', metavar: 'name=opt=$1[;...]', section: SECTION,
-    help: 'declare a new uWSGI custom option (non-immediate)',
+    help: 'declare a new custom option (non-immediate)',
   },
   {
     name: 'strict', kind: 'flag', type: 'bool', default: false, status: 'implemented', immediate: true, section: SECTION,
@@ -77,7 +77,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'show this help and exit',
   },
   {
-    name: 'if-env', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'VAR[=value]', immediate: true, section: SECTION,
+    name: 'if-env', aliases: ['ifenv'], kind: 'scalar', type: 'string', status: 'implemented', metavar: 'VAR[=value]', immediate: true, section: SECTION,
     help: 'config logic: the following lines apply only if the environment variable is set (and equal)',
   },
   {
@@ -85,7 +85,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'config logic: the following lines apply only if the environment variable is unset (or different)',
   },
   {
-    name: 'if-exists', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'path', immediate: true, section: SECTION,
+    name: 'if-exists', aliases: ['ifexists'], kind: 'scalar', type: 'path', status: 'implemented', metavar: 'path', immediate: true, section: SECTION,
     help: 'config logic: the following lines apply only if the path exists',
   },
   {
@@ -101,7 +101,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'config logic: the following lines apply only if the path is not a regular file',
   },
   {
-    name: 'if-dir', aliases: ['if-directory'], kind: 'scalar', type: 'path', status: 'implemented', metavar: 'path', immediate: true, section: SECTION,
+    name: 'if-dir', aliases: ['if-directory', 'ifdir'], kind: 'scalar', type: 'path', status: 'implemented', metavar: 'path', immediate: true, section: SECTION,
     help: 'config logic: the following lines apply only if the path is a directory',
   },
   {
@@ -133,7 +133,7 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'config logic: the following lines apply unless this is a reload',
   },
   {
-    name: 'if-plugin', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'plugin', immediate: true, section: SECTION,
+    name: 'if-plugin', aliases: ['ifplugin'], kind: 'scalar', type: 'string', status: 'implemented', metavar: 'plugin', immediate: true, section: SECTION,
     help: 'config logic: true for python/python3 (built in), false for any other plugin',
   },
   {

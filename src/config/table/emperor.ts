@@ -13,7 +13,7 @@ export const EMPEROR_OPTIONS: readonly OptionSpec[] = [
     help: 'do not follow symlinks when checking for mtime',
   },
   {
-    name: 'emperor-extra-extension', kind: 'list', type: 'string', status: 'implemented', metavar: 'ext', section: SECTION,
+    name: 'emperor-extra-extension', aliases: ['emperor-extra-ext'], kind: 'list', type: 'string', status: 'implemented', metavar: 'ext', section: SECTION,
     help: 'allows the specified extension in the Emperor (nuwsgi reads such vassals as INI; uWSGI calls them with --config)',
   },
   { name: 'emperor-tyrant', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'put the Emperor in Tyrant mode' },
@@ -79,7 +79,7 @@ export const EMPEROR_OPTIONS: readonly OptionSpec[] = [
     help: 'include config templates to vassals config (uses --include instead of --inherit, parses before the vassal file)',
   },
   {
-    name: 'vassal-set', kind: 'list', type: 'kv', status: 'implemented', metavar: 'key=value', section: SECTION,
+    name: 'vassal-set', aliases: ['vassals-set'], kind: 'list', type: 'kv', status: 'implemented', metavar: 'key=value', section: SECTION,
     help: 'automatically set the specified option (via --set) for every vassal',
   },
 ];

@@ -8,7 +8,7 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
     help: 'enable the stats server on the specified address',
   },
   { name: 'stats-http', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'prefix stats server json output with http headers' },
-  { name: 'stats-minified', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'minify statistics json output' },
+  { name: 'stats-minified', aliases: ['stats-min'], kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'minify statistics json output' },
   {
     name: 'metrics', kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', implies: ['master'], section: SECTION,
     help: '(nuwsgi) serve Prometheus metrics over HTTP on the specified address',

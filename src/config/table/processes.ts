@@ -109,9 +109,9 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'idle', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', implies: ['master'], section: SECTION,
-    help: 'set idle mode (put uWSGI in cheap mode after inactivity)',
+    help: 'set idle mode (put nuwsgi in cheap mode after inactivity)',
   },
-  { name: 'die-on-idle', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'shutdown uWSGI when idle' },
+  { name: 'die-on-idle', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'shutdown nuwsgi when idle' },
   {
     name: 'no-orphans', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically kill workers if master dies (can be dangerous for availability)',
@@ -138,10 +138,10 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'pidfile2', kind: 'scalar', type: 'path', status: 'planned', metavar: 'file', section: SECTION,
     help: 'create pidfile (after privileges drop)',
   },
-  { name: 'daemonize', short: 'd', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'logfile', section: SECTION, help: 'daemonize uWSGI' },
+  { name: 'daemonize', short: 'd', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'logfile', section: SECTION, help: 'daemonize nuwsgi' },
   {
     name: 'daemonize2', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'logfile', section: SECTION,
-    help: 'daemonize uWSGI after app loading',
+    help: 'daemonize nuwsgi after app loading',
   },
   {
     name: 'die-on-term', kind: 'flag', type: 'bool', default: true, status: 'implemented', section: SECTION,
@@ -241,7 +241,7 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     name: 'cron-harakiri', kind: 'scalar', type: 'int', default: 0, status: 'implemented', metavar: 'secs', section: SECTION,
     help: 'set the maximum time (in seconds) we wait for cron command to complete',
   },
-  { name: 'timer', kind: 'list', type: 'string', status: 'planned', section: SECTION, help: 'add a timer (syntax: <signal> <seconds>)' },
+  { name: 'timer', aliases: ['signal-timer'], kind: 'list', type: 'string', status: 'planned', section: SECTION, help: 'add a timer (syntax: <signal> <seconds>)' },
   { name: 'cache2', kind: 'list', type: 'string', status: 'planned', section: SECTION, help: 'create a new generation shared cache (keyval syntax)' },
   { name: 'cap', kind: 'scalar', type: 'string', status: 'planned', section: SECTION, help: 'set process capability' },
 ];

@@ -13,7 +13,7 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'wsgi-file', aliases: ['file'], kind: 'scalar', type: 'path', status: 'implemented', metavar: 'file', section: SECTION,
-    help: 'load a .wsgi/.py file as the WSGI app',
+    help: 'load a file as Python source, whatever its extension (app.py, mod_wsgi-style app.wsgi), as the WSGI app',
   },
   {
     name: 'callable', kind: 'scalar', type: 'string', default: 'application', status: 'implemented', metavar: 'name', section: SECTION,
@@ -47,7 +47,7 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
     help: 'automatically rewrite SCRIPT_NAME and PATH_INFO',
   },
   {
-    name: 'py-autoreload', aliases: ['python-autoreload'], kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master', 'enable-threads'], section: SECTION,
+    name: 'py-autoreload', aliases: ['python-autoreload', 'py-auto-reload', 'python-auto-reload'], kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master', 'enable-threads'], section: SECTION,
     help: 'monitor python modules mtime to trigger reload (use only in development)',
   },
   {

@@ -5,7 +5,7 @@ const SECTION = 'Reloading';
 export const RELOAD_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'touch-reload', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,
-    help: 'reload uWSGI if the specified file is modified/touched',
+    help: 'reload nuwsgi if the specified file is modified/touched',
   },
   {
     name: 'touch-chain-reload', kind: 'list', type: 'path', status: 'implemented', metavar: 'file', implies: ['master'], section: SECTION,

@@ -5,7 +5,7 @@ const SECTION = 'Sockets';
 export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'socket', aliases: ['uwsgi-socket'], short: 's', kind: 'list', type: 'addr', status: 'implemented', metavar: 'addr', section: SECTION,
-    help: 'bind to the specified UNIX/TCP socket using the uwsgi protocol',
+    help: 'bind to the specified UNIX/TCP socket using the default protocol (uwsgi, or the one --protocol sets)',
   },
   {
     name: 'http-socket', aliases: ['http', 'http11-socket'], kind: 'list', type: 'addr', status: 'implemented', metavar: 'addr', section: SECTION,

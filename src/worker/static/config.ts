@@ -105,15 +105,15 @@ function sortLongestFirst(mounts: StaticMount[]): StaticMount[] {
 /** uWSGI's order of the Expires checks: file name, PATH_INFO, REQUEST_URI, then content type. */
 function expiresRules(o: Options): ExpiresRule[] {
   const rules: ExpiresRule[] = [];
-  const regexpRules = (subject: ExpiresSubject, name: string): void => {
-    for (const fromMtime of [false, true]) {
-      const option = fromMtime ? `${name}-mtime` : name;
-      for (const v of o.list(option)) rules.push({ subject, ...regexpRule(option, v), fromMtime });
-    }
+  const regexpRules = (subject: ExpiresSubject, option: string, fromMtime: boolean): void => {
+    for (const v of o.list(option)) rules.push({ subject, ...regexpRule(option, v), fromMtime });
   };
-  regexpRules('file', 'static-expires');
-  regexpRules('path-info', 'static-expires-path-info');
-  regexpRules('uri', 'static-expires-uri');
+  regexpRules('file', 'static-expires', false);
+  regexpRules('file', 'static-expires-mtime', true);
+  regexpRules('path-info', 'static-expires-path-info', false);
+  regexpRules('path-info', 'static-expires-path-info-mtime', true);
+  regexpRules('uri', 'static-expires-uri', false);
+  regexpRules('uri', 'static-expires-uri-mtime', true);
   for (const fromMtime of [false, true]) {
     const option = fromMtime ? 'static-expires-type-mtime' : 'static-expires-type';
     for (const v of o.list(option)) {
