@@ -44,7 +44,7 @@ export class WorkerObserver implements RequestObserver {
     const p = config.recycle;
     this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
     const sb = config.scoreboard;
-    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row);
+    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
   }
 
   /** Send a stats report to the master every second (and a last one on flush), when stats are on. */
@@ -59,13 +59,13 @@ export class WorkerObserver implements RequestObserver {
 
   started(ex: Exchange): void {
     const now = Date.now();
-    this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
+    this.board?.requestStarted(ex.core, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
     this.counters?.begin(ex.appId, ex.vars, now);
   }
 
   finished(ex: Exchange, bodyBytes: number, status: number): void {
     const durationUs = (Date.now() - ex.startedAtMs) * 1000;
-    this.board?.requestFinished(ex.appId, bodyBytes, durationUs, status >= 500);
+    this.board?.requestFinished(ex.core, ex.appId, bodyBytes, durationUs, status >= 500);
     this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 });
     this.requests++;
     const max = this.maxRequests;

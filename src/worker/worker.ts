@@ -10,11 +10,12 @@ import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
-import { acceptRawHandles, RawTransport, SocketTransport, type Transport } from './transport';
+import { acceptRawHandles, RawTransport, SocketTransport, type RawListener, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
 import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
-import { Runner } from './runner';
+import { InlineRunner, type Runner, type RunnerOptions } from './runner';
+import { ThreadedRunner } from './threaded-runner';
 import { RequestLogger } from '../logging';
 import type { WorkerLogSettings } from '../logging/plan';
 import type { WorkerLogTarget } from '../logging/master-log';
@@ -64,6 +65,10 @@ export interface WorkerConfig {
   stats: boolean;
   /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
   pyAutoreload: number;
+  /** --threads: cores (Python threads) per worker; 1 = the inline path. */
+  threads: number;
+  /** --thread-stacksize, KiB (0 = default). */
+  threadStackKiB: number;
 }
 
 /** What the master fills in per worker; the rest is the template shared by all. */
@@ -87,6 +92,8 @@ export class Worker implements ConnectionHost {
   private readonly logFn: LogFn;
   private runner: Runner | undefined;
   private readonly servers: net.Server[] = [];
+  /** Listeners this worker pauses while no core is free (docs/architecture.md, "Dispatch and cores"). */
+  private readonly listeners: RawListener[] = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
   private observer: WorkerObserver | undefined;
@@ -109,24 +116,36 @@ export class Worker implements ConnectionHost {
       interpreter: c.interpreter,
       pythonpath: c.pythonpath,
       multiprocess: c.multiprocess,
-      multithread: false,
+      multithread: c.threads > 1,
       version: VERSION,
       node: os.hostname(),
       regionSize: REGION_SIZE,
+      cores: c.threads,
       // --py-autoreload implies --master: the parent is the master, and SIGHUP there is a graceful reload.
       autoreload: c.pyAutoreload > 0 ? { seconds: c.pyAutoreload, masterPid: process.ppid } : undefined,
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, this.onRecycle);
-    this.runner = new Runner(bridge, {
+    const runnerOptions: RunnerOptions = {
       requestLog: RequestLogger.fromSettings(c.logging, processLog),
       workerId: c.id,
       log: this.logFn,
       route: makeAppRouter(c.apps, c.manageScriptName),
       scheme: makeSchemeResolver(c.forwardedAllowIps),
       observer,
-    });
+    };
+    if (c.threads > 1) {
+      this.runner = new ThreadedRunner(bridge, c.threads, c.threadStackKiB, runnerOptions);
+    } else {
+      const inline = new InlineRunner(bridge, runnerOptions);
+      inline.refill = () => this.acceptQueued();
+      this.runner = inline;
+    }
+    this.runner.onCoreFree = () => this.resumeAccepting();
+    this.runner.onFull = () => {
+      for (const listener of this.listeners) listener.pause();
+    };
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
   }
@@ -170,11 +189,13 @@ export class Worker implements ConnectionHost {
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
-        acceptRawHandles(
+        const raw = acceptRawHandles(
           server,
           (handle, localPort) => this.adopt(new RawTransport(handle, localPort), start),
           (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`),
+          this.acceptPolicy,
         );
+        if (raw !== null) this.listeners.push(raw);
       }
       this.servers.push(server);
     }
@@ -200,10 +221,52 @@ export class Worker implements ConnectionHost {
     this.connections.add(start(transport));
   }
 
+  // ------------------------------------------------------------ dispatching
+
+  /**
+   * Inline (threads = 1): libuv's one connection per loop turn, and the
+   * runner's refill takes more only once the core is free again; the listener
+   * pauses only while a streaming response holds the core. Threaded: take
+   * connections while a core is idle and not promised to a queued request,
+   * pause when none is.
+   */
+  private readonly acceptPolicy = {
+    more: (): boolean => {
+      const runner = this.runner;
+      return runner instanceof ThreadedRunner && !this.stopping && runner.freeCores > 0;
+    },
+    full: (): boolean => !this.canAccept(),
+  };
+
+  private canAccept(): boolean {
+    const runner = this.runner;
+    if (runner === undefined || this.stopping) return false;
+    return runner instanceof InlineRunner ? !runner.holdingCore : runner.freeCores > 0;
+  }
+
+  /** Inline runner's refill: one connection already queued in the kernel, if any, from the first listener that has one. */
+  private acceptQueued(): boolean {
+    if (this.stopping) return false;
+    for (const listener of this.listeners) if (listener.acceptOne()) return true;
+    return false;
+  }
+
+  private resumeAccepting(): void {
+    if (this.stopping || !this.canAccept()) return;
+    for (const listener of this.listeners) listener.resume();
+  }
+
   // ------------------------------------------------------------ ConnectionHost
 
   dispatch(ex: Exchange): void {
     (this.runner as Runner).submit(ex);
+  }
+
+  /** Cores running a request now. */
+  get busyCores(): number {
+    const runner = this.runner;
+    if (runner === undefined) return 0;
+    return runner instanceof ThreadedRunner ? runner.busyCores : runner.active ? 1 : 0;
   }
 
   log(line: string): void {
