@@ -127,7 +127,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   const template = workerTemplate(plan, interpreter);
   // A vassal always runs a master, as in uWSGI: the emperor talks to it.
   if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets).finally(cleanUp);
-  writeLog('*** Operational MODE: preforking ***');
+  writeLog(`*** Operational MODE: preforking${plan.threads > 1 ? '+threaded' : ''} ***`);
   // The workers' last output is written before the process exits.
   return runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
 }
@@ -145,12 +145,12 @@ function daemonLogging(plan: ServerPlan): ServerPlan['logging'] {
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */
 async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]): Promise<number> {
-  writeLog('*** Operational MODE: single process ***');
+  writeLog(template.threads > 1 ? '*** Operational MODE: threaded ***' : '*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
   worker.boot();
   worker.serve();
-  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
+  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${template.threads})`);
   SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {
     process.on('SIGTERM', () => {

@@ -63,6 +63,10 @@ export interface ServerPlan {
   daemonize2: string | undefined;
   /** --py-autoreload N seconds (0 = off). */
   pyAutoreload: number;
+  /** --threads: cores per worker (1 = the inline sync path). */
+  threads: number;
+  /** --thread-stacksize KiB (0 = the system's default). */
+  threadStackKiB: number;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
 }
@@ -111,6 +115,8 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     daemonize: o.str('daemonize'),
     daemonize2: o.str('daemonize2'),
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
+    threads: Math.max(1, o.int('threads')),
+    threadStackKiB: o.has('thread-stacksize') ? o.int('thread-stacksize') : 0,
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),

@@ -23,5 +23,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     recycle: plan.recycle,
     stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
     pyAutoreload: plan.pyAutoreload,
+    threads: plan.threads,
+    threadStackKiB: plan.threadStackKiB,
   };
 }

@@ -289,8 +289,15 @@ export class Master {
       const proc = slot.current;
       if (proc === null) continue;
       const row = this.scoreboard.reader.read(proc.row);
-      const doing = row.requestStartMs > 0 ? `is managing request ${row.current} since ${ctime(row.requestStartMs)}` : 'is idle';
-      this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) ${doing} ---`);
+      if (row.cores.length === 1) {
+        const doing = row.requestStartMs > 0 ? `is managing request ${row.current} since ${ctime(row.requestStartMs)}` : 'is idle';
+        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) ${doing} ---`);
+        continue;
+      }
+      for (const core of row.cores) {
+        const doing = core.requestStartMs > 0 ? `is managing request ${core.current} since ${ctime(core.requestStartMs)}` : 'is idle';
+        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) core ${core.id} ${doing} ---`);
+      }
     }
   }
 
@@ -321,7 +328,7 @@ export class Master {
     if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid);
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
-    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: 1)` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
+    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.template.threads})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
     return proc;
   }
 
@@ -490,13 +497,17 @@ export class Master {
       for (const proc of [slot.current, ...slot.draining]) {
         if (proc === null || proc.state === 'dead') continue;
         const row = this.scoreboard.reader.read(proc.row);
-        if (row.requestStartMs === 0 || now - row.requestStartMs < this.opts.harakiri * 1000) continue;
+        const limitMs = this.opts.harakiri * 1000;
+        const stuck = row.cores.filter((core) => core.requestStartMs > 0 && now - core.requestStartMs >= limitMs);
+        if (stuck.length === 0) continue;
         proc.harakiriTries++;
         if (proc.harakiriTries === 1) this.opts.events?.harakiri(slot.id);
         const log = this.opts.log;
         log(`*** HARAKIRI ON WORKER ${slot.id} (pid: ${proc.pid}, try: ${proc.harakiriTries}) ***`);
         log(`HARAKIRI !!! worker ${slot.id} status !!!`);
-        log(`HARAKIRI [core 0] ${row.current} since ${Math.floor(row.requestStartMs / 1000)}`);
+        // As uWSGI: every core that passed the limit, by id. The whole worker
+        // goes: requests on its other cores are lost too (docs/master.md).
+        for (const core of stuck) log(`HARAKIRI [core ${core.id}] ${core.current} since ${Math.floor(core.requestStartMs / 1000)}`);
         log(`HARAKIRI !!! end of worker ${slot.id} status !!!`);
         if (this.opts.harakiriVerbose === true && proc.harakiriTries === 1) {
           this.harakiriVerbose(proc);
@@ -552,8 +563,10 @@ export class Master {
       const proc = slot.current;
       if (proc === null || proc.state !== 'ready') continue;
       const row = this.scoreboard.reader.read(proc.row);
-      const runningUs = row.requestStartMs > 0 ? Math.min(elapsedUs, (now - row.requestStartMs) * 1000) : 0;
-      const share = (row.busyUs - proc.lastBusyUs + runningUs) / elapsedUs;
+      // Busy cores, not busy workers: a worker with 4 cores counts 1 only when all 4 were busy.
+      let runningUs = 0;
+      for (const core of row.cores) if (core.requestStartMs > 0) runningUs += Math.min(elapsedUs, (now - core.requestStartMs) * 1000);
+      const share = (row.busyUs - proc.lastBusyUs + runningUs) / (elapsedUs * row.cores.length);
       proc.lastBusyUs = row.busyUs;
       if (share >= BUSY_SHARE) busy++;
     }

@@ -5,7 +5,7 @@ import { REGISTRY, SECTIONS, argumentStyle, findOption, findShort } from '../../
 const IMPLEMENTED = [
   'http-socket', 'socket', 'module', 'wsgi-file', 'callable', 'chdir', 'pythonpath', 'env', 'home', 'python', 'master',
   'processes', 'enable-threads', 'need-app', 'buffer-size', 'limit-post', 'http-timeout', 'socket-timeout', 'listen',
-  'disable-logging', 'die-on-term', 'threads', 'max-vars', 'ini', 'yaml', 'json', 'xml', 'include', 'inherit', 'set',
+  'disable-logging', 'die-on-term', 'threads', 'thread-stacksize', 'max-vars', 'ini', 'yaml', 'json', 'xml', 'include', 'inherit', 'set',
   'set-ph', 'declare-option', 'strict', 'show-config', 'print-config-json', 'help', 'version',
   // issue 4: behind nginx
   'https', 'https-socket', 'forwarded-allow-ips', 'chmod-socket', 'chown-socket', 'umask', 'vacuum', 'mount',
