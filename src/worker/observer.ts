@@ -38,7 +38,7 @@ export class WorkerObserver implements RequestObserver {
   private reporter: StatsReporter | undefined;
 
   constructor(config: WorkerConfig, recycle: (reason: string) => void) {
-    this.counters = config.stats ? new WorkerCounters() : undefined;
+    this.counters = config.stats ? new WorkerCounters(config.threads) : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
@@ -60,13 +60,13 @@ export class WorkerObserver implements RequestObserver {
   started(ex: Exchange): void {
     const now = Date.now();
     this.board?.requestStarted(ex.core, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
-    this.counters?.begin(ex.appId, ex.vars, now);
+    this.counters?.begin(ex.appId, ex.vars, now, ex.core);
   }
 
   finished(ex: Exchange, bodyBytes: number, status: number): void {
     const durationUs = (Date.now() - ex.startedAtMs) * 1000;
     this.board?.requestFinished(ex.core, ex.appId, bodyBytes, durationUs, status >= 500);
-    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 });
+    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 }, ex.core);
     this.requests++;
     const max = this.maxRequests;
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());

@@ -90,6 +90,19 @@ describe('--threads', () => {
       assert.equal(threads.size, 4, `thread ids: ${[...threads].join(', ')}`);
       assert.ok(responses.every((r) => r.body.toString().split(' ')[1] === 'True'), 'wsgi.multithread is true');
       assert.ok(elapsed >= 1900 && elapsed < 3500, `eight 1 s requests on 4 cores took ${elapsed} ms`);
+      // stats cores[]: one per core, each with its own requests (reported once a second).
+      const deadline = Date.now() + 10_000;
+      let cores: Array<Record<string, unknown>> = [];
+      while (cores.reduce((n, c) => n + (c['requests'] as number), 0) < 9) {
+        assert.ok(Date.now() < deadline, `per-core requests in the stats: ${JSON.stringify(cores)}`);
+        await new Promise((r) => setTimeout(r, 200));
+        cores = (JSON.parse(await readStats(stats)) as { workers: Array<{ cores: Array<Record<string, unknown>> }> }).workers[0]?.cores ?? [];
+      }
+      assert.deepEqual(cores.map((c) => c['id']), [0, 1, 2, 3]);
+      assert.ok(cores.every((c) => (c['requests'] as number) >= 2), `each core served its share: ${cores.map((c) => c['requests']).join(',')}`);
+      for (const key of ['id', 'requests', 'static_requests', 'routed_requests', 'offloaded_requests', 'write_errors', 'read_errors', 'in_request', 'vars', 'req_info']) {
+        assert.ok(key in (cores[0] as object), `core key ${key}`);
+      }
       assert.match(server.logs(), /\(1 switches on core [0-3]\)/);
       assert.equal(new Set([...server.logs().matchAll(/switches on core (\d)/g)].map((m) => m[1])).size, 4, 'the access log names 4 cores');
     } finally {
