@@ -9,7 +9,7 @@ import { listenerFor, type BoundSocket } from '../master/sockets';
 import { inheritedSystemdSockets, vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
 import { locateInterpreter } from '../worker/python/locate';
-import type { WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../contracts/worker-config';
 import { signalPidfile, writePidfile } from './pidfile';
 import { workerTemplate } from './template';
 import { NuwsgiError } from '../util/errors';

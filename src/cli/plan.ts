@@ -4,7 +4,7 @@ import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
 import { globSync } from '../config/glob';
-import type { RecyclePolicy } from '../worker/observer';
+import type { RecyclePolicy } from '../contracts/worker-config';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
 
 /** What the options say to run, before anything is bound or spawned. */

@@ -1,5 +1,5 @@
 import type { InterpreterInfo } from '../worker/python/locate';
-import type { WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../contracts/worker-config';
 import type { ServerPlan } from './plan';
 
 /** What every worker is started with: the plan, minus what the master decides per worker. */

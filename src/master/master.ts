@@ -1,10 +1,10 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WorkerConfig, WorkerTemplate } from '../worker/worker';
+import type { WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
-import { ScoreboardReader, scoreboardBytes, scoreboardRows } from './scoreboard';
+import { ScoreboardReader, scoreboardBytes, scoreboardRows } from '../contracts/scoreboard';
 import { listenerFor, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
@@ -77,7 +77,8 @@ export interface MasterOptions {
   logging?: MasterLogHooks;
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
+import type { WorkerMessage } from '../contracts/ipc';
+export type { WorkerMessage } from '../contracts/ipc';
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
 /**

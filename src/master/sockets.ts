@@ -3,7 +3,7 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { NuwsgiError } from '../util/errors';
 import { libc } from '../util/libc';
-import type { ListenerSpec } from '../worker/worker';
+import type { ListenerSpec } from '../contracts/worker-config';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
 

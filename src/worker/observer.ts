@@ -1,23 +1,11 @@
-import { ScoreboardWriter } from '../master/scoreboard';
+import { ScoreboardWriter } from '../contracts/scoreboard';
 import { mapSharedMemory } from '../util/shm';
 import type { Exchange } from './exchange';
 import type { RequestObserver } from './runner';
-import type { WorkerConfig } from './worker';
+import type { RecyclePolicy, WorkerConfig } from '../contracts/worker-config';
 import { startStatsReporter, WorkerCounters, type StatsReporter, type WorkerStatsMessage } from '../stats/worker-counters';
 
-/** uWSGI's recycling options, as one worker applies them. */
-export interface RecyclePolicy {
-  /** --max-requests; 0 = never. */
-  maxRequests: number;
-  /** --max-requests-delta: worker N recycles after maxRequests + N * delta, so they never all go at once. */
-  maxRequestsDelta: number;
-  /** --max-worker-lifetime, ms; 0 = never. */
-  maxLifetimeMs: number;
-  /** --reload-on-rss, bytes; 0 = never. */
-  reloadOnRssBytes: number;
-  /** --min-worker-lifetime, ms: recycling waits until the worker is at least this old. */
-  minLifetimeMs: number;
-}
+export type { RecyclePolicy } from '../contracts/worker-config';
 
 /**
  * Watches a worker's requests: fills its scoreboard row (harakiri, stats,

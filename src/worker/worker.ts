@@ -5,74 +5,24 @@ import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
 import { makeSchemeResolver } from './scheme';
-import { WorkerObserver, type RecyclePolicy } from './observer';
+import { WorkerObserver } from './observer';
 import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
 import { acceptRawHandles, RawTransport, SocketTransport, type RawListener, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
-import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
 import { InlineRunner, type Runner, type RunnerOptions } from './runner';
 import { ThreadedRunner } from './threaded-runner';
 import { RequestLogger } from '../logging';
-import type { WorkerLogSettings } from '../logging/plan';
-import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
 import { VERSION } from '../version';
-import type { SocketProtocol, TlsFiles } from '../master/sockets';
+import type { TlsFiles } from '../master/sockets';
+import type { SocketProtocol } from '../master/sockets';
+import type { WorkerConfig } from '../contracts/worker-config';
 
-/** A listening socket as a worker sees it. */
-export interface ListenerSpec {
-  fd: number;
-  protocol: SocketProtocol;
-  name: string;
-  tls?: TlsFiles;
-}
-
-/** Everything a worker needs, serializable (the master passes it as JSON). */
-export interface WorkerConfig {
-  id: number;
-  interpreter: InterpreterInfo;
-  apps: AppSpec[];
-  pythonpath: string[];
-  chdir: string | undefined;
-  env: Array<[string, string]>;
-  multiprocess: boolean;
-  bufferSize: number;
-  /** Most uwsgi vars (key/value pairs) in one packet. */
-  maxVars: number;
-  /** The listen backlog (--listen). */
-  listen: number;
-  limitPost: number;
-  httpTimeoutMs: number;
-  socketTimeoutMs: number;
-  /** Request lines and --log-date (src/logging/plan.ts). */
-  logging: WorkerLogSettings;
-  /** How this worker reaches the log (the master fills it in per spawn; absent in single-process mode). */
-  logTarget?: WorkerLogTarget;
-  manageScriptName: boolean;
-  /** Listening sockets, by the fd this process holds them at. */
-  listeners: ListenerSpec[];
-  /** Peers whose X-Forwarded-Proto / X-Forwarded-Ssl count (--forwarded-allow-ips). */
-  forwardedAllowIps: string[];
-  /** When the worker asks its master for a replacement (max-requests, reload-on-rss, ...). */
-  recycle: RecyclePolicy;
-  /** The master's shared scoreboard (absent in single-process mode). */
-  scoreboard?: { fd: number; bytes: number; row: number };
-  /** Report request counters to the master each second (--stats / --metrics are on). */
-  stats: boolean;
-  /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
-  pyAutoreload: number;
-  /** --threads: cores (Python threads) per worker; 1 = the inline path. */
-  threads: number;
-  /** --thread-stacksize, KiB (0 = default). */
-  threadStackKiB: number;
-}
-
-/** What the master fills in per worker; the rest is the template shared by all. */
-export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget'>;
+export type { ListenerSpec, WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 
 /** Shared region: the largest request head (64 KiB) plus the largest in-memory body. */
 const SPOOL_ABOVE = 1 << 20;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ROW_BYTES, ScoreboardReader, ScoreboardWriter } from '../../src/master/scoreboard';
+import { ROW_BYTES, ScoreboardReader, ScoreboardWriter } from '../../src/contracts/scoreboard';
 
 test('each core has its own request start and description; the row reports the oldest', () => {
   const memory = new Float64Array((2 * ROW_BYTES) / 8);
