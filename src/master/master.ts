@@ -295,9 +295,11 @@ export class Master {
         this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) ${doing} ---`);
         continue;
       }
-      for (const core of row.cores) {
-        const doing = core.requestStartMs > 0 ? `is managing request ${core.current} since ${ctime(core.requestStartMs)}` : 'is idle';
-        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) core ${core.id} ${doing} ---`);
+      // uWSGI (what_i_am_doing) names the core with --threads, and only the busy ones.
+      const busy = row.cores.filter((core) => core.requestStartMs > 0);
+      if (busy.length === 0) this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) is idle ---`);
+      for (const core of busy) {
+        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} core ${core.id} (pid: ${proc.pid}) is managing request ${core.current} since ${ctime(core.requestStartMs)} ---`);
       }
     }
   }

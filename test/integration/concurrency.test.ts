@@ -3,13 +3,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { count, loadWhile, until } from '../helpers/load';
 import { nginxSkipReason, startNginx } from '../helpers/nginx';
 import { startNuwsgi, repoRoot } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
+import { skipReason } from '../helpers/system';
 
 const APP = `
 import threading, time, ctypes, ctypes.util
@@ -254,6 +255,50 @@ describe('dispatch: a worker takes only what a free core can start', () => {
       assert.ok(p99 < 250, `p99 ${p99.toFixed(1)} ms, p50 ${percentile(latencies, 50).toFixed(1)} ms`);
     } finally {
       await nginx.stop();
+      await server.stop();
+    }
+  });
+});
+
+const djangoSkip = skipReason({ debPackages: ['python3-django'], python: { interpreter: '/usr/bin/python3', modules: ['django'] } });
+
+describe('Django with --threads', { skip: djangoSkip ?? false }, () => {
+  test('threads=4 under concurrent load: no thread-affinity error, one persistent DB connection per thread', async () => {
+    const dir = makeTempDir();
+    const pkg = join(dir, 'threadsite');
+    mkdirSync(pkg);
+    writeFileSync(join(pkg, '__init__.py'), '');
+    writeFileSync(
+      join(pkg, 'settings.py'),
+      'SECRET_KEY = "test"\nDEBUG = False\nALLOWED_HOSTS = ["*"]\nROOT_URLCONF = "threadsite.urls"\nINSTALLED_APPS = []\nMIDDLEWARE = []\n' +
+        `DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(join(dir, 'db.sqlite3'))}, "CONN_MAX_AGE": None}}\n`,
+    );
+    writeFileSync(
+      join(pkg, 'urls.py'),
+      'import threading, time\nfrom django.db import connection\nfrom django.http import HttpResponse\nfrom django.urls import path\n\n' +
+        'def db(request):\n    with connection.cursor() as c:\n        c.execute("select 1")\n        time.sleep(0.02)\n        c.fetchone()\n' +
+        '    return HttpResponse("%d %d" % (threading.get_ident(), id(connection.connection)))\n\nurlpatterns = [path("", db)]\n',
+    );
+    writeFileSync(join(pkg, 'wsgi.py'), 'from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n');
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--python', '/usr/bin/python3', '--chdir', dir, '--module', 'threadsite.wsgi:application',
+      '--env', 'DJANGO_SETTINGS_MODULE=threadsite.settings', '--master', '--processes', '1', '--threads', '4',
+    ]);
+    try {
+      const port = server.httpPort as number;
+      const bodies = await Promise.all(Array.from({ length: 80 }, () => request(port, { path: '/', timeoutMs: 20_000 }).then((r) => {
+        assert.equal(r.status, 200, r.body.toString());
+        return r.body.toString();
+      })));
+      const connectionsByThread = new Map<string, Set<string>>();
+      for (const body of bodies) {
+        const [thread, conn] = body.split(' ') as [string, string];
+        connectionsByThread.set(thread, (connectionsByThread.get(thread) ?? new Set()).add(conn));
+      }
+      assert.ok(connectionsByThread.size > 1 && connectionsByThread.size <= 4, `threads: ${connectionsByThread.size}`);
+      for (const [thread, conns] of connectionsByThread) assert.equal(conns.size, 1, `thread ${thread} used connections ${[...conns].join(',')}`);
+      assert.doesNotMatch(server.logs(), /Traceback|can only be used in that same thread|DatabaseError/);
+    } finally {
       await server.stop();
     }
   });
