@@ -610,6 +610,8 @@ def _core_loop(core, job_fd, done_fd):
             command = read(job_fd, 1)
         except InterruptedError:
             continue
+        except OSError:
+            return  # the descriptor is gone: the worker is exiting
         if not command:
             return  # Node closed the pipe: the worker is exiting
         core.held = None

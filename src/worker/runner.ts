@@ -244,7 +244,7 @@ export abstract class RunnerBase implements CoreCalls {
     return closed === undefined ? undefined : closed;
   }
 
-  private sendAppError(ex: Exchange, headersSent: boolean): void {
+  protected sendAppError(ex: Exchange, headersSent: boolean): void {
     this.exceptions++;
     if (headersSent) ex.out.destroy();
     else {

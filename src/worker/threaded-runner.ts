@@ -16,6 +16,8 @@ interface Core {
   ex: Exchange | null;
   /** Resolves when the core's thread reports the command done. */
   waiting: (() => void) | null;
+  /** The command the core's thread is running, if any: a core is idle only once it is done. */
+  running: Promise<void> | null;
 }
 
 const COMMANDS = [Buffer.from([0]), Buffer.from([CMD_HANDLE]), Buffer.from([CMD_PULL]), Buffer.from([CMD_ABORT])];
@@ -45,7 +47,7 @@ export class ThreadedRunner extends RunnerBase {
     for (let id = 0; id < cores; id++) {
       const [read, write] = makePipe();
       jobReadFds.push(read);
-      const core: Core = { id, jobFd: write, ex: null, waiting: null };
+      const core: Core = { id, jobFd: write, ex: null, waiting: null, running: null };
       this.cores.push(core);
       this.idle.push(core);
     }
@@ -55,6 +57,7 @@ export class ThreadedRunner extends RunnerBase {
     this.completions.on('data', (ids: Buffer) => {
       for (let i = 0; i < ids.length; i++) this.completed(ids[i] as number);
     });
+    this.completions.on('error', (err) => opts.log(`core completion pipe: ${err.message}\n`));
     this.completions.unref(); // the worker's lifetime is the master's business
   }
 
@@ -91,15 +94,23 @@ export class ThreadedRunner extends RunnerBase {
       try {
         this.bridge.writeCoreRequest(core.id, ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
         await this.command(core, CMD_HANDLE);
+      } catch (err) {
+        // Nothing reached the app (the request did not fit the region...): a 500, counted once.
+        this.opts.log(`core ${core.id}: ${(err as Error).message}\n`);
+        this.sendAppError(ex, false);
+        return;
       } finally {
         ex.body.dispose(); // Python has opened a spooled body by now
       }
-      const pending = this.respond(ex, this.bridge.coreResult(core.id));
-      if (pending !== undefined) await pending;
-    } catch (err) {
-      this.opts.log(`core ${core.id}: ${(err as Error).message}\n`);
-      ex.out.destroy();
+      try {
+        const pending = this.respond(ex, this.bridge.coreResult(core.id));
+        if (pending !== undefined) await pending;
+      } catch (err) {
+        this.opts.log(`core ${core.id}: ${(err as Error).message}\n`);
+        ex.out.destroy();
+      }
     } finally {
+      if (core.running !== null) await core.running; // e.g. an abort still closing the app's file
       core.ex = null;
       this.idle.push(core);
       this.startQueued();
@@ -109,10 +120,12 @@ export class ThreadedRunner extends RunnerBase {
   }
 
   private command(core: Core, command: number): Promise<void> {
-    return new Promise((resolve) => {
+    const running = new Promise<void>((resolve) => {
       core.waiting = resolve;
       writeSync(core.jobFd, COMMANDS[command] as Buffer);
     });
+    core.running = running;
+    return running;
   }
 
   private completed(id: number): void {
@@ -120,6 +133,7 @@ export class ThreadedRunner extends RunnerBase {
     const resolve = core?.waiting;
     if (core === undefined || resolve === null || resolve === undefined) return;
     core.waiting = null;
+    core.running = null;
     resolve();
   }
 

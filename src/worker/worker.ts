@@ -212,12 +212,6 @@ export class Worker implements ConnectionHost {
     (this.runner as Runner).submit(ex);
   }
 
-  /** Cores running a request now. */
-  get busyCores(): number {
-    const runner = this.runner;
-    if (runner === undefined) return 0;
-    return runner instanceof ThreadedRunner ? runner.busyCores : runner.active ? 1 : 0;
-  }
 
   log(line: string): void {
     this.logFn(line);

@@ -33,6 +33,13 @@ def application(environ, start_response):
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (b"chunk %d\\n" % i for i in range(5))
+    if path == "/slowstream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        def slow():
+            for i in range(3):
+                time.sleep(0.5)
+                yield b"tick %d\\n" % i
+        return slow()
     if path == "/big":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return [b"x" * (5 << 20)]
@@ -143,6 +150,22 @@ describe('--threads', () => {
         seen.set(thread as string, Number(n));
       }
       assert.ok(seen.size <= 2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a streaming response holds only its own core: the other cores serve meanwhile', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '2']);
+    try {
+      const port = server.httpPort as number;
+      const stream = request(port, { path: '/slowstream', timeoutMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 200)); // it is streaming, 1.5 s in all
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) assert.equal((await request(port, { path: '/' })).status, 200);
+      const fastMs = Date.now() - started;
+      assert.equal((await stream).body.toString(), 'tick 0\ntick 1\ntick 2\n');
+      assert.ok(fastMs < 1000, `5 requests beside the stream took ${fastMs} ms`);
     } finally {
       await server.stop();
     }
