@@ -6,6 +6,7 @@ import type { Exchange } from './exchange';
 import type { PythonBridge, PullResult } from './python/bridge';
 import { CMD_ABORT, CMD_HANDLE, CMD_PULL } from './python/meta';
 import { RunnerBase, type RunnerOptions } from './runner';
+import { openRawPipe } from './transport';
 
 /** One core: a Python thread, its region (in the bridge) and the pipe that wakes it. */
 interface Core {
@@ -37,7 +38,7 @@ export class ThreadedRunner extends RunnerBase {
   private readonly cores: Core[] = [];
   private readonly idle: Core[] = [];
   private readonly queue: Exchange[] = [];
-  private readonly completions: net.Socket;
+
 
   constructor(bridge: PythonBridge, cores: number, stackKiB: number, opts: RunnerOptions) {
     super(opts);
@@ -53,12 +54,25 @@ export class ThreadedRunner extends RunnerBase {
     }
     const [doneRead, doneWrite] = makePipe();
     bridge.startCores(jobReadFds, doneWrite, stackKiB);
-    this.completions = new net.Socket({ fd: doneRead, readable: true, writable: false });
-    this.completions.on('data', (ids: Buffer) => {
+    this.readCompletions(doneRead);
+  }
+
+  /** Each byte in the completion pipe is the id of a core whose command is done. */
+  private readCompletions(fd: number): void {
+    const onIds = (ids: Buffer): void => {
       for (let i = 0; i < ids.length; i++) this.completed(ids[i] as number);
-    });
-    this.completions.on('error', (err) => opts.log(`core completion pipe: ${err.message}\n`));
-    this.completions.unref(); // the worker's lifetime is the master's business
+    };
+    const raw = openRawPipe(fd);
+    if (raw !== null) {
+      const log = this.opts.log;
+      raw.start({ data: onIds, end: () => log('core completion pipe closed\n'), drain: () => undefined, close: () => undefined });
+      raw.resume();
+      return;
+    }
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    socket.on('data', onIds);
+    socket.on('error', (err) => this.opts.log(`core completion pipe: ${err.message}\n`));
+    socket.unref(); // the worker's lifetime is the master's business
   }
 
   get freeCores(): number {
