@@ -19,7 +19,13 @@ const ALL_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn'];
 const APPS = {
   hello: { file: 'examples/hello.py', module: 'hello:application', path: '/' },
   flask: { file: 'examples/flask_app.py', module: 'flask_app:app', path: '/' },
+  // Concurrency scenarios (bench/apps/bench_app.py): an app that waits 50 ms per request...
+  io50: { file: 'bench/apps/bench_app.py', module: 'bench_app:application', chdir: 'bench/apps', path: '/io' },
+  // ...and hello beside a back-to-back 0.5 s request (mode hol).
+  hol: { file: 'bench/apps/bench_app.py', module: 'bench_app:application', chdir: 'bench/apps', path: '/' },
 };
+/** Mode hol: the path one client requests back to back while wrk loads the app's path. */
+const SLOW_PATH = '/slow';
 const START_DEADLINE_MS = 30_000;
 const STOP_DEADLINE_MS = 15_000;
 
@@ -28,17 +34,22 @@ const STOP_DEADLINE_MS = 15_000;
 
 const USAGE = `usage: node bench/run.mjs [options]
   --servers LIST      nuwsgi,uwsgi,gunicorn (default all; env BENCH_SERVERS)
-  --apps LIST         hello,flask (default both; env BENCH_APPS)
+  --apps LIST         hello,flask,io50,hol (default hello,flask; env BENCH_APPS)
+                      io50: waits 50 ms per request; hol: hello, with /slow for mode hol
   --duration SECS     measured wrk run per case (default 10; env BENCH_DURATION)
   --warmup SECS       wrk warm-up before each measurement (default 2; env BENCH_WARMUP)
   --connections N     wrk -c (default 50; env BENCH_CONNECTIONS)
   --threads N         wrk -t (default 2; env BENCH_THREADS)
   --processes N       workers per server (default 2; env BENCH_PROCESSES)
-  --modes LIST        keepalive,close,nginx (default all three; env BENCH_MODES)
+  --worker-threads N  --threads per worker for nuwsgi and uWSGI, gunicorn -k gthread --threads N
+                      (default 1: sync workers; env BENCH_WORKER_THREADS)
+  --modes LIST        keepalive,close,nginx,hol (default the first three; env BENCH_MODES)
                       keepalive: wrk straight to the server's HTTP socket, keep-alive
                       close:     the same with 'Connection: close' (one request per connection)
                       nginx:     wrk -> nginx -> unix socket; uwsgi_pass for nuwsgi and uWSGI,
                                  proxy_pass for gunicorn (it has no uwsgi protocol)
+                      hol:       as nginx, while one more client requests /slow (0.5 s) back to
+                                 back: head-of-line blocking (use with --apps hol --connections 4)
   --python PATH       interpreter for nuwsgi (default /usr/bin/python3, as Debian's uWSGI and gunicorn use)
   --uwsgi-socket F    http11 (--http11-socket, keep-alive; default) or http (--http-socket, closes each time)
   --no-install        do not apt-get missing packages
@@ -48,12 +59,13 @@ function parseOptions(argv) {
   const env = process.env;
   const o = {
     servers: env.BENCH_SERVERS ?? ALL_SERVERS.join(','),
-    apps: env.BENCH_APPS ?? Object.keys(APPS).join(','),
+    apps: env.BENCH_APPS ?? 'hello,flask',
     duration: env.BENCH_DURATION ?? '10',
     warmup: env.BENCH_WARMUP ?? '2',
     connections: env.BENCH_CONNECTIONS ?? '50',
     threads: env.BENCH_THREADS ?? '2',
     processes: env.BENCH_PROCESSES ?? '2',
+    'worker-threads': env.BENCH_WORKER_THREADS ?? '1',
     modes: env.BENCH_MODES ?? 'keepalive,close,nginx',
     python: env.BENCH_PYTHON ?? '/usr/bin/python3',
     'uwsgi-socket': env.BENCH_UWSGI_SOCKET ?? 'http11',
@@ -88,12 +100,13 @@ function parseOptions(argv) {
   return {
     servers: list(o.servers, ALL_SERVERS, 'server'),
     apps: list(o.apps, Object.keys(APPS), 'app'),
-    modes: list(o.modes, ['keepalive', 'close', 'nginx'], 'mode'),
+    modes: list(o.modes, ['keepalive', 'close', 'nginx', 'hol'], 'mode'),
     duration: num(o.duration, '--duration'),
     warmup: num(o.warmup, '--warmup'),
     connections: num(o.connections, '--connections'),
     threads: num(o.threads, '--threads'),
     processes: num(o.processes, '--processes'),
+    workerThreads: num(o['worker-threads'], '--worker-threads'),
     python: o.python,
     uwsgiSocket: list(o['uwsgi-socket'], ['http11', 'http'], 'uwsgi socket flavour')[0],
     install: o.install,
@@ -135,11 +148,12 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  */
 function serverCommand(server, app, opts, unixPath) {
   const n = String(opts.processes);
+  const threads = opts.workerThreads > 1 ? ['--threads', String(opts.workerThreads)] : [];
   if (server === 'nuwsgi') {
     const socket = unixPath === undefined ? ['--http-socket', '127.0.0.1:0'] : ['--socket', unixPath];
     return {
       cmd: process.execPath,
-      args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, ...socket,
+      args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, ...threads, ...socket,
         '--wsgi-file', app.file, '--python', opts.python, '--disable-logging'],
     };
   }
@@ -148,14 +162,15 @@ function serverCommand(server, app, opts, unixPath) {
     const socket = unixPath === undefined ? [`--${opts.uwsgiSocket}-socket`, '127.0.0.1:0'] : ['--socket', unixPath];
     return {
       cmd: 'uwsgi',
-      args: ['--plugin', 'python3', '--master', '--processes', n, ...socket,
+      args: ['--plugin', 'python3', '--master', '--processes', n, ...threads, ...socket,
         '--wsgi-file', app.file, '--disable-logging', '--die-on-term'],
     };
   }
-  // Debian's gunicorn (runs on /usr/bin/python3), default sync workers.
+  // Debian's gunicorn (runs on /usr/bin/python3): sync workers, or gthread with --worker-threads.
+  const gthread = opts.workerThreads > 1 ? ['-k', 'gthread', '--threads', String(opts.workerThreads)] : [];
   return {
     cmd: 'gunicorn',
-    args: ['-w', n, '-b', unixPath === undefined ? '127.0.0.1:0' : `unix:${unixPath}`, '--chdir', 'examples',
+    args: ['-w', n, ...gthread, '-b', unixPath === undefined ? '127.0.0.1:0' : `unix:${unixPath}`, '--chdir', app.chdir ?? 'examples',
       '--access-logfile', '/dev/null', app.module],
   };
 }
@@ -386,14 +401,29 @@ async function probeWhile(port, path, running) {
   return { count: latencies.length + timeouts + errors, timeouts, errors, p50Ms: pct(0.5), maxMs: latencies.at(-1) };
 }
 
-/** The measured wrk run with the probe alongside. */
+/** The measured wrk run with the probe alongside (and, in mode hol, the back-to-back slow client). */
 async function measure(port, path, opts, mode) {
   let done = false;
   const wrk = runWrk(port, path, opts.duration, opts, mode).finally(() => {
     done = true;
   });
-  const [raw, probe] = await Promise.all([wrk, probeWhile(port, path, () => !done)]);
-  return { raw, probe };
+  const slow = mode === 'hol' ? slowClientWhile(port, () => !done) : Promise.resolve(0);
+  const [raw, probe, slowRequests] = await Promise.all([wrk, probeWhile(port, path, () => !done), slow]);
+  return { raw, probe, slowRequests };
+}
+
+/** Mode hol: one client keeps a slow request running, back to back, while wrk runs. */
+async function slowClientWhile(port, running) {
+  let served = 0;
+  while (running()) {
+    try {
+      await httpGet(port, SLOW_PATH, 10_000);
+      served++;
+    } catch {
+      await sleep(10);
+    }
+  }
+  return served;
 }
 
 // ---------------------------------------------------------------------------
@@ -401,9 +431,10 @@ async function measure(port, path, opts, mode) {
 /** Modes grouped by what the server listens on: its own HTTP socket, or a unix socket behind nginx. */
 function transports(modes) {
   const out = [];
-  const direct = modes.filter((m) => m !== 'nginx');
+  const direct = modes.filter((m) => m !== 'nginx' && m !== 'hol');
   if (direct.length > 0) out.push({ behindNginx: false, modes: direct });
-  if (modes.includes('nginx')) out.push({ behindNginx: true, modes: ['nginx'] });
+  const behind = modes.filter((m) => m === 'nginx' || m === 'hol');
+  if (behind.length > 0) out.push({ behindNginx: true, modes: behind });
   return out;
 }
 
@@ -426,7 +457,7 @@ async function benchOne(serverName, appName, opts, transport) {
       await runWrk(port, app.path, opts.warmup, opts, mode); // warm-up: imports, caches, JIT, TCP
       const cpuBefore = treeCpuUs(s.pid);
       const nginxBefore = nginx === undefined ? 0 : treeCpuUs(nginx.pid);
-      const { raw, probe } = await measure(port, app.path, opts, mode);
+      const { raw, probe, slowRequests } = await measure(port, app.path, opts, mode);
       const cpuUs = treeCpuUs(s.pid) - cpuBefore;
       const nginxUs = nginx === undefined ? undefined : treeCpuUs(nginx.pid) - nginxBefore;
       const memory = treeMemory(s.pid); // right after the load, before anything is freed
@@ -435,6 +466,7 @@ async function benchOne(serverName, appName, opts, transport) {
       rows.push({
         app: appName, server: serverName, mode, ...parsed, cpuUsPerRequest: perRequest(cpuUs),
         nginxCpuUsPerRequest: perRequest(nginxUs), probe, memory, command: s.commandLine,
+        ...(mode === 'hol' ? { slowRequests } : {}),
       });
     }
     const graceful = await stopServer(s);
@@ -564,14 +596,15 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
   if (opts.install) {
     const libpython = debianLibpythonPackage();
-    const nginx = opts.modes.includes('nginx') ? ['nginx'] : [];
+    const nginx = opts.modes.includes('nginx') || opts.modes.includes('hol') ? ['nginx'] : [];
     const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...(libpython ? [libpython] : [])];
     const missing = ensureDebPackages(pkgs, { label: 'bench packages' });
     if (missing.includes('wrk')) fail('wrk is required: apt-get install wrk');
   }
   const startedAt = new Date();
   console.log(`bench: servers ${opts.servers.join(',')}; apps ${opts.apps.join(',')}; modes ${opts.modes.join(',')}; ` +
-    `wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s (warm-up ${opts.warmup}s); ${opts.processes} workers each`);
+    `wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s (warm-up ${opts.warmup}s); ${opts.processes} workers each` +
+    (opts.workerThreads > 1 ? `, ${opts.workerThreads} threads each` : ''));
   const rows = [];
   for (const app of opts.apps) {
     for (const transport of transports(opts.modes)) {

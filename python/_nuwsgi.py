@@ -1,9 +1,11 @@
 """nuwsgi's in-process loader: the only Python code on the request path.
 
-The Node worker owns every socket. For each request it writes one marshal blob
-into a shared memory region (seen here as the writable memoryview ``_mem``),
-takes the GIL and calls ``handle()`` with no arguments. We build the environ,
-call the WSGI app, and write the response framing back into the same region:
+The Node worker owns every socket. Each core (``--threads``) has its own
+shared memory region (a writable memoryview, ``_Core.mem``). For each request
+Node writes one marshal blob into the core's region and runs ``handle(slot)``:
+directly under the GIL with one core, or, with several, by waking the core's
+own Python thread (``start_cores``). We build the environ, call the WSGI app,
+and write the response framing back into the same region:
 
     offset 0   u32 kind         KIND_* below
     offset 4   u32 status       HTTP status code (int)
@@ -14,11 +16,16 @@ call the WSGI app, and write the response framing back into the same region:
     offset 28  u32 header_count
     offset 32  i64 file_offset  KIND_FILE: where to start sending
     offset 40  i64 file_length  KIND_FILE: how many bytes, -1 = to EOF
-    offset 48  head bytes, then body bytes
+    offset 48  i64 data_addr    threaded cores: address of the returned bytes' data
+    offset 56  i64 data_len     threaded cores: their length, -1 = none
+    offset 64  head bytes, then body bytes
 
 ``handle()`` returns None, or a bytes object holding a body too large for the
 region (Node copies it out with one memcpy). Streaming bodies are fetched by
-``pull()``, one chunk per call, only as fast as the client drains them.
+``pull()``, one chunk per call, only as fast as the client drains them. A core
+thread cannot hand Node an object (Node never takes the GIL then): it keeps
+the bytes referenced until its next command and writes their address and
+length at offset 48 (test/unit/meta-layout pins this layout to meta.ts).
 
 Compatible with CPython 3.8+. No third-party imports.
 """
@@ -47,7 +54,14 @@ FLAG_APP_CHUNKED = 2  # the app sent "Transfer-Encoding: chunked" (we frame it o
 FLAG_BODY_RETURNED = 4  # KIND_COMPLETE: the body is the bytes object handle() returned
 
 _HEADER = struct.Struct("<IIIIqIIqq")
-HEADER_SIZE = 48
+_DATA = struct.Struct("<qq")  # at offset 48: data_addr, data_len
+HEADER_SIZE = 64
+# Commands Node writes into a core thread's job pipe (one byte each).
+CMD_HANDLE = 1
+CMD_PULL = 2
+CMD_ABORT = 3
+# A bytes object's data starts this far from its address (id()) in CPython.
+_BYTES_DATA_OFFSET = sys.getsizeof(b"") - 1
 # Bodies up to this size are joined and copied through the region in one go,
 # beyond it the response becomes a stream. Lists and tuples, and iterables whose
 # declared Content-Length fits, are "whole": a slow client then never holds Python.
@@ -55,16 +69,29 @@ WHOLE_BODY_LIMIT = 1 << 20
 # Bodies up to this size go into the region together with the head (one copy more, one write less).
 _SMALL_BODY = 4096
 
-_mem = None  # memoryview over the shared region
-_request_view = None  # the region past the request's length prefix
 _loads = marshal.loads
-_capacity = 0
 _apps = []  # list of (mountpoint, callable)
 _static_environ = {}
-_stream = None  # the response being streamed, if any
 _DELETED_HEADERS = frozenset()  # --del-header: lower-case names dropped from the app's headers
 _ADDED_HEAD = b""  # --add-header: wire lines appended to every response head
 _ADDED_COUNT = 0
+
+
+class _Core(object):
+    """One core's per-request state: its region and the response it streams."""
+
+    __slots__ = ("id", "mem", "view", "capacity", "stream", "held")
+
+    def __init__(self, core_id, region):
+        self.id = core_id
+        self.mem = region  # memoryview over the core's shared region
+        self.view = region[4:]  # the region past the request's length prefix
+        self.capacity = len(region)
+        self.stream = None  # the response being streamed, if any
+        self.held = None  # bytes Node is copying out (threaded cores)
+
+
+_cores = []
 
 _NEVER_BLOCKING_ITERATORS = frozenset(type(iter(x)) for x in ([], (), b"", ""))
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -83,15 +110,15 @@ class WsgiError(Exception):
 # --------------------------------------------------------------------------- boot
 
 
-def setup(region, options_json):
-    """Called once by the worker after Py_Initialize, before loading apps."""
-    global _mem, _capacity, _request_view
+def setup(regions, options_json):
+    """Called once by the worker after Py_Initialize, before loading apps.
+    `regions`: one memoryview per core."""
     import json
 
     options = json.loads(options_json)
-    _mem = region
-    _capacity = len(region)
-    _request_view = region[4:]
+    if isinstance(regions, memoryview):
+        regions = [regions]
+    _cores[:] = [_Core(i, region) for i, region in enumerate(regions)]
     sys.argv = list(options.get("argv") or [sys.executable or "nuwsgi"])
     _static_environ.update(
         {
@@ -470,12 +497,16 @@ class _EmptyInput(object):
 _EMPTY_INPUT = _EmptyInput()
 
 
-def handle():
-    """Run one request. See the module docstring for what goes where."""
+def handle(slot=0):
+    """Run one request on core `slot`. See the module docstring for what goes where."""
+    return _handle(_cores[slot])
+
+
+def _handle(core):
     # marshal.loads reads one object and ignores what follows: no slicing, no copy.
     # Node puts wsgi.url_scheme in the dict itself (it knows the socket and the
     # HTTPS var), and picked the app (mountpoints, SCRIPT_NAME).
-    environ, body, app = _loads(_request_view)
+    environ, body, app = _loads(core.view)
     environ.update(_static_environ)
     if body is None:
         environ["wsgi.input"] = _EMPTY_INPUT
@@ -491,7 +522,7 @@ def handle():
     try:
         iterable = _apps[app][1](environ, response.start_response)
         response.iterable = iterable
-        out = _first_output(response, iterable)
+        out = _first_output(core, response, iterable)
         if response.iterator is not None:
             response.environ = environ  # pull() names the request in what it logs
         return out
@@ -499,12 +530,11 @@ def handle():
         _log_failure(environ, response.sent)
         _safe_close(response)
         if response.sent:
-            return _write_meta(KIND_BROKEN, response, 0)
-        return _write_meta(KIND_ERROR, None, 0)
+            return _write_meta(core, KIND_BROKEN, response, 0)
+        return _write_meta(core, KIND_ERROR, None, 0)
 
 
-def _first_output(response, iterable):
-    global _stream
+def _first_output(core, response, iterable):
     if response.written is not None:
         # Legacy write() output comes first (PEP 3333).
         if type(iterable) in (list, tuple):
@@ -514,10 +544,10 @@ def _first_output(response, iterable):
             except TypeError:
                 raise _bad_whole_body(iterable)
             response.close()
-            return _complete(response, b"".join(response.written) + body)
-        return _begin_stream(response, b"".join(response.written), _iterate(iterable))
+            return _complete(core, response, b"".join(response.written) + body)
+        return _begin_stream(core, response, b"".join(response.written), _iterate(iterable))
     if isinstance(iterable, FileWrapper) and _file_offset(iterable) is not None:
-        return _send_file(response, iterable)
+        return _send_file(core, response, iterable)
     if type(iterable) in (list, tuple):
         try:
             body = b"".join(iterable)
@@ -525,11 +555,11 @@ def _first_output(response, iterable):
             raise _bad_whole_body(iterable)
         _require_headers(response)
         response.close()
-        return _complete(response, body)
+        return _complete(core, response, body)
     if type(iterable) is bytes:  # not WSGI, but uWSGI sends it as the body: so do we
         _require_headers(response)
         response.close()
-        return _complete(response, iterable)
+        return _complete(core, response, iterable)
     iterator = _iterate(iterable)
     # Built-in iterators over lists and tuples (Django's HttpResponse is one)
     # never block: drain them now and answer whole.
@@ -551,7 +581,7 @@ def _first_output(response, iterable):
             # events): send what we have now and stream the rest.
             if declared < 0 or declared > WHOLE_BODY_LIMIT:
                 response.items = index + 1
-                return _begin_stream(response, b"".join(chunks), iterator)
+                return _begin_stream(core, response, b"".join(chunks), iterator)
             if size >= declared:
                 # Every declared byte is here (Flask's responses): the iterator
                 # normally ends at once; anything more is the app's error, which
@@ -565,7 +595,7 @@ def _first_output(response, iterable):
                 break
     _require_headers(response)
     response.close()
-    return _complete(response, b"".join(chunks))
+    return _complete(core, response, b"".join(chunks))
 
 
 def _iterate(iterable):
@@ -600,63 +630,125 @@ def _require_headers(response):
         raise WsgiError("the app returned without calling start_response()")
 
 
-def _complete(response, body):
+def _complete(core, response, body):
     response.sent = True
     head = response.head
     size = len(body)
-    if size <= _capacity - HEADER_SIZE - len(head):
+    if size <= core.capacity - HEADER_SIZE - len(head):
         if size <= _SMALL_BODY:
             # One write into the region: joining two short bytes is cheaper
             # than a second memoryview slice.
-            _write_meta(KIND_COMPLETE, response, size, head + body)
+            _write_meta(core, KIND_COMPLETE, response, size, head + body)
         else:
-            _write_meta(KIND_COMPLETE, response, size)
-            _mem[HEADER_SIZE + len(head) : HEADER_SIZE + len(head) + size] = body
+            _write_meta(core, KIND_COMPLETE, response, size)
+            core.mem[HEADER_SIZE + len(head) : HEADER_SIZE + len(head) + size] = body
         return None
     response.flags |= FLAG_BODY_RETURNED
-    _write_meta(KIND_COMPLETE, response, -1)
+    _write_meta(core, KIND_COMPLETE, response, -1)
     return body
 
 
-def _begin_stream(response, first, iterator):
-    global _stream
+def _begin_stream(core, response, first, iterator):
     _require_headers(response)
     response.sent = True
     response.iterator = iterator
-    _stream = response
-    _write_meta(KIND_STREAM, response, -1)
+    core.stream = response
+    _write_meta(core, KIND_STREAM, response, -1)
     return first
 
 
-def pull():
-    """Next chunk of the streaming response: KIND_STREAM + bytes, KIND_END, or KIND_BROKEN."""
-    global _stream
-    response = _stream
+def pull(slot=0):
+    """Next chunk of core `slot`'s streaming response: KIND_STREAM + bytes, KIND_END, or KIND_BROKEN."""
+    return _pull(_cores[slot])
+
+
+def _pull(core):
+    response = core.stream
     try:
         for chunk in response.iterator:
             response.items += 1
             if chunk:
                 if type(chunk) is not bytes:
                     chunk = _body_bytes(chunk, response.items - 1, response)
-                _write_meta(KIND_STREAM, None, -1)
+                _write_meta(core, KIND_STREAM, None, -1)
                 return chunk
-        _stream = None
+        core.stream = None
         response.close()
-        _write_meta(KIND_END, None, 0)
+        _write_meta(core, KIND_END, None, 0)
     except BaseException:
-        _stream = None
+        core.stream = None
         _log_failure(response.environ, True)
         _safe_close(response)
-        _write_meta(KIND_BROKEN, None, 0)
+        _write_meta(core, KIND_BROKEN, None, 0)
     return None
 
 
-def abort():
-    """The client went away mid-stream: close the iterable exactly once."""
-    global _stream
-    response, _stream = _stream, None
+def abort(slot=0):
+    """The client went away mid-stream (or Node opened the file): close core `slot`'s iterable exactly once."""
+    _abort(_cores[slot])
+
+
+def _abort(core):
+    response, core.stream = core.stream, None
     if response is not None:
         _safe_close(response)
+
+
+# ------------------------------------------------------------------ core threads
+
+
+def start_cores(options_json):
+    """--threads: one Python thread per core, each serving the commands Node
+    writes into its job pipe. Node never takes the GIL again: each thread takes
+    it itself when its pipe wakes it (os.read releases it while waiting).
+    Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n}."""
+    import json
+    import threading
+
+    options = json.loads(options_json)
+    job_fds, done_fd, stack_kib = options["jobFds"], options["doneFd"], options["stackKib"]
+
+    if stack_kib > 0:
+        threading.stack_size(stack_kib * 1024)
+    for core, job_fd in zip(_cores, job_fds):
+        name = "nuwsgi-core-%d" % core.id
+        threading.Thread(target=_core_loop, args=(core, job_fd, done_fd), name=name, daemon=True).start()
+    if stack_kib > 0:
+        threading.stack_size(0)  # threads the app starts get the default again
+
+
+def _core_loop(core, job_fd, done_fd):
+    read = os.read
+    write = os.write
+    done = bytes((core.id,))
+    mem = core.mem
+    while True:
+        try:
+            command = read(job_fd, 1)
+        except InterruptedError:
+            continue
+        except OSError:
+            return  # the descriptor is gone: the worker is exiting
+        if not command:
+            return  # Node closed the pipe: the worker is exiting
+        core.held = None
+        command = command[0]
+        try:
+            if command == CMD_HANDLE:
+                data = _handle(core)
+            elif command == CMD_PULL:
+                data = _pull(core)
+            else:
+                data = _abort(core)
+        except BaseException:  # a bug in the loader itself: answer 500, keep the core
+            _log_exception(None)
+            data = _write_meta(core, KIND_ERROR, None, 0)
+        if data is None:
+            _DATA.pack_into(mem, 48, 0, -1)
+        else:
+            core.held = data  # alive, and unchanged, until Node has copied it
+            _DATA.pack_into(mem, 48, id(data) + _BYTES_DATA_OFFSET, len(data))
+        write(done_fd, done)
 
 
 def _file_offset(wrapper):
@@ -674,33 +766,33 @@ def _file_offset(wrapper):
         return None
 
 
-def _send_file(response, wrapper):
-    global _stream
+def _send_file(core, response, wrapper):
     _require_headers(response)
     response.sent = True
     offset = _file_offset(wrapper)
     fd = wrapper.filelike.fileno()
-    _write_meta(KIND_FILE, response, 0)
+    _write_meta(core, KIND_FILE, response, 0)
     length = response.content_length
     # Node opens /proc/self/fd/<fd> itself, then tells us to close the iterable.
-    struct.pack_into("<qq", _mem, 32, offset, length)
-    _stream = response
+    struct.pack_into("<qq", core.mem, 32, offset, length)
+    core.stream = response
     return ("/proc/self/fd/%d" % fd).encode("ascii")
 
 
-def _write_meta(kind, response, body_len, out=None):
+def _write_meta(core, kind, response, body_len, out=None):
     """The meta header, then `out` (the head, or head + body) right after it."""
+    mem = core.mem
     if response is None:
-        _HEADER.pack_into(_mem, 0, kind, 0, 0, body_len if body_len > 0 else 0, -1, 0, 0, 0, -1)
+        _HEADER.pack_into(mem, 0, kind, 0, 0, body_len if body_len > 0 else 0, -1, 0, 0, 0, -1)
         return None
     head = response.head
     _HEADER.pack_into(
-        _mem, 0, kind, response.code, len(head), body_len if body_len > 0 else 0,
+        mem, 0, kind, response.code, len(head), body_len if body_len > 0 else 0,
         response.content_length, response.flags, len(response.headers) + _ADDED_COUNT, 0, -1,
     )
     if out is None:
         out = head
-    _mem[HEADER_SIZE : HEADER_SIZE + len(out)] = out
+    mem[HEADER_SIZE : HEADER_SIZE + len(out)] = out
     return None
 
 

@@ -9,7 +9,7 @@ import { listenerFor, type BoundSocket } from '../master/sockets';
 import { inheritedStdinSocket, inheritedSystemdSockets, vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
 import { locateInterpreter } from '../worker/python/locate';
-import type { WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../contracts/worker-config';
 import { signalPidfile, writePidfile } from './pidfile';
 import { workerTemplate } from './template';
 import { NuwsgiError } from '../util/errors';
@@ -134,7 +134,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   const template = workerTemplate(plan, interpreter);
   // A vassal always runs a master, as in uWSGI: the emperor talks to it.
   if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets).finally(cleanUp);
-  writeLog('*** Operational MODE: preforking ***');
+  writeLog(`*** Operational MODE: preforking${plan.threads > 1 ? '+threaded' : ''} ***`);
   // The workers' last output is written before the process exits.
   return runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
 }
@@ -152,7 +152,7 @@ function daemonLogging(plan: ServerPlan): ServerPlan['logging'] {
 
 /** uWSGI's single-process mode: this process is worker 1, no master. */
 async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]): Promise<number> {
-  writeLog('*** Operational MODE: single process ***');
+  writeLog(template.threads > 1 ? '*** Operational MODE: threaded ***' : '*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
   fatalHooks(template.hooks?.preApp ?? [], 'pre app');
@@ -160,7 +160,7 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   fatalHooks(template.hooks?.postApp ?? [], 'post app');
   worker.serve();
   fatalHooks(template.hooks?.accepting ?? [], 'accepting');
-  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: 1)`);
+  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${template.threads})`);
   SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {
     process.on('SIGTERM', () => {

@@ -12,7 +12,7 @@ import { attachToEmperor } from '../emperor/vassal-link';
 import { SystemdNotifier } from '../util/sd-notify';
 import { NuwsgiError } from '../util/errors';
 import { writeLog } from '../util/log';
-import type { WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../contracts/worker-config';
 import { reportDaemonReady } from './daemonize';
 import { writePidfile } from './pidfile';
 import type { ServerPlan } from './plan';

@@ -5,7 +5,7 @@ import type { AppSpec } from '../worker/python/bridge';
 import { NuwsgiError } from '../util/errors';
 import { defaultSocketProtocol, type DefaultSocketProtocol } from '../config/socket-protocol';
 import { globSync } from '../config/glob';
-import type { RecyclePolicy } from '../worker/observer';
+import type { RecyclePolicy } from '../contracts/worker-config';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
 import { exchangeOptionsFrom, type ExchangeOptions } from '../worker/exchange-options';
 import { procnameSettings, type ProcnameSettings } from '../util/procname';
@@ -76,6 +76,10 @@ export interface ServerPlan {
   daemonize2: string | undefined;
   /** --py-autoreload N seconds (0 = off). */
   pyAutoreload: number;
+  /** --threads: cores per worker (1 = the inline sync path). */
+  threads: number;
+  /** --thread-stacksize KiB (0 = the system's default). */
+  threadStackKiB: number;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
   /** add-header, del-header, write errors, post-buffering, http-keepalive. */
@@ -167,6 +171,8 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     daemonize: o.str('daemonize'),
     daemonize2: o.str('daemonize2'),
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
+    threads: Math.max(1, o.int('threads')),
+    threadStackKiB: o.has('thread-stacksize') ? o.int('thread-stacksize') : 0,
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     exchange: exchangeOptionsFrom(o),
     static: staticConfigFromOptions(o, base),

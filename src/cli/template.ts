@@ -1,5 +1,5 @@
 import type { InterpreterInfo } from '../worker/python/locate';
-import type { WorkerTemplate } from '../worker/worker';
+import type { WorkerTemplate } from '../contracts/worker-config';
 import type { ServerPlan } from './plan';
 
 /** What every worker is started with: the plan, minus what the master decides per worker. */
@@ -27,5 +27,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
     hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
     static: plan.static,
+    threads: plan.threads,
+    threadStackKiB: plan.threadStackKiB,
   };
 }

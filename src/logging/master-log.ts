@@ -88,7 +88,7 @@ export interface WorkerOutput {
 }
 
 /** The message telling a worker to reopen the log by path. */
-export const LOG_REOPEN_MESSAGE = { type: 'log-reopen' } as const;
+export { LOG_REOPEN_MESSAGE } from '../contracts/ipc';
 
 export class MasterLog implements MasterLogHooks {
   private readonly plan: LogOutputPlan;

@@ -1,10 +1,10 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WorkerConfig, WorkerTemplate } from '../worker/worker';
+import type { WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
-import { ScoreboardReader, scoreboardBytes, scoreboardRows } from './scoreboard';
+import { ScoreboardReader, scoreboardBytes, scoreboardRows } from '../contracts/scoreboard';
 import { listenerFor, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
@@ -85,7 +85,8 @@ export interface MasterOptions {
   onStopping?: () => void;
 }
 
-export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };
+import type { WorkerMessage } from '../contracts/ipc';
+export type { WorkerMessage } from '../contracts/ipc';
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
 /**
@@ -302,8 +303,17 @@ export class Master {
       const proc = slot.current;
       if (proc === null) continue;
       const row = this.scoreboard.reader.read(proc.row);
-      const doing = row.requestStartMs > 0 ? `is managing request ${row.current} since ${ctime(row.requestStartMs)}` : 'is idle';
-      this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) ${doing} ---`);
+      if (row.cores.length === 1) {
+        const doing = row.requestStartMs > 0 ? `is managing request ${row.current} since ${ctime(row.requestStartMs)}` : 'is idle';
+        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) ${doing} ---`);
+        continue;
+      }
+      // uWSGI (what_i_am_doing) names the core with --threads, and only the busy ones.
+      const busy = row.cores.filter((core) => core.requestStartMs > 0);
+      if (busy.length === 0) this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} (pid: ${proc.pid}) is idle ---`);
+      for (const core of busy) {
+        this.opts.log(`SIGUSR2: --- nuwsgi worker ${slot.id} core ${core.id} (pid: ${proc.pid}) is managing request ${core.current} since ${ctime(core.requestStartMs)} ---`);
+      }
     }
   }
 
@@ -336,7 +346,7 @@ export class Master {
     if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid);
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
-    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: 1)` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
+    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.template.threads})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
     return proc;
   }
 
@@ -505,13 +515,17 @@ export class Master {
       for (const proc of [slot.current, ...slot.draining]) {
         if (proc === null || proc.state === 'dead') continue;
         const row = this.scoreboard.reader.read(proc.row);
-        if (row.requestStartMs === 0 || now - row.requestStartMs < this.opts.harakiri * 1000) continue;
+        const limitMs = this.opts.harakiri * 1000;
+        const stuck = row.cores.filter((core) => core.requestStartMs > 0 && now - core.requestStartMs >= limitMs);
+        if (stuck.length === 0) continue;
         proc.harakiriTries++;
         if (proc.harakiriTries === 1) this.opts.events?.harakiri(slot.id);
         const log = this.opts.log;
         log(`*** HARAKIRI ON WORKER ${slot.id} (pid: ${proc.pid}, try: ${proc.harakiriTries}) ***`);
         log(`HARAKIRI !!! worker ${slot.id} status !!!`);
-        log(`HARAKIRI [core 0] ${row.current} since ${Math.floor(row.requestStartMs / 1000)}`);
+        // As uWSGI: every core that passed the limit, by id. The whole worker
+        // goes: requests on its other cores are lost too (docs/master.md).
+        for (const core of stuck) log(`HARAKIRI [core ${core.id}] ${core.current} since ${Math.floor(core.requestStartMs / 1000)}`);
         log(`HARAKIRI !!! end of worker ${slot.id} status !!!`);
         if (this.opts.harakiriVerbose === true && proc.harakiriTries === 1) {
           this.harakiriVerbose(proc);
@@ -570,8 +584,10 @@ export class Master {
       const proc = slot.current;
       if (proc === null || proc.state !== 'ready') continue;
       const row = this.scoreboard.reader.read(proc.row);
-      const runningUs = row.requestStartMs > 0 ? Math.min(elapsedUs, (now - row.requestStartMs) * 1000) : 0;
-      const share = (row.busyUs - proc.lastBusyUs + runningUs) / elapsedUs;
+      // Busy cores, not busy workers: a worker with 4 cores counts 1 only when all 4 were busy.
+      let runningUs = 0;
+      for (const core of row.cores) if (core.requestStartMs > 0) runningUs += Math.min(elapsedUs, (now - core.requestStartMs) * 1000);
+      const share = (row.busyUs - proc.lastBusyUs + runningUs) / (elapsedUs * row.cores.length);
       proc.lastBusyUs = row.busyUs;
       if (share >= BUSY_SHARE) busy++;
       workers.push({ id: slot.id, busyUs: row.busyUs, busyNow: row.requestStartMs > 0 });

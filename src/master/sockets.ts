@@ -7,7 +7,7 @@ import { NuwsgiError } from '../util/errors';
 import { libc } from '../util/libc';
 
 const osErrno = constants.errno;
-import type { ListenerSpec } from '../worker/worker';
+import type { ListenerSpec } from '../contracts/worker-config';
 import { bindReusePort, enableKeepAlive } from './sockopt';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';

@@ -9,8 +9,8 @@
  */
 import { readProcessMemory, type ProcessMemory } from './procfs';
 import { RequestMetrics, type SerializedRequestMetrics } from './request-metrics';
-import { idleCore, workerStatus, type AppSnapshot, type WorkerSnapshot } from './snapshot';
-import { DEFAULT_REPORT_INTERVAL_MS, type WorkerReport } from './worker-counters';
+import { idleCore, workerStatus, type AppSnapshot, type CoreSnapshot, type WorkerSnapshot } from './snapshot';
+import { DEFAULT_REPORT_INTERVAL_MS, type CoreReport, type WorkerReport } from './worker-counters';
 
 /** What the master knows of each app from the configuration. */
 export interface AppDescriptor {
@@ -158,6 +158,7 @@ export class WorkerStatsBook {
     const stale = slot.alive && slot.accepting && this.now() - slot.lastReportMs > this.staleAfterMs;
     const busy = slot.alive && (life?.busy === 1 || stale);
     const requests = slot.base.req + (life?.req ?? 0);
+    const cores = life?.cores;
     const core = idleCore(0);
     core.requests = requests;
     core.readErrors = slot.base.rerr + (life?.rerr ?? 0);
@@ -190,8 +191,27 @@ export class WorkerStatsBook {
       tx: slot.base.tx + (life?.tx ?? 0),
       avgRtUs: slot.avgRtUs,
       apps: this.appsOf(slot),
-      cores: [core],
+      cores: cores !== undefined && cores.length > 1 ? this.coresOf(slot, cores, stale) : [core],
     };
+  }
+
+  /**
+   * --threads: one entry per core from the worker's last report. Requests of
+   * the slot's earlier lives count on core 0, as its totals carry them.
+   */
+  private coresOf(slot: Slot, cores: CoreReport[], stale: boolean): CoreSnapshot[] {
+    return cores.map((c, id) => {
+      const core = idleCore(id);
+      core.requests = c.req + (id === 0 ? slot.base.req : 0);
+      core.readErrors = c.rerr + (id === 0 ? slot.base.rerr : 0);
+      core.writeErrors = c.werr + (id === 0 ? slot.base.werr : 0);
+      core.inRequest = slot.alive && (c.busy === 1 || stale);
+      if (c.busy === 1) {
+        core.vars = c.vars;
+        core.requestStart = c.since;
+      }
+      return core;
+    });
   }
 
   private appsOf(slot: Slot): AppSnapshot[] {

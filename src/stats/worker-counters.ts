@@ -46,6 +46,39 @@ export interface WorkerReport {
   /** Requests answered from static files (uWSGI's static_requests; absent in older reports). */
   st?: number;
   m: SerializedRequestMetrics;
+  /** Per core, only when the worker runs more than one (--threads); else core 0 is the worker. */
+  cores?: CoreReport[];
+}
+
+/** One core's part of a report (stats `cores[]`). */
+export interface CoreReport {
+  req: number;
+  rerr: number;
+  werr: number;
+  busy: 0 | 1;
+  since: number;
+  vars: string[];
+}
+
+/** A core's counters, with its running request's vars kept by reference until reported. */
+class CoreCounters {
+  req = 0;
+  rerr = 0;
+  werr = 0;
+  since = 0;
+  vars: Vars | null = null;
+
+  report(): CoreReport {
+    const vars = this.vars;
+    return {
+      req: this.req,
+      rerr: this.rerr,
+      werr: this.werr,
+      busy: vars !== null ? 1 : 0,
+      since: vars !== null ? this.since : 0,
+      vars: vars !== null ? vars.map(([k, v]) => `${k}=${v}`) : [],
+    };
+  }
 }
 
 export interface RequestOutcome {
@@ -78,10 +111,21 @@ export class WorkerCounters {
   private currentVars: Vars = [];
   private readonly apps: Array<[number, number]> = [];
   private readonly metrics = new RequestMetrics();
+  /** Per core, when there is more than one. */
+  private readonly cores: CoreCounters[] | undefined;
 
-  /** A request was handed to the app. */
-  begin(appId = 0, vars: Vars = [], nowMs = Date.now()): void {
+  constructor(cores = 1) {
+    this.cores = cores > 1 ? Array.from({ length: cores }, () => new CoreCounters()) : undefined;
+  }
+
+  /** A request was handed to the app on `core`. */
+  begin(appId = 0, vars: Vars = [], nowMs = Date.now(), core = 0): void {
     this.app(appId)[0]++;
+    const c = this.cores?.[core];
+    if (c !== undefined) {
+      c.since = Math.floor(nowMs / 1000);
+      c.vars = vars;
+    }
     if (this.inFlight++ === 0) {
       this.since = Math.floor(nowMs / 1000);
       this.currentVars = vars;
@@ -89,7 +133,14 @@ export class WorkerCounters {
   }
 
   /** The response is complete (or abandoned); call exactly once per begin(). */
-  end(o: RequestOutcome): void {
+  end(o: RequestOutcome, core = 0): void {
+    const c = this.cores?.[core];
+    if (c !== undefined) {
+      c.req++;
+      c.vars = null;
+      if (o.writeError === true) c.werr++;
+      if (o.readError === true) c.rerr++;
+    }
     const us = o.durationUs > 0 ? Math.round(o.durationUs) : 0;
     this.requests++;
     this.runningTimeUs += us;
@@ -129,7 +180,7 @@ export class WorkerCounters {
   }
 
   report(): WorkerReport {
-    return {
+    const report: WorkerReport = {
       req: this.requests,
       exc: this.exceptions,
       tx: this.tx,
@@ -144,6 +195,8 @@ export class WorkerCounters {
       st: this.staticRequests,
       m: this.metrics.serialize(),
     };
+    if (this.cores !== undefined) report.cores = this.cores.map((c) => c.report());
+    return report;
   }
 
   private app(id: number): [number, number] {

@@ -118,7 +118,7 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
   readonly modifier1 = 0;
   readonly modifier2 = 0;
   readonly switches: number;
-  readonly core = 0;
+  readonly core: number;
   readonly via: ResponseVia | undefined;
   readonly readErrors = 0;
   readonly writeErrors: number;
@@ -137,6 +137,7 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
     this.varsCount = vars.length * 2;
     this.varsBytes = bytes;
     this.appId = ex.appId;
+    this.core = ex.core;
     this.appRequests = c.appRequests;
     this.workerRequests = c.workerRequests;
     this.workerId = c.workerId;

@@ -156,24 +156,11 @@ export class Connection implements ResponseOutput, TransportEvents {
   /**
    * Most responses fit the socket buffer: the transport write(2)s them directly
    * on the descriptor when nothing is queued (measured: a few microseconds per
-   * request against going through a stream). Inside a batch, they wait for the
-   * batch's end (see WriteBatch).
+   * request against going through a stream). Never deferred: a finished
+   * response must not wait for another request to finish (docs/architecture.md,
+   * "Dispatch and cores").
    */
   private writeOne(data: Buffer): boolean {
-    if (writeBatch !== null && this.batchable()) {
-      writeBatch.push(this, data);
-      return true;
-    }
-    return this.transport.write(data);
-  }
-
-  /** Deferred writes are safe only when they would be direct ones: nothing queued before them. */
-  private batchable(): boolean {
-    return this.transport.fd >= 0 && this.transport.writableLength === 0;
-  }
-
-  /** @internal the batch writes what it deferred. */
-  writeNow(data: Buffer): boolean {
     return this.transport.write(data);
   }
 
@@ -181,15 +168,11 @@ export class Connection implements ResponseOutput, TransportEvents {
     let total = 0;
     for (const c of chunks) total += c.length;
     if (total <= JOIN_BELOW) return this.writeOne(Buffer.concat(chunks, total));
-    if (writeBatch !== null && this.batchable()) {
-      for (const c of chunks) writeBatch.push(this, c); // keep the order of what is already batched
-      return true;
-    }
     return this.transport.writev(chunks); // large pieces: no copy
   }
 
   directFd(): number {
-    if (this.state === 'closed' || writeBatch !== null || this.transport.writableLength > 0) return -1;
+    if (this.state === 'closed' || this.transport.writableLength > 0) return -1;
     this.arm(); // progress made outside write(): no stall deadline while the client keeps up
     return this.transport.fd;
   }
@@ -223,8 +206,7 @@ export class Connection implements ResponseOutput, TransportEvents {
 
   destroy(): void {
     this.inFlight = null;
-    if (writeBatch !== null) writeBatch.push(this, 'destroy');
-    else this.transport.destroy();
+    this.transport.destroy();
   }
 
   /** Close without waiting for a next request (the client half-closed). */
@@ -281,17 +263,14 @@ export class Connection implements ResponseOutput, TransportEvents {
       return;
     }
     this.state = 'closed';
-    if (writeBatch !== null) writeBatch.push(this, 'close');
-    else this.transport.closeWhenWritten();
+    this.transport.closeWhenWritten();
     this.deadline = Date.now() + this.timeouts.stallMs; // a client that never reads its answer
   }
 
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    // Responses still in a write batch go out first, then the FIN.
-    if (writeBatch !== null) writeBatch.push(this, 'end');
-    else this.transport.end();
+    this.transport.end();
     // A client that never reads its answer must not keep the socket forever.
     this.deadline = Date.now() + this.timeouts.stallMs;
   }
@@ -341,55 +320,6 @@ export class Connection implements ResponseOutput, TransportEvents {
 }
 
 const JOIN_BELOW = 64 * 1024;
-
-/**
- * While the runner takes a batch of queued requests through Python, responses
- * are collected and written after the batch: Python's code stays hot in the
- * CPU caches for the whole batch, then the kernel's (measured: fewer
- * microseconds per request than interleaving the two).
- */
-class WriteBatch {
-  /** Data to write, or what to do to the connection once what came before is written. */
-  private readonly items: Array<[Connection, Buffer | 'end' | 'close' | 'destroy']> = [];
-
-  push(conn: Connection, data: Buffer | 'end' | 'close' | 'destroy'): void {
-    this.items.push([conn, data]);
-  }
-
-  flush(): void {
-    for (const [conn, data] of this.items) {
-      if (data === 'end') conn.transport.end();
-      else if (data === 'close') conn.transport.closeWhenWritten();
-      else if (data === 'destroy') conn.transport.destroy();
-      else conn.writeNow(data);
-    }
-    this.items.length = 0;
-  }
-}
-
-let writeBatch: WriteBatch | null = null;
-
-/**
- * Write what is batched now and stop batching until the current batch ends:
- * a streaming response needs its writes (and their backpressure) to be real.
- */
-export function endWriteBatch(): void {
-  const batch = writeBatch;
-  writeBatch = null;
-  batch?.flush();
-}
-
-/** Run `fn` with direct writes deferred until it returns. */
-export function batchWrites(fn: () => void): void {
-  if (writeBatch !== null) return fn();
-  const batch = (writeBatch = new WriteBatch());
-  try {
-    fn();
-  } finally {
-    writeBatch = null;
-    batch.flush();
-  }
-}
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',

@@ -45,5 +45,7 @@ export interface Exchange {
   startedAtPerf?: number;
   /** The app serving it, once the runner has routed it. */
   appId: number;
+  /** The core (--threads) running it, once started. */
+  core: number;
   out: ResponseOutput;
 }

@@ -98,6 +98,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     startedAtMs: Date.now(),
     startedAtPerf: performance.now(),
     appId: 0,
+    core: 0,
     out: conn,
   };
 }

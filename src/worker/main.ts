@@ -4,9 +4,10 @@
  * sockets are inherited descriptors named in it.
  */
 import { NuwsgiError } from '../util/errors';
-import { Worker, type WorkerConfig } from './worker';
+import { Worker } from './worker';
+import type { WorkerConfig } from '../contracts/worker-config';
 import { setLogDate, setLogSink, writeLog } from '../util/log';
-import type { WorkerMessage } from '../master/master';
+import { LOG_REOPEN_MESSAGE, type WorkerMessage } from '../contracts/ipc';
 import { LogDate } from '../logging/log-date';
 import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
@@ -32,7 +33,7 @@ function main(): void {
   let reopenPending = false;
   // Installed first: the master may ask for a reopen before the log is even open.
   process.on('message', (msg: { type?: string }) => {
-    if (msg.type !== 'log-reopen') return;
+    if (msg.type !== LOG_REOPEN_MESSAGE.type) return;
     if (log === undefined) reopenPending = true;
     else log.reopen();
   });

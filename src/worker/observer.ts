@@ -1,23 +1,11 @@
-import { ScoreboardWriter } from '../master/scoreboard';
+import { ScoreboardWriter } from '../contracts/scoreboard';
 import { mapSharedMemory } from '../util/shm';
 import type { Exchange } from './exchange';
 import type { RequestObserver } from './runner';
-import type { WorkerConfig } from './worker';
+import type { RecyclePolicy, WorkerConfig } from '../contracts/worker-config';
 import { startStatsReporter, WorkerCounters, type StatsReporter, type WorkerStatsMessage } from '../stats/worker-counters';
 
-/** uWSGI's recycling options, as one worker applies them. */
-export interface RecyclePolicy {
-  /** --max-requests; 0 = never. */
-  maxRequests: number;
-  /** --max-requests-delta: worker N recycles after maxRequests + N * delta, so they never all go at once. */
-  maxRequestsDelta: number;
-  /** --max-worker-lifetime, ms; 0 = never. */
-  maxLifetimeMs: number;
-  /** --reload-on-rss, bytes; 0 = never. */
-  reloadOnRssBytes: number;
-  /** --min-worker-lifetime, ms: recycling waits until the worker is at least this old. */
-  minLifetimeMs: number;
-}
+export type { RecyclePolicy } from '../contracts/worker-config';
 
 /**
  * Watches a worker's requests: fills its scoreboard row (harakiri, stats,
@@ -38,13 +26,13 @@ export class WorkerObserver implements RequestObserver {
   private reporter: StatsReporter | undefined;
 
   constructor(config: WorkerConfig, recycle: (reason: string) => void) {
-    this.counters = config.stats ? new WorkerCounters() : undefined;
+    this.counters = config.stats ? new WorkerCounters(config.threads) : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
     this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
     const sb = config.scoreboard;
-    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row);
+    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
   }
 
   /** Send a stats report to the master every second (and a last one on flush), when stats are on. */
@@ -59,14 +47,14 @@ export class WorkerObserver implements RequestObserver {
 
   started(ex: Exchange): void {
     const now = Date.now();
-    this.board?.requestStarted(`${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
-    this.counters?.begin(ex.appId, ex.vars, now);
+    this.board?.requestStarted(ex.core, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
+    this.counters?.begin(ex.appId, ex.vars, now, ex.core);
   }
 
   finished(ex: Exchange, bodyBytes: number, status: number): void {
     const durationUs = (Date.now() - ex.startedAtMs) * 1000;
-    this.board?.requestFinished(ex.appId, bodyBytes, durationUs, status >= 500);
-    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 });
+    this.board?.requestFinished(ex.core, ex.appId, bodyBytes, durationUs, status >= 500);
+    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 }, ex.core);
     this.requests++;
     const max = this.maxRequests;
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());

@@ -2,12 +2,11 @@ import { closeSync, openSync, read } from 'node:fs';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
-import { batchWrites, endWriteBatch } from './connection';
 import type { Exchange } from './exchange';
 import type { AppRouter } from './mounts';
 import type { SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
-import type { PythonBridge, HandleResult } from './python/bridge';
+import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
 
@@ -35,6 +34,7 @@ export interface RunnerOptions {
 }
 
 export interface RequestObserver {
+  /** `ex.core` says which core runs it. */
   started(ex: Exchange): void;
   /** `status` is what the client got (500 when the app failed before its headers). */
   finished(ex: Exchange, bodyBytes: number, status: number): void;
@@ -46,115 +46,73 @@ type Outcome = LoggedOutcome;
 const FILE_CHUNK = 256 * 1024;
 
 /**
- * Runs exchanges through the app one at a time, as uWSGI's sync worker does.
- *
- * A complete response is written and the next exchange starts at once, in the
- * same tick: Node writes the bytes out later, so a slow client never holds
- * Python. A streaming response holds the Python side until it ends, pulling
- * each chunk only when the socket has drained.
+ * Runs exchanges through the app on the worker's cores. Two implementations:
+ * InlineRunner (threads = 1: Python on the event loop's thread, uWSGI's sync
+ * worker) and ThreadedRunner (threads = N: a Python thread per core, the
+ * event loop never waits). The worker asks `freeCores` before it accepts.
  */
-export class Runner {
-  private readonly bridge: PythonBridge;
-  private readonly opts: RunnerOptions;
-  private readonly queue: Exchange[] = [];
-  private busy = false;
+export interface Runner {
+  submit(ex: Exchange): void;
+  /** Cores that could start a request right now (idle and not promised to a queued request). */
+  readonly freeCores: number;
+  /** Told each time a core becomes free (the worker resumes accepting). */
+  onCoreFree: () => void;
+  /** Told when no core is left for another request (the worker stops accepting). */
+  onFull: () => void;
+  /** True while a request is inside Python or queued for it. */
+  readonly active: boolean;
+  /** Resolves when nothing is queued or running (for graceful shutdown). */
+  whenIdle(): Promise<void>;
+  stopKeepingAlive(): void;
+  /** Requests this worker served, static files included (uWSGI's "req: -1/N" counts them). */
+  requests: number;
+  readonly appRequests: number[];
+  readonly exceptions: number;
+}
+
+/** A core's way back into Python for a response that is not complete at once. */
+interface CoreCalls {
+  pull(core: number): PullResult | Promise<PullResult>;
+  abort(core: number): void | Promise<void>;
+}
+
+/**
+ * What both runners share: the response side. A complete response is written
+ * at once (Node writes the bytes out later, so a slow client never holds
+ * Python); a streaming one pulls each chunk only when the socket has drained,
+ * and holds only its own core.
+ */
+export abstract class RunnerBase implements CoreCalls {
+  protected readonly opts: RunnerOptions;
   private idleWaiters: Array<() => void> = [];
   requests = 0;
   /** Requests per app, by app index (the log's "req: a/b" and the stats' apps[]). */
   readonly appRequests: number[] = [];
   exceptions = 0;
+  onCoreFree: () => void = () => undefined;
+  onFull: () => void = () => undefined;
+  private keepAlive = true;
 
-  constructor(bridge: PythonBridge, opts: RunnerOptions) {
-    this.bridge = bridge;
+  constructor(opts: RunnerOptions) {
     this.opts = opts;
   }
 
-  submit(ex: Exchange): void {
-    this.queue.push(ex);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.pumpLater);
-    }
-  }
+  abstract submit(ex: Exchange): void;
+  abstract readonly freeCores: number;
+  abstract readonly active: boolean;
+  abstract pull(core: number): PullResult | Promise<PullResult>;
+  abstract abort(core: number): void | Promise<void>;
 
-  private scheduled = false;
-  private readonly pumpLater = (): void => {
-    this.scheduled = false;
-    batchWrites(() => this.pump());
-  };
-
-  /** True while a request is inside Python or queued for it. */
-  get active(): boolean {
-    return this.busy || this.queue.length > 0;
-  }
-
-  /** Resolves when nothing is queued or running (for graceful shutdown). */
   whenIdle(): Promise<void> {
     if (!this.active) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
-    while (!this.busy) {
-      const ex = this.queue.shift();
-      if (ex === undefined) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const resolve of waiters) resolve();
-        return;
-      }
-      const pending = this.runOne(ex);
-      if (pending !== undefined) {
-        this.busy = true;
-        void pending.finally(() => {
-          this.busy = false;
-          this.pump();
-        });
-      }
-    }
-  }
-
-  /** Returns a promise only when the response still holds the Python side (streaming). */
-  private runOne(ex: Exchange): Promise<void> | undefined {
-    if (ex.out.closed) {
-      ex.body.dispose();
-      return undefined;
-    }
-    this.requests++;
-    ex.appId = this.opts.route(ex.vars);
-    this.opts.observer?.started(ex);
-    this.appRequests[ex.appId] = (this.appRequests[ex.appId] ?? 0) + 1;
-    let result: HandleResult;
-    try {
-      result = this.bridge.handle(ex.vars, this.opts.scheme(ex.scheme, ex.vars, ex.remoteAddr), ex.body.finish(), ex.appId);
-    } finally {
-      ex.body.dispose();
-    }
-    if (this.opts.appFile !== undefined && this.takenAsFile(ex, result)) return undefined;
-    switch (result.meta.kind) {
-      case ResponseKind.Complete:
-        this.sendComplete(ex, result);
-        return undefined;
-      case ResponseKind.Stream:
-        endWriteBatch();
-        return this.sendStream(ex, result);
-      case ResponseKind.File:
-        endWriteBatch();
-        this.sendFile(ex, result);
-        return undefined;
-      default:
-        this.sendAppError(ex, result.meta.kind === ResponseKind.Broken);
-        return undefined;
-    }
-  }
-
-  /** X-Sendfile: the static server sends the file the app named; the app's own body is closed unread. */
-  private takenAsFile(ex: Exchange, result: HandleResult): boolean {
-    const kind = result.meta.kind;
-    if (kind !== ResponseKind.Complete && kind !== ResponseKind.Stream && kind !== ResponseKind.File) return false;
-    if (!(this.opts.appFile as NonNullable<RunnerOptions['appFile']>)(ex, result.head, (o) => this.done(ex, o))) return false;
-    if (kind !== ResponseKind.Complete) this.bridge.abort();
-    return true;
+  protected notifyIdle(): void {
+    if (this.active || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -166,7 +124,56 @@ export class Runner {
     this.keepAlive = false;
   }
 
-  private keepAlive = true;
+  /** Count and route a request about to enter Python on `core`; false when its client is gone. */
+  protected begin(ex: Exchange, core: number): boolean {
+    if (ex.out.closed) {
+      ex.body.dispose();
+      return false;
+    }
+    this.requests++;
+    ex.core = core;
+    ex.appId = this.opts.route(ex.vars);
+    this.opts.observer?.started(ex);
+    this.appRequests[ex.appId] = (this.appRequests[ex.appId] ?? 0) + 1;
+    return true;
+  }
+
+  protected schemeOf(ex: Exchange): 'http' | 'https' {
+    return this.opts.scheme(ex.scheme, ex.vars, ex.remoteAddr);
+  }
+
+  /** Send what Python answered. Resolves when the core is free again (at once unless streaming). */
+  protected respond(ex: Exchange, result: HandleResult): Promise<void> | undefined {
+    if (this.opts.appFile !== undefined) {
+      const taken = this.takenAsFile(ex, result);
+      if (taken !== false) return taken;
+    }
+    switch (result.meta.kind) {
+      case ResponseKind.Complete:
+        this.sendComplete(ex, result);
+        return undefined;
+      case ResponseKind.Stream:
+        return this.sendStream(ex, result);
+      case ResponseKind.File:
+        return this.sendFile(ex, result);
+      default:
+        this.sendAppError(ex, result.meta.kind === ResponseKind.Broken);
+        return undefined;
+    }
+  }
+
+  /**
+   * X-Sendfile: the static server sends the file the app named; the app's own
+   * body is closed unread. false when not taken; else what holds the core.
+   */
+  private takenAsFile(ex: Exchange, result: HandleResult): false | Promise<void> | undefined {
+    const kind = result.meta.kind;
+    if (kind !== ResponseKind.Complete && kind !== ResponseKind.Stream && kind !== ResponseKind.File) return false;
+    if (!(this.opts.appFile as NonNullable<RunnerOptions['appFile']>)(ex, result.head, (o) => this.done(ex, o))) return false;
+    if (kind === ResponseKind.Complete) return undefined;
+    const closed = this.abort(ex.core);
+    return closed === undefined ? undefined : closed;
+  }
 
   private frame(ex: Exchange, result: HandleResult, completeLength: number): Framing {
     return chooseFraming({
@@ -220,7 +227,7 @@ export class Runner {
     for (;;) {
       if (!writable && !(await ex.out.drained())) break;
       if (ex.out.closed) break;
-      const next = this.bridge.pull();
+      const next = await this.pull(ex.core);
       if (next.kind === ResponseKind.Stream) {
         writable = emit(next.chunk);
         continue;
@@ -238,19 +245,21 @@ export class Runner {
     }
     // The client went away mid-stream: say so as uWSGI does, close() the app's iterable exactly once.
     this.clientGone(ex, 'uwsgi_response_write_body_do');
-    this.bridge.abort();
+    await this.abort(ex.core);
     this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, writeErrors: 1 });
   }
 
-  private sendFile(ex: Exchange, result: HandleResult): void {
+  /** Node opens the app's file, Python closes its iterable; the core is free once it has. */
+  private sendFile(ex: Exchange, result: HandleResult): Promise<void> | undefined {
     // The head is a view of the shared region: serialize it before calling Python again.
     const framing = this.frame(ex, result, -1);
     const head = serializeHead(ex.protocol, result.head, framing.extraHeaders);
     let fd = -1;
+    let closed: void | Promise<void>;
     try {
       fd = openSync(result.body.toString('latin1'), 'r');
     } finally {
-      this.bridge.abort(); // Python closes its file; we read through our own descriptor
+      closed = this.abort(ex.core); // Python closes its file; we read through our own descriptor
     }
     ex.out.write([head]);
     const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length, via: 'sendfile' };
@@ -259,15 +268,16 @@ export class Runner {
       closeSync(fd);
       ex.out.finish(framing.keepAlive);
       this.done(ex, outcome);
-      return;
+    } else {
+      void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
+        if (outcome.writeErrors !== undefined) this.clientGone(ex, 'uwsgi_response_sendfile_do');
+        this.done(ex, outcome);
+      });
     }
-    void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
-      if (outcome.writeErrors !== undefined) this.clientGone(ex, 'uwsgi_response_sendfile_do');
-      this.done(ex, outcome);
-    });
+    return closed === undefined ? undefined : closed;
   }
 
-  private sendAppError(ex: Exchange, headersSent: boolean): void {
+  protected sendAppError(ex: Exchange, headersSent: boolean): void {
     this.exceptions++;
     if (headersSent) ex.out.destroy();
     else {
@@ -296,6 +306,111 @@ export class Runner {
       memory: requestLog.memoryReport ? readProcessMemory(process.pid) : undefined,
     };
     requestLog.log(requestLogRecord(ex, o, counters));
+  }
+}
+
+/**
+ * threads = 1: Python runs on the event loop's thread, one request at a time,
+ * as uWSGI's sync worker does. Requests that became ready in the same loop
+ * turn run one after another in one pump; when the queue is empty and the core
+ * free, `refill` may take one more connection from the kernel (accept4), so a
+ * busy worker serves several requests per loop turn without ever accepting one
+ * it cannot start at once.
+ */
+export class InlineRunner extends RunnerBase {
+  private readonly bridge: PythonBridge;
+  private readonly queue: Exchange[] = [];
+  private busy = false;
+  private scheduled = false;
+  private pumping = false;
+  /** Takes one more queued connection (its request, if complete, arrives via submit); false when none. */
+  refill: () => boolean = () => false;
+
+  constructor(bridge: PythonBridge, opts: RunnerOptions) {
+    super(opts);
+    this.bridge = bridge;
+  }
+
+  submit(ex: Exchange): void {
+    this.queue.push(ex);
+    if (!this.scheduled && !this.pumping) {
+      this.scheduled = true;
+      setImmediate(this.pumpLater);
+    }
+  }
+
+  get freeCores(): number {
+    return this.busy ? 0 : Math.max(0, 1 - this.queue.length);
+  }
+
+  get active(): boolean {
+    return this.busy || this.queue.length > 0;
+  }
+
+  /** A streaming response holds the core across loop turns: accept nothing meanwhile. */
+  get holdingCore(): boolean {
+    return this.busy;
+  }
+
+  private readonly pumpLater = (): void => {
+    this.scheduled = false;
+    this.pump();
+  };
+
+  /** Most connections one pump takes from the kernel itself (the loop must still turn). */
+  private static readonly REFILL_MAX = 7;
+
+  private pump(): void {
+    this.pumping = true;
+    let refills = 0;
+    try {
+      while (!this.busy) {
+        const ex = this.queue.shift();
+        if (ex === undefined) {
+          if (refills < InlineRunner.REFILL_MAX && this.refill()) {
+            refills++;
+            continue;
+          }
+          break;
+        }
+        const pending = this.runOne(ex);
+        if (pending !== undefined) {
+          this.busy = true;
+          this.onFull();
+          void pending.finally(() => {
+            this.busy = false;
+            this.onCoreFree();
+            this.pump();
+          });
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (!this.busy && this.queue.length === 0) {
+      this.onCoreFree();
+      this.notifyIdle();
+    }
+  }
+
+  /** Returns a promise only when the response still holds the Python side (streaming). */
+  private runOne(ex: Exchange): Promise<void> | undefined {
+    if (!this.begin(ex, 0)) return undefined;
+    let result: HandleResult;
+    try {
+      result = this.bridge.handle(ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+    } finally {
+      ex.body.dispose();
+    }
+    return this.respond(ex, result);
+  }
+
+  pull(): PullResult {
+    return this.bridge.pull();
+  }
+
+  abort(): void {
+    this.bridge.abort();
   }
 }
 

@@ -145,8 +145,6 @@ interface ListeningHandle {
   readonly constructor: new (type: 0) => StreamHandle & { open(fd: number): number };
 }
 
-/** Most connections taken in one loop turn (the one libuv accepted included). */
-const ACCEPT_BATCH = 8;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 
@@ -163,27 +161,45 @@ function accept4(): Accept4 | null {
   return accept4Fn;
 }
 
+/** When a listener takes connections (asked after each one libuv accepted). */
+export interface AcceptPolicy {
+  /** Take another queued connection now. */
+  more(): boolean;
+  /** No core can start a request: stop watching the listener until resumed. */
+  full(): boolean;
+}
+
+/** What a worker's dispatcher does with a listening socket it took over. */
+export interface RawListener {
+  /** Stop taking connections: they wait in the kernel's listen queue for any worker with a free core. */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+  /** Take one already-queued connection now (accept4, never waits); false when none is queued. */
+  acceptOne(): boolean;
+}
+
 /**
  * Take over a listening net.Server: each accepted connection goes to `onHandle`
- * as a bare libuv handle instead of becoming a net.Socket. Returns false (and
+ * as a bare libuv handle instead of becoming a net.Socket. Returns null (and
  * changes nothing) when this Node does not allow it; the server then keeps
  * emitting 'connection' as usual.
  *
- * libuv (since 1.45) accepts one connection per loop turn, so that processes
- * sharing a socket share the load. Behind nginx, under load, that made every
- * turn serve exactly one request, Node and Python taking turns on the CPU
- * caches each time. After the connection libuv accepted, we take the ones
- * already queued (up to ACCEPT_BATCH, never waiting), so that the runner
- * gets them in one batch.
+ * libuv (since 1.45) accepts one connection per callback. After it, while
+ * `policy.more()` says a core is still free we take further queued
+ * connections ourselves (accept4, never waiting); when `policy.full()`, the
+ * listener pauses until the worker resumes it (docs/architecture.md,
+ * "Dispatch and cores").
  */
 export function acceptRawHandles(
   server: Server,
   onHandle: (handle: StreamHandle, localPort: number) => void,
   onError: (errno: number) => void,
-): boolean {
+  policy: AcceptPolicy,
+): RawListener | null {
   const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
   if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
-    return false;
+    return null;
   }
   // TCP_NODELAY on the listening socket: Linux copies it to every accepted one,
   // which saves a setsockopt(2) per connection.
@@ -192,26 +208,87 @@ export function acceptRawHandles(
   const name: AddressOut = {};
   listening.getsockname?.(name);
   const port = name.port ?? 0;
-  const more = accept4();
+  const take = accept4();
   const HandleClass = listening.constructor;
+  const acceptOne = (): boolean => {
+    if (take === null) return false;
+    const fd = take(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return false; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
+    const extra = new HandleClass(0);
+    if (extra.open(fd) !== 0) {
+      closeSync(fd);
+      return false;
+    }
+    onHandle(extra, port);
+    return true;
+  };
+  const gate = pausableListener(listening);
+  const listener: RawListener = {
+    pause: () => gate?.pause(),
+    resume: () => gate?.resume(),
+    get paused() {
+      return gate?.paused ?? false;
+    },
+    acceptOne,
+  };
   listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
     if (err !== 0 || handle === undefined) {
       onError(err);
       return;
     }
     onHandle(handle, port);
-    for (let i = 1; more !== null && i < ACCEPT_BATCH; i++) {
-      const fd = more(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
-      const extra = new HandleClass(0);
-      if (extra.open(fd) !== 0) {
-        closeSync(fd);
-        return;
-      }
-      onHandle(extra, port);
-    }
+    while (policy.more()) if (!acceptOne()) break;
+    if (policy.full()) listener.pause();
   };
-  return true;
+  return listener;
+}
+
+/**
+ * libuv has no "stop listening" short of closing the socket, but a listening
+ * stream's POLLIN watcher is the one uv_read_stop()/uv_read_start() stop and
+ * start: read_cb is never used for it (its I/O callback stays uv__server_io).
+ * uv_read_start() needs the READABLE flag, which listeners opened on an
+ * inherited descriptor (every worker's) have. null when this one has not: it
+ * then never pauses (the old behaviour).
+ */
+function pausableListener(listening: ListeningHandle): { pause(): void; resume(): void; readonly paused: boolean } | null {
+  const h = listening as unknown as { readStart?: () => number; readStop?: () => number };
+  if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function' || h.readStart() !== 0) return null;
+  let paused = false;
+  return {
+    pause() {
+      if (paused) return;
+      paused = true;
+      h.readStop?.();
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      h.readStart?.();
+    },
+    get paused() {
+      return paused;
+    },
+  };
+}
+
+/**
+ * A bare libuv Pipe handle reading `fd` (a pipe from this process's own
+ * threads, see threaded-runner.ts), or null when this Node has no pipe_wrap
+ * binding. Cheaper per read than a net.Socket: no stream machinery.
+ */
+export function openRawPipe(fd: number): RawTransport | null {
+  if (streamBinding() === null) return null;
+  try {
+    const b = (process as unknown as { binding(name: string): { Pipe?: new (type: number) => StreamHandle & { open(fd: number): number }; constants?: { SOCKET?: number } } }).binding('pipe_wrap');
+    if (b.Pipe === undefined) return null;
+    const handle = new b.Pipe(b.constants?.SOCKET ?? 0);
+    if (handle.open(fd) !== 0) return null;
+    (handle as { unref?: () => void }).unref?.(); // never what keeps a worker alive
+    return new RawTransport(handle);
+  } catch {
+    return null;
+  }
 }
 
 type RawState = 'open' | 'ending' | 'closing' | 'closed';

@@ -93,6 +93,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     startedAtMs: Date.now(),
     startedAtPerf: performance.now(),
     appId: 0,
+    core: 0,
     out: conn,
   };
 }

@@ -5,85 +5,28 @@ import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
 import { makeSchemeResolver } from './scheme';
-import { WorkerObserver, type RecyclePolicy } from './observer';
+import { WorkerObserver } from './observer';
 import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
-import { acceptRawHandles, RawTransport, SocketTransport, type Transport } from './transport';
+import { acceptRawHandles, RawTransport, SocketTransport, type RawListener, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
-import type { InterpreterInfo } from './python/locate';
 import { makeAppRouter } from './mounts';
-import { Runner } from './runner';
+import { InlineRunner, type Runner, type RunnerOptions } from './runner';
+import { ThreadedRunner } from './threaded-runner';
 import { StaticServer, type StaticHost } from './static/server';
-import type { StaticConfig } from './static/config';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { RequestLogger } from '../logging';
-import type { Hook } from '../util/hooks';
 import { workerRequestLog } from '../logging/worker-log';
-import type { WorkerLogSettings } from '../logging/plan';
-import type { WorkerLogTarget } from '../logging/master-log';
 import { processLog } from '../util/log';
 import { VERSION } from '../version';
-import type { SocketProtocol, TlsFiles } from '../master/sockets';
+import type { TlsFiles } from '../master/sockets';
+import type { SocketProtocol } from '../master/sockets';
+import type { WorkerConfig } from '../contracts/worker-config';
 import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
 
-/** A listening socket as a worker sees it. */
-export interface ListenerSpec {
-  fd: number;
-  protocol: SocketProtocol;
-  name: string;
-  tls?: TlsFiles;
-}
-
-/** Everything a worker needs, serializable (the master passes it as JSON). */
-export interface WorkerConfig {
-  id: number;
-  interpreter: InterpreterInfo;
-  apps: AppSpec[];
-  pythonpath: string[];
-  chdir: string | undefined;
-  env: Array<[string, string]>;
-  multiprocess: boolean;
-  bufferSize: number;
-  /** Most uwsgi vars (key/value pairs) in one packet. */
-  maxVars: number;
-  /** The listen backlog (--listen). */
-  listen: number;
-  limitPost: number;
-  httpTimeoutMs: number;
-  socketTimeoutMs: number;
-  /** Request lines and --log-date (src/logging/plan.ts). */
-  logging: WorkerLogSettings;
-  /** How this worker reaches the log (the master fills it in per spawn; absent in single-process mode). */
-  logTarget?: WorkerLogTarget;
-  manageScriptName: boolean;
-  /** Listening sockets, by the fd this process holds them at. */
-  listeners: ListenerSpec[];
-  /** Peers whose X-Forwarded-Proto / X-Forwarded-Ssl count (--forwarded-allow-ips). */
-  forwardedAllowIps: string[];
-  /** When the worker asks its master for a replacement (max-requests, reload-on-rss, ...). */
-  recycle: RecyclePolicy;
-  /** The master's shared scoreboard (absent in single-process mode). */
-  scoreboard?: { fd: number; bytes: number; row: number };
-  /** Report request counters to the master each second (--stats / --metrics are on). */
-  stats: boolean;
-  /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
-  pyAutoreload: number;
-  /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
-  exchange: ExchangeOptions;
-  /** --hook-pre-app, --hook-post-app, --hook-accepting (run by main.ts around boot and serve). */
-  hooks?: { preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
-  /** --ksm N: seconds between offers of the worker's memory to KSM (0 = off). */
-  ksm?: number;
-  /** The process title (--auto-procname...), set by the master per worker. */
-  title?: string;
-  /** static-map and friends (src/worker/static); absent when no static option is set. */
-  static?: StaticConfig;
-}
-
-/** What the master fills in per worker; the rest is the template shared by all. */
-export type WorkerTemplate = Omit<WorkerConfig, 'id' | 'listeners' | 'scoreboard' | 'logTarget' | 'title'>;
+export type { ListenerSpec, WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 
 /** Shared region: the largest in-memory body (below --post-buffering) plus room for the request head and the response. */
 const regionSize = (exchange: ExchangeOptions): number => exchange.spoolAtBytes + (2 << 20);
@@ -104,6 +47,8 @@ export class Worker implements ConnectionHost, StaticHost {
   private statics: StaticServer | undefined;
   private requestLog: RequestLogger | undefined;
   private readonly servers: net.Server[] = [];
+  /** Listeners this worker pauses while no core is free (docs/architecture.md, "Dispatch and cores"). */
+  private readonly listeners: RawListener[] = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
   private observer: WorkerObserver | undefined;
@@ -126,11 +71,12 @@ export class Worker implements ConnectionHost, StaticHost {
       interpreter: c.interpreter,
       pythonpath: c.pythonpath,
       multiprocess: c.multiprocess,
-      multithread: false,
+      multithread: c.threads > 1,
       version: VERSION,
       node: os.hostname(),
       regionSize: regionSize(c.exchange),
       responseHeaders: { add: c.exchange.addHeaders, del: c.exchange.delHeaders },
+      cores: c.threads,
       // --py-autoreload implies --master: the parent is the master, and SIGHUP there is a graceful reload.
       autoreload: c.pyAutoreload > 0 ? { seconds: c.pyAutoreload, masterPid: process.ppid } : undefined,
     });
@@ -139,7 +85,7 @@ export class Worker implements ConnectionHost, StaticHost {
     const observer = new WorkerObserver(c, this.onRecycle);
     this.requestLog = RequestLogger.fromSettings(c.logging, workerRequestLog(c.logTarget) ?? processLog);
     if (c.static !== undefined) this.statics = new StaticServer(c.static, this);
-    this.runner = new Runner(bridge, {
+    const runnerOptions: RunnerOptions = {
       requestLog: this.requestLog,
       workerId: c.id,
       log: this.logFn,
@@ -149,7 +95,18 @@ export class Worker implements ConnectionHost, StaticHost {
       addedHeaders: addedHeaderBlock(c.exchange),
       writeErrors: c.exchange,
       appFile: this.statics !== undefined && (c.static?.xSendfileDirs.length ?? 0) > 0 ? this.statics.serveAppFile.bind(this.statics) : undefined,
-    });
+    };
+    if (c.threads > 1) {
+      this.runner = new ThreadedRunner(bridge, c.threads, c.threadStackKiB, runnerOptions);
+    } else {
+      const inline = new InlineRunner(bridge, runnerOptions);
+      inline.refill = () => this.acceptQueued();
+      this.runner = inline;
+    }
+    this.runner.onCoreFree = () => this.resumeAccepting();
+    this.runner.onFull = () => {
+      for (const listener of this.listeners) listener.pause();
+    };
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
   }
@@ -193,11 +150,13 @@ export class Worker implements ConnectionHost, StaticHost {
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
-        acceptRawHandles(
+        const raw = acceptRawHandles(
           server,
           (handle, localPort) => this.adopt(new RawTransport(handle, localPort), start),
           (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`),
+          this.acceptPolicy,
         );
+        if (raw !== null) this.listeners.push(raw);
       }
       this.servers.push(server);
     }
@@ -229,6 +188,41 @@ export class Worker implements ConnectionHost, StaticHost {
     this.connections.add(start(transport));
   }
 
+  // ------------------------------------------------------------ dispatching
+
+  /**
+   * Inline (threads = 1): libuv's one connection per loop turn, and the
+   * runner's refill takes more only once the core is free again; the listener
+   * pauses only while a streaming response holds the core. Threaded: take
+   * connections while a core is idle and not promised to a queued request,
+   * pause when none is.
+   */
+  private readonly acceptPolicy = {
+    more: (): boolean => {
+      const runner = this.runner;
+      return runner instanceof ThreadedRunner && !this.stopping && runner.freeCores > 0;
+    },
+    full: (): boolean => !this.canAccept(),
+  };
+
+  private canAccept(): boolean {
+    const runner = this.runner;
+    if (runner === undefined || this.stopping) return false;
+    return runner instanceof InlineRunner ? !runner.holdingCore : runner.freeCores > 0;
+  }
+
+  /** Inline runner's refill: one connection already queued in the kernel, if any, from the first listener that has one. */
+  private acceptQueued(): boolean {
+    if (this.stopping) return false;
+    for (const listener of this.listeners) if (listener.acceptOne()) return true;
+    return false;
+  }
+
+  private resumeAccepting(): void {
+    if (this.stopping || !this.canAccept()) return;
+    for (const listener of this.listeners) listener.resume();
+  }
+
   // ------------------------------------------------------------ ConnectionHost
 
   dispatch(ex: Exchange): void {
@@ -237,7 +231,7 @@ export class Worker implements ConnectionHost, StaticHost {
     (this.runner as Runner).submit(ex);
   }
 
-  /** StaticHost: a static response is over. The one place static_requests is counted (per worker; per core later). */
+  /** StaticHost: a static response is over. The one place static_requests is counted. */
   staticDone(ex: Exchange, o: LoggedOutcome): void {
     const runner = this.runner as Runner;
     runner.requests++; // uWSGI's worker request counter includes static files ("req: -1/N")
@@ -247,6 +241,7 @@ export class Worker implements ConnectionHost, StaticHost {
     ex.appId = -1; // uWSGI logs static files as "app: -1|req: -1/N"
     log.log(requestLogRecord(ex, o, { workerId: this.config.id, appRequests: -1, workerRequests: runner.requests }));
   }
+
 
   log(line: string): void {
     this.logFn(line);

@@ -47,20 +47,6 @@ interface Case {
 
 /** Cases nuwsgi cannot boot yet, and why (issue 10's other parts). The test reports them as todo. */
 const EXPECTED_FAILURES: Readonly<Record<string, string>> = {
-  '02-uwsgi-tutorial-django-nginx': '`module = mysite.wsgi` is loaded as a file path, not a dotted module (issue 10, config parsing)',
-  '03-digitalocean-flask': '`socket = myproject.sock` (relative unix socket) is rejected as an invalid address (issue 10, config parsing)',
-  '04-digitalocean-flask-cli': '`--protocol=http` is not a known option on the command line (issue 10, config parsing)',
-  '10-healthchecks-docker': '`strict` rejects `max-fd`, an option uWSGI knows (issue 10, strict with every uWSGI option); also uses hook-pre-app and attach-daemon',
-  '11-indico': '`wsgi-file = .../indico.wsgi` is refused as "not a Python file" (issue 10: .wsgi files load as Python source)',
-  '13-openstack-keystone': '`wsgi-file` naming an extension-less script (pbr\'s keystone-wsgi-public) is refused as "not a Python file" (issue 10)',
-  '14-openstack-nova-api-helm': '`wsgi-file` naming an extension-less script (nova-api-wsgi) is refused as "not a Python file" (issue 10)',
-  '15-devstack-nova-api': '`wsgi-file` naming an extension-less script (nova-api-wsgi) is refused as "not a Python file" (issue 10)',
-  '22-zulip': '`strict` rejects `hook-post-fork`, an option uWSGI knows (issue 10, strict + hooks)',
-  '23-sentry-docs': '`module = sentry.wsgi` is loaded as a file path, not a dotted module (issue 10, config parsing)',
-  '25-webdows95-if-env':
-    'vacuum fails (EPERM) on the socket in a sticky /tmp: nuwsgi binds as root, then the master runs as www-data and cannot unlink it (uWSGI binds after dropping privileges here)',
-  '29-cubetoolkit': 'vacuum fails (EPERM) on the socket and pidfile in a sticky /tmp after dropping to www-data (as 25)',
-  '30-vagrant-flask': 'vacuum fails (EPERM) on the socket in a sticky /tmp after dropping to www-data (as 25)',
 };
 
 const CORPUS = join(repoRoot(), 'test', 'fixtures', 'realworld');

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { Master, type MasterOptions } from '../../src/master/master';
 import { SpareAlgorithm } from '../../src/master/cheaper';
-import type { WorkerTemplate } from '../../src/worker/worker';
+import type { WorkerTemplate } from '../../src/contracts/worker-config';
 
 class FakeChild extends EventEmitter {
   static nextPid = 1000;

@@ -12,8 +12,14 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'spawn the specified number of workers',
   },
   {
-    name: 'threads', kind: 'scalar', type: 'int', default: 1, status: 'implemented', metavar: 'n', implies: ['enable-threads'], min: 1, section: SECTION,
+    name: 'threads', kind: 'scalar', type: 'int', default: 1, status: 'implemented', metavar: 'n', implies: ['enable-threads'], min: 1, max: 256, section: SECTION,
     help: 'run each worker in prethreaded mode with the specified number of threads',
+    note: 'each core is a stable Python thread; the event loop never waits for Python (docs/architecture.md, "Dispatch and cores"); at most 256',
+  },
+  {
+    name: 'thread-stacksize', aliases: ['threads-stacksize', 'thread-stack-size', 'threads-stack-size'], kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', min: 0, section: SECTION,
+    help: 'set threads stacksize',
+    note: 'in KiB, for the --threads core threads (threading.stack_size)',
   },
   {
     name: 'enable-threads', short: 'T', kind: 'flag', type: 'bool', default: true, status: 'implemented', section: SECTION,

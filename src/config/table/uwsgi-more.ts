@@ -125,7 +125,6 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'binsh', kind: 'list', type: 'string', status: 'planned', section: S_PROCESSES, help: 'override /bin/sh (used by exec hooks, it always fallback to /bin/sh)' },
   { name: 'cheaper-algo-list', aliases: ['cheaper-algos-list', 'cheaper-list'], kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'list enabled cheapers algorithms' },
   { name: 'worker-mount', kind: 'list', type: 'string', status: 'planned', section: S_PROCESSES, help: 'load application under mountpoint in the specified worker or after workers spawn' },
-  { name: 'thread-stacksize', aliases: ['threads-stacksize', 'thread-stack-size', 'threads-stack-size'], kind: 'scalar', type: 'int', status: 'planned', section: S_PROCESSES, help: 'set threads stacksize' },
   { name: 'close-on-exec2', kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'set close-on-exec on server sockets (could be required for spawning processes in requests)' },
   { name: 'early-envdir', kind: 'list', type: 'string', status: 'planned', section: S_PROCESSES, help: 'load a daemontools compatible envdir ASAP' },
   { name: 'file-write', kind: 'list', type: 'string', status: 'planned', section: S_PROCESSES, help: 'write the specified content to the specified file (syntax: file=value) before privileges drop' },

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { NuwsgiError } from '../../util/errors';
 import type { InterpreterInfo } from './locate';
-import { libc } from '../../util/libc';
+import { koffi, libc } from '../../util/libc';
 import { LibPython, PyPtr, copyFromPointer, viewOfPointer } from './libpython';
 import { MarshalWriter } from './marshal';
-import { ResponseKind, ResponseMeta, readMeta, HEADER_SIZE, FLAG_BODY_RETURNED } from './meta';
+import { ResponseKind, ResponseMeta, readMeta, HEADER_SIZE, FLAG_BODY_RETURNED, DATA_ADDRESS, DATA_LENGTH } from './meta';
 
 /** Where python/_nuwsgi.py lives, from dist/src/worker/python/ or src/worker/python/. */
 const PYTHON_DIR = path.resolve(__dirname, '..', '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'python');
@@ -18,8 +18,10 @@ export interface BridgeOptions {
   multithread: boolean;
   version: string;
   node: string;
-  /** Bytes of the shared region (request in, response head and small bodies out). */
+  /** Bytes of each core's shared region (request in, response head and small bodies out). */
   regionSize: number;
+  /** Cores (--threads): one region and one slot each. */
+  cores: number;
   /** --py-autoreload: a Python thread checks the modules' files every `seconds` and SIGHUPs the master on a change. */
   autoreload?: { seconds: number; masterPid: number } | undefined;
   /** --add-header lines ("Name: value") and --del-header names (lower case), applied by the loader to every response. */
@@ -59,15 +61,18 @@ export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: 
  */
 export class PythonBridge {
   private readonly py: LibPython;
+  /** One region per core; regions[0] is also the inline (threads = 1) path's. */
+  private readonly regions: Buffer[];
   private readonly region: Buffer;
   private readonly regionPtr: PyPtr;
-  private readonly fns: { handle: PyPtr; pull: PyPtr; abort: PyPtr; loadApp: PyPtr };
+  private readonly fns: { handle: PyPtr; pull: PyPtr; abort: PyPtr; loadApp: PyPtr; startCores: PyPtr };
   private threadState: PyPtr;
 
-  private constructor(py: LibPython, regionPtr: PyPtr, region: Buffer, fns: PythonBridge['fns'], threadState: PyPtr) {
+  private constructor(py: LibPython, regionPtr: PyPtr, regions: Buffer[], fns: PythonBridge['fns'], threadState: PyPtr) {
     this.py = py;
     this.regionPtr = regionPtr;
-    this.region = region;
+    this.regions = regions;
+    this.region = regions[0] as Buffer;
     this.fns = fns;
     this.threadState = threadState;
   }
@@ -86,10 +91,12 @@ export class PythonBridge {
     }
     const module = py.PyImport_ImportModule('_nuwsgi');
     const get = (name: string): PyPtr => py.PyObject_GetAttrString(module, name);
-    const fns = { handle: get('handle'), pull: get('pull'), abort: get('abort'), loadApp: get('load_app') };
-    const regionPtr = libc().malloc(opts.regionSize);
-    const region = viewOfPointer(regionPtr, opts.regionSize);
-    const memoryview = py.PyMemoryView_FromMemory(regionPtr, opts.regionSize, PyBUF_WRITE);
+    const fns = { handle: get('handle'), pull: get('pull'), abort: get('abort'), loadApp: get('load_app'), startCores: get('start_cores') };
+    // malloc'ed pages are only touched as used: idle cores cost address space, not memory.
+    const pointers = Array.from({ length: Math.max(1, opts.cores) }, () => libc().malloc(opts.regionSize));
+    const regions = pointers.map((ptr) => viewOfPointer(ptr, opts.regionSize));
+    const memoryviews = py.PyTuple_New(pointers.length);
+    pointers.forEach((ptr, i) => py.PyTuple_SetItem(memoryviews, i, py.PyMemoryView_FromMemory(ptr, opts.regionSize, PyBUF_WRITE)));
     const setupOptions = JSON.stringify({
       pythonpath: opts.pythonpath,
       multiprocess: opts.multiprocess,
@@ -100,14 +107,14 @@ export class PythonBridge {
       autoreload: opts.autoreload ?? null,
       responseHeaders: opts.responseHeaders ?? null,
     });
-    const result = callWithArgs(py, get('setup'), [memoryview, py.PyUnicode_FromString(setupOptions)]);
+    const result = callWithArgs(py, get('setup'), [memoryviews, py.PyUnicode_FromString(setupOptions)]);
     if (isNull(result)) {
       py.PyErr_Print();
       throw new NuwsgiError('E_PYTHON_INIT', 'nuwsgi loader setup failed (see the traceback above)');
     }
     py.Py_DecRef(result);
     const threadState = py.PyEval_SaveThread();
-    return new PythonBridge(py, regionPtr, region, fns, threadState);
+    return new PythonBridge(py, pointers[0], regions, fns, threadState);
   }
 
   /** Import an app. Returns null when it loaded, or why it did not (traceback already printed). */
@@ -126,9 +133,9 @@ export class PythonBridge {
     });
   }
 
-  /** Run one request through the app; returns what to send. `scheme` becomes wsgi.url_scheme. */
+  /** Run one request through the app on core 0, inline; returns what to send. `scheme` becomes wsgi.url_scheme. */
   handle(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId = 0): HandleResult {
-    this.writeRequest(vars, scheme, body, appId);
+    this.writeRequest(this.region, vars, scheme, body, appId);
     return this.withGil(() => {
       const result = this.py.PyObject_CallObject(this.fns.handle, null);
       return this.readHandleResult(result);
@@ -159,8 +166,51 @@ export class PythonBridge {
     });
   }
 
-  private writeRequest(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
-    const w = new MarshalWriter(this.region, 4);
+  // ------------------------------------------------------------ threaded cores
+
+  /**
+   * --threads: start one Python thread per core. From here on Node never takes
+   * the GIL: each core's thread reads commands (CMD_*) from its job pipe and
+   * writes its core id into `doneFd` when the core's region holds the answer.
+   */
+  startCores(jobFds: number[], doneFd: number, stackKiB: number): void {
+    this.withGil(() => {
+      const options = JSON.stringify({ jobFds, doneFd, stackKib: stackKiB });
+      const result = callWithArgs(this.py, this.fns.startCores, [this.py.PyUnicode_FromString(options)]);
+      if (isNull(result)) {
+        this.py.PyErr_Print();
+        throw new NuwsgiError('E_PYTHON_INIT', 'cannot start the core threads (see the traceback above)');
+      }
+      this.py.Py_DecRef(result);
+    });
+  }
+
+  /** Put a request into a core's region (no GIL: the core's thread is waiting on its pipe). */
+  writeCoreRequest(slot: number, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
+    this.writeRequest(this.regions[slot] as Buffer, vars, scheme, body, appId);
+  }
+
+  /** What a core answered to CMD_HANDLE (no GIL: the core's thread is waiting again). */
+  coreResult(slot: number): HandleResult {
+    const region = this.regions[slot] as Buffer;
+    const meta = readMeta(region);
+    const head = region.subarray(HEADER_SIZE, HEADER_SIZE + meta.headLength);
+    const returned = coreData(region);
+    if (returned !== null) return { meta, head, body: returned };
+    const start = HEADER_SIZE + meta.headLength;
+    return { meta, head, body: region.subarray(start, start + meta.bodyLength) };
+  }
+
+  /** What a core answered to CMD_PULL. */
+  corePull(slot: number): PullResult {
+    const region = this.regions[slot] as Buffer;
+    const kind = region.readUInt32LE(0) as ResponseKind;
+    if (kind === ResponseKind.Stream) return { kind, chunk: coreData(region) ?? Buffer.alloc(0) };
+    return { kind: kind === ResponseKind.End ? ResponseKind.End : ResponseKind.Broken };
+  }
+
+  private writeRequest(region: Buffer, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
+    const w = new MarshalWriter(region, 4);
     w.tuple(3);
     w.beginDict();
     for (const [key, value] of vars) {
@@ -174,7 +224,7 @@ export class PythonBridge {
     else if (Buffer.isBuffer(body)) w.bytes(body);
     else w.str(body.spooledPath);
     w.int(appId);
-    this.region.writeUInt32LE(w.offset - 4, 0);
+    region.writeUInt32LE(w.offset - 4, 0);
   }
 
   private readHandleResult(result: PyPtr): HandleResult {
@@ -214,6 +264,26 @@ export class PythonBridge {
   get regionAddress(): PyPtr {
     return this.regionPtr;
   }
+}
+
+/**
+ * The bytes a core thread returned: Python keeps the object alive and
+ * unchanged until the core's next command, so copying by address is safe
+ * without the GIL.
+ */
+function coreData(region: Buffer): Buffer | null {
+  const length = Number(region.readBigInt64LE(DATA_LENGTH));
+  if (length < 0) return null;
+  const out = Buffer.allocUnsafe(length);
+  if (length > 0) memcpyFrom()(out, region.readBigInt64LE(DATA_ADDRESS), length);
+  return out;
+}
+
+type MemcpyFrom = (dst: Buffer, src: bigint, n: number) => unknown;
+let memcpyFn: MemcpyFrom | undefined;
+
+function memcpyFrom(): MemcpyFrom {
+  return (memcpyFn ??= koffi.load('libc.so.6').func('void* memcpy(void*, intptr_t, size_t)') as MemcpyFrom);
 }
 
 function callWithArgs(py: LibPython, fn: PyPtr, args: PyPtr[]): PyPtr {

@@ -1,8 +1,33 @@
 /**
- * The response framing _nuwsgi.py writes at the start of the shared region.
- * Keep in step with the layout documented at the top of python/_nuwsgi.py.
+ * The response framing _nuwsgi.py writes at the start of each core's shared
+ * region. Keep in step with the layout documented at the top of
+ * python/_nuwsgi.py (test/unit/meta-layout.test.ts pins one to the other).
  */
-export const HEADER_SIZE = 48;
+export const HEADER_SIZE = 64;
+
+/** Offsets of the fields, in the order _nuwsgi.py's `_HEADER` and `_DATA` structs pack them. */
+export const META_FIELDS = [
+  ['kind', 0, 'u32'],
+  ['status', 4, 'u32'],
+  ['headLength', 8, 'u32'],
+  ['bodyLength', 12, 'u32'],
+  ['contentLength', 16, 'i64'],
+  ['flags', 24, 'u32'],
+  ['headerCount', 28, 'u32'],
+  ['fileOffset', 32, 'i64'],
+  ['fileLength', 40, 'i64'],
+  ['dataAddress', 48, 'i64'],
+  ['dataLength', 56, 'i64'],
+] as const;
+
+/** Threaded cores: where the bytes Python returned are (address, length; length -1 = none). */
+export const DATA_ADDRESS = 48;
+export const DATA_LENGTH = 56;
+
+/** Commands Node writes into a core thread's job pipe (CMD_* in _nuwsgi.py). */
+export const CMD_HANDLE = 1;
+export const CMD_PULL = 2;
+export const CMD_ABORT = 3;
 
 export const enum ResponseKind {
   Complete = 0,

@@ -6,7 +6,6 @@
  */
 import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
 import type { LoggedOutcome } from '../access-log';
-import { endWriteBatch } from '../connection';
 import type { Exchange } from '../exchange';
 import type { StaticConfig } from './config';
 import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
@@ -156,7 +155,6 @@ export class StaticServer {
       done(outcome(plan, head.length, small.bytes, false));
       return;
     }
-    endWriteBatch(); // the pump's backpressure needs real writes
     ex.out.write([head]);
     void pumpFile(fd, plan.start, plan.length, ex.out).then(
       (r) => {
