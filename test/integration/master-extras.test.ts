@@ -28,7 +28,10 @@ function psArgs(pid: number): string {
 async function titles(server: ServerProcess, workers: number): Promise<string[]> {
   let children: number[] = [];
   await until(() => {
-    children = descendants(server.pid).filter((pid) => /worker/.test(title(pid)));
+    const all = descendants(server.pid).map((pid) => ({ pid, title: title(pid) }));
+    // A worker just forked still shows node's command line (".../worker/main.js") until it sets its title.
+    if (all.some((p) => p.title.includes('worker/main.js'))) return false;
+    children = all.filter((p) => /worker/.test(p.title)).map((p) => p.pid);
     return children.length === workers;
   }, 10_000, `${workers} workers with their titles`);
   return [title(server.pid), ...children.map(title).sort()];
