@@ -155,6 +155,8 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   writeLog(template.threads > 1 ? '*** Operational MODE: threaded ***' : '*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
+  worker.enterEnvironment();
+  fatalHooks(template.hooks?.postFork ?? [], 'post-fork');
   fatalHooks(template.hooks?.preApp ?? [], 'pre app');
   worker.boot();
   fatalHooks(template.hooks?.postApp ?? [], 'post app');

@@ -25,7 +25,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     pyAutoreload: plan.pyAutoreload,
     exchange: plan.exchange,
     ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
-    hooks: { preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
+    hooks: { postFork: plan.hooks.postFork, preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
     static: plan.static,
     threads: plan.threads,
     threadStackKiB: plan.threadStackKiB,

@@ -74,8 +74,8 @@ export interface WorkerConfig {
   threadStackKiB: number;
   /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
   exchange: ExchangeOptions;
-  /** --hook-pre-app, --hook-post-app, --hook-accepting (run by the worker's entry around boot and serve). */
-  hooks?: { preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
+  /** --hook-post-fork, --hook-pre-app, --hook-post-app, --hook-accepting (run by the worker's entry around boot and serve). */
+  hooks?: { postFork: Hook[]; preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
   /** --ksm N: seconds between offers of the worker's memory to KSM (0 = off). */
   ksm?: number;
   /** The process title (--auto-procname...), set by the master per worker. */

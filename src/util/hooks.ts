@@ -13,7 +13,7 @@ import { chmodSync, mkdirSync, unlinkSync, writeFileSync, appendFileSync, closeS
 import { NuwsgiError } from './errors';
 import { atoi } from './kvlist';
 
-export type HookPhase = 'asap' | 'as root' | 'as user' | 'master-start' | 'pre app' | 'post app' | 'accepting';
+export type HookPhase = 'asap' | 'as root' | 'as user' | 'master-start' | 'post-fork' | 'pre app' | 'post app' | 'accepting';
 
 /** The functions `unix_signal:N FUNC` may bind in the master (uWSGI's names), and what each does. */
 export type MasterSignalAction = 'gracefully_kill_them_all' | 'kill_them_all' | 'grace_them_all' | 'reap_them_all' | 'suspend_resume_them_all' | 'stats';
@@ -161,6 +161,7 @@ export interface HookPlan {
   asRoot: Hook[];
   asUser: Hook[];
   masterStart: Hook[];
+  postFork: Hook[];
   preApp: Hook[];
   postApp: Hook[];
   accepting: Hook[];
@@ -173,6 +174,7 @@ export function hookPlan(o: { list(name: string): string[] }): HookPlan {
     asRoot: read('hook-as-root'),
     asUser: read('hook-as-user'),
     masterStart: read('hook-master-start'),
+    postFork: read('hook-post-fork'),
     preApp: read('hook-pre-app'),
     postApp: read('hook-post-app'),
     accepting: read('hook-accepting'),

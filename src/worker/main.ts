@@ -60,6 +60,8 @@ function start(config: WorkerConfig): void {
     if (process.send !== undefined && process.connected) process.send(msg);
   };
   try {
+    worker.enterEnvironment();
+    hooks(config.hooks?.postFork, 'post-fork');
     hooks(config.hooks?.preApp, 'pre app');
     worker.boot();
     hooks(config.hooks?.postApp, 'post app');

@@ -62,11 +62,20 @@ export class Worker implements ConnectionHost, StaticHost {
     this.logFn = log;
   }
 
-  /** Start the interpreter and import the app. Throws E_APP_LOAD (exit 22) when no app loads. */
-  boot(): void {
+  /**
+   * --env, then --chdir: the process the app will run in. Before the
+   * post-fork and pre-app hooks, so a hook's `chdir:` wins, as in uWSGI
+   * (Zulip's `hook-post-fork = chdir:...` under `chdir = /`).
+   */
+  enterEnvironment(): void {
     const c = this.config;
     for (const [key, value] of c.env) process.env[key] = value;
     if (c.chdir !== undefined) process.chdir(c.chdir);
+  }
+
+  /** Start the interpreter and import the app (after enterEnvironment). Throws E_APP_LOAD (exit 22) when no app loads. */
+  boot(): void {
+    const c = this.config;
     const bridge = PythonBridge.boot({
       interpreter: c.interpreter,
       pythonpath: c.pythonpath,

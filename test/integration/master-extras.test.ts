@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { repoRoot, runNuwsgi, startNuwsgi, startUwsgi, type ServerProcess } from '../helpers/server';
@@ -222,6 +222,29 @@ describe('hooks', () => {
       assert.equal(readFileSync(marker, 'utf8'), 'master-start\n');
       assert.equal(readFileSync(join(dir, 'w'), 'utf8'), 'hello');
       assert.equal((server.logs().match(/^hooked-yes$/gm) ?? []).length, 2, 'putenv reaches what the worker runs next');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("post-fork runs in each worker after --chdir: Zulip's `chdir = /` + `hook-post-fork = chdir:DIR` imports the app from DIR", async () => {
+    const dir = makeTempDir();
+    const current = join(dir, 'current');
+    mkdirSync(join(current, 'zproject'), { recursive: true });
+    writeFileSync(join(current, 'zproject', '__init__.py'), '');
+    writeFileSync(
+      join(current, 'zproject', 'wsgi.py'),
+      'import os\ndef application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [os.getcwd().encode()]\n',
+    );
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--module', 'zproject.wsgi:application', '--master', '--processes', '2',
+      '--chdir', '/', '--hook-post-fork', `chdir:${current}`,
+    ]);
+    try {
+      const res = await request(server.httpPort as number, { path: '/' });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), current);
+      assert.equal((server.logs().match(/\(post-fork\)\.\.\.$/gm) ?? []).length, 2, 'once per worker');
     } finally {
       await server.stop();
     }

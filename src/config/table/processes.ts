@@ -186,6 +186,11 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
   { name: 'hook-as-root', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION, help: 'run the specified hook before privileges drop' },
   { name: 'hook-as-user', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION, help: 'run the specified hook after privileges drop' },
   {
+    name: 'hook-post-fork', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
+    help: 'run the specified hook after each fork',
+    note: 'runs in each worker as it starts, after --env and --chdir, before hook-pre-app',
+  },
+  {
     name: 'hook-pre-app', kind: 'list', type: 'string', status: 'implemented', metavar: 'action', section: SECTION,
     help: 'run the specified hook before app loading',
     note: 'runs in each worker: nuwsgi always loads the app in the workers (uWSGI\'s lazy-apps)',

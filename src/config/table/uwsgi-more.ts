@@ -335,7 +335,6 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'namespace-net', aliases: ['ns-net'], kind: 'scalar', type: 'string', status: 'refused', why: W_JAIL, section: S_JAILS_AND_NAMESPACES, help: 'add network namespace' },
   // Hooks, daemons and cron
   { name: 'hook-as-user-atexit', kind: 'list', type: 'string', status: 'planned', section: S_HOOKS_DAEMONS_AND_CRON, help: 'run the specified hook before app exit and reload' },
-  { name: 'hook-post-fork', kind: 'list', type: 'string', status: 'planned', section: S_HOOKS_DAEMONS_AND_CRON, help: 'run the specified hook after each fork' },
   { name: 'hook-accepting1', kind: 'list', type: 'string', status: 'planned', section: S_HOOKS_DAEMONS_AND_CRON, help: 'run the specified hook after the first worker enters the accepting phase' },
   { name: 'hook-accepting-once', kind: 'list', type: 'string', status: 'planned', section: S_HOOKS_DAEMONS_AND_CRON, help: 'run the specified hook after each worker enter the accepting phase (once per-instance)' },
   { name: 'hook-accepting1-once', kind: 'list', type: 'string', status: 'planned', section: S_HOOKS_DAEMONS_AND_CRON, help: 'run the specified hook after the first worker enters the accepting phase (once per instance)' },
