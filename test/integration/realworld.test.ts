@@ -50,7 +50,8 @@ const EXPECTED_FAILURES: Readonly<Record<string, string>> = {
 };
 
 const CORPUS = join(repoRoot(), 'test', 'fixtures', 'realworld');
-const ONLY = process.env['NUWSGI_REALWORLD_ONLY']; // e.g. "03-digitalocean-flask,11-indico" while debugging
+// Not NUWSGI_*: the servers inherit the environment, and NUWSGI_X there is the option --x.
+const ONLY = process.env['REALWORLD_ONLY']; // e.g. "03-digitalocean-flask,11-indico" while debugging
 const CASES = (JSON.parse(readFileSync(join(CORPUS, 'cases.json'), 'utf8')) as { cases: Case[] }).cases.filter(
   (c) => ONLY === undefined || ONLY.split(',').includes(c.dir),
 );
@@ -541,7 +542,7 @@ describe('real-world uWSGI configurations boot unchanged', () => {
   });
 
   after(() => {
-    if (process.env['NUWSGI_REALWORLD_LOGS'] === '1') {
+    if (process.env['REALWORLD_LOGS'] === '1') {
       for (const r of results.values()) {
         for (const [name, b] of [['nuwsgi', r.nuwsgi], ['uwsgi', r.uwsgi]] as const) {
           if (b !== undefined && !b.ok) process.stdout.write(`\n===== ${r.c.dir} under ${name} =====\n${b.logs.slice(-2500)}\n`);
@@ -549,7 +550,7 @@ describe('real-world uWSGI configurations boot unchanged', () => {
       }
     }
     process.stdout.write(`\n${report()}\n`);
-    if (process.env['NUWSGI_REALWORLD_REPORT'] !== undefined) writeFileSync(process.env['NUWSGI_REALWORLD_REPORT'], `${report()}\n`);
+    if (process.env['REALWORLD_REPORT'] !== undefined) writeFileSync(process.env['REALWORLD_REPORT'], `${report()}\n`);
   });
 
   test('the corpus has at least 30 cases, each with a recorded source', () => {
