@@ -131,6 +131,19 @@ function bindError(spec: string, errno: number): NuwsgiError {
   return new NuwsgiError('E_BIND', `cannot bind ${spec}: ${names[errno] ?? `error ${errno}`}`);
 }
 
+/**
+ * The master's own descriptor, closed at the start of a graceful stop: the
+ * socket then stops listening as soon as the last worker has closed its copy
+ * (each takes what is queued first), so new connections are refused at once
+ * (a load balancer tries the next host, even for a POST) instead of queueing
+ * where nobody will accept them and being reset when the master exits.
+ * Sockets inherited from systemd have no handle: systemd keeps them listening.
+ */
+export function closeBoundSocket(s: BoundSocket): void {
+  const handle = s.handle as { close?: () => void } | undefined;
+  if (typeof handle?.close === 'function') handle.close();
+}
+
 /** How a worker finds a socket: by the descriptor it holds it at, with its protocol and, for https, its certificate. */
 export function listenerFor(s: BoundSocket, fd: number): ListenerSpec {
   return s.tls !== undefined ? { fd, protocol: s.protocol, name: s.spec, tls: s.tls } : { fd, protocol: s.protocol, name: s.spec };
