@@ -5,7 +5,7 @@ import type { WorkerConfig, WorkerTemplate } from '../worker/worker';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
 import { ScoreboardReader, scoreboardBytes, scoreboardRows } from './scoreboard';
-import { closeBoundSocket, listenerFor, type BoundSocket } from './sockets';
+import { listenerFor, stopListening, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
@@ -155,8 +155,8 @@ export class Master {
     this.stopping = 'graceful';
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
-    // Before the workers drain: the last one to close the socket ends its listening (see closeBoundSocket).
-    for (const s of this.sockets) closeBoundSocket(s);
+    // Before the workers drain: no new connection enters, the last worker to close the socket ends it (see stopListening).
+    for (const s of this.sockets) stopListening(s);
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }

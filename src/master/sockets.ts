@@ -3,6 +3,7 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { NuwsgiError } from '../util/errors';
 import { libc } from '../util/libc';
+import { ignoreNewConnections } from './syn-filter';
 import type { ListenerSpec } from '../worker/worker';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
@@ -132,16 +133,20 @@ function bindError(spec: string, errno: number): NuwsgiError {
 }
 
 /**
- * The master's own descriptor, closed at the start of a graceful stop: the
- * socket then stops listening as soon as the last worker has closed its copy
- * (each takes what is queued first), so new connections are refused at once
- * (a load balancer tries the next host, even for a POST) instead of queueing
- * where nobody will accept them and being reset when the master exits.
- * Sockets inherited from systemd have no handle: systemd keeps them listening.
+ * At the start of a graceful stop: new connection attempts are ignored (TCP:
+ * see syn-filter.ts) and the master's own descriptor is closed, so the socket
+ * stops listening as soon as the last worker has closed its copy (each takes
+ * what is queued first). Connections then are refused (a load balancer tries
+ * the next host, even for a POST) instead of queueing where nobody will
+ * accept them and being reset when the master exits. Sockets inherited from
+ * systemd have no handle and are left alone: systemd keeps them listening
+ * for the next instance.
  */
-export function closeBoundSocket(s: BoundSocket): void {
+export function stopListening(s: BoundSocket): void {
   const handle = s.handle as { close?: () => void } | undefined;
-  if (typeof handle?.close === 'function') handle.close();
+  if (typeof handle?.close !== 'function') return;
+  if (s.kind === 'tcp') ignoreNewConnections(s.fd);
+  handle.close();
 }
 
 /** How a worker finds a socket: by the descriptor it holds it at, with its protocol and, for https, its certificate. */

@@ -331,7 +331,7 @@ describe('failover across nuwsgi hosts behind nginx', { skip }, () => {
       .split('\n')
       .filter((l) => /upstream/.test(l))
       .slice(-40)
-      .join('\n')}`;
+      .join('\n')}\n--- host B's log (SIGTERM)\n${b.server.logs().slice(-4000)}`;
 
     assert.equal(gets.failures.length, 0, `GETs failed\n${evidence}`);
     assert.equal(failedGets.length, 0, `nginx answered GETs with an error\n${evidence}`);

@@ -1,9 +1,11 @@
 // A graceful stop (SIGTERM) serves the connections already queued on the
 // listening socket instead of resetting them: a balancer in front (nginx)
 // has already sent its request on them and will not retry a POST elsewhere.
-// The multi-host picture is test/e2e/failover.test.ts; this is the
-// deterministic case: the only worker is busy inside the app when SIGTERM
-// comes, connections queue behind it, then it finishes.
+// New connection attempts during the stop are ignored (their SYN is dropped)
+// and end refused, which a balancer retries elsewhere. The multi-host picture
+// is test/e2e/failover.test.ts; this is the deterministic case: the only
+// worker is busy inside the app, connections queue behind it, SIGTERM comes,
+// then it finishes.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ const APP = join(repoRoot(), 'test', 'fixtures', 'apps', 'failover.py');
 const QUEUED = 20;
 
 describe('graceful stop', () => {
-  test('SIGTERM while the worker is inside the app: connections queued meanwhile are served, then the port refuses', async () => {
+  test('SIGTERM while the worker is inside the app: connections queued behind it are served, new ones end refused', async () => {
     const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '1']);
     const port = server.httpPort as number;
     const dir = makeTempDir();
@@ -29,16 +31,23 @@ describe('graceful stop', () => {
     try {
       const held = request(port, { path: `/hold?marker=${marker}&release=${release}`, timeoutMs: 30_000 }).catch((e: Error) => e);
       await until(() => existsSync(marker), 10_000, 'the held request to reach the app');
-      server.signal('SIGTERM');
-      // The master has closed its descriptor and signalled the worker, which
-      // cannot act before the app returns: its descriptor keeps the socket
-      // listening, so these connect and queue, their requests sent.
-      await server.waitForLog(/SIGTERM received: gracefully stopping workers/);
+      // The worker cannot accept while the app runs: these connect and queue, their requests sent.
       for (let i = 0; i < QUEUED; i++) {
         const conn = await HttpConnection.open(port);
         conns.push(conn);
         await conn.send(`GET /queued${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
       }
+      server.signal('SIGTERM');
+      await server.waitForLog(/SIGTERM received: gracefully stopping workers/);
+      // From now on the socket ignores new connection attempts: this one is
+      // not queued; once the socket is closed its SYN, sent again, is refused.
+      const late = HttpConnection.open(port, 20_000).then(
+        (c) => {
+          c.close();
+          return 'connected';
+        },
+        (e: Error) => e.message,
+      );
       writeFileSync(release, '');
       const heldRes = await held;
       assert.ok(!(heldRes instanceof Error), `the held request failed: ${String(heldRes)}`);
@@ -50,6 +59,7 @@ describe('graceful stop', () => {
       assert.match(server.logs(), /took \d+ queued connection\(s\) before closing its sockets/);
       const exit = await server.waitForExit(15_000);
       assert.equal(exit.code, 0);
+      assert.match(await late, /ECONNREFUSED/);
       await assert.rejects(request(port, { path: '/', timeoutMs: 5_000 }), /ECONNREFUSED/);
     } finally {
       for (const c of conns) c.close();
