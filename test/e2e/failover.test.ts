@@ -17,6 +17,7 @@
 // it already sent, as `non_idempotent` is off): at most one per POST client,
 // with A as its upstream. Namespaces, links, nginx and servers are removed on
 // every path (after() hooks, the helpers' cleanup registries).
+// FAILOVER_ORACLE=uwsgi runs the same scenario with Debian's uWSGI on the hosts.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
