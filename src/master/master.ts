@@ -5,7 +5,7 @@ import type { WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
 import { ScoreboardReader, scoreboardBytes, scoreboardRows } from '../contracts/scoreboard';
-import { listenerFor, type BoundSocket } from './sockets';
+import { listenerFor, stopListening, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
@@ -165,6 +165,8 @@ export class Master {
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
+    // Before the workers drain: no new connection enters, the last worker to close the socket ends it (see stopListening).
+    for (const s of this.sockets) stopListening(s);
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }

@@ -9,6 +9,7 @@ import { libc } from '../util/libc';
 const osErrno = constants.errno;
 import type { ListenerSpec } from '../contracts/worker-config';
 import { bindReusePort, enableKeepAlive } from './sockopt';
+import { ignoreNewConnections } from './syn-filter';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
 
@@ -173,6 +174,23 @@ function unixBindErrno(path: string, uvErrno: number): number {
     if (code === 'ENOTDIR') return -osErrno.ENOTDIR;
   }
   return uvErrno;
+}
+
+/**
+ * At the start of a graceful stop: new connection attempts are ignored (TCP:
+ * see syn-filter.ts) and the master's own descriptor is closed, so the socket
+ * stops listening as soon as the last worker has closed its copy (each takes
+ * what is queued first). Connections then are refused (a load balancer tries
+ * the next host, even for a POST) instead of queueing where nobody will
+ * accept them and being reset when the master exits. Sockets inherited from
+ * systemd have no handle and are left alone: systemd keeps them listening
+ * for the next instance.
+ */
+export function stopListening(s: BoundSocket): void {
+  const handle = s.handle as { close?: () => void } | undefined;
+  if (typeof handle?.close !== 'function') return;
+  if (s.kind === 'tcp') ignoreNewConnections(s.fd);
+  handle.close();
 }
 
 /** How a worker finds a socket: by the descriptor it holds it at, with its protocol and, for https, its certificate. */

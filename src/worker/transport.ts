@@ -291,6 +291,34 @@ export function openRawPipe(fd: number): RawTransport | null {
   }
 }
 
+/**
+ * Accept every connection queued on a listening net.Server right now, never
+ * waiting: a draining worker calls it just before it closes the socket, so
+ * that connections a client (nginx) already sent its request on are served
+ * rather than reset when the last descriptor closes. Returns how many it took;
+ * 0 when accept4 or the handle is not available.
+ */
+export function acceptQueued(server: Server, onHandle: (handle: StreamHandle, localPort: number) => void): number {
+  const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
+  const accept = accept4();
+  if (accept === null || listening === null || listening === undefined) return 0;
+  const name: AddressOut = {};
+  listening.getsockname?.(name);
+  const HandleClass = listening.constructor;
+  let taken = 0;
+  for (;;) {
+    const fd = accept(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return taken; // EAGAIN: the queue is empty
+    const handle = new HandleClass(0);
+    if (handle.open(fd) !== 0) {
+      closeSync(fd);
+      return taken;
+    }
+    taken++;
+    onHandle(handle, name.port ?? 0);
+  }
+}
+
 type RawState = 'open' | 'ending' | 'closing' | 'closed';
 
 /** A client connection on a bare libuv stream handle. */

@@ -10,7 +10,7 @@ import type { WorkerStatsMessage } from '../stats/worker-counters';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
-import { acceptRawHandles, RawTransport, SocketTransport, type RawListener, type Transport } from './transport';
+import { acceptQueued as acceptAllQueued, acceptRawHandles, RawTransport, SocketTransport, type RawListener, type StreamHandle, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
 import { makeAppRouter } from './mounts';
 import { InlineRunner, type Runner, type RunnerOptions } from './runner';
@@ -49,6 +49,8 @@ export class Worker implements ConnectionHost, StaticHost {
   private readonly servers: net.Server[] = [];
   /** Listeners this worker pauses while no core is free (docs/architecture.md, "Dispatch and cores"). */
   private readonly listeners: RawListener[] = [];
+  /** Per plain listener: accept what is queued on it now (before the drain closes it). */
+  private readonly takeQueued: Array<() => number> = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
   private observer: WorkerObserver | undefined;
@@ -159,13 +161,10 @@ export class Worker implements ConnectionHost, StaticHost {
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
-        const raw = acceptRawHandles(
-          server,
-          (handle, localPort) => this.adopt(new RawTransport(handle, localPort), start),
-          (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`),
-          this.acceptPolicy,
-        );
+        const onHandle = (handle: StreamHandle, localPort: number): void => this.adopt(new RawTransport(handle, localPort), start);
+        const raw = acceptRawHandles(server, onHandle, (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`), this.acceptPolicy);
         if (raw !== null) this.listeners.push(raw);
+        this.takeQueued.push(() => acceptAllQueued(server, onHandle));
       }
       this.servers.push(server);
     }
@@ -270,6 +269,12 @@ export class Worker implements ConnectionHost, StaticHost {
 
   /** Stop accepting, finish what is in flight, close idle connections. */
   async drain(): Promise<void> {
+    // Connections already queued carry requests a balancer will not retry
+    // elsewhere (a POST): take them, then close in the same tick. When this
+    // worker holds the socket's last descriptor (the master closes its own at
+    // a stop), it stops listening here and later connections are refused.
+    const taken = this.takeQueued.reduce((n, take) => n + take(), 0);
+    if (taken > 0) this.logFn(`worker ${this.config.id} took ${taken} queued connection(s) before closing its sockets\n`);
     this.stopping = true;
     for (const server of this.servers) server.close();
     this.runner?.stopKeepingAlive();
