@@ -7,6 +7,7 @@ import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../worker/observer';
 import { loggingPlanFromOptions, type LoggingPlan } from '../logging/plan';
 import { exchangeOptionsFrom, type ExchangeOptions } from '../worker/exchange-options';
+import type { DashboardSettings } from '../stats/dashboard-server';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -55,6 +56,8 @@ export interface ServerPlan {
   statsHttp: boolean;
   statsMinified: boolean;
   metricsAddress: string | undefined;
+  /** --dashboard ADDR (ours) and its actions; undefined address when off. */
+  dashboard: DashboardSettings;
   masterFifo: string[];
   /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
   cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number };
@@ -103,6 +106,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     statsHttp: o.bool('stats-http'),
     statsMinified: o.bool('stats-minified'),
     metricsAddress: o.str('metrics'),
+    dashboard: dashboardSettingsFrom(o, base),
     masterFifo: o.list('master-fifo').map((f) => path.resolve(base, f)),
     cheaper: {
       cheaper: o.has('cheaper') ? o.int('cheaper') : 0,
@@ -185,4 +189,15 @@ function parseEnvPair(pair: string): [string, string] {
   const eq = pair.indexOf('=');
   if (eq <= 0) throw new NuwsgiError('E_CONFIG', `env "${pair}" is not KEY=VALUE`);
   return [pair.slice(0, eq), pair.slice(eq + 1)];
+}
+
+/** --dashboard and friends; the token file is resolved against --chdir like the other paths. */
+export function dashboardSettingsFrom(o: Options, base: string): DashboardSettings {
+  const tokenFile = o.str('dashboard-token-file');
+  return {
+    address: o.str('dashboard'),
+    actions: o.bool('dashboard-actions'),
+    token: o.str('dashboard-token'),
+    tokenFile: tokenFile !== undefined ? path.resolve(base, tokenFile) : undefined,
+  };
 }

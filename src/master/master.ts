@@ -153,6 +153,7 @@ export class Master {
   stopGracefully(): void {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
+    this.opts.events?.stopping();
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
     for (const proc of this.allProcs()) this.drain(proc);
@@ -163,6 +164,7 @@ export class Master {
   stopNow(): void {
     if (this.stopping === 'immediate') return;
     this.stopping = 'immediate';
+    this.opts.events?.stopping();
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
     for (const proc of this.allProcs()) proc.child.kill('SIGINT');
@@ -179,6 +181,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
     if (rereadConfig) this.opts.logging?.reloading(this.workersReopenLogs); // --log-reopen
+    this.opts.events?.reloading();
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
   }
@@ -222,6 +225,7 @@ export class Master {
   reloadBrutally(rereadConfig: boolean): void {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('reload')) return;
+    this.opts.events?.reloading();
     this.opts.log('...brutally killing workers...');
     for (const slot of this.slots) {
       if (slot.current !== null) this.drain(slot.current, 'SIGINT');
