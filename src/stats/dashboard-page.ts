@@ -296,8 +296,8 @@ const BODY = `<header><h1 id="title">nuwsgi</h1><span class="meta" id="meta"></s
 <section class="tiles">
 <div class="tile"><div class="k">Requests</div><div class="v" id="total-requests">\u2013</div></div>
 <div class="tile"><div class="k">Requests/s</div><div class="v" id="rps">\u2013</div></div>
-<div class="tile" data-only="master"><div class="k">Latency p50 (last s)</div><div class="v" id="p50">\u2013</div></div>
-<div class="tile" data-only="master"><div class="k">Latency p99 (max, 1 min)</div><div class="v" id="p99">\u2013</div></div>
+<div class="tile" data-only="master"><div class="k">p50, last second</div><div class="v" id="p50">\u2013</div></div>
+<div class="tile" data-only="master"><div class="k">p99, worst of 1 min</div><div class="v" id="p99">\u2013</div></div>
 <div class="tile" data-only="master"><div class="k">Busy cores</div><div class="v" id="busy">\u2013</div></div>
 <div class="tile" data-only="master"><div class="k">Listen queue</div><div class="v" id="queue">\u2013</div></div>
 <div class="tile" data-only="emperor" hidden><div class="k">Vassals running</div><div class="v" id="vassals">\u2013</div></div>
