@@ -33,6 +33,8 @@ const IMPLEMENTED = [
   'post-buffering-bufsize', 'http-keepalive', 'http-auto-chunked',
   // issue 16
   'max-fd',
+  // issue 14: the dashboard
+  'dashboard', 'dashboard-actions', 'dashboard-token', 'dashboard-token-file',
   // issue 15: on-demand vassals
   'emperor-on-demand-extension', 'emperor-on-demand-directory', 'emperor-on-demand-exec',
 ];
