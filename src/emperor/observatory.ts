@@ -93,7 +93,9 @@ export class EmperorObservatory {
       this.bound.dashboard = server.address;
       this.servers.push(server);
     }
-    this.health.start(() => void this.beat());
+    this.health.start(() => {
+      this.beat().catch((err: unknown) => this.log(`[emperor] dashboard frame failed: ${String(err)}`));
+    });
   }
 
   addresses(): Announcement {

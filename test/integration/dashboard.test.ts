@@ -23,11 +23,12 @@ interface Reply {
   body: string;
 }
 
-/** One HTTP exchange with a "host:port" address (node:http, so keep-alive and chunking are handled). */
+/** One HTTP exchange with a "host:port" address or a unix socket path (node:http, so keep-alive and chunking are handled). */
 function call(address: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   const colon = address.lastIndexOf(':');
+  const target = address.startsWith('/') ? { socketPath: address } : { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path, method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
+    const req = http.request({ ...target, path, method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -165,7 +166,7 @@ describe('--dashboard and --metrics on a master', () => {
     }
   });
 
-  test('actions without a token refuse to start; ":PORT" binds loopback, an every-interface address is warned about', async () => {
+  test('actions without a token refuse to start; ":PORT" binds loopback, an every-interface address is warned about, a unix socket works', async () => {
     const refused = await startNuwsgi([...BASE(), '--dashboard', ':0', '--dashboard-actions'], { waitReady: false });
     try {
       const exit = await refused.waitForExit(20_000);
@@ -186,6 +187,15 @@ describe('--dashboard and --metrics on a master', () => {
       assert.match(open.logs(), /WARNING: the dashboard listens on every interface \(0\.0\.0\.0:\d+\)/);
     } finally {
       await open.stop();
+    }
+    const sock = join(makeTempDir(), 'dash.sock');
+    const unix = await startNuwsgi([...BASE(), '--dashboard', sock]);
+    try {
+      assert.match(unix.logs(), new RegExp(`dashboard enabled on unix:${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+      assert.equal((await statusBecomes(sock, '/ready', 200, 10_000)).body, 'ready: 1 worker(s) accepting\n');
+      assert.match((await call(sock, '/metrics')).body, /^# HELP nuwsgi_info /);
+    } finally {
+      await unix.stop();
     }
   });
 });
