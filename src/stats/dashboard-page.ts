@@ -67,7 +67,7 @@ const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = String(text); return e; };
 const fmtInt = (n) => Number(n || 0).toLocaleString('en-US');
 const fmtBytes = (n) => { n = Number(n || 0); if (n < 1024) return n + ' B'; const u = ['KiB', 'MiB', 'GiB', 'TiB']; let i = -1; do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1); return n.toFixed(n < 10 ? 1 : 0) + ' ' + u[i]; };
-const fmtMs = (s) => s === null || s === undefined ? '\\u2013' : (s * 1000 < 10 ? (s * 1000).toFixed(2) : (s * 1000).toFixed(0)) + ' ms';
+const fmtMs = (s) => s === null || s === undefined ? '\\u2013' : s >= 1 ? s.toFixed(s < 10 ? 2 : 1) + ' s' : (s * 1000 < 10 ? (s * 1000).toFixed(2) : (s * 1000).toFixed(0)) + ' ms';
 const fmtAge = (sec) => sec < 60 ? sec + ' s' : sec < 3600 ? Math.floor(sec / 60) + ' min ' + (sec % 60) + ' s' : Math.floor(sec / 3600) + ' h ' + Math.floor((sec % 3600) / 60) + ' min';
 const clock = (ms) => new Date(ms).toTimeString().slice(0, 8);
 let history = [];
@@ -183,7 +183,7 @@ function renderWorkers(f) {
     for (const c of w.cores) {
       if (w.status === 'cheap') break;
       const line = el('span', 'core ' + (c.busy ? 'busy' : 'idle'));
-      line.textContent = (w.cores.length > 1 ? 'core ' + c.id + ': ' : '') + (c.busy ? ((c.method || '?') + ' ' + (c.uri || '') + ' \\u2014 ' + fmtAge(Math.max(0, now - c.since))) : 'idle');
+      line.textContent = (w.cores.length > 1 ? 'core ' + c.id + ': ' : '') + (c.busy ? ((c.method ? c.method + ' ' + c.uri : 'in a request') + ' \\u2014 ' + fmtAge(Math.max(0, now - c.since))) : 'idle');
       req.appendChild(line);
     }
     tr.appendChild(req);
