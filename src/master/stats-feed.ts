@@ -119,7 +119,7 @@ export class MasterStats implements WorkerEvents {
         stats: () => renderStatsJson(this.snapshot()),
         health: probes,
         events: this.hub,
-        ...(token !== undefined ? { actions: { token, run: this.actions() } } : {}),
+        ...(token !== undefined ? { actions: { token, run: this.actions(), log } } : {}),
       };
       const server = await startDashboard(s.dashboard.address, endpoints, log);
       this.bound.dashboard = server.address;
@@ -166,7 +166,7 @@ export class MasterStats implements WorkerEvents {
     const snapshot = this.snapshot();
     return masterFrame({
       snapshot,
-      sample: this.history.samples().at(-1),
+      sample: this.history.last(),
       ready: this.health.ready(acceptingWorkers(snapshot)),
       live: this.health.live(),
       events: this.events.all(),

@@ -77,6 +77,10 @@ export class StatsHistory {
   samples(): Sample[] {
     return this.ring.all();
   }
+
+  last(): Sample | undefined {
+    return this.ring.last();
+  }
 }
 
 /**

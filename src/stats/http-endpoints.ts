@@ -38,6 +38,8 @@ export interface DashboardPage {
 export interface DashboardActions {
   token: string;
   run: Readonly<Record<string, () => void>>;
+  /** Every accepted or refused action is logged: who changed the instance is worth a line. */
+  log: (line: string) => void;
 }
 
 export interface HttpEndpoints {
@@ -121,11 +123,14 @@ function action(e: HttpEndpoints, name: string, req: http.IncomingMessage, res: 
   req.resume(); // a body is not needed; drain it so the connection can be reused
   if (req.method !== 'POST') return text(405, 'actions are POST requests', { Allow: 'POST' });
   if (e.actions === undefined) return text(403, 'actions are disabled: start with --dashboard-actions and a --dashboard-token');
+  const from = req.socket.remoteAddress ?? 'the unix socket';
   if (!tokenMatches(req.headers.authorization, e.actions.token)) {
+    e.actions.log(`dashboard: action ${JSON.stringify(name)} from ${from} refused (no valid token)`);
     return text(401, 'a valid token is required (Authorization: Bearer TOKEN)', { 'WWW-Authenticate': 'Bearer realm="nuwsgi"' });
   }
   const run = Object.hasOwn(e.actions.run, name) ? e.actions.run[name] : undefined;
   if (run === undefined) return text(404, `unknown action "${name}": ${Object.keys(e.actions.run).join(', ')}`);
+  e.actions.log(`dashboard: action ${name} from ${from}`);
   run();
   return text(202, `${name}: accepted`);
 }

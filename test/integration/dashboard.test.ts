@@ -161,6 +161,8 @@ describe('--dashboard and --metrics on a master', () => {
       const ok = await call(dash, '/actions/add-worker', { method: 'POST', headers: { Authorization: 'Bearer s3cret-token' } });
       assert.deepEqual([ok.status, ok.body], [202, 'add-worker: accepted\n']);
       await server.waitForLog(/spawned nuwsgi worker 2 /);
+      assert.match(server.logs(), /dashboard: action "add-worker" from 127\.0\.0\.1 refused \(no valid token\)/);
+      assert.match(server.logs(), /dashboard: action add-worker from 127\.0\.0\.1\n/);
     } finally {
       await server.stop();
     }
