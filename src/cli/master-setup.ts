@@ -9,6 +9,7 @@ import { MasterFifo, type FifoHandlers } from '../master/fifo';
 import { MasterStats } from '../master/stats-feed';
 import type { BoundSocket } from '../master/sockets';
 import { attachToEmperor } from '../emperor/vassal-link';
+import { announceToEmperor } from '../emperor/announce';
 import { SystemdNotifier } from '../util/sd-notify';
 import { NuwsgiError } from '../util/errors';
 import { writeLog } from '../util/log';
@@ -34,7 +35,7 @@ export async function runMaster(
   reload: () => WorkerTemplate | null,
   logging?: MasterLog,
 ): Promise<number> {
-  const stats = MasterStats.wanted(plan) ? new MasterStats(statsSettings(plan, template), sockets, writeLog) : undefined;
+  const stats = MasterStats.wanted({ ...plan, dashboardAddress: plan.dashboard.address }) ? new MasterStats(statsSettings(plan, template), sockets, writeLog) : undefined;
   const emperor = attachToEmperor({ reload: () => master.reload(true), stopGracefully: () => master.stopGracefully(), stopNow: () => master.stopNow() }, writeLog);
   const systemd = SystemdNotifier.fromEnv(process.env, writeLog); // Type=notify units: READY=1 after boot and after each reload
   setTitle(masterTitle(plan.procname)); // --auto-procname: "uWSGI master"
@@ -59,6 +60,7 @@ export async function runMaster(
       ...(logging !== undefined ? { logging } : {}),
       reloadTemplate: reload,
       onAllReady: () => {
+        stats?.allReady(); // /ready: a reload has finished
         emperor.ready();
         systemd.ready();
         reportDaemonReady();
@@ -80,7 +82,14 @@ export async function runMaster(
     sockets,
     template,
   );
+  stats?.setCommands({
+    reload: () => master.reload(true),
+    chainReload: () => master.chainReload(),
+    addWorker: () => master.addWorker(),
+    removeWorker: () => master.removeWorker(),
+  });
   await stats?.start(writeLog);
+  announceToEmperor(stats?.addresses() ?? {}, writeLog); // the emperor's dashboard links to ours
   const fifo = plan.masterFifo.length > 0 ? MasterFifo.open({ paths: plan.masterFifo, handlers: fifoHandlers(master, plan), log: writeLog }) : undefined;
   wireMasterSignals(master);
   try {
@@ -129,6 +138,7 @@ function statsSettings(plan: ServerPlan, template: WorkerTemplate): ConstructorP
     statsHttp: plan.statsHttp,
     statsMinified: plan.statsMinified,
     metricsAddress: plan.metricsAddress,
+    dashboard: plan.dashboard,
     apps: template.apps.map((a) => ({ mountpoint: a.mountpoint, chdir: template.chdir ?? '' })),
     listen: plan.listen,
     socketTimeoutMs: plan.socketTimeoutMs,

@@ -15,6 +15,7 @@ import { hookPlan, type HookPlan } from '../util/hooks';
 import type { BusynessSettings } from '../master/cheaper';
 import { atoi } from '../util/kvlist';
 import { staticConfigFromOptions, type StaticConfig } from '../worker/static/config';
+import type { DashboardSettings } from '../stats/dashboard-server';
 
 /** What the options say to run, before anything is bound or spawned. */
 export interface PlannedSocket {
@@ -65,6 +66,8 @@ export interface ServerPlan {
   statsHttp: boolean;
   statsMinified: boolean;
   metricsAddress: string | undefined;
+  /** --dashboard ADDR (ours) and its actions; undefined address when off. */
+  dashboard: DashboardSettings;
   masterFifo: string[];
   /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
   cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number; algo: string | undefined; busyness: Partial<BusynessSettings> };
@@ -146,6 +149,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     statsHttp: o.bool('stats-http'),
     statsMinified: o.bool('stats-minified'),
     metricsAddress: o.str('metrics'),
+    dashboard: dashboardSettingsFrom(o, base),
     masterFifo: o.list('master-fifo').map((f) => path.resolve(base, f)),
     cheaper: {
       cheaper: o.has('cheaper') ? o.int('cheaper') : 0,
@@ -255,4 +259,15 @@ function parseEnvPair(pair: string): [string, string] {
   const eq = pair.indexOf('=');
   if (eq <= 0) throw new NuwsgiError('E_CONFIG', `env "${pair}" is not KEY=VALUE`);
   return [pair.slice(0, eq), pair.slice(eq + 1)];
+}
+
+/** --dashboard and friends; the token file is resolved against --chdir like the other paths. */
+export function dashboardSettingsFrom(o: Options, base: string): DashboardSettings {
+  const tokenFile = o.str('dashboard-token-file');
+  return {
+    address: o.str('dashboard'),
+    actions: o.bool('dashboard-actions'),
+    token: o.str('dashboard-token'),
+    tokenFile: tokenFile !== undefined ? path.resolve(base, tokenFile) : undefined,
+  };
 }

@@ -21,7 +21,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     manageScriptName: plan.manageScriptName,
     forwardedAllowIps: plan.forwardedAllowIps,
     recycle: plan.recycle,
-    stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined,
+    stats: plan.statsAddress !== undefined || plan.metricsAddress !== undefined || plan.dashboard.address !== undefined,
     pyAutoreload: plan.pyAutoreload,
     exchange: plan.exchange,
     ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),

@@ -16,6 +16,9 @@ import { attachToEmperor, hasEmperor } from './vassal-link';
 import { emperorSettings, ignoredServerOptions, type EmperorSettings } from './settings';
 import { nuwsgiEntry, spawnVassalProcess } from './spawn';
 import { renderEmperorStats, startEmperorStats, type EmperorStatsServer } from './stats';
+import { EmperorObservatory, type ObservatorySettings } from './observatory';
+import { ANNOUNCE_DIR_ENV, announceToEmperor } from './announce';
+import { dashboardSettingsFrom } from '../cli/plan';
 import { NuwsgiError } from '../util/errors';
 import { dropPrivileges, resolveIdentity, type Identity } from '../master/privileges';
 
@@ -36,12 +39,20 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   const notifier = SystemdNotifier.fromEnv(process.env, log);
   const sub = hasEmperor();
   // A sub-emperor (an emperor's vassal whose file says `emperor = ...`) answers to its own emperor like any vassal.
-  const link = attachToEmperor({ reload: () => emperor.reloadAll(), stopGracefully: () => emperor.ragnarok() }, log);
+  const link = attachToEmperor({ reload: () => emperor.reloadAll(), stopGracefully: () => stop() }, log);
+  // --metrics / --dashboard on an emperor: every vassal, with the addresses vassals announce (announce.ts).
+  const watched: ObservatorySettings = { metricsAddress: options.str('metrics'), dashboard: dashboardSettingsFrom(options, cwd) };
+  const observatory = EmperorObservatory.wanted(watched) ? new EmperorObservatory(() => emperor.statsView(), log) : undefined;
+  const announceTo = process.env[ANNOUNCE_DIR_ENV]; // a sub-emperor announces itself to its own emperor
+  const stop = (): void => {
+    observatory?.stopping(); // /ready: 503 from the moment the stop begins
+    emperor.ragnarok();
+  };
   const emperor: Emperor = new Emperor(settings, {
     log,
     notifier,
     spawn: spawnVassalProcess(nuwsgiEntry()),
-    env: process.env,
+    env: observatory !== undefined ? { ...process.env, [ANNOUNCE_DIR_ENV]: observatory.announce.path } : withoutAnnounce(process.env),
     cwd,
     logVerbose: writeLogVerbose,
     onReady: () => {
@@ -52,9 +63,11 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   log(sub ? '*** starting nuwsgi sub-Emperor ***' : '*** starting nuwsgi Emperor ***');
   for (const file of settings.pidfiles) writePidfile(file, process.pid);
   const stats = settings.statsAddress === undefined ? undefined : await startStats(settings, emperor, log);
+  await observatory?.start(watched);
+  announceToEmperor(observatory?.addresses() ?? {}, log, { [ANNOUNCE_DIR_ENV]: announceTo });
   dropPrivileges(identity, log);
   await logs.openAfterPrivilegesDropped(); // --logto2
-  const unwire = wireSignals(emperor);
+  const unwire = wireSignals(emperor, stop);
   // touch-logreopen, touch-logrotate, log-maxsize: the emperor has no workers to tell.
   const logTicker = setInterval(() => logs.tick(() => undefined), 1000);
   try {
@@ -63,6 +76,7 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
     clearInterval(logTicker);
     unwire();
     await stats?.close();
+    await observatory?.close();
     if (settings.vacuum) removePidfiles(settings.pidfiles, log);
   }
 }
@@ -102,12 +116,12 @@ function startStats(settings: EmperorSettings, emperor: Emperor, log: (line: str
 }
 
 /** uWSGI's emperor signal table (core/emperor.c emperor_loop). */
-function wireSignals(emperor: Emperor): () => void {
+function wireSignals(emperor: Emperor, stop: () => void): () => void {
   const table: Array<[NodeJS.Signals, () => void]> = [
     ['SIGHUP', () => emperor.reloadAll()],
-    ['SIGINT', () => emperor.ragnarok()],
-    ['SIGTERM', () => emperor.ragnarok()],
-    ['SIGQUIT', () => emperor.ragnarok()],
+    ['SIGINT', stop],
+    ['SIGTERM', stop],
+    ['SIGQUIT', stop],
     ['SIGUSR1', () => emperor.logStates()],
     ['SIGURG', () => emperor.clearBlacklist()],
     ['SIGWINCH', () => emperor.scan()],
@@ -116,4 +130,11 @@ function wireSignals(emperor: Emperor): () => void {
   return () => {
     for (const [signal, handler] of table) process.off(signal, handler);
   };
+}
+
+/** Vassals of an emperor without --dashboard/--metrics have nobody to announce to (the variable may be our own emperor's). */
+function withoutAnnounce(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy[ANNOUNCE_DIR_ENV];
+  return copy;
 }

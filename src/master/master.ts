@@ -162,6 +162,7 @@ export class Master {
   stopGracefully(): void {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
+    this.opts.events?.stopping();
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
@@ -177,6 +178,7 @@ export class Master {
     if (this.stopping === 'immediate') return;
     if (this.stopping === 'no') this.opts.onStopping?.();
     this.stopping = 'immediate';
+    this.opts.events?.stopping();
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
     for (const proc of this.allProcs()) proc.child.kill('SIGINT');
@@ -194,6 +196,7 @@ export class Master {
     if (rereadConfig && !this.rereadTemplate('graceful reload')) return;
     if (rereadConfig) this.opts.logging?.reloading(this.workersReopenLogs); // --log-reopen
     if (rereadConfig) this.opts.onInstanceReload?.();
+    this.opts.events?.reloading();
     this.opts.log('...gracefully replacing workers (new ones first, then the old ones drain)...');
     for (const slot of this.slots) this.replace(slot);
   }
@@ -238,6 +241,7 @@ export class Master {
     if (this.stopping !== 'no') return;
     if (rereadConfig && !this.rereadTemplate('reload')) return;
     if (rereadConfig) this.opts.onInstanceReload?.();
+    this.opts.events?.reloading();
     this.opts.log('...brutally killing workers...');
     for (const slot of this.slots) {
       if (slot.current !== null) this.drain(slot.current, 'SIGINT');

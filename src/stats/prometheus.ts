@@ -4,42 +4,31 @@
  * counts and a request latency histogram. Units follow Prometheus'
  * conventions: seconds and bytes; counters end in _total.
  */
-import http from 'node:http';
+import { Exposition, formatValue, type Labels, type Sample } from './exposition';
+import { serveHttp, type HttpEndpoints } from './http-endpoints';
 import { listenOn } from './listen';
+import type { ProcessFigures } from './process-metrics';
 import { LATENCY_BOUNDS_US, type SerializedRequestMetrics } from './request-metrics';
 import type { InstanceSnapshot, WorkerSnapshot } from './snapshot';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-type Labels = Readonly<Record<string, string>>;
-type Sample = readonly [Labels, number];
-type MetricType = 'counter' | 'gauge' | 'histogram';
-
 /** The statuses a worker can be in, exported as a state set (one series each, 1 for the current). */
 const STATUSES = ['idle', 'busy', 'cheap', 'pause', 'sig'] as const;
 
-class Exposition {
-  private readonly lines: string[] = [];
-
-  metric(name: string, type: MetricType, help: string, samples: readonly Sample[]): void {
-    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) this.sample(name, labels, value);
-  }
-
-  sample(name: string, labels: Labels, value: number): void {
-    this.lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
-  }
-
-  text(): string {
-    return `${this.lines.join('\n')}\n`;
-  }
+/** A process to export `process_*` metrics for, and the labels that name it (e.g. worker="1"). */
+export interface LabeledProcess {
+  labels: Labels;
+  figures: ProcessFigures;
 }
 
-export function renderPrometheus(s: InstanceSnapshot, requests: SerializedRequestMetrics): string {
+export function renderPrometheus(s: InstanceSnapshot, requests: SerializedRequestMetrics, processes: readonly LabeledProcess[] = []): string {
   const out = new Exposition();
   instanceMetrics(out, s);
   workerMetrics(out, s.workers);
+  appMetrics(out, s.workers);
   requestMetrics(out, requests);
+  processMetrics(out, processes);
   return out.text();
 }
 
@@ -52,6 +41,8 @@ function instanceMetrics(out: Exposition, s: InstanceSnapshot): void {
   out.metric('nuwsgi_socket_listen_queue', 'gauge', 'Connections waiting in the accept queue of each socket.', sock((k) => k.queue));
   out.metric('nuwsgi_socket_listen_queue_max', 'gauge', 'Accept queue size of each socket (min of --listen and somaxconn).', sock((k) => k.maxQueue));
   out.metric('nuwsgi_workers', 'gauge', 'Worker slots.', [[{}, s.workers.length]]);
+  const inRequest = s.workers.reduce((n, w) => n + w.cores.filter((c) => c.inRequest).length, 0);
+  out.metric('nuwsgi_requests_in_flight', 'gauge', 'Requests being run by the app now (one per busy core).', [[{}, inRequest]]);
 }
 
 function workerMetrics(out: Exposition, workers: readonly WorkerSnapshot[]): void {
@@ -71,6 +62,40 @@ function workerMetrics(out: Exposition, workers: readonly WorkerSnapshot[]): voi
     STATUSES.map((st) => [{ worker: String(w.id), status: st }, statusGroup(w.status) === st ? 1 : 0] as const),
   );
   out.metric('nuwsgi_worker_status', 'gauge', 'The worker status as a state set: 1 for the current one (sig = handling a signal).', status);
+  out.metric('nuwsgi_worker_cores', 'gauge', 'Cores (threads) of the worker.', per((w) => w.cores.length));
+  out.metric('nuwsgi_worker_busy_cores', 'gauge', 'Cores of the worker running a request now.', per((w) => w.cores.filter((c) => c.inRequest).length));
+}
+
+/** Per app (summed over the workers): uWSGI's apps[] figures. */
+function appMetrics(out: Exposition, workers: readonly WorkerSnapshot[]): void {
+  const byApp = new Map<number, { mountpoint: string; requests: number; exceptions: number }>();
+  for (const w of workers) {
+    for (const a of w.apps) {
+      const sum = byApp.get(a.id) ?? { mountpoint: a.mountpoint, requests: 0, exceptions: 0 };
+      sum.requests += a.requests;
+      sum.exceptions += a.exceptions;
+      byApp.set(a.id, sum);
+    }
+  }
+  const per = (pick: (a: { requests: number; exceptions: number }) => number): Sample[] =>
+    [...byApp.entries()].map(([id, a]) => [{ app: String(id), mountpoint: a.mountpoint }, pick(a)] as const);
+  out.metric('nuwsgi_app_requests_total', 'counter', 'Requests routed to each app (app 0 is the default one), every worker and respawn.', per((a) => a.requests));
+  out.metric('nuwsgi_app_exceptions_total', 'counter', 'Exceptions raised by each app, every worker and respawn.', per((a) => a.exceptions));
+}
+
+/** The standard names every Prometheus client library uses, one series per process. */
+export function processMetrics(out: Exposition, processes: readonly LabeledProcess[]): void {
+  const per = (pick: (f: ProcessFigures) => number | undefined): Sample[] =>
+    processes.flatMap((p) => {
+      const v = pick(p.figures);
+      return v === undefined ? [] : [[p.labels, v] as const];
+    });
+  out.metric('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', per((f) => f.cpuSeconds));
+  out.metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', per((f) => f.residentBytes));
+  out.metric('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.', per((f) => f.virtualBytes));
+  out.metric('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', per((f) => f.startTimeSeconds));
+  out.metric('process_open_fds', 'gauge', 'Number of open file descriptors.', per((f) => f.openFds));
+  out.metric('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', per((f) => f.maxFds));
 }
 
 function statusGroup(status: string): string {
@@ -90,32 +115,12 @@ function requestMetrics(out: Exposition, m: SerializedRequestMetrics): void {
   let cumulative = 0;
   LATENCY_BOUNDS_US.forEach((bound, i) => {
     cumulative += m.b[i] ?? 0;
-    out.sample(`${name}_bucket`, { le: formatValue(bound / 1e6) }, cumulative);
+    out.sample(name, `${name}_bucket`, { le: formatValue(bound / 1e6) }, cumulative);
   });
   cumulative += m.b[LATENCY_BOUNDS_US.length] ?? 0;
-  out.sample(`${name}_bucket`, { le: '+Inf' }, cumulative);
-  out.sample(`${name}_sum`, {}, m.s / 1e6);
-  out.sample(`${name}_count`, {}, cumulative);
-}
-
-function formatLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function formatValue(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Infinity) return '+Inf';
-  if (n === -Infinity) return '-Inf';
-  return String(n);
+  out.sample(name, `${name}_bucket`, { le: '+Inf' }, cumulative);
+  out.sample(name, `${name}_sum`, {}, m.s / 1e6);
+  out.sample(name, `${name}_count`, {}, cumulative);
 }
 
 export interface MetricsServer {
@@ -123,30 +128,19 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves GET /metrics (node:http: this is off the request path). */
-export async function startMetricsServer(address: string, getText: () => string, log: (line: string) => void): Promise<MetricsServer> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics\n');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-      return;
-    }
-    let body: string;
-    try {
-      body = getText();
-    } catch (err) {
-      // Never let a rendering bug take the master down with it.
-      res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${(err as Error).message}\n`);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
+/**
+ * Serves GET /metrics, and the health endpoints /ready and /live when given
+ * (node:http: this is off the request path).
+ */
+export async function startMetricsServer(
+  address: string,
+  getText: () => string | Promise<string>,
+  log: (line: string) => void,
+  health?: HttpEndpoints['health'],
+): Promise<MetricsServer> {
+  const endpoints: HttpEndpoints = { metrics: getText, ...(health !== undefined ? { health } : {}) };
+  const server = serveHttp(endpoints);
   const listening = await listenOn(server, address);
-  log(`*** Prometheus metrics enabled on ${listening.address} (GET /metrics) fd: ${listening.fd} ***`);
+  log(`*** Prometheus metrics enabled on ${listening.address} (GET /metrics${health !== undefined ? ', /ready, /live' : ''}) fd: ${listening.fd} ***`);
   return { address: listening.address, close: listening.close };
 }

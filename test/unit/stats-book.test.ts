@@ -37,7 +37,9 @@ test('RequestMetrics: buckets by latency, counts by status, survives serializati
   m.observe(999, 10); // invalid status code
   const s = m.serialize();
   assert.equal(s.b.length, LATENCY_BOUNDS_US.length + 1);
-  assert.equal(s.b[0], 3); // 900 µs, 1 ms and 10 µs
+  assert.equal(LATENCY_BOUNDS_US[0], 100, 'the scale starts at 100 µs');
+  assert.equal(s.b[0], 1); // 10 µs
+  assert.equal(s.b[LATENCY_BOUNDS_US.indexOf(1_000)], 2); // 900 µs and 1 ms
   assert.equal(s.b[LATENCY_BOUNDS_US.length], 1);
   assert.deepEqual(s.c, { '0': 1, '200': 2, '404': 1 });
   assert.equal(s.s, 70_001_910);

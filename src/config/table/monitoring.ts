@@ -11,7 +11,23 @@ export const MONITORING_OPTIONS: readonly OptionSpec[] = [
   { name: 'stats-minified', aliases: ['stats-min'], kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'minify statistics json output' },
   {
     name: 'metrics', kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', implies: ['master'], section: SECTION,
-    help: '(nuwsgi) serve Prometheus metrics over HTTP on the specified address',
+    help: '(nuwsgi) serve Prometheus metrics over HTTP on the specified address (also /ready and /live; on an emperor: every vassal, label vassal)',
+  },
+  {
+    name: 'dashboard', kind: 'scalar', type: 'addr', status: 'implemented', metavar: 'addr', implies: ['master'], section: SECTION,
+    help: '(nuwsgi) serve the live dashboard, /metrics, /stats, /ready and /live over HTTP on the specified address (:PORT means 127.0.0.1:PORT; unix socket path allowed; master or emperor)',
+  },
+  {
+    name: 'dashboard-actions', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
+    help: '(nuwsgi) let the dashboard reload, chain reload, add and remove workers (POST with the dashboard token)',
+  },
+  {
+    name: 'dashboard-token', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'token', section: SECTION,
+    help: '(nuwsgi) the token dashboard actions require (Authorization: Bearer TOKEN)',
+  },
+  {
+    name: 'dashboard-token-file', kind: 'scalar', type: 'path', status: 'implemented', metavar: 'file', section: SECTION,
+    help: '(nuwsgi) read the dashboard actions token from the first line of the specified file',
   },
   {
     name: 'stats-push', kind: 'list', type: 'string', status: 'planned', metavar: 'target', implies: ['master'], section: SECTION,
