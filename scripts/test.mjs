@@ -42,8 +42,12 @@ const PHASES = [
 /** One test may take this long before the runner fails it: a hang must not eat CI's 90 minutes. */
 const TEST_TIMEOUT_MS = envInt('NUWSGI_TEST_TIMEOUT_MS', 300_000);
 
-/** Every process the tests start inherits this; leftovers are found by it. */
-const RUN_MARKER = 'NUWSGI_TEST_RUN';
+/**
+ * Every process the tests start inherits this; leftovers are found by it. Not
+ * NUWSGI_*: nuwsgi (as uWSGI) reads NUWSGI_X as the option --x, and `strict`
+ * configs would refuse an unknown one.
+ */
+const RUN_MARKER = '_NUWSGI_TESTS_RUN_ID';
 const runId = randomUUID();
 
 const COUNTERS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];

@@ -118,6 +118,28 @@ describe('--threads', () => {
     }
   });
 
+  test('threads=4: --log-format %(core) names each core; --max-requests counts the requests of every core', async () => {
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '4',
+      '--log-format', 'core=%(core) uri=%(uri)', '--max-requests', '8',
+    ]);
+    try {
+      const port = server.httpPort as number;
+      // Four at once, twice: each batch spreads over the 4 cores.
+      for (let round = 0; round < 2; round++) {
+        const answers = await Promise.all([0, 1, 2, 3].map(() => request(port, { path: '/sleep?0.3' })));
+        for (const a of answers) assert.equal(a.status, 200);
+      }
+      await until(() => count(server, /core=\d uri=\/sleep/) >= 8, 10_000, 'eight request lines');
+      const cores = new Set([...server.logs().matchAll(/^core=(\d) uri=\/sleep/gm)].map((m) => m[1]));
+      assert.ok(cores.size >= 2 && [...cores].every((c) => Number(c) < 4), `cores logged: ${[...cores].join(',')}`);
+      // 8 requests over 4 cores reach max-requests 8: the worker is replaced (uWSGI counts the worker, not the core).
+      await server.waitForLog(/The work of process \d+ is done \(max requests reached \(8\)\)\. Seeya!/, 15_000);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('threads=1 keeps wsgi.multithread false and the plain banner', async () => {
     const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1']);
     try {
