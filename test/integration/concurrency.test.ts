@@ -121,7 +121,7 @@ describe('--threads', () => {
   test('threads=4: --log-format %(core) names each core; --max-requests counts the requests of every core', async () => {
     const server = await startNuwsgi([
       '--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '4',
-      '--log-format', 'core=%(core) uri=%(uri)', '--max-requests', '8',
+      '--log-format', 'core=%(core) uri=%(uri)', '--max-requests', '8', '--min-worker-lifetime', '0',
     ]);
     try {
       const port = server.httpPort as number;
