@@ -5,7 +5,7 @@
 // the same apps and the same interpreter; prints a table with ratios against
 // uWSGI and writes bench/results/<timestamp>.json. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
@@ -13,12 +13,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { debianLibpythonPackage, ensureDebPackages } from '../scripts/lib/apt.mjs';
+import { buildDjangoSite } from './lib/django-site.mjs';
+import { processTree, readProcText, treeMemory } from './lib/proc-tree.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn'];
 const APPS = {
   hello: { file: 'examples/hello.py', module: 'hello:application', path: '/' },
   flask: { file: 'examples/flask_app.py', module: 'flask_app:app', path: '/' },
+  // A view rendering a template from a model query on SQLite (bench/lib/django-site.mjs); built at start.
+  django: { build: buildDjangoSite, path: '/' },
   // Concurrency scenarios (bench/apps/bench_app.py): an app that waits 50 ms per request...
   io50: { file: 'bench/apps/bench_app.py', module: 'bench_app:application', chdir: 'bench/apps', path: '/io' },
   // ...and hello beside a back-to-back 0.5 s request (mode hol).
@@ -34,7 +38,8 @@ const STOP_DEADLINE_MS = 15_000;
 
 const USAGE = `usage: node bench/run.mjs [options]
   --servers LIST      nuwsgi,uwsgi,gunicorn (default all; env BENCH_SERVERS)
-  --apps LIST         hello,flask,io50,hol (default hello,flask; env BENCH_APPS)
+  --apps LIST         hello,flask,django,io50,hol (default hello,flask; env BENCH_APPS)
+                      django: a template rendered from a 10-row query on SQLite (python3-django)
                       io50: waits 50 ms per request; hol: hello, with /slow for mode hol
   --duration SECS     measured wrk run per case (default 10; env BENCH_DURATION)
   --warmup SECS       wrk warm-up before each measurement (default 2; env BENCH_WARMUP)
@@ -258,48 +263,7 @@ async function stopServer(s, signal = 'SIGTERM') {
 }
 
 // ---------------------------------------------------------------------------
-// Memory of a process tree, from /proc.
-
-function readProcText(path) {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return undefined;
-  }
-}
-
-function processTree(root) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProcText(`/proc/${name}/stat`);
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') continue;
-    const ppid = Number(fields[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
-  return out;
-}
-
-/** Sum of Rss and Pss (kB in smaps_rollup) over the tree. PSS splits shared pages, so it adds up honestly across forks. */
-function treeMemory(root) {
-  let rssKb = 0;
-  let pssKb = 0;
-  const pids = processTree(root);
-  const perProcess = [];
-  for (const pid of pids) {
-    const text = readProcText(`/proc/${pid}/smaps_rollup`) ?? '';
-    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
-    const pss = Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
-    rssKb += rss;
-    pssKb += pss;
-    perProcess.push({ pid, role: pid === root ? 'master' : 'worker', rssMb: rss / 1024, pssMb: pss / 1024 });
-  }
-  return { processes: pids.length, rssMb: rssKb / 1024, pssMb: pssKb / 1024, perProcess };
-}
+// Memory and CPU of a process tree, from /proc (processTree, treeMemory: bench/lib/proc-tree.mjs).
 
 /**
  * CPU time of every thread of the tree, in microseconds (/proc/PID/task/TID/schedstat, ns).
@@ -597,7 +561,8 @@ async function main() {
   if (opts.install) {
     const libpython = debianLibpythonPackage();
     const nginx = opts.modes.includes('nginx') || opts.modes.includes('hol') ? ['nginx'] : [];
-    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...(libpython ? [libpython] : [])];
+    const django = opts.apps.includes('django') ? ['python3-django'] : [];
+    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...django, ...(libpython ? [libpython] : [])];
     const missing = ensureDebPackages(pkgs, { label: 'bench packages' });
     if (missing.includes('wrk')) fail('wrk is required: apt-get install wrk');
   }
@@ -607,6 +572,11 @@ async function main() {
     (opts.workerThreads > 1 ? `, ${opts.workerThreads} threads each` : ''));
   const rows = [];
   for (const app of opts.apps) {
+    if (APPS[app].build !== undefined) {
+      const site = APPS[app].build('/usr/bin/python3'); // Debian's Django, for every server
+      process.once('exit', site.cleanup);
+      Object.assign(APPS[app], { file: site.file, module: site.module, chdir: site.dir });
+    }
     for (const transport of transports(opts.modes)) {
       for (const server of opts.servers) {
         console.log(`- ${app} on ${server} (${transport.modes.join(', ')}) ...`);

@@ -75,6 +75,10 @@ export async function runMaster(
       workerTitle: (id) => workerTitle(plan.procname, id),
       onInstanceReload: () => void daemons.reload(),
       listenQueue: () => longestListenQueue(sockets),
+      cheap: plan.idle.cheap,
+      idleSeconds: plan.idle.seconds,
+      // uWSGI: a vassal asks its emperor (byte 22), which stops it; alone, the instance stops.
+      ...(plan.idle.die ? { onIdleDeath: () => void (emperor.voluntaryStop() || master.stopGracefully()) } : {}),
       onStopping: () => {
         daemonsStopped = daemons.stop(false);
       },

@@ -71,6 +71,8 @@ export interface ServerPlan {
   masterFifo: string[];
   /** --cheaper N (0 = off) and its tuning, validated by cheaperSettings(). */
   cheaper: { cheaper: number; processes: number; initial: number | undefined; step: number; overload: number; algo: string | undefined; busyness: Partial<BusynessSettings> };
+  /** --cheap, --idle N (0 = off), --die-on-idle (src/master/idle.ts). */
+  idle: { cheap: boolean; seconds: number; die: boolean };
   /** --uid / --gid: whom to become once the sockets are bound. */
   uid: string | undefined;
   gid: string | undefined;
@@ -170,6 +172,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
         backlogNonzero: o.int('cheaper-busyness-backlog-nonzero'),
       },
     },
+    idle: { cheap: o.bool('cheap'), seconds: o.int('idle'), die: o.bool('die-on-idle') },
     uid: o.str('uid'),
     gid: o.str('gid'),
     daemonize: o.str('daemonize'),

@@ -21,6 +21,8 @@ export interface VassalControl {
 export interface VassalLink {
   /** Every worker is ready (called once per boot and after each completed reload). */
   ready(): void;
+  /** --die-on-idle: ask the emperor to stop us (byte 22; an on-demand vassal goes back to on-demand). False without an emperor. */
+  voluntaryStop(): boolean;
 }
 
 /** The emperor's descriptor, when this process is a vassal. */
@@ -37,7 +39,7 @@ export function hasEmperor(env: NodeJS.ProcessEnv = process.env): boolean {
 
 export function attachToEmperor(control: VassalControl, log: (line: string) => void): VassalLink {
   const fd = emperorFd();
-  if (fd === undefined) return { ready: () => undefined };
+  if (fd === undefined) return { ready: () => undefined, voluntaryStop: () => false };
   // The workers and the app have no business with the emperor's descriptor.
   delete process.env[EMPEROR_FD_ENV];
   keepFromChildren(fd);
@@ -75,6 +77,12 @@ class EmperorChannel implements VassalLink {
     this.loyal = true;
     this.log('announcing my loyalty to the Emperor...');
     this.send(TO_EMPEROR.loyal);
+  }
+
+  voluntaryStop(): boolean {
+    if (this.lost || this.socket.destroyed) return false;
+    this.send(TO_EMPEROR.voluntaryStop);
+    return true;
   }
 
   private onCommand(byte: number): void {

@@ -11,6 +11,7 @@ import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
 import { cheaperAlgorithm, type CheaperAlgorithm, type CheaperSettings, type LoadSample } from './cheaper';
 import { readProcessMemory } from '../stats/procfs';
+import { ConnectionAlarm, IdleClock } from './idle';
 
 /**
  * A worker process's life as the master sees it. Timers belong to states:
@@ -83,6 +84,12 @@ export interface MasterOptions {
   listenQueue?: () => number;
   /** The master begins to stop (either way): attached daemons are stopped meanwhile. */
   onStopping?: () => void;
+  /** --cheap: no worker until the first connection arrives on a socket. */
+  cheap?: boolean;
+  /** --idle N (seconds; 0 = off): without a request for that long, stop the workers and go cheap. */
+  idleSeconds?: number;
+  /** --die-on-idle: what to do instead of going cheap (stop the instance, or ask the emperor to). */
+  onIdleDeath?: () => void;
 }
 
 import type { WorkerMessage } from '../contracts/ipc';
@@ -125,6 +132,11 @@ export class Master {
   private readonly cheaperAlgo: CheaperAlgorithm | undefined;
   private paused = false;
   private lastLoadSampleMs = Date.now();
+  /** --idle: counts the seconds without a request. */
+  private readonly idleClock: IdleClock | undefined;
+  /** Cheap: every worker stopped, the sockets watched for the next connection (uWSGI's is_cheap). */
+  private sleeping = false;
+  private readonly wakeAlarm = new ConnectionAlarm();
 
   constructor(opts: MasterOptions, sockets: BoundSocket[], template: WorkerTemplate) {
     this.opts = opts;
@@ -135,6 +147,7 @@ export class Master {
     const shm = createSharedMemory('nuwsgi-scoreboard', bytes);
     this.scoreboard = { fd: shm.fd, bytes, reader: new ScoreboardReader(shm.memory), freeRows: Array.from({ length: rows }, (_, i) => i) };
     this.cheaperAlgo = opts.cheaper === undefined ? undefined : cheaperAlgorithm(opts.cheaper, opts.log);
+    this.idleClock = (opts.idleSeconds ?? 0) > 0 ? new IdleClock(opts.idleSeconds as number) : undefined;
     this.touch = new TouchWatcher([
       ...opts.touchReload.map((file) => ({ file, action: () => this.touched(file, 'grace them all', () => this.reload(true)) })),
       ...opts.touchChainReload.map((file) => ({ file, action: () => this.touched(file, 'chain reload', () => this.chainReload()) })),
@@ -145,7 +158,7 @@ export class Master {
   /** Spawn every worker; resolves with the exit code once the master has stopped. */
   run(): Promise<number> {
     this.opts.log(`spawned nuwsgi master process (pid: ${process.pid})`);
-    const initial = this.opts.cheaper?.initial ?? this.opts.processes;
+    const initial = this.opts.cheap === true ? 0 : (this.opts.cheaper?.initial ?? this.opts.processes);
     for (let id = 1; id <= this.opts.processes; id++) {
       const slot: WorkerSlot = { id, current: null, next: null, draining: [], respawns: 0, bootFailures: 0, respawnTimer: null, cheaped: id > initial };
       this.slots.push(slot);
@@ -153,6 +166,11 @@ export class Master {
       else slot.current = this.spawn(slot);
     }
     this.ticker = setInterval(() => this.tick(), 1000);
+    if (this.opts.cheap === true) {
+      this.sleep();
+      // The sockets listen and a connection will be served: ready, for the emperor and systemd.
+      this.opts.onAllReady?.();
+    }
     return new Promise((resolve) => (this.resolveStopped = resolve));
   }
 
@@ -166,6 +184,7 @@ export class Master {
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
+    this.wakeAlarm.disarm();
     // Before the workers drain: no new connection enters, the last worker to close the socket ends it (see stopListening).
     for (const s of this.sockets) stopListening(s);
     for (const proc of this.allProcs()) this.drain(proc);
@@ -181,6 +200,7 @@ export class Master {
     this.opts.events?.stopping();
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
+    this.wakeAlarm.disarm();
     for (const proc of this.allProcs()) proc.child.kill('SIGINT');
     this.checkStopped();
   }
@@ -512,7 +532,55 @@ export class Master {
     if (this.paused) return; // suspended workers are neither stuck nor idle
     if (this.opts.harakiri > 0) this.checkHarakiri(Date.now());
     if ((this.opts.evilReloadOnRssBytes ?? 0) > 0) this.checkEvilRss(this.opts.evilReloadOnRssBytes as number);
+    if (this.sleeping) return; // uWSGI: neither the cheaper algorithm nor the idle check while cheap
     if (this.cheaperAlgo !== undefined) this.adjustWorkers();
+    if (this.idleClock !== undefined) this.checkIdle(this.idleClock, Date.now());
+  }
+
+  // ------------------------------------------------------- idle and cheap modes
+
+  /** --idle: no request for N seconds and no worker in one: go cheap, or die (--die-on-idle). */
+  private checkIdle(clock: IdleClock, now: number): void {
+    let requests = 0;
+    let busy = this.chain.length > 0; // a reload in progress is not idleness
+    for (const proc of this.allProcs()) {
+      const row = this.scoreboard.reader.read(proc.row);
+      requests += row.requests;
+      if (proc.state === 'spawning' || row.cores.some((core) => core.requestStartMs > 0)) busy = true;
+    }
+    if (!clock.observe(now, requests, busy)) return;
+    this.opts.log(clock.idleLine(now));
+    if (this.opts.onIdleDeath !== undefined) {
+      this.sleeping = true; // as uWSGI: no more checks; the emperor (or our own stop) ends the instance
+      this.opts.onIdleDeath();
+      return;
+    }
+    for (const slot of this.slots) {
+      if (!slot.cheaped) this.opts.events?.setCheaped(slot.id, true);
+      slot.cheaped = true;
+      // Nobody is in a request: a graceful stop ends at once and cannot lose one that slips in.
+      for (const proc of [slot.current, slot.next]) if (proc !== null) this.drain(proc);
+    }
+    this.sleep();
+  }
+
+  /** Watch the sockets; the first connection waiting on one wakes the workers (which then accept it). */
+  private sleep(): void {
+    this.sleeping = true;
+    this.opts.log('cheap mode enabled: waiting for socket connection...');
+    this.wakeAlarm.arm(
+      this.sockets.map((s) => s.fd),
+      () => this.wake(),
+    );
+  }
+
+  private wake(): void {
+    if (!this.sleeping || this.stopping !== 'no') return;
+    this.sleeping = false;
+    this.idleClock?.restart();
+    const wanted = this.opts.cheaper?.initial ?? this.opts.processes;
+    // A slot whose old worker still drains gets its new one when that exits (onExit).
+    for (const slot of this.slots.slice(0, wanted)) this.decheap(slot);
   }
 
   /** Read from the scoreboard, so it works while the worker is stuck inside Python. */

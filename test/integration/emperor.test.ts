@@ -269,9 +269,10 @@ describe('the emperor', () => {
     }
   });
 
-  test('on-demand vassals (emperor-on-demand-directory): the emperor holds the socket, the first connection starts the vassal and is served', async () => {
+  test('on-demand vassals (emperor-on-demand-directory): the emperor holds the socket, the first connection starts the vassal and is served; idle + die-on-idle sends it back to on-demand', async () => {
     const l = layout();
-    writeFileSync(join(l.vassals, 'od.ini'), ['[uwsgi]', `wsgi-file = ${l.root}/app.py`, 'master = true', 'processes = 1', 'env = VERSION=od', ''].join('\n'));
+    const ini = ['[uwsgi]', `wsgi-file = ${l.root}/app.py`, 'master = true', 'processes = 1', 'env = VERSION=od', 'idle = 2', 'die-on-idle = true', ''];
+    writeFileSync(join(l.vassals, 'od.ini'), ini.join('\n'));
     const emperor = await startNuwsgi(['--emperor', l.vassals, '--emperor-on-demand-directory', l.run, '--emperor-stats', join(l.run, 'stats.sock')], { waitReady: false });
     const socket = join(l.run, 'od.socket');
     try {
@@ -285,7 +286,17 @@ describe('the emperor', () => {
       assert.equal(first.status, 200, 'the connection that woke the vassal is served');
       assert.equal((JSON.parse(first.body.toString()) as AppAnswer).version, 'od');
       assert.match(emperor.logs(), /nuwsgi socket 0 inherited UNIX address .*od\.socket fd 0/);
+      const sleepy = await vassalPid(l, 'od.ini');
+
+      // Idle for 2 s: the vassal sends byte 22, the emperor stops it and holds the socket again.
+      await emperor.waitForLog(/workers have been inactive for more than 2 seconds/, 30_000);
+      await emperor.waitForLog(/od\.ini -> back to "on demand" mode, waiting for connections/, 30_000);
+      await eventually(() => (isAlive(sleepy) ? undefined : true), 'the idle vassal gone');
+      assert.equal((await stats(l)).vassals.find((v) => v.id === 'od.ini')?.pid, -1);
+      const again = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
+      assert.equal(again.status, 200, 'the connection that woke it again is served');
       const master = await vassalPid(l, 'od.ini');
+      assert.notEqual(master, sleepy);
 
       rmSync(join(l.vassals, 'od.ini'));
       await emperor.waitForLog(/\[emperor\] removed uwsgi instance od\.ini/, 30_000);

@@ -110,14 +110,14 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
     help: 'if total workers resident memory usage is higher try to stop workers',
   },
   {
-    name: 'cheap', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'cheap', kind: 'flag', type: 'bool', status: 'implemented', implies: ['master'], section: SECTION,
     help: 'set cheap mode (spawn workers only after the first request)',
   },
   {
-    name: 'idle', kind: 'scalar', type: 'int', status: 'planned', metavar: 'secs', implies: ['master'], section: SECTION,
+    name: 'idle', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'secs', implies: ['master'], section: SECTION,
     help: 'set idle mode (put nuwsgi in cheap mode after inactivity)',
   },
-  { name: 'die-on-idle', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'shutdown nuwsgi when idle' },
+  { name: 'die-on-idle', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'shutdown nuwsgi when idle' },
   {
     name: 'no-orphans', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically kill workers if master dies (can be dangerous for availability)',

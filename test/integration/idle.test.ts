@@ -1,0 +1,81 @@
+/**
+ * cheap, idle N and die-on-idle (src/master/idle.ts): the workers run only
+ * while there is traffic, and the connection that wakes the instance is served.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from '../helpers/http';
+import { startNuwsgi, type ServerProcess } from '../helpers/server';
+import { until } from '../helpers/load';
+import { descendants } from '../helpers/procs';
+
+const APP = 'examples/hello.py';
+
+function args(extra: string[]): string[] {
+  return ['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '2', ...extra];
+}
+
+/** Started without the helper's readiness request: that request would wake a cheap instance. */
+async function startCheap(extra: string[]): Promise<ServerProcess> {
+  const server = await startNuwsgi(args(extra), { waitReady: false });
+  await server.waitForLog(/cheap mode enabled: waiting for socket connection\.\.\./, 30_000);
+  return server;
+}
+
+const workers = (server: ServerProcess): number => descendants(server.pid).length;
+
+describe('cheap', () => {
+  test('no worker until the first connection; that request is served', async () => {
+    const server = await startCheap(['--cheap']);
+    try {
+      assert.doesNotMatch(server.logs(), /spawned nuwsgi worker/);
+      assert.equal(workers(server), 0);
+      const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
+      assert.equal(res.status, 200);
+      await server.waitForLog(/spawned nuwsgi worker 2/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('idle', () => {
+  test('workers stop after N idle seconds with uWSGI\'s lines; the next request gets 200 and they come back', async () => {
+    const server = await startNuwsgi(args(['--idle', '2']));
+    try {
+      await server.waitForLog(/workers have been inactive for more than 2 seconds \(\d+-\d+\)/, 20_000);
+      await server.waitForLog(/cheap mode enabled: waiting for socket connection\.\.\./);
+      await until(() => workers(server) === 0, 20_000, 'every worker stopped');
+      const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
+      assert.equal(res.status, 200);
+      assert.equal(workers(server), 2);
+      // And again: idle once more after the wake-up.
+      await until(() => (server.logs().match(/workers have been inactive/g) ?? []).length === 2, 20_000, 'a second idle period');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a busy worker is never idle: a request longer than N seconds is not cut', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', 'test/fixtures/apps/sink.py', '--master', '--processes', '1', '--idle', '1']);
+    try {
+      const res = await request(server.httpPort as number, { path: '/slow?secs=3', timeoutMs: 30_000 });
+      assert.equal(res.status, 200);
+      assert.doesNotMatch(server.logs(), /workers have been inactive/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('die-on-idle: the instance exits 0 when idle', async () => {
+    const server = await startNuwsgi(args(['--idle', '1', '--die-on-idle']));
+    try {
+      const exit = await server.waitForExit(20_000);
+      assert.deepEqual(exit, { code: 0, signal: null });
+      assert.match(server.logs(), /workers have been inactive for more than 1 seconds/);
+      assert.doesNotMatch(server.logs(), /cheap mode enabled/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
