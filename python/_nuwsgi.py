@@ -167,6 +167,11 @@ def _register_traceback_dump():
 
     if hasattr(signal, "SIGPWR"):
         faulthandler.register(signal.SIGPWR, file=sys.stderr, all_threads=True)
+    # A fatal signal (SIGSEGV, SIGFPE, SIGABRT, SIGBUS, SIGILL) dumps every
+    # thread's stack, then faulthandler restores the previous handler (V8's
+    # trap handler, which declines faults outside WebAssembly) and re-raises:
+    # the worker still dies by its signal, and the master logs which request.
+    faulthandler.enable(file=sys.stderr, all_threads=True)
 
 
 def _start_autoreloader(seconds, master_pid):
