@@ -69,6 +69,9 @@ export class Connection implements ResponseOutput, TransportEvents {
   /** When the current request's body began (its head was parsed), epoch ms; 0 = not in a body. */
   private bodyStartedAt = 0;
   private bodyBytes = 0;
+  /** The body's pace is judged per window of --body-grace seconds: when the current one began, and its bytes. */
+  private rateWindowAt = 0;
+  private rateWindowBytes = 0;
   /** SERVER_PROTOCOL of the 408 we answer a too-slow request with (the adapter sets it). */
   timeoutProtocol = 'HTTP/1.1';
   /** Set by the protocol adapter: whether its parser holds a partial request. */
@@ -120,11 +123,14 @@ export class Connection implements ResponseOutput, TransportEvents {
   headParsed(): void {
     this.bodyStartedAt = Date.now();
     this.bodyBytes = 0;
+    this.rateWindowAt = this.bodyStartedAt;
+    this.rateWindowBytes = 0;
   }
 
   /** The adapter took `bytes` of body. */
   noteBody(bytes: number): void {
     this.bodyBytes += bytes;
+    this.rateWindowBytes += bytes;
   }
 
   /** The adapter parsed a complete request. */
@@ -343,8 +349,9 @@ export class Connection implements ResponseOutput, TransportEvents {
   /** Called about once a second by the worker. */
   checkDeadline(now: number): void {
     if (this.state === 'reading' && this.bodyTooSlow(now)) {
-      const secs = Math.round((now - this.bodyStartedAt) / 1000);
-      this.timeOut(`request body too slow (${this.bodyBytes} bytes in ${secs} seconds, under ${this.timeouts.bodyMinRate ?? 0} bytes/s)`);
+      const secs = Math.round((now - this.rateWindowAt) / 1000);
+      const total = this.bodyBytes !== this.rateWindowBytes ? `, ${this.bodyBytes} in all` : '';
+      this.timeOut(`request body too slow (${this.rateWindowBytes} bytes in the last ${secs} seconds${total}, under ${this.timeouts.bodyMinRate ?? 0} bytes/s)`);
       return;
     }
     if (this.deadline === 0 || now < this.deadline) return;
@@ -361,12 +368,22 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.transport.destroy();
   }
 
-  /** mod_reqtimeout's MinRate: after the grace period, the body's average pace must keep up. */
+  /**
+   * A minimum rate as mod_reqtimeout's MinRate, but judged per window of
+   * --body-grace seconds rather than on the average since the start: a
+   * client that sends half a body fast and then drips cannot bank its head
+   * start (at 500 bytes/s, 1 MB sent at once would buy it half an hour).
+   * A real client stalling is cut sooner anyway, by --socket-timeout.
+   */
   private bodyTooSlow(now: number): boolean {
     const minRate = this.timeouts.bodyMinRate ?? 0;
     if (minRate <= 0 || this.bodyStartedAt === 0 || this.inFlight !== null || this.pending.length > 0) return false;
-    const elapsedMs = now - this.bodyStartedAt;
-    return elapsedMs >= (this.timeouts.bodyGraceMs ?? 0) && (this.bodyBytes * 1000) / elapsedMs < minRate;
+    const elapsedMs = now - this.rateWindowAt;
+    if (elapsedMs < (this.timeouts.bodyGraceMs ?? 0)) return false;
+    if ((this.rateWindowBytes * 1000) / elapsedMs < minRate) return true;
+    this.rateWindowAt = now;
+    this.rateWindowBytes = 0;
+    return false;
   }
 
   /** A request too slow to arrive: 408, as Apache and nginx answer, and close (the rest of it is not read). */

@@ -186,7 +186,11 @@ export class Worker implements ConnectionHost, StaticHost {
             : new SocketTransport(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), false);
         this.adopt(transport, start);
       });
-      server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        // accept() failing on a TLS socket (no raw listener): the same once-per-interval line and back-off.
+        if (err.syscall === 'accept' && err.errno !== undefined) this.acceptBackoff.failed(err.errno, listener.name);
+        else this.logFn(`error on socket ${listener.name}: ${err.message}\n`);
+      });
       // The master already listens with --listen's backlog; Node's default (511) must not replace it.
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {

@@ -79,12 +79,12 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'body-min-rate', kind: 'scalar', type: 'int', default: 500, status: 'implemented', metavar: 'bytes/s', min: 0, section: SECTION,
-    help: 'after body-grace seconds, a request body arriving slower than this on average is cut with 408 (0: off)',
-    note: 'nuwsgi only, as Apache\'s mod_reqtimeout body=20,MinRate=500 (docs/hardening.md)',
+    help: 'a request body arriving slower than this over a window of body-grace seconds is cut with 408 (0: off)',
+    note: 'nuwsgi only, as Apache\'s mod_reqtimeout body=20,MinRate=500 but judged per window, so a fast start buys no drip time (docs/hardening.md)',
   },
   {
     name: 'body-grace', kind: 'scalar', type: 'int', default: 20, status: 'implemented', metavar: 'secs', min: 1, section: SECTION,
-    help: 'seconds a request body may take before body-min-rate applies',
+    help: 'seconds over which body-min-rate is judged (the first check comes this long after the head)',
     note: 'nuwsgi only (docs/hardening.md)',
   },
   {
