@@ -533,7 +533,7 @@ def _handle(core):
         return out
     except BaseException:
         _log_failure(environ, response.sent)
-        _safe_close(response)
+        _safe_close(response, environ)
         if response.sent:
             return _write_meta(core, KIND_BROKEN, response, 0)
         return _write_meta(core, KIND_ERROR, None, 0)
@@ -801,11 +801,13 @@ def _write_meta(core, kind, response, body_len, out=None):
     return None
 
 
-def _safe_close(response):
+def _safe_close(response, environ=None):
+    """close() the app's iterable; its exception is logged naming the request
+    (a streaming response keeps its environ, the others pass it)."""
     try:
         response.close()
     except BaseException:
-        _log_exception(None)
+        _log_exception(environ if environ is not None else response.environ)
 
 
 def _log_failure(environ, headers_sent):

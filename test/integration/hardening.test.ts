@@ -194,6 +194,18 @@ describe('hardening', () => {
     }
   });
 
+  test('an iterable whose close() raises: the traceback names the request', async () => {
+    const server = await startNuwsgi([...base(), '--processes', '1']);
+    try {
+      // The body went out; the broken close() then cuts the chunked stream (the client sees no last chunk).
+      await request(server.httpPort as number, { path: '/close-fails?q=1' }).catch(() => undefined);
+      await server.waitForLog(/^Traceback for GET \/close-fails\?q=1:$/m);
+      await server.waitForLog(/^ValueError: close broke$/m);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('a worker killed by SIGSEGV: Python traceback of its threads and the request it was running', async () => {
     const server = await startNuwsgi([...base(), '--processes', '1']);
     try {
