@@ -207,8 +207,9 @@ export class Worker implements ConnectionHost, StaticHost {
         if (raw !== null) this.listeners.push(raw);
         this.rawListenerOf.push(raw);
         this.takeQueued.push(() => acceptAllQueued(server, onHandle));
+      } else {
+        this.rawListenerOf.push(null);
       }
-      else this.rawListenerOf.push(null);
       this.servers.push(server);
     }
   }
