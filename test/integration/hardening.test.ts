@@ -10,6 +10,7 @@ import { request } from '../helpers/http';
 import { nuwsgiBin, repoRoot, startNuwsgi, startServer } from '../helpers/server';
 import { until } from '../helpers/load';
 import { descendants } from '../helpers/procs';
+import { encodeUwsgiPacket } from '../helpers/uwsgi';
 
 const APP = (): string => join(repoRoot(), 'test', 'fixtures', 'apps', 'hardening.py');
 const base = (): string[] => ['--http-socket', '127.0.0.1:0', '--wsgi-file', APP(), '--master'];
@@ -69,6 +70,20 @@ describe('hardening', () => {
       assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
       assert.ok(took < 5_000, `cut after ${took} ms`);
       await server.waitForLog(/127\.0\.0\.1: request head not complete after 2 seconds, answering 408/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('on a uwsgi socket too: a packet dripped a byte at a time gets 408 after --header-timeout', async () => {
+    const server = await startNuwsgi(['--socket', '127.0.0.1:0', '--wsgi-file', APP(), '--master', '--processes', '1', '--header-timeout', '2']);
+    try {
+      const s = await connect(server.ports[0] as number);
+      const reply = collect(s, 15_000);
+      const started = Date.now();
+      drip(s, encodeUwsgiPacket({ REQUEST_METHOD: 'GET', REQUEST_URI: '/', PATH_INFO: '/', SERVER_PROTOCOL: 'HTTP/1.1' }), 300);
+      assert.match(await reply, /^HTTP\/1\.0 408 Request Timeout\r\n/);
+      assert.ok(Date.now() - started < 5_000);
     } finally {
       await server.stop();
     }
