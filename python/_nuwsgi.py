@@ -167,6 +167,11 @@ def _register_traceback_dump():
 
     if hasattr(signal, "SIGPWR"):
         faulthandler.register(signal.SIGPWR, file=sys.stderr, all_threads=True)
+    # A fatal signal (SIGSEGV, SIGFPE, SIGABRT, SIGBUS, SIGILL) dumps every
+    # thread's stack, then faulthandler restores the previous handler (V8's
+    # trap handler, which declines faults outside WebAssembly) and re-raises:
+    # the worker still dies by its signal, and the master logs which request.
+    faulthandler.enable(file=sys.stderr, all_threads=True)
 
 
 def _start_autoreloader(seconds, master_pid):
@@ -528,7 +533,7 @@ def _handle(core):
         return out
     except BaseException:
         _log_failure(environ, response.sent)
-        _safe_close(response)
+        _safe_close(response, environ)
         if response.sent:
             return _write_meta(core, KIND_BROKEN, response, 0)
         return _write_meta(core, KIND_ERROR, None, 0)
@@ -796,11 +801,13 @@ def _write_meta(core, kind, response, body_len, out=None):
     return None
 
 
-def _safe_close(response):
+def _safe_close(response, environ=None):
+    """close() the app's iterable; its exception is logged naming the request
+    (a streaming response keeps its environ, the others pass it)."""
     try:
         response.close()
     except BaseException:
-        _log_exception(None)
+        _log_exception(environ if environ is not None else response.environ)
 
 
 def _log_failure(environ, headers_sent):

@@ -477,6 +477,7 @@ export class Master {
     } else {
       const how = signal !== null ? `, killed by signal ${signalNumber(signal)}` : '';
       this.opts.log(`DAMN ! worker ${slot.id} (pid: ${proc.pid}) died${how} :( trying respawn ...`);
+      if (signal !== null) this.logLostRequests(slot.id, proc);
     }
     if (wasBooting && code === EXIT_NO_APP && !this.everReady) {
       // The app cannot load at all: stop everything with uWSGI's need-app code.
@@ -488,6 +489,20 @@ export class Master {
     slot.respawns++;
     if (wasBooting) slot.bootFailures++;
     this.scheduleRespawn(slot);
+  }
+
+  /**
+   * A worker killed by a signal (a crash in a C extension, an OOM kill): the
+   * requests it was running, per core, from its scoreboard row (still intact:
+   * the row is reused only by a later spawn), as uWSGI prints its backtrace.
+   */
+  private logLostRequests(slotId: number, proc: WorkerProc): void {
+    const now = Date.now();
+    for (const core of this.scoreboard.reader.read(proc.row).cores) {
+      if (core.requestStartMs <= 0) continue;
+      const secs = ((now - core.requestStartMs) / 1000).toFixed(1);
+      this.opts.log(`worker ${slotId} core ${core.id} was running: ${core.current} (for ${secs} seconds)`);
+    }
   }
 
   /** Workers that die while booting, again and again, are respawned ever more slowly: never a busy loop. */

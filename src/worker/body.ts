@@ -10,6 +10,33 @@ export interface SpoolPolicy {
   spoolAtBytes: number;
   /** Spooled data is written in pieces of at least this size (fewer write(2)s for small input chunks). */
   spoolWriteBytes: number;
+  /** The worker's budget for bodies held in memory, shared by all its connections. */
+  budget?: BodyBudget;
+}
+
+/**
+ * What all of a worker's in-memory request bodies may hold together
+ * (--body-buffer-budget). Beyond it, a body being collected goes to a
+ * temporary file whatever its size, so a thousand slow uploads cost disk,
+ * not RAM (docs/hardening.md).
+ */
+export class BodyBudget {
+  readonly limitBytes: number;
+  usedBytes = 0;
+  /** The most held at once since the memory was last trimmed (src/worker/memory-trim.ts). */
+  peakBytes = 0;
+  /** Every body byte received, in memory or to disk (the trimmer watches it). */
+  throughBytes = 0;
+  /** Bodies sent to disk because the budget was spent (tests and stats read it). */
+  overflows = 0;
+
+  constructor(limitBytes: number) {
+    this.limitBytes = limitBytes;
+  }
+
+  get exceeded(): boolean {
+    return this.limitBytes > 0 && this.usedBytes > this.limitBytes;
+  }
 }
 
 /**
@@ -20,6 +47,8 @@ export interface SpoolPolicy {
 export class BodyCollector {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Bytes of this body counted in the worker's budget (held in memory, not yet handed on). */
+  private charged = 0;
   private fd = -1;
   private spoolPath: string | undefined;
   private readonly policy: SpoolPolicy;
@@ -44,13 +73,36 @@ export class BodyCollector {
 
   push(chunk: Buffer): void {
     this.size += chunk.length;
+    if (this.policy.budget !== undefined) this.policy.budget.throughBytes += chunk.length;
     if (this.fd >= 0) {
       this.spool(chunk);
       return;
     }
     // The parser may hand us views of its input buffer: keep our own copy.
     this.chunks.push(Buffer.from(chunk));
-    if (this.size >= this.policy.spoolAtBytes) this.spill();
+    this.charge(chunk.length);
+    if (this.size >= this.policy.spoolAtBytes) {
+      this.spill();
+    } else if (this.policy.budget?.exceeded === true) {
+      this.policy.budget.overflows++;
+      this.spill();
+    }
+  }
+
+  private charge(bytes: number): void {
+    const budget = this.policy.budget;
+    if (budget === undefined) return;
+    budget.usedBytes += bytes;
+    if (budget.usedBytes > budget.peakBytes) budget.peakBytes = budget.usedBytes;
+    this.charged += bytes;
+  }
+
+  /** Give this body's share of the budget back (spilled, handed to Python, or dropped). */
+  private release(): void {
+    if (this.charged === 0) return;
+    const budget = this.policy.budget as BodyBudget;
+    budget.usedBytes -= this.charged;
+    this.charged = 0;
   }
 
   /** The body as the bridge takes it. Call once, after the last push. */
@@ -61,6 +113,7 @@ export class BodyCollector {
       this.fd = -1;
       return { spooledPath: this.spoolPath as string };
     }
+    this.release();
     if (this.size === 0) return null;
     const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
@@ -69,6 +122,7 @@ export class BodyCollector {
 
   /** Remove the spool file, if any. Safe to call more than once. */
   dispose(): void {
+    this.release();
     if (this.fd >= 0) {
       closeSync(this.fd);
       this.fd = -1;
@@ -91,6 +145,7 @@ export class BodyCollector {
     this.fd = openSync(this.spoolPath, 'wx', 0o600);
     const chunks = this.chunks;
     this.chunks = [];
+    this.release();
     for (const chunk of chunks) this.spool(chunk, true);
   }
 

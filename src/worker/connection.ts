@@ -8,6 +8,12 @@ export interface ConnectionTimeouts {
   idleMs: number;
   /** Most a body read or a response write may stall (--socket-timeout), ms. */
   stallMs: number;
+  /** Most a request head may take from its first byte (--header-timeout, at most idleMs), ms. */
+  headerMs?: number;
+  /** A body may take this long before `bodyMinRate` applies (--body-grace), ms. */
+  bodyGraceMs?: number;
+  /** Average bytes/s a body must keep up after the grace period (--body-min-rate); 0 = no minimum. */
+  bodyMinRate?: number;
 }
 
 /** What a connection needs from the worker. */
@@ -34,6 +40,8 @@ export interface ConnectionReader {
   data(chunk: Buffer): void;
   /** The client sent EOF. */
   end(): void;
+  /** The socket closed: drop a request still being collected (its body's memory and temporary file). */
+  closed?(): void;
   /** Whether more input is of any use (false once a uwsgi packet is complete). */
   needsInput(): boolean;
 }
@@ -58,6 +66,14 @@ export class Connection implements ResponseOutput, TransportEvents {
   private deadline = 0;
   private drainWaiters: Array<(ok: boolean) => void> = [];
   private headStartedAt = 0;
+  /** When the current request's body began (its head was parsed), epoch ms; 0 = not in a body. */
+  private bodyStartedAt = 0;
+  private bodyBytes = 0;
+  /** The body's pace is judged per window of --body-grace seconds: when the current one began, and its bytes. */
+  private rateWindowAt = 0;
+  private rateWindowBytes = 0;
+  /** SERVER_PROTOCOL of the 408 we answer a too-slow request with (the adapter sets it). */
+  timeoutProtocol = 'HTTP/1.1';
   /** Set by the protocol adapter: whether its parser holds a partial request. */
   partialRequest = false;
   private reader: ConnectionReader | null = null;
@@ -103,8 +119,24 @@ export class Connection implements ResponseOutput, TransportEvents {
     return this.state === 'closed' || this.transport.destroyed;
   }
 
+  /** The adapter parsed a request head; its body (if any) follows. */
+  headParsed(): void {
+    this.bodyStartedAt = Date.now();
+    this.bodyBytes = 0;
+    this.rateWindowAt = this.bodyStartedAt;
+    this.rateWindowBytes = 0;
+  }
+
+  /** The adapter took `bytes` of body. */
+  noteBody(bytes: number): void {
+    this.bodyBytes += bytes;
+    this.rateWindowBytes += bytes;
+  }
+
   /** The adapter parsed a complete request. */
   enqueue(ex: Exchange): void {
+    this.bodyStartedAt = 0;
+    this.headStartedAt = Date.now(); // a partial request after it is the next head
     this.pending.push(ex);
     if (this.pending.length >= MAX_PIPELINED) this.transport.pause();
     this.dispatchNext();
@@ -279,6 +311,7 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.state = 'closed';
     this.deadline = 0;
     this.resolveDrain(false);
+    this.reader?.closed?.();
     for (const ex of this.pending) ex.body.dispose();
     this.pending.length = 0;
     this.host.onClosed(this);
@@ -301,21 +334,65 @@ export class Connection implements ResponseOutput, TransportEvents {
     }
     const now = Date.now(); // not above: the common serving case needs no clock
     if (this.state === 'reading') {
-      this.deadline = Math.min(now + this.timeouts.stallMs, this.headStartedAt + this.timeouts.idleMs);
+      // In a body, only stalls: its pace is checked by checkBodyRate.
+      const headEnd = this.bodyStartedAt > 0 ? Infinity : this.headStartedAt + this.headerMs;
+      this.deadline = Math.min(now + this.timeouts.stallMs, headEnd);
     } else {
       this.deadline = now + this.timeouts.idleMs;
     }
   }
 
+  private get headerMs(): number {
+    return Math.min(this.timeouts.headerMs ?? Infinity, this.timeouts.idleMs);
+  }
+
   /** Called about once a second by the worker. */
   checkDeadline(now: number): void {
+    if (this.state === 'reading' && this.bodyTooSlow(now)) {
+      const secs = Math.round((now - this.rateWindowAt) / 1000);
+      const total = this.bodyBytes !== this.rateWindowBytes ? `, ${this.bodyBytes} in all` : '';
+      this.timeOut(`request body too slow (${this.rateWindowBytes} bytes in the last ${secs} seconds${total}, under ${this.timeouts.bodyMinRate ?? 0} bytes/s)`);
+      return;
+    }
     if (this.deadline === 0 || now < this.deadline) return;
     this.deadline = 0;
-    if (this.state === 'reading' && this.inFlight === null) {
+    if (this.state === 'reading' && this.inFlight === null && this.pending.length === 0) {
+      const headLate = this.bodyStartedAt === 0 && now >= this.headStartedAt + this.headerMs;
+      if (headLate) {
+        this.timeOut(`request head not complete after ${Math.round(this.headerMs / 1000)} seconds`);
+        return;
+      }
       this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
     }
     this.transport.failure ??= 'ETIMEDOUT';
     this.transport.destroy();
+  }
+
+  /**
+   * A minimum rate as mod_reqtimeout's MinRate, but judged per window of
+   * --body-grace seconds rather than on the average since the start: a
+   * client that sends half a body fast and then drips cannot bank its head
+   * start (at 500 bytes/s, 1 MB sent at once would buy it half an hour).
+   * A real client stalling is cut sooner anyway, by --socket-timeout.
+   */
+  private bodyTooSlow(now: number): boolean {
+    const minRate = this.timeouts.bodyMinRate ?? 0;
+    if (minRate <= 0 || this.bodyStartedAt === 0 || this.inFlight !== null || this.pending.length > 0) return false;
+    const elapsedMs = now - this.rateWindowAt;
+    if (elapsedMs < (this.timeouts.bodyGraceMs ?? 0)) return false;
+    if ((this.rateWindowBytes * 1000) / elapsedMs < minRate) return true;
+    this.rateWindowAt = now;
+    this.rateWindowBytes = 0;
+    return false;
+  }
+
+  /** A request too slow to arrive: 408, as Apache and nginx answer, and close (the rest of it is not read). */
+  private timeOut(why: string): void {
+    const who = this.remoteAddress !== '' ? `${this.remoteAddress}: ` : '';
+    this.host.log(`${who}${why}, answering 408\n`);
+    this.bodyStartedAt = 0;
+    this.write([errorResponse(this.timeoutProtocol, 408, reasonPhrase(408))]);
+    this.endGracefully(); // FIN after the answer: closing at once with unread input would reset it away
   }
 }
 

@@ -23,6 +23,14 @@ export interface ExchangeOptions {
   spoolAtBytes: number;
   /** Bytes gathered before each write(2) to a body's temporary file (--post-buffering-bufsize). */
   spoolWriteBytes: number;
+  /** --body-buffer-budget: bytes all in-memory request bodies of a worker may hold together; 0 = no budget. */
+  bodyBudgetBytes: number;
+  /** --body-min-rate: after the grace period a body must have arrived at this many bytes/s on average; 0 = off. */
+  bodyMinRate: number;
+  /** --body-grace: ms a body may take before the minimum rate applies. */
+  bodyGraceMs: number;
+  /** --header-timeout: ms a request head may take from its first byte to its end. */
+  headerTimeoutMs: number;
   /** HTTP keep-alive on http sockets (off only with an explicit --http-keepalive=0). */
   keepAlive: boolean;
   /** --http-keepalive N (N > 1): seconds a kept-alive connection may wait for its next request; 0 = --http-timeout. */
@@ -50,6 +58,10 @@ export function exchangeOptionsFrom(o: Options): ExchangeOptions {
     spoolAtBytes: postBuffering > 0 ? postBuffering : DEFAULT_SPOOL_AT,
     // As uWSGI: the buffer is never smaller than post-buffering.
     spoolWriteBytes: Math.max(bufsize > 0 ? bufsize : 8192, postBuffering),
+    bodyBudgetBytes: o.int('body-buffer-budget'),
+    bodyMinRate: o.int('body-min-rate'),
+    bodyGraceMs: o.int('body-grace') * 1000,
+    headerTimeoutMs: o.int('header-timeout') * 1000,
     ...keepAliveFrom(o),
   };
 }

@@ -32,12 +32,16 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     {
       onHead: (head) => {
         current = exchangeFor(head, conn, opts);
+        conn.headParsed();
         if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
           // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
           transport.write(CONTINUE);
         }
       },
-      onBody: (chunk) => current?.body.push(chunk),
+      onBody: (chunk) => {
+        conn.noteBody(chunk.length);
+        current?.body.push(chunk);
+      },
       onEnd: () => {
         const ex = current;
         current = null;
@@ -62,6 +66,10 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     },
     // The client half-closed: answer what it sent completely, then close.
     end: () => conn.closeWhenIdle(),
+    closed: () => {
+      current?.body.dispose();
+      current = null;
+    },
     needsInput: () => true, // keep-alive: the next request, or EOF
   });
   return conn;

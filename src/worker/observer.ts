@@ -11,13 +11,15 @@ export type { RecyclePolicy } from '../contracts/worker-config';
  * Watches a worker's requests: fills its scoreboard row (harakiri, stats,
  * SIGUSR1/2 read it) and asks for a replacement when a recycling limit is
  * reached. The worker keeps serving until its replacement is ready and the
- * master tells it to drain, so recycling never refuses a connection.
+ * master tells it to drain, so recycling never refuses a connection; except
+ * past reload-on-rss, where it stops taking new work at once (`retire`), so
+ * a leak stops growing while the other workers serve.
  */
 export class WorkerObserver implements RequestObserver {
   private readonly board: ScoreboardWriter | undefined;
   private readonly policy: RecyclePolicy;
   private readonly startedAt = Date.now();
-  private readonly recycle: (reason: string) => void;
+  private readonly recycle: (reason: string, retire: boolean) => void;
   private requests = 0;
   private asked = false;
   private readonly maxRequests: number;
@@ -25,7 +27,7 @@ export class WorkerObserver implements RequestObserver {
   private readonly counters: WorkerCounters | undefined;
   private reporter: StatsReporter | undefined;
 
-  constructor(config: WorkerConfig, recycle: (reason: string) => void) {
+  constructor(config: WorkerConfig, recycle: (reason: string, retire: boolean) => void) {
     this.counters = config.stats ? new WorkerCounters(config.threads) : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
@@ -58,6 +60,8 @@ export class WorkerObserver implements RequestObserver {
     this.requests++;
     const max = this.maxRequests;
     if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
+    // As uWSGI, after every request: a leak is caught before the next one adds to it.
+    if (this.policy.reloadOnRssBytes > 0) this.checkRss(Date.now());
   }
 
   /**
@@ -77,18 +81,21 @@ export class WorkerObserver implements RequestObserver {
   checkLimits(now: number): void {
     const p = this.policy;
     if (p.maxLifetimeMs > 0 && now - this.startedAt >= p.maxLifetimeMs) this.ask('max worker lifetime reached', now);
-    if (p.reloadOnRssBytes > 0) {
-      const rss = process.memoryUsage.rss();
-      if (rss > p.reloadOnRssBytes) this.ask(`rss ${Math.round(rss / 1048576)} MB above reload-on-rss`, now);
-    }
+    if (p.reloadOnRssBytes > 0) this.checkRss(now);
   }
 
-  private ask(reason: string, now: number): void {
+  private checkRss(now: number): void {
+    if (this.asked) return;
+    const rss = process.memoryUsage.rss();
+    if (rss > this.policy.reloadOnRssBytes) this.ask(`rss ${Math.round(rss / 1048576)} MB above reload-on-rss`, now, true);
+  }
+
+  private ask(reason: string, now: number, retire = false): void {
     if (this.asked) return;
     // uWSGI's guard: a worker younger than min-worker-lifetime keeps serving
     // (checked again on the next request or second).
     if (now - this.startedAt < this.policy.minLifetimeMs) return;
     this.asked = true;
-    this.recycle(reason);
+    this.recycle(reason, retire);
   }
 }

@@ -25,6 +25,7 @@ const MODIFIER_WSGI_STRIP_SCRIPT_NAME = 30;
  */
 export function serveUwsgiConnection(transport: Transport, host: ConnectionHost, opts: UwsgiAdapterOptions): Connection {
   const conn = new Connection(transport, host, opts.timeouts);
+  conn.timeoutProtocol = 'HTTP/1.0'; // what our own error answers say on uwsgi sockets
   conn.partialRequest = true; // until the packet is complete, the connection is "reading"
   let current: Exchange | null = null;
   const parser = new UwsgiParser(
@@ -37,8 +38,12 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
           return;
         }
         current = exchangeFor(head, conn, opts);
+        conn.headParsed();
       },
-      onBody: (chunk) => current?.body.push(chunk),
+      onBody: (chunk) => {
+        conn.noteBody(chunk.length);
+        current?.body.push(chunk);
+      },
       onEnd: () => {
         const ex = current;
         current = null;
@@ -60,6 +65,10 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
     },
     end: () => {
       if (!parser.finished) conn.destroy(); // a truncated packet: nothing to answer
+    },
+    closed: () => {
+      current?.body.dispose();
+      current = null;
     },
     // nginx sends nothing after the packet, and the connection closes after the response.
     needsInput: () => !parser.finished,

@@ -25,6 +25,10 @@ import type { TlsFiles } from '../master/sockets';
 import type { SocketProtocol } from '../master/sockets';
 import type { WorkerConfig } from '../contracts/worker-config';
 import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
+import { BodyBudget } from './body';
+import { AcceptBackoff } from './accept-backoff';
+import { MemoryTrimmer } from './memory-trim';
+import { readFdLimit } from '../util/fd-limit';
 
 export type { ListenerSpec, WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 
@@ -35,6 +39,8 @@ export type LogFn = (line: string) => void;
 
 /** How long an idle keep-alive connection may still send one request while its worker drains. */
 const DRAIN_IDLE_GRACE_MS = 2000;
+/** Descriptors kept free for what is not a connection: body spool files, log reopening, the app's own files. */
+const FD_HEADROOM = 16;
 
 /**
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
@@ -51,8 +57,17 @@ export class Worker implements ConnectionHost, StaticHost {
   private readonly listeners: RawListener[] = [];
   /** Per plain listener: accept what is queued on it now (before the drain closes it). */
   private readonly takeQueued: Array<() => number> = [];
+  /** Per server (same order): its raw listener, null for TLS ones. */
+  private readonly rawListenerOf: Array<RawListener | null> = [];
   private readonly connections = new Set<Connection>();
   private stopping = false;
+  /** Past reload-on-rss: takes no new connections or requests while its replacement starts. */
+  private retiring = false;
+  /** --body-buffer-budget, shared by all this worker's connections. */
+  private readonly bodyBudget: BodyBudget;
+  private readonly trimmer = new MemoryTrimmer();
+  /** accept() failing (EMFILE...): logged once per interval, listeners paused a while. */
+  private readonly acceptBackoff: AcceptBackoff;
   private observer: WorkerObserver | undefined;
   /** Called once when this worker should be replaced (set by the process entry). */
   onRecycle: (reason: string) => void = () => undefined;
@@ -62,6 +77,12 @@ export class Worker implements ConnectionHost, StaticHost {
   constructor(config: WorkerConfig, log: LogFn) {
     this.config = config;
     this.logFn = log;
+    this.bodyBudget = new BodyBudget(config.exchange.bodyBudgetBytes);
+    this.acceptBackoff = new AcceptBackoff({
+      log,
+      pause: () => this.listeners.forEach((l) => l.pause()),
+      resume: () => this.resumeAccepting(),
+    });
   }
 
   /**
@@ -93,7 +114,10 @@ export class Worker implements ConnectionHost, StaticHost {
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
     c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
-    const observer = new WorkerObserver(c, this.onRecycle);
+    const observer = new WorkerObserver(c, (reason, retire) => {
+      if (retire) this.retire();
+      this.onRecycle(reason);
+    });
     this.requestLog = RequestLogger.fromSettings(c.logging, workerRequestLog(c.logTarget) ?? processLog);
     if (c.static !== undefined) this.statics = new StaticServer(c.static, this);
     const runnerOptions: RunnerOptions = {
@@ -137,12 +161,18 @@ export class Worker implements ConnectionHost, StaticHost {
     this.logFn(`WSGI app ${id} (mountpoint='${app.mountpoint}') ready in ${seconds} seconds on interpreter pid: ${process.pid}${suffix}\n`);
   }
 
+  /** Accepted descriptors at or above this leave too few for spool files, logs and the app. */
+  private fdCeiling = Infinity;
+
   /** Accept on every configured listening socket. */
   serve(): void {
+    const limit = readFdLimit()?.soft ?? Infinity;
+    this.fdCeiling = limit - FD_HEADROOM;
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const conn of this.connections) conn.checkDeadline(now);
       this.observer?.checkLimits(now);
+      this.trimmer.maybeTrim(this.bodyBudget); // after a burst of big bodies, give their memory back
     }, 1000);
     this.sweeper.unref();
     const c = this.config;
@@ -156,15 +186,29 @@ export class Worker implements ConnectionHost, StaticHost {
             : new SocketTransport(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), false);
         this.adopt(transport, start);
       });
-      server.on('error', (err) => this.logFn(`error on socket ${listener.name}: ${err.message}\n`));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        // accept() failing on a TLS socket (no raw listener): the same once-per-interval line and back-off.
+        if (err.syscall === 'accept' && err.errno !== undefined) this.acceptBackoff.failed(err.errno, listener.name);
+        else this.logFn(`error on socket ${listener.name}: ${err.message}\n`);
+      });
       // The master already listens with --listen's backlog; Node's default (511) must not replace it.
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
-        const onHandle = (handle: StreamHandle, localPort: number): void => this.adopt(new RawTransport(handle, localPort), start);
-        const raw = acceptRawHandles(server, onHandle, (errno) => this.logFn(`accept() on socket ${listener.name} failed (errno ${errno})\n`), this.acceptPolicy);
+        const onHandle = (handle: StreamHandle, localPort: number): void => {
+          this.adopt(new RawTransport(handle, localPort), start);
+          // Descriptors are allocated lowest first: this one this high means
+          // at most FD_HEADROOM are left. Stop accepting before accept(2)
+          // fails, since libuv then silently accepts and closes every queued
+          // connection (its "EMFILE trick"); they wait in the queue instead.
+          if (handle.fd >= this.fdCeiling) this.acceptBackoff.failed(-os.constants.errno.EMFILE, listener.name);
+        };
+        const raw = acceptRawHandles(server, onHandle, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy);
         if (raw !== null) this.listeners.push(raw);
+        this.rawListenerOf.push(raw);
         this.takeQueued.push(() => acceptAllQueued(server, onHandle));
+      } else {
+        this.rawListenerOf.push(null);
       }
       this.servers.push(server);
     }
@@ -173,8 +217,12 @@ export class Worker implements ConnectionHost, StaticHost {
   /** The protocol adapter for a listener, with its options built once (not per connection). */
   private connectionStarter(protocol: SocketProtocol, secure: boolean): (transport: Transport) => Connection {
     const c = this.config;
-    const timeouts = { idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs };
-    const spool = c.exchange;
+    const x = c.exchange;
+    const timeouts = {
+      idleMs: c.httpTimeoutMs, stallMs: c.socketTimeoutMs,
+      headerMs: x.headerTimeoutMs, bodyGraceMs: x.bodyGraceMs, bodyMinRate: x.bodyMinRate,
+    };
+    const spool = { spoolAtBytes: x.spoolAtBytes, spoolWriteBytes: x.spoolWriteBytes, budget: this.bodyBudget };
     if (protocol === 'uwsgi') {
       const opts = { bufferSize: c.bufferSize, maxVars: c.maxVars, maxBodyBytes: c.limitPost, spool, timeouts };
       return (transport) => serveUwsgiConnection(transport, this, opts);
@@ -194,6 +242,7 @@ export class Worker implements ConnectionHost, StaticHost {
       return;
     }
     this.connections.add(start(transport));
+    this.trimmer.connections(this.connections.size);
   }
 
   // ------------------------------------------------------------ dispatching
@@ -208,26 +257,26 @@ export class Worker implements ConnectionHost, StaticHost {
   private readonly acceptPolicy = {
     more: (): boolean => {
       const runner = this.runner;
-      return runner instanceof ThreadedRunner && !this.stopping && runner.freeCores > 0;
+      return runner instanceof ThreadedRunner && this.accepting && !this.acceptBackoff.backingOff && runner.freeCores > 0;
     },
     full: (): boolean => !this.canAccept(),
   };
 
   private canAccept(): boolean {
     const runner = this.runner;
-    if (runner === undefined || this.stopping) return false;
+    if (runner === undefined || !this.accepting || this.acceptBackoff.backingOff) return false;
     return runner instanceof InlineRunner ? !runner.holdingCore : runner.freeCores > 0;
   }
 
   /** Inline runner's refill: one connection already queued in the kernel, if any, from the first listener that has one. */
   private acceptQueued(): boolean {
-    if (this.stopping) return false;
+    if (!this.accepting || this.acceptBackoff.backingOff) return false;
     for (const listener of this.listeners) if (listener.acceptOne()) return true;
     return false;
   }
 
   private resumeAccepting(): void {
-    if (this.stopping || !this.canAccept()) return;
+    if (!this.canAccept()) return;
     for (const listener of this.listeners) listener.resume();
   }
 
@@ -257,12 +306,37 @@ export class Worker implements ConnectionHost, StaticHost {
 
   onClosed(conn: Connection): void {
     this.connections.delete(conn);
+    this.acceptBackoff.fdFreed();
+    this.trimmer.connections(this.connections.size);
     if (this.connections.size === 0) this.whenNoConnections?.();
   }
 
-  /** While draining, every response closes its connection. */
+  /** While draining (or retiring), every response closes its connection. */
   get draining(): boolean {
-    return this.stopping;
+    return this.stopping || this.retiring;
+  }
+
+  private get accepting(): boolean {
+    return !this.stopping && !this.retiring;
+  }
+
+  /**
+   * reload-on-rss: this worker stops growing now. It takes no new connection
+   * (the other workers, or the kernel's queue until its replacement is ready,
+   * have them), answers what it has with "Connection: close", and gives idle
+   * keep-alive clients a moment to send one last request. The master drains
+   * it once the replacement is ready.
+   */
+  private retire(): void {
+    if (this.retiring || this.stopping) return;
+    this.retiring = true;
+    for (const listener of this.listeners) listener.pause();
+    // TLS sockets have no raw listener to pause: this worker's copy of the socket closes (the master keeps its own).
+    this.servers.forEach((server, i) => {
+      if (this.rawListenerOf[i] === null) server.close();
+    });
+    this.runner?.stopKeepingAlive();
+    for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);
   }
 
   // ------------------------------------------------------------------ stopping
@@ -273,7 +347,8 @@ export class Worker implements ConnectionHost, StaticHost {
     // elsewhere (a POST): take them, then close in the same tick. When this
     // worker holds the socket's last descriptor (the master closes its own at
     // a stop), it stops listening here and later connections are refused.
-    const taken = this.takeQueued.reduce((n, take) => n + take(), 0);
+    // A retired worker (reload-on-rss) leaves the queue to the others and its replacement.
+    const taken = this.retiring ? 0 : this.takeQueued.reduce((n, take) => n + take(), 0);
     if (taken > 0) this.logFn(`worker ${this.config.id} took ${taken} queued connection(s) before closing its sockets\n`);
     this.stopping = true;
     for (const server of this.servers) server.close();

@@ -16,7 +16,16 @@ test('defaults: keep-alive on, bodies from 1 MiB + 1 spooled, nothing added or r
   assert.deepEqual(o, {
     addHeaders: [], delHeaders: [], ignoreSigpipe: false, ignoreWriteErrors: false, disableWriteException: false,
     spoolAtBytes: DEFAULT_SPOOL_AT, spoolWriteBytes: 8192, keepAlive: true, keepAliveIdleSeconds: 0,
+    bodyBudgetBytes: 64 << 20, bodyMinRate: 500, bodyGraceMs: 20_000, headerTimeoutMs: 20_000,
   });
+});
+
+test('body budget, minimum body rate, grace and header deadline are read from their options', () => {
+  const o = optionsOf('--body-buffer-budget', '1048576', '--body-min-rate', '0', '--body-grace', '5', '--header-timeout', '7');
+  assert.equal(o.bodyBudgetBytes, 1 << 20);
+  assert.equal(o.bodyMinRate, 0);
+  assert.equal(o.bodyGraceMs, 5000);
+  assert.equal(o.headerTimeoutMs, 7000);
 });
 
 test('add-header lines are kept in order as "Name: value"; del-header names are matched in lower case', () => {

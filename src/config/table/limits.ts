@@ -73,6 +73,26 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     note: 'spooled bodies are written to their temporary file in pieces of at least this size (never less than post-buffering, as uWSGI)',
   },
   {
+    name: 'body-buffer-budget', kind: 'scalar', type: 'size', default: 64 * 1024 * 1024, status: 'implemented', metavar: 'bytes', section: SECTION,
+    help: 'most bytes of request bodies one worker holds in memory at once; beyond it bodies go to temporary files (0: no budget)',
+    note: 'nuwsgi only (docs/hardening.md): uWSGI reads bodies while the app runs, so slow uploads hold workers, not memory',
+  },
+  {
+    name: 'body-min-rate', kind: 'scalar', type: 'int', default: 500, status: 'implemented', metavar: 'bytes/s', min: 0, section: SECTION,
+    help: 'a request body arriving slower than this over a window of body-grace seconds is cut with 408 (0: off)',
+    note: 'nuwsgi only, as Apache\'s mod_reqtimeout body=20,MinRate=500 but judged per window, so a fast start buys no drip time (docs/hardening.md)',
+  },
+  {
+    name: 'body-grace', kind: 'scalar', type: 'int', default: 20, status: 'implemented', metavar: 'secs', min: 1, section: SECTION,
+    help: 'seconds over which body-min-rate is judged (the first check comes this long after the head)',
+    note: 'nuwsgi only (docs/hardening.md)',
+  },
+  {
+    name: 'header-timeout', kind: 'scalar', type: 'int', default: 20, status: 'implemented', metavar: 'secs', min: 1, section: SECTION,
+    help: 'most seconds a request head may take from its first byte to its end, then 408 (never more than http-timeout)',
+    note: 'nuwsgi only, as Apache\'s mod_reqtimeout header=20 (docs/hardening.md)',
+  },
+  {
     name: 'memory-report', short: 'm', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'enable memory report',
     note: 'uWSGI\'s "{address space usage: ...} {rss usage: ...}" prefix on each default request line; %(rss) and %(vsz) in log-format',
   },

@@ -1,0 +1,87 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { koffi } from '../util/libc';
+
+/**
+ * Gives request-body memory back to the system once the bodies are gone.
+ *
+ * A body's chunks live in Buffers outside V8's heap, but they are freed only
+ * when V8 collects their small JS wrappers, and V8 sees no reason to collect
+ * while the worker is idle; glibc then keeps the freed pieces in its arenas.
+ * Measured (docs/hardening.md): 200 uploads holding 1 MB each left a worker
+ * at 277 MB two minutes after the clients left. So when a worker has dropped
+ * held many body bytes and most are gone, it runs one full GC and malloc_trim(3) at its next
+ * once-a-second sweep: a few milliseconds, only after a burst of big bodies.
+ */
+export interface TrimmableBudget {
+  usedBytes: number;
+  peakBytes: number;
+  /** Body bytes received in all (memory or disk) since the worker started. */
+  throughBytes: number;
+}
+
+export class MemoryTrimmer {
+  private readonly thresholdBytes: number;
+  private armed = false;
+  private throughAtArm = 0;
+  private lastThrough = 0;
+  private peakConnections = 0;
+
+  constructor(thresholdBytes = 32 << 20) {
+    this.thresholdBytes = thresholdBytes;
+  }
+
+  /** The worker's connection count changed: many connections gone arms a trim (their buffers). */
+  connections(count: number): void {
+    if (count > this.peakConnections) this.peakConnections = count;
+    if (this.peakConnections >= 64 && count <= this.peakConnections / 4) {
+      this.armed = true;
+      this.peakConnections = count;
+    }
+  }
+
+  /**
+   * Called by the once-a-second sweep. A trim is armed by a burst of body
+   * bytes (32 MiB since the last one) or by most of many connections going,
+   * and runs at the first quiet second (no body bytes arriving) where most of
+   * the in-memory bodies are gone: steady traffic never pays for a full GC.
+   */
+  maybeTrim(budget: TrimmableBudget): boolean {
+    if (budget.throughBytes - this.throughAtArm >= this.thresholdBytes) this.armed = true;
+    const quiet = budget.throughBytes === this.lastThrough;
+    this.lastThrough = budget.throughBytes;
+    if (!this.armed || !quiet || budget.usedBytes > budget.peakBytes / 4) return false;
+    this.armed = false;
+    this.throughAtArm = budget.throughBytes;
+    budget.peakBytes = budget.usedBytes;
+    fullGc()?.();
+    mallocTrim()?.(0);
+    return true;
+  }
+}
+
+let gc: (() => void) | null | undefined;
+
+/** V8's gc(), made reachable without starting the process with --expose-gc. */
+function fullGc(): (() => void) | null {
+  if (gc !== undefined) return gc;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  } catch {
+    gc = null;
+  }
+  return gc;
+}
+
+let trim: ((pad: number) => number) | null | undefined;
+
+function mallocTrim(): ((pad: number) => number) | null {
+  if (trim !== undefined) return trim;
+  try {
+    trim = koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number;
+  } catch {
+    trim = null; // not glibc
+  }
+  return trim;
+}

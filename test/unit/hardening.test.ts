@@ -1,0 +1,79 @@
+// Issue 16: the per-worker body budget, the accept back-off and the memory trimmer (pure parts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { BodyBudget, BodyCollector } from '../../src/worker/body';
+import { AcceptBackoff } from '../../src/worker/accept-backoff';
+import { MemoryTrimmer } from '../../src/worker/memory-trim';
+
+test('bodies share a budget: the one that goes over is spooled, and every byte is given back', () => {
+  const budget = new BodyBudget(1000);
+  const policy = { spoolAtBytes: 1 << 20, spoolWriteBytes: 64, budget };
+  const a = new BodyCollector(policy);
+  const b = new BodyCollector(policy);
+  a.push(Buffer.alloc(600, 97));
+  assert.equal(budget.usedBytes, 600);
+  b.push(Buffer.alloc(300, 98));
+  assert.equal(a.spooled || b.spooled, false, 'under the budget: both in memory');
+  b.push(Buffer.alloc(300, 98));
+  assert.equal(b.spooled, true, 'over the budget: the growing body goes to disk');
+  assert.equal(budget.overflows, 1);
+  assert.equal(budget.usedBytes, 600, 'the spooled body no longer counts');
+  const c = new BodyCollector(policy);
+  c.push(Buffer.alloc(100, 99));
+  assert.equal(c.spooled, false, 'room again below the budget');
+  assert.deepEqual(a.finish(), Buffer.alloc(600, 97));
+  assert.equal(budget.usedBytes, 100, 'a body handed on is released');
+  const spooled = b.finish() as { spooledPath: string };
+  assert.equal(readFileSync(spooled.spooledPath, 'latin1'), 'b'.repeat(600));
+  b.dispose();
+  c.dispose();
+  c.dispose();
+  assert.equal(budget.usedBytes, 0, 'released once');
+  assert.equal(budget.peakBytes, 1200, 'the chunk that went over counted until it was spooled');
+  assert.equal(budget.throughBytes, 1300);
+});
+
+test('a budget of 0 never spools by itself', () => {
+  const budget = new BodyBudget(0);
+  const body = new BodyCollector({ spoolAtBytes: 1 << 20, spoolWriteBytes: 64, budget });
+  body.push(Buffer.alloc(100_000));
+  assert.equal(body.spooled, false);
+  body.dispose();
+});
+
+test('accept failures: one log line per interval with the count, listeners paused, resumed when a connection closes', () => {
+  const lines: string[] = [];
+  let paused = 0;
+  let resumed = 0;
+  const backoff = new AcceptBackoff({ log: (l) => lines.push(l), pause: () => paused++, resume: () => resumed++ });
+  backoff.failed(-24, '127.0.0.1:8000');
+  assert.deepEqual(lines, ['accept(): Too many open files [socket 127.0.0.1:8000]\n']);
+  assert.equal(backoff.backingOff, true);
+  assert.equal(paused, 1);
+  for (let i = 0; i < 100; i++) backoff.failed(-24, '127.0.0.1:8000');
+  assert.equal(lines.length, 1, 'no flood');
+  assert.equal(paused, 1, 'paused once while backing off');
+  backoff.fdFreed();
+  assert.equal(backoff.backingOff, false);
+  assert.equal(resumed, 1);
+  backoff.fdFreed();
+  assert.equal(resumed, 1, 'nothing to resume');
+});
+
+test('the trimmer waits for a burst, a quiet second and most bodies gone', () => {
+  const trimmer = new MemoryTrimmer(1000);
+  const budget = { usedBytes: 0, peakBytes: 0, throughBytes: 0 };
+  assert.equal(trimmer.maybeTrim(budget), false, 'nothing happened');
+  budget.throughBytes = 5000;
+  budget.usedBytes = 900;
+  budget.peakBytes = 900;
+  assert.equal(trimmer.maybeTrim(budget), false, 'bytes still arriving');
+  assert.equal(trimmer.maybeTrim(budget), false, 'quiet, but the bodies are still held');
+  budget.usedBytes = 0;
+  assert.equal(trimmer.maybeTrim(budget), true, 'quiet and released');
+  assert.equal(trimmer.maybeTrim(budget), false, 'once per burst');
+  for (let n = 1; n <= 100; n++) trimmer.connections(n);
+  trimmer.connections(10);
+  assert.equal(trimmer.maybeTrim(budget), true, 'most of many connections gone');
+});
