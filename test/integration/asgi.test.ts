@@ -78,6 +78,14 @@ describe('a plain ASGI 3 app', () => {
     });
   });
 
+  test('a body spooled to a file (--post-buffering) arrives in 64 KiB http.request messages', async () => {
+    await withServer(['--asgi', 'plain_asgi:app', '--post-buffering', '65536'], async (_server, port) => {
+      const body = Buffer.alloc(1_000_000, 'b');
+      assert.deepEqual(json(await request(port, { method: 'POST', path: '/count', body })), { bytes: 1_000_000, messages: 16 });
+      assert.deepEqual(json(await request(port, { method: 'POST', path: '/count', body: 'small' })), { bytes: 5, messages: 1 });
+    });
+  });
+
   test('app errors: an exception before start is a 500 with its traceback, a response never started is a 500, after start the connection closes', async () => {
     await withServer(['--asgi', 'plain_asgi:app'], async (server, port) => {
       assert.equal((await request(port, { path: '/boom' })).status, 500);
