@@ -200,3 +200,26 @@ describe('Starlette and FastAPI (Debian packages)', { skip: frameworkSkip ?? fal
     }, '/items/1');
   });
 });
+
+const djangoSkip = skipReason({ debPackages: ['python3-django'], python: { interpreter: '/usr/bin/python3', modules: ['django'] } });
+
+describe("Django's get_asgi_application() (Debian package)", { skip: djangoSkip ?? false }, () => {
+  test('the example project through its asgi.py, detected as ASGI: a page, a path parameter, a form POST', async () => {
+    const server = await startNuwsgi([
+      '--http-socket', '127.0.0.1:0', '--python', '/usr/bin/python3', '--chdir', join(repoRoot(), 'examples'),
+      '--module', 'django_project.asgi:application',
+    ]);
+    try {
+      const port = server.httpPort as number;
+      assert.equal((await request(port, { path: '/' })).body.toString(), 'Hello from Django');
+      assert.deepEqual(json(await request(port, { path: '/items/5' })), { item_id: 5 });
+      const form = await request(port, {
+        method: 'POST', path: '/form', body: 'name=nuwsgi', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
+      assert.deepEqual(json(form), { method: 'POST', form: { name: 'nuwsgi' }, body_length: 11 });
+      await server.waitForLog(/ASGI app 0 \(mountpoint=''\) ready/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
