@@ -97,6 +97,8 @@ class _Server(object):
         self.lifespan_mode = options["lifespan"]
         self.requests = {}  # slot -> _Request or _WsgiRequest
         self.pending = b""
+        self.events = bytearray()  # events not yet written to Node
+        self.flush_scheduled = False
         self.states = {}  # app index -> lifespan state dict
         self.lifespans = []
         self.loop = _new_loop(options["loop"])
@@ -122,7 +124,17 @@ class _Server(object):
         self.loop.run_forever()
 
     def event(self, slot, kind):
-        os.write(self.done_fd, _EVENT.pack(slot, kind, 0))
+        """Queue an event; the events of one loop iteration go to Node in one write."""
+        self.events += _EVENT.pack(slot, kind, 0)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush_events)
+
+    def _flush_events(self):
+        self.flush_scheduled = False
+        data, self.events = memoryview(bytes(self.events)), bytearray()
+        while data:
+            data = data[os.write(self.done_fd, data) :]
 
     def _on_jobs(self):
         try:

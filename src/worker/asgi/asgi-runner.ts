@@ -42,6 +42,8 @@ export class AsgiRunner extends RunnerBase {
   private readonly queue: Exchange[] = [];
   private readonly jobFd: number;
   private stopped: (() => void) | null = null;
+  /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
+  private commands: Buffer[] = [];
 
   constructor(bridge: PythonBridge, settings: AsgiSettings, interfaces: string[], opts: RunnerOptions) {
     super(opts);
@@ -155,9 +157,20 @@ export class AsgiRunner extends RunnerBase {
   private command(slot: Slot, command: number): Promise<void> {
     return new Promise<void>((resolve) => {
       slot.answered = resolve;
-      writeSync(this.jobFd, encodeCommand(command, slot.id));
+      this.send(encodeCommand(command, slot.id));
     });
   }
+
+  private send(command: Buffer): void {
+    this.commands.push(command);
+    if (this.commands.length === 1) queueMicrotask(this.flushCommands);
+  }
+
+  private readonly flushCommands = (): void => {
+    const data = this.commands.length === 1 ? (this.commands[0] as Buffer) : Buffer.concat(this.commands);
+    this.commands = [];
+    for (let offset = 0; offset < data.length; ) offset += writeSync(this.jobFd, data, offset);
+  };
 
   async pull(id: number): Promise<PullResult> {
     await this.command(this.slots[id] as Slot, ASGI_CMD.PULL);
@@ -172,7 +185,7 @@ export class AsgiRunner extends RunnerBase {
   shutdown(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.stopped = resolve;
-      writeSync(this.jobFd, encodeCommand(ASGI_CMD.SHUTDOWN, 0));
+      this.send(encodeCommand(ASGI_CMD.SHUTDOWN, 0));
     });
   }
 
