@@ -51,6 +51,7 @@ _COMMAND = struct.Struct("<BBH")
 _EVENT = struct.Struct("<HBB")
 _BODY_CHUNK = 64 * 1024
 
+_REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 _END = object()  # the end of a streaming body, in a request's outgoing queue
 
 _state = None  # the _Server, once started
@@ -357,7 +358,8 @@ class _Request(object):
         self.aborted = False
         self.pull_waiting = False
         self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
-        self.gone = server.loop.create_future()  # resolved when receive() must say http.disconnect
+        self.gone = None  # a future once receive() waits for http.disconnect
+        self.over = False  # the response is over or the client left: receive() says http.disconnect
 
     def start(self):
         self.server.loop.create_task(self._run())
@@ -401,7 +403,10 @@ class _Request(object):
     async def receive(self):
         if not self.body_done:
             return self._next_body()
-        await asyncio.shield(self.gone)
+        if not self.over:
+            if self.gone is None:
+                self.gone = self.server.loop.create_future()
+            await asyncio.shield(self.gone)
         return {"type": "http.disconnect"}
 
     def _next_body(self):
@@ -426,7 +431,8 @@ class _Request(object):
             self.body_file = None
 
     def _disconnect(self):
-        if not self.gone.done():
+        self.over = True
+        if self.gone is not None and not self.gone.done():
             self.gone.set_result(None)
 
     # ---------------------------------------------------------------- send
@@ -526,10 +532,7 @@ class _Head(object):
     def __init__(self, status, headers):
         if type(status) is not int or not 100 <= status <= 999:
             raise AsgiError("http.response.start status must be an int such as 200, not %r" % (status,))
-        try:
-            reason = http.HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
+        reason = _REASONS.get(status, "")
         pairs = []
         for item in headers:
             try:
