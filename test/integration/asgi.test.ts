@@ -67,6 +67,26 @@ describe('a plain ASGI 3 app', () => {
     });
   });
 
+  test('--interface wsgi overrides the detection: the coroutine app is called as WSGI (and fails as one)', async () => {
+    await withServer(['--module', 'plain_asgi:instance', '--interface', 'wsgi'], async (server, port) => {
+      assert.equal((await request(port, { path: '/x' })).status, 500);
+      await server.waitForLog(/WSGI app 0 \(mountpoint=''\)/);
+    }, '/favicon.ico');
+  });
+
+  test('--asgi-loop: asyncio by choice; auto and uvloop take uvloop when importable', async () => {
+    await withServer(['--asgi', 'plain_asgi:app', '--asgi-loop', 'asyncio'], async (_server, port) => {
+      assert.match((await request(port, { path: '/loop' })).body.toString(), /^asyncio/);
+    });
+    const uvloopSkip = skipReason({ debPackages: ['python3-uvloop'], python: { interpreter: '/usr/bin/python3', modules: ['uvloop'] } });
+    if (uvloopSkip !== undefined) return;
+    for (const loop of ['auto', 'uvloop']) {
+      await withServer(['--python', '/usr/bin/python3', '--asgi', 'plain_asgi:app', '--asgi-loop', loop], async (_server, port) => {
+        assert.match((await request(port, { path: '/loop' })).body.toString(), /^uvloop/);
+      });
+    }
+  });
+
   test('streaming with more_body, and a large streamed body arrives whole', async () => {
     await withServer(['--asgi', 'plain_asgi:app'], async (_server, port) => {
       const res = await request(port, { path: '/stream' });
