@@ -74,6 +74,12 @@ describe('a plain ASGI 3 app', () => {
     }, '/favicon.ico');
   });
 
+  test('--threads N sizes the loop default executor (run_in_executor)', async () => {
+    await withServer(['--asgi', 'plain_asgi:app', '--threads', '3'], async (_server, port) => {
+      assert.match((await request(port, { path: '/executor' })).body.toString(), /^nuwsgi-executor/);
+    });
+  });
+
   test('--asgi-loop: asyncio by choice; auto and uvloop take uvloop when importable', async () => {
     await withServer(['--asgi', 'plain_asgi:app', '--asgi-loop', 'asyncio'], async (_server, port) => {
       assert.match((await request(port, { path: '/loop' })).body.toString(), /^asyncio/);
