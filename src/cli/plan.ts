@@ -85,6 +85,8 @@ export interface ServerPlan {
   threads: number;
   /** --thread-stacksize KiB (0 = the system's default). */
   threadStackKiB: number;
+  /** --lifespan, --asgi-loop, --asgi-concurrency. */
+  asgi: AsgiPlan;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
   evilReloadOnRssBytes: number;
   /** add-header, del-header, write errors, post-buffering, http-keepalive. */
@@ -180,6 +182,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
     threads: Math.max(1, o.int('threads')),
     threadStackKiB: o.has('thread-stacksize') ? o.int('thread-stacksize') : 0,
+    asgi: asgiPlanFromOptions(o),
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     exchange: exchangeOptionsFrom(o),
     static: staticConfigFromOptions(o, base),
@@ -227,21 +230,58 @@ export function socketPath(spec: string, base: string): string {
   return path.resolve(base, spec);
 }
 
-/** App 0 is --wsgi-file or --module (the default app); each --mount adds one, in order, as uWSGI numbers them. */
+/**
+ * App 0 is --wsgi-file, --module or --asgi (the default app); each --mount adds one, in order, as uWSGI numbers
+ * them. --interface says how to call them (auto: detected in the worker); --asgi is always ASGI.
+ */
 function appsFromOptions(o: Options, base: string): AppSpec[] {
   const callable = o.str('callable') ?? 'application';
+  const iface = interfaceOption(o);
   const apps: AppSpec[] = [];
   const file = o.str('wsgi-file');
   const module = o.str('module');
-  if (file !== undefined) apps.push({ mountpoint: '', kind: 'file', target: path.resolve(base, file), callable });
+  const asgi = o.str('asgi');
+  if (file !== undefined) apps.push({ mountpoint: '', kind: 'file', target: path.resolve(base, file), callable, interface: iface });
   // uWSGI imports --module as a dotted name, always: `mysite.wsgi` is a package's module, never a file.
-  else if (module !== undefined) apps.push({ mountpoint: '', kind: 'module', target: module, callable });
+  else if (module !== undefined) apps.push({ mountpoint: '', kind: 'module', target: module, callable, interface: iface });
+  else if (asgi !== undefined) apps.push({ mountpoint: '', kind: 'module', target: asgi, callable: asgiCallable(asgi, o), interface: 'asgi' });
   for (const mount of o.list('mount')) {
     const eq = mount.indexOf('=');
     if (eq <= 0) throw new NuwsgiError('E_CONFIG', `mount "${mount}" is not /mountpoint=app`);
-    apps.push(mountSpec(mount.slice(0, eq), mount.slice(eq + 1), callable, base));
+    apps.push({ ...mountSpec(mount.slice(0, eq), mount.slice(eq + 1), callable, base), interface: iface });
   }
   return apps;
+}
+
+function interfaceOption(o: Options): 'auto' | 'wsgi' | 'asgi' {
+  return oneOf(o, 'interface', ['auto', 'wsgi', 'asgi'] as const);
+}
+
+/** `--asgi main` without `:name` means main:app, as uvicorn users write it; --callable still wins when set. */
+function asgiCallable(target: string, o: Options): string {
+  return target.includes(':') ? '' : o.has('callable') ? (o.str('callable') as string) : 'app';
+}
+
+export interface AsgiPlan {
+  lifespan: 'auto' | 'on' | 'off';
+  loop: 'auto' | 'asyncio' | 'uvloop';
+  concurrency: number;
+}
+
+function asgiPlanFromOptions(o: Options): AsgiPlan {
+  return {
+    lifespan: oneOf(o, 'lifespan', ['auto', 'on', 'off'] as const),
+    loop: oneOf(o, 'asgi-loop', ['auto', 'asyncio', 'uvloop'] as const),
+    concurrency: Math.max(1, o.int('asgi-concurrency')),
+  };
+}
+
+function oneOf<T extends string>(o: Options, name: string, choices: readonly T[]): T {
+  const value = o.str(name) ?? choices[0];
+  if (!(choices as readonly string[]).includes(value as string)) {
+    throw new NuwsgiError('E_CONFIG', `${name} "${value}" is not one of ${choices.join(', ')}`);
+  }
+  return value as T;
 }
 
 /** uWSGI's mount loader: a value ending in .py/.wsgi is a file; anything else `pkg.mod[:app]`, `mod:factory()`. */

@@ -29,5 +29,6 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     static: plan.static,
     threads: plan.threads,
     threadStackKiB: plan.threadStackKiB,
+    asgi: plan.asgi,
   };
 }

@@ -72,6 +72,8 @@ export interface WorkerConfig {
   threads: number;
   /** --thread-stacksize, KiB (0 = default). */
   threadStackKiB: number;
+  /** --lifespan, --loop, --asgi-concurrency (used when an app is ASGI: src/worker/asgi). */
+  asgi?: { lifespan: 'auto' | 'on' | 'off'; loop: 'auto' | 'asyncio' | 'uvloop'; concurrency: number };
   /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
   exchange: ExchangeOptions;
   /** --hook-post-fork, --hook-pre-app, --hook-post-app, --hook-accepting (run by the worker's entry around boot and serve). */

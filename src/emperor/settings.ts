@@ -44,7 +44,7 @@ export interface EmperorSettings {
 }
 
 /** Options that make an instance serve requests: an emperor ignores them (and says so). */
-const SERVER_OPTIONS = ['http-socket', 'socket', 'https', 'https-socket', 'module', 'wsgi-file', 'mount'];
+const SERVER_OPTIONS = ['http-socket', 'socket', 'https', 'https-socket', 'module', 'wsgi-file', 'asgi', 'mount'];
 
 export function emperorSettings(o: Options): EmperorSettings {
   const throttleMs = o.int('emperor-throttle');

@@ -170,7 +170,7 @@ type Pipe2 = (fds: number[], flags: number) => number;
 let pipe2Fn: Pipe2 | undefined;
 
 /** A blocking pipe (Python's thread blocks reading it); Node's side is made non-blocking by libuv where it reads. */
-function makePipe(): [number, number] {
+export function makePipe(): [number, number] {
   pipe2Fn ??= koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as Pipe2;
   const fds = [-1, -1];
   if (pipe2Fn(fds, O_CLOEXEC) !== 0) throw new NuwsgiError('E_PYTHON_INIT', `pipe2() failed (errno ${koffi.errno()})`);

@@ -15,6 +15,8 @@ import { PythonBridge, type AppSpec } from './python/bridge';
 import { makeAppRouter } from './mounts';
 import { InlineRunner, type Runner, type RunnerOptions } from './runner';
 import { ThreadedRunner } from './threaded-runner';
+import { AsgiRunner } from './asgi/asgi-runner';
+import { appInterface, type AppInterface } from './asgi/interface';
 import { StaticServer, type StaticHost } from './static/server';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { RequestLogger } from '../logging';
@@ -112,8 +114,8 @@ export class Worker implements ConnectionHost, StaticHost {
       // --py-autoreload implies --master: the parent is the master, and SIGHUP there is a graceful reload.
       autoreload: c.pyAutoreload > 0 ? { seconds: c.pyAutoreload, masterPid: process.ppid } : undefined,
     });
-    if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file or --mount)');
-    c.apps.forEach((app, id) => this.loadApp(bridge, app, id));
+    if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file, --asgi or --mount)');
+    const interfaces = c.apps.map((app, id) => this.loadApp(bridge, app, id));
     const observer = new WorkerObserver(c, (reason, retire) => {
       if (retire) this.retire();
       this.onRecycle(reason);
@@ -131,7 +133,10 @@ export class Worker implements ConnectionHost, StaticHost {
       writeErrors: c.exchange,
       appFile: this.statics !== undefined && (c.static?.xSendfileDirs.length ?? 0) > 0 ? this.statics.serveAppFile.bind(this.statics) : undefined,
     };
-    if (c.threads > 1) {
+    if (interfaces.includes('asgi')) {
+      const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
+      this.runner = new AsgiRunner(bridge, { ...asgi, threads: c.threads }, interfaces, runnerOptions);
+    } else if (c.threads > 1) {
       this.runner = new ThreadedRunner(bridge, c.threads, c.threadStackKiB, runnerOptions);
     } else {
       const inline = new InlineRunner(bridge, runnerOptions);
@@ -149,16 +154,18 @@ export class Worker implements ConnectionHost, StaticHost {
   /** Where stats reports go (set by the process entry; the master's IPC channel). */
   onStats: (msg: WorkerStatsMessage) => void = () => undefined;
 
-  private loadApp(bridge: PythonBridge, app: AppSpec, id: number): void {
+  private loadApp(bridge: PythonBridge, app: AppSpec, id: number): AppInterface {
     const started = Date.now();
     const reason = bridge.loadApp(app);
     if (reason !== null) {
       this.logFn(`unable to load app ${id} (mountpoint='${app.mountpoint}') (${reason})\n`);
       throw noApp(`app ${id} (${app.target}) failed to load: ${reason}`);
     }
+    const iface = appInterface(bridge, app, id);
     const seconds = Math.floor((Date.now() - started) / 1000);
     const suffix = id === 0 ? ' (default app)' : '';
-    this.logFn(`WSGI app ${id} (mountpoint='${app.mountpoint}') ready in ${seconds} seconds on interpreter pid: ${process.pid}${suffix}\n`);
+    this.logFn(`${iface === 'asgi' ? 'ASGI' : 'WSGI'} app ${id} (mountpoint='${app.mountpoint}') ready in ${seconds} seconds on interpreter pid: ${process.pid}${suffix}\n`);
+    return iface;
   }
 
   /** Accepted descriptors at or above this leave too few for spool files, logs and the app. */
@@ -257,7 +264,7 @@ export class Worker implements ConnectionHost, StaticHost {
   private readonly acceptPolicy = {
     more: (): boolean => {
       const runner = this.runner;
-      return runner instanceof ThreadedRunner && this.accepting && !this.acceptBackoff.backingOff && runner.freeCores > 0;
+      return runner !== undefined && !(runner instanceof InlineRunner) && this.accepting && !this.acceptBackoff.backingOff && runner.freeCores > 0;
     },
     full: (): boolean => !this.canAccept(),
   };
@@ -355,6 +362,7 @@ export class Worker implements ConnectionHost, StaticHost {
     this.runner?.stopKeepingAlive();
     for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);
     if (this.runner !== undefined) await this.runner.whenIdle();
+    if (this.runner instanceof AsgiRunner) await this.runner.shutdown(); // lifespan.shutdown, after the last request
     if (this.connections.size === 0) return;
     await new Promise<void>((resolve) => (this.whenNoConnections = resolve));
   }

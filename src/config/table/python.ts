@@ -43,6 +43,42 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
     help: 'load application under mountpoint',
   },
   {
+    name: 'asgi', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'module[:callable]', section: SECTION,
+    help: 'load an ASGI 3 app (pkg.mod, pkg.mod:app or pkg.mod:factory()) on an asyncio loop in each worker (nuwsgi option)',
+  },
+  {
+    name: 'interface', kind: 'scalar', type: 'string', default: 'auto', status: 'implemented', metavar: 'auto|wsgi|asgi', section: SECTION,
+    help: 'how to call --module/--wsgi-file/--mount apps: auto detects ASGI 3 (a coroutine function or an object whose __call__ is one), as uvicorn (nuwsgi option)',
+  },
+  {
+    name: 'lifespan', kind: 'scalar', type: 'string', default: 'auto', status: 'implemented', metavar: 'auto|on|off', section: SECTION,
+    help: 'ASGI lifespan: startup before the worker is ready (a failure stops it), shutdown on graceful stop; auto tolerates apps without it, as uvicorn (nuwsgi option)',
+  },
+  {
+    name: 'asgi-loop', kind: 'scalar', type: 'string', default: 'auto', status: 'implemented', metavar: 'auto|asyncio|uvloop', section: SECTION,
+    help: "the ASGI event loop: auto = uvloop when importable, else asyncio (uvicorn's --loop; uWSGI's --loop picks a loop engine; nuwsgi option)",
+  },
+  {
+    name: 'asgi-concurrency', kind: 'scalar', type: 'int', default: 100, min: 1, max: 65535, status: 'implemented', metavar: 'n', section: SECTION,
+    help: 'most ASGI requests in flight per worker; past it connections wait in the listen backlog (nuwsgi option)',
+  },
+  {
+    name: 'ws-max-size', kind: 'scalar', type: 'int', default: 16777216, status: 'planned', metavar: 'bytes', section: SECTION,
+    help: 'largest WebSocket message for ASGI apps (WebSockets are not served yet; nuwsgi option)',
+  },
+  {
+    name: 'ws-ping-interval', kind: 'scalar', type: 'int', default: 20, status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'seconds between WebSocket pings (WebSockets are not served yet; nuwsgi option)',
+  },
+  {
+    name: 'ws-ping-timeout', kind: 'scalar', type: 'int', default: 20, status: 'planned', metavar: 'secs', section: SECTION,
+    help: 'seconds to wait for a WebSocket pong (WebSockets are not served yet; nuwsgi option)',
+  },
+  {
+    name: 'ws-per-message-deflate', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    help: 'offer permessage-deflate on WebSockets (WebSockets are not served yet; nuwsgi option)',
+  },
+  {
     name: 'manage-script-name', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically rewrite SCRIPT_NAME and PATH_INFO',
   },

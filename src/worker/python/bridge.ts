@@ -33,6 +33,8 @@ export interface AppSpec {
   kind: 'module' | 'file';
   target: string;
   callable: string;
+  /** --interface / --asgi: how the app is called; absent = auto (detected as uvicorn does). */
+  interface?: 'auto' | 'wsgi' | 'asgi';
 }
 
 /** The body of a request as the bridge hands it to Python. */
@@ -67,6 +69,7 @@ export class PythonBridge {
   private readonly regionPtr: PyPtr;
   private readonly fns: { handle: PyPtr; pull: PyPtr; abort: PyPtr; loadApp: PyPtr; startCores: PyPtr };
   private threadState: PyPtr;
+  private readonly regionSize: number;
 
   private constructor(py: LibPython, regionPtr: PyPtr, regions: Buffer[], fns: PythonBridge['fns'], threadState: PyPtr) {
     this.py = py;
@@ -75,6 +78,7 @@ export class PythonBridge {
     this.region = regions[0] as Buffer;
     this.fns = fns;
     this.threadState = threadState;
+    this.regionSize = regions[0]?.length ?? 0;
   }
 
   /** Load libpython, initialize the interpreter and our loader module. */
@@ -85,8 +89,7 @@ export class PythonBridge {
       py.Py_SetProgramName(py.Py_DecodeLocale(opts.interpreter.programName, null));
       py.Py_InitializeEx(0); // 0: no Python signal handlers, Node owns signals
     }
-    const code = `import sys\nsys.path.insert(0, ${JSON.stringify(PYTHON_DIR)})\nimport _nuwsgi\nsys.path.remove(${JSON.stringify(PYTHON_DIR)})\n`;
-    if (py.PyRun_SimpleString(code) !== 0) {
+    if (py.PyRun_SimpleString(importFromLoaderDir('_nuwsgi')) !== 0) {
       throw new NuwsgiError('E_PYTHON_INIT', `cannot import nuwsgi's loader from ${PYTHON_DIR}`);
     }
     const module = py.PyImport_ImportModule('_nuwsgi');
@@ -164,6 +167,56 @@ export class PythonBridge {
       if (isNull(result)) this.py.PyErr_Print();
       else this.py.Py_DecRef(result);
     });
+  }
+
+  // ------------------------------------------------------------ ASGI (src/worker/asgi)
+
+  /** Call `_nuwsgi_asgi.<name>(arg)` (a JSON string in, a string out); null when it raised (traceback printed). */
+  callAsgi(name: string, arg: string): string | null {
+    return this.withGil(() => {
+      const py = this.py;
+      const module = this.asgiModule();
+      if (isNull(module)) return null;
+      const fn = py.PyObject_GetAttrString(module, name);
+      const result = callWithArgs(py, fn, [py.PyUnicode_FromString(arg)]);
+      py.Py_DecRef(fn);
+      py.Py_DecRef(module);
+      if (isNull(result)) {
+        py.PyErr_Print();
+        return null;
+      }
+      const text = py.PyUnicode_AsUTF8(result);
+      py.Py_DecRef(result);
+      return text;
+    });
+  }
+
+  /** _nuwsgi_asgi (imported on first use: asyncio costs WSGI-only workers nothing); call with the GIL. */
+  private asgiModule(): PyPtr {
+    const py = this.py;
+    if (py.PyRun_SimpleString(importFromLoaderDir('_nuwsgi_asgi')) !== 0) return null;
+    return py.PyImport_ImportModule('_nuwsgi_asgi');
+  }
+
+  /** Regions (slots) beyond the cores': ASGI keeps one per request in flight. Lazily backed by malloc. */
+  growRegions(total: number): void {
+    const extra = total - this.regions.length;
+    if (extra <= 0) return;
+    const pointers = Array.from({ length: extra }, () => libc().malloc(this.regionSize));
+    this.withGil(() => {
+      const py = this.py;
+      const views = py.PyTuple_New(extra);
+      pointers.forEach((ptr, i) => py.PyTuple_SetItem(views, i, py.PyMemoryView_FromMemory(ptr, this.regionSize, PyBUF_WRITE)));
+      const module = this.asgiModule();
+      const fn = isNull(module) ? module : py.PyObject_GetAttrString(module, 'add_regions');
+      const result = isNull(fn) ? fn : callWithArgs(py, fn, [views]);
+      if (isNull(result)) {
+        py.PyErr_Print();
+        throw new NuwsgiError('E_PYTHON_INIT', 'cannot add the ASGI slots (see the traceback above)');
+      }
+      py.Py_DecRef(result);
+    });
+    for (const ptr of pointers) this.regions.push(viewOfPointer(ptr, this.regionSize));
   }
 
   // ------------------------------------------------------------ threaded cores
@@ -292,6 +345,12 @@ function callWithArgs(py: LibPython, fn: PyPtr, args: PyPtr[]): PyPtr {
   const result = py.PyObject_CallObject(fn, tuple);
   py.Py_DecRef(tuple);
   return result;
+}
+
+/** Python code importing one of our modules from python/, without leaving python/ on sys.path. */
+function importFromLoaderDir(module: string): string {
+  const dir = JSON.stringify(PYTHON_DIR);
+  return `import sys\nsys.path.insert(0, ${dir})\ntry:\n    import ${module}\nfinally:\n    sys.path.remove(${dir})\n`;
 }
 
 function isNull(ptr: PyPtr): boolean {

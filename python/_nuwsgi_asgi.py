@@ -1,0 +1,610 @@
+"""nuwsgi's ASGI 3 side: one asyncio loop on its own Python thread per worker.
+
+Node owns every socket. For each request in flight Node uses one *slot*: a
+shared region (the same layout as a core's, see _nuwsgi.py) and a slot id.
+Node writes the request (the same marshal blob as for WSGI) into the slot's
+region and a 4-byte command into the loop's job pipe:
+
+    u8 command (CMD_HANDLE / CMD_PULL / CMD_ABORT / CMD_SHUTDOWN), u8 0, u16 slot (LE)
+
+The loop thread watches the job pipe with ``loop.add_reader`` and answers
+through the completion pipe with 4-byte events:
+
+    u16 slot (LE), u8 event (EV_*), u8 0
+
+EV_ANSWER: the slot's region holds the answer to its last command (the same
+meta header the WSGI cores write: KIND_COMPLETE / KIND_STREAM / KIND_ERROR /
+KIND_END / KIND_BROKEN; returned bytes by address at offset 48, kept alive
+until the slot's next command). EV_FREE: the app's task for the slot is over
+(Starlette's background tasks run after the response): Node reuses the slot
+only once it has both finished the response and seen EV_FREE. EV_STOPPED:
+lifespan shutdown is over.
+
+Backpressure: a streaming body is handed to Node one chunk per CMD_PULL, and
+Node pulls only when the client socket has drained, so the app's ``send()``
+waits while the client is slow.
+
+WSGI apps mounted in the same worker run in the loop's default executor with
+_nuwsgi's own handle/pull/abort on the slot's region.
+"""
+
+import http
+import json
+import os
+import struct
+import sys
+import threading
+
+import _nuwsgi as _w
+import _nuwsgi_mistakes as _mistakes
+
+CMD_HANDLE = 1
+CMD_PULL = 2
+CMD_ABORT = 3
+CMD_SHUTDOWN = 4
+
+EV_ANSWER = 1
+EV_FREE = 2
+EV_STOPPED = 3
+
+_COMMAND = struct.Struct("<BBH")
+_EVENT = struct.Struct("<HBB")
+_BODY_CHUNK = 64 * 1024
+
+_REASONS = {status.value: status.phrase for status in http.HTTPStatus}
+_END = object()  # the end of a streaming body, in a request's outgoing queue
+
+_state = None  # the _Server, once started
+# Imported by start(): detection runs in every worker (WSGI ones too) and must not cost them asyncio.
+asyncio = None
+
+
+class AsgiError(Exception):
+    """The app broke the ASGI contract (a second start, body before start...)."""
+
+
+# ------------------------------------------------------------------ detection
+
+
+def is_asgi(app):
+    """As uvicorn's --interface auto: a coroutine function, or an object whose __call__ is one."""
+    import inspect
+
+    if inspect.iscoroutinefunction(app):
+        return True
+    call = getattr(app, "__call__", None)
+    return inspect.iscoroutinefunction(call)
+
+
+def interface_of(index):
+    """"asgi" or "wsgi" for loaded app number `index` (a str)."""
+    return "asgi" if is_asgi(_w._apps[int(index)][1]) else "wsgi"
+
+
+def add_regions(regions):
+    """More slots than --threads cores: one _Core (region) each, appended to _nuwsgi's."""
+    for region in regions:
+        _w._cores.append(_w._Core(len(_w._cores), region))
+
+
+# ----------------------------------------------------------------- the server
+
+
+class _Server(object):
+    def __init__(self, options):
+        self.job_fd = options["jobFd"]
+        self.done_fd = options["doneFd"]
+        self.interfaces = options["interfaces"]
+        self.lifespan_mode = options["lifespan"]
+        self.requests = {}  # slot -> _Request or _WsgiRequest
+        self.pending = b""
+        self.events = bytearray()  # events not yet written to Node
+        self.flush_scheduled = False
+        self.states = {}  # app index -> lifespan state dict
+        self.lifespans = []
+        self.loop = _new_loop(options["loop"])
+        if options.get("threads", 1) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.loop.set_default_executor(ThreadPoolExecutor(options["threads"], thread_name_prefix="nuwsgi-executor"))
+        self.ready = threading.Event()
+        self.failure = ""
+
+    def run(self):
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.failure = self.loop.run_until_complete(self._startup())
+        except BaseException as exc:  # our own bug: the worker must not report ready
+            _mistakes.log_exception(None, exc)
+            self.failure = "lifespan startup crashed"
+        self.ready.set()
+        if self.failure:
+            return
+        os.set_blocking(self.job_fd, False)
+        self.loop.add_reader(self.job_fd, self._on_jobs)
+        self.loop.run_forever()
+
+    def event(self, slot, kind):
+        """Queue an event; the events of one loop iteration go to Node in one write."""
+        self.events += _EVENT.pack(slot, kind, 0)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush_events)
+
+    def _flush_events(self):
+        self.flush_scheduled = False
+        data, self.events = memoryview(bytes(self.events)), bytearray()
+        while data:
+            data = data[os.write(self.done_fd, data) :]
+
+    def _on_jobs(self):
+        try:
+            data = os.read(self.job_fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:  # Node closed the pipe: the worker is exiting
+            self.loop.remove_reader(self.job_fd)
+            self.loop.stop()
+            return
+        data = self.pending + data
+        usable = len(data) - len(data) % 4
+        self.pending = data[usable:]
+        for offset in range(0, usable, 4):
+            command, _zero, slot = _COMMAND.unpack_from(data, offset)
+            try:
+                self._command(command, slot)
+            except BaseException as exc:  # a bug of ours: answer 500, keep serving
+                _mistakes.log_exception(None, exc)
+                _w._write_meta(_w._cores[slot], _w.KIND_ERROR, None, 0)
+                self.answer(slot, None)
+
+    def _command(self, command, slot):
+        if command == CMD_HANDLE:
+            core = _w._cores[slot]
+            core.held = None
+            environ, body, app = _w._loads(core.view)
+            if self.interfaces[app] == "asgi":
+                request = _Request(self, core, environ, body, app)
+            else:
+                request = _WsgiRequest(self, core)
+            self.requests[slot] = request
+            request.start()
+        elif command == CMD_PULL:
+            _w._cores[slot].held = None
+            self.requests[slot].pull()
+        elif command == CMD_ABORT:
+            self.requests[slot].abort()
+        elif command == CMD_SHUTDOWN:
+            self.loop.create_task(self._shutdown())
+
+    def answer(self, slot, data):
+        """The slot's region holds its answer; `data`, if any, is returned by address (kept until the next command)."""
+        core = _w._cores[slot]
+        if data is None:
+            _w._DATA.pack_into(core.mem, 48, 0, -1)
+        else:
+            core.held = data
+            _w._DATA.pack_into(core.mem, 48, id(data) + _w._BYTES_DATA_OFFSET, len(data))
+        self.event(slot, EV_ANSWER)
+
+    # -------------------------------------------------------------- lifespan
+
+    async def _startup(self):
+        if self.lifespan_mode == "off":
+            return ""
+        for index, (_mount, app) in enumerate(_w._apps):
+            if self.interfaces[index] != "asgi":
+                continue
+            lifespan = _Lifespan(app, self.lifespan_mode)
+            failure = await lifespan.startup()
+            if failure:
+                return failure
+            self.lifespans.append(lifespan)
+            self.states[index] = lifespan.state
+        return ""
+
+    async def _shutdown(self):
+        for lifespan in self.lifespans:
+            try:
+                await lifespan.shutdown()
+            except BaseException as exc:
+                _mistakes.log_exception(None, exc)
+        self.event(0, EV_STOPPED)
+
+
+def _new_loop(choice):
+    """--loop auto: uvloop when importable, as uvicorn; asyncio otherwise."""
+    if choice in ("auto", "uvloop"):
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop()
+        except ImportError:
+            if choice == "uvloop":
+                sys.stderr.write("--loop uvloop: uvloop is not importable, using asyncio\n")
+    return asyncio.new_event_loop()
+
+
+class _Lifespan(object):
+    """The lifespan scope of one app (uvicorn's --lifespan auto|on)."""
+
+    def __init__(self, app, mode):
+        self.app = app
+        self.mode = mode
+        self.state = {}
+        self.inbox = asyncio.Queue()
+        self.started = asyncio.get_event_loop().create_future()
+        self.stopped = asyncio.get_event_loop().create_future()
+        self.task = None
+        self.unsupported = False
+
+    async def startup(self):
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+        self.task = asyncio.ensure_future(self._main(scope))
+        await self.inbox.put({"type": "lifespan.startup"})
+        outcome = await self.started
+        if outcome is None:
+            return ""
+        if self.unsupported and self.mode == "auto":
+            sys.stderr.write("ASGI 'lifespan' protocol appears unsupported.\n")
+            sys.stderr.flush()
+            return ""
+        return outcome
+
+    async def _main(self, scope):
+        try:
+            await self.app(scope, self.inbox.get, self._send)
+        except BaseException as exc:
+            if not self.started.done():
+                self.unsupported = True
+                if self.mode == "on":
+                    _mistakes.log_exception(None, exc)
+                self.started.set_result("lifespan startup raised %s" % type(exc).__name__)
+            else:
+                _mistakes.log_exception(None, exc)
+        finally:
+            if not self.started.done():
+                self.unsupported = True
+                self.started.set_result("the app returned without answering lifespan.startup")
+            if not self.stopped.done():
+                self.stopped.set_result(None)
+
+    async def _send(self, message):
+        kind = message.get("type")
+        if kind == "lifespan.startup.complete":
+            self.started.set_result(None)
+        elif kind == "lifespan.startup.failed":
+            text = message.get("message", "")
+            sys.stderr.write("lifespan startup failed%s\n" % (": " + text if text else ""))
+            sys.stderr.flush()
+            self.started.set_result("lifespan startup failed")
+        elif kind == "lifespan.shutdown.complete":
+            self.stopped.set_result(None)
+        elif kind == "lifespan.shutdown.failed":
+            text = message.get("message", "")
+            sys.stderr.write("lifespan shutdown failed%s\n" % (": " + text if text else ""))
+            sys.stderr.flush()
+            self.stopped.set_result(None)
+
+    async def shutdown(self):
+        if self.task is None or self.task.done():
+            return
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self.stopped
+
+
+# -------------------------------------------------------------- HTTP requests
+
+
+def _scope(environ, state):
+    """The ASGI HTTP scope, from the CGI variables Node parsed (HTTP and uwsgi sockets alike)."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1")))
+        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            if value:
+                headers.append((key.replace("_", "-").lower().encode("latin-1"), value.encode("latin-1")))
+    path_info = environ.get("PATH_INFO", "")
+    uri = environ.get("REQUEST_URI", "")
+    raw_path = uri.partition("?")[0].encode("latin-1") if uri else path_info.encode("latin-1")
+    protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
+    client = None
+    if environ.get("REMOTE_ADDR"):
+        client = (environ["REMOTE_ADDR"], _port(environ.get("REMOTE_PORT")))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": protocol[5:] if protocol.startswith("HTTP/") else "1.1",
+        "method": environ.get("REQUEST_METHOD", "GET"),
+        "scheme": environ.get("wsgi.url_scheme", "http"),
+        # PATH_INFO holds the decoded path's bytes as latin-1 (WSGI's convention): ASGI wants UTF-8 text.
+        "path": path_info.encode("latin-1").decode("utf-8", "replace"),
+        "raw_path": raw_path,
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "root_path": environ.get("SCRIPT_NAME", ""),
+        "headers": headers,
+        "client": client,
+        "server": (environ.get("SERVER_NAME", ""), _port(environ.get("SERVER_PORT"))),
+    }
+    if state is not None:
+        scope["state"] = state.copy()
+    return scope
+
+
+def _port(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return 0
+
+
+class _Request(object):
+    """One ASGI HTTP request on a slot: its task, its body source and its way back to Node."""
+
+    def __init__(self, server, core, environ, body, app):
+        self.server = server
+        self.core = core
+        self.environ = environ
+        self.app = _w._apps[app][1]
+        self.scope = _scope(environ, server.states.get(app))
+        self.body = body  # None, bytes, or the path of a spooled file
+        self.body_file = None
+        self.body_done = False  # a request without a body still gets one empty http.request
+        self.response = None  # _Head once http.response.start came
+        self.answered = False  # the HANDLE command has its answer
+        self.finished = False  # the whole response is with Node (or abandoned)
+        self.broken = False
+        self.aborted = False
+        self.pull_waiting = False
+        self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
+        self.gone = None  # a future once receive() waits for http.disconnect
+        self.over = False  # the response is over or the client left: receive() says http.disconnect
+
+    def start(self):
+        self.server.loop.create_task(self._run())
+
+    async def _run(self):
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except BaseException as exc:
+            self._failed(exc)
+        else:
+            if not self.answered:
+                what = "returned without sending a response" if self.response is None else "returned before the response body"
+                self._failed(AsgiError("the app %s" % what), quiet=True)
+            elif not self.finished:
+                self._failed(AsgiError("the app returned before the end of its streaming response"), quiet=True)
+        finally:
+            self._close_body()
+            self._disconnect()
+            self.server.event(self.core.id, EV_FREE)
+
+    def _failed(self, exc, quiet=False):
+        if isinstance(exc, AsgiError) or quiet:
+            sys.stderr.write("ASGI app error on %s: %s\n" % (_mistakes.request_name(self.environ), exc))
+            sys.stderr.flush()
+        else:
+            _mistakes.log_exception(self.environ, exc)
+        if not self.answered:
+            self.answered = self.finished = True
+            _w._write_meta(self.core, _w.KIND_ERROR, None, 0)
+            self.server.answer(self.core.id, None)
+        elif not self.finished:
+            self.broken = True
+            self.finished = True
+            if self.pull_waiting:
+                self.pull_waiting = False
+                _w._write_meta(self.core, _w.KIND_BROKEN, None, 0)
+                self.server.answer(self.core.id, None)
+
+    # ------------------------------------------------------------- receive
+
+    async def receive(self):
+        if not self.body_done:
+            return self._next_body()
+        if not self.over:
+            if self.gone is None:
+                self.gone = self.server.loop.create_future()
+            await asyncio.shield(self.gone)
+        return {"type": "http.disconnect"}
+
+    def _next_body(self):
+        body = self.body
+        if body is None or type(body) is bytes:
+            body = body or b""
+            self.body_done = True
+            self.body = None
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self.body_file is None:
+            self.body_file = open(body, "rb")
+        chunk = self.body_file.read(_BODY_CHUNK)
+        more = len(chunk) == _BODY_CHUNK
+        if not more:
+            self.body_done = True
+            self._close_body()
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    def _close_body(self):
+        if self.body_file is not None:
+            self.body_file.close()
+            self.body_file = None
+
+    def _disconnect(self):
+        self.over = True
+        if self.gone is not None and not self.gone.done():
+            self.gone.set_result(None)
+
+    # ---------------------------------------------------------------- send
+
+    async def send(self, message):
+        kind = message.get("type")
+        if kind == "http.response.start":
+            if self.response is not None:
+                raise AsgiError("http.response.start sent a second time")
+            self.response = _Head(message.get("status"), message.get("headers") or ())
+            return
+        if kind != "http.response.body":
+            raise AsgiError("unexpected message type %r" % (kind,))
+        if self.response is None:
+            raise AsgiError("http.response.body sent before http.response.start")
+        if self.finished:
+            if self.aborted:
+                return  # the client left: uvicorn's send() is silent then (spec 2.3)
+            raise AsgiError("http.response.body sent after the response ended")
+        body = message.get("body", b"")
+        if type(body) is not bytes:
+            body = _body_bytes(body)
+        more = bool(message.get("more_body", False))
+        if not self.answered:
+            if not more:
+                self._complete(body)
+                return
+            if not body:
+                return  # nothing to say yet: keep the HANDLE command for the first real chunk
+            self._begin_stream(body)
+            return
+        if body:
+            waiter = self.server.loop.create_future()
+            self.outgoing.append((body, waiter))
+            self._flush()
+        if not more:
+            self.outgoing.append((_END, None))
+            self.finished = True
+            self._flush()
+        elif body:
+            await waiter  # backpressure: until Node pulled it, i.e. the client drained the previous one
+
+    def _complete(self, body):
+        self.answered = self.finished = True
+        data = _w._complete(self.core, self.response, body)
+        self.server.answer(self.core.id, data)
+        self._disconnect()
+
+    def _begin_stream(self, first):
+        self.answered = True
+        self.response.sent = True
+        _w._write_meta(self.core, _w.KIND_STREAM, self.response, -1)
+        self.server.answer(self.core.id, first)
+
+    def _flush(self):
+        if not self.pull_waiting or not self.outgoing:
+            return
+        self.pull_waiting = False
+        item, waiter = self.outgoing.pop(0)
+        if item is _END:
+            _w._write_meta(self.core, _w.KIND_END, None, 0)
+            self.server.answer(self.core.id, None)
+            self._disconnect()
+        else:
+            _w._write_meta(self.core, _w.KIND_STREAM, None, -1)
+            self.server.answer(self.core.id, item)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ----------------------------------------------------- Node's commands
+
+    def pull(self):
+        if self.broken and not self.outgoing:
+            _w._write_meta(self.core, _w.KIND_BROKEN, None, 0)
+            self.server.answer(self.core.id, None)
+            return
+        self.pull_waiting = True
+        self._flush()
+
+    def abort(self):
+        """The client went away mid-stream: send() becomes silent, receive() says http.disconnect."""
+        self.finished = self.aborted = True
+        self.pull_waiting = False
+        for _item, waiter in self.outgoing:
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        self.outgoing = []
+        self._disconnect()
+        self.server.answer(self.core.id, None)
+
+
+class _Head(object):
+    """http.response.start, framed as _nuwsgi's responses are (status line, validated headers)."""
+
+    __slots__ = ("code", "head", "content_length", "flags", "headers", "sent", "status")
+
+    def __init__(self, status, headers):
+        if type(status) is not int or not 100 <= status <= 999:
+            raise AsgiError("http.response.start status must be an int such as 200, not %r" % (status,))
+        reason = _REASONS.get(status, "")
+        pairs = []
+        for item in headers:
+            try:
+                name, value = item
+            except (TypeError, ValueError):
+                raise AsgiError("header %r is not a [name, value] pair" % (item,))
+            if type(name) is not bytes or type(value) is not bytes:
+                raise AsgiError("header %r: ASGI names and values are bytes" % (item,))
+            pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+        try:
+            self.code, self.head, self.content_length, self.flags = _w._frame_head("%d %s" % (status, reason), pairs)
+        except _w.WsgiError as err:
+            raise AsgiError(str(err).replace("start_response() ", "http.response.start "))
+        self.headers = pairs
+        self.status = status
+        self.sent = False
+
+
+def _body_bytes(body):
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    raise AsgiError("http.response.body 'body' must be bytes, not %s" % _mistakes.a_type(body))
+
+
+class _WsgiRequest(object):
+    """A WSGI app mounted next to ASGI ones: _nuwsgi's handle/pull/abort in the loop's executor."""
+
+    def __init__(self, server, core):
+        self.server = server
+        self.core = core
+
+    def start(self):
+        self._call(_w._handle, True)
+
+    def pull(self):
+        self._call(_w._pull, True)
+
+    def abort(self):
+        self._call(_w._abort, False)
+
+    def _call(self, fn, check_end):
+        loop = self.server.loop
+        future = loop.run_in_executor(None, fn, self.core)
+        future.add_done_callback(lambda f: self._answered(f, check_end))
+
+    def _answered(self, future, check_end):
+        slot = self.core.id
+        try:
+            data = future.result()
+        except BaseException as exc:
+            _mistakes.log_exception(None, exc)
+            _w._write_meta(self.core, _w.KIND_ERROR, None, 0)
+            data = None
+        self.server.answer(slot, data)
+        if not check_end or self.core.stream is None:
+            self.server.event(slot, EV_FREE)  # the response no longer needs Python
+
+
+# ------------------------------------------------------------------ entry
+
+
+def start(options_json):
+    """Start the loop thread, run lifespan startup; returns "" or why the worker must not serve.
+
+    Called by Node under the GIL: Event.wait releases it while the loop thread runs startup."""
+    global _state, asyncio
+    import asyncio
+
+    options = json.loads(options_json)
+    server = _Server(options)
+    _state = server
+    thread = threading.Thread(target=server.run, name="nuwsgi-asgi-loop", daemon=True)
+    thread.start()
+    server.ready.wait()
+    return server.failure

@@ -1,0 +1,201 @@
+import net from 'node:net';
+import { closeSync, writeSync } from 'node:fs';
+import type { Exchange } from '../exchange';
+import type { PythonBridge, PullResult } from '../python/bridge';
+import { RunnerBase, type RunnerOptions } from '../runner';
+import { openRawPipe } from '../transport';
+import { makePipe } from '../threaded-runner';
+import { NuwsgiError } from '../../util/errors';
+import { ASGI_CMD, ASGI_EV, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
+
+/** What the loop thread needs to start (python/_nuwsgi_asgi.py's start()). */
+export interface AsgiSettings {
+  /** Requests in flight per worker (--asgi-concurrency): one slot each. */
+  concurrency: number;
+  lifespan: 'auto' | 'on' | 'off';
+  loop: 'auto' | 'asyncio' | 'uvloop';
+  /** --threads: the default executor's size (run_in_executor, sync endpoints). */
+  threads: number;
+}
+
+/** A request in flight: its region (in the bridge) and what Node waits for. */
+interface Slot {
+  readonly id: number;
+  ex: Exchange | null;
+  /** Resolves the command the loop thread is answering (one at a time per slot). */
+  answered: (() => void) | null;
+  /** Resolves once the app's task is over (EV_FREE). */
+  freed: (() => void) | null;
+}
+
+/**
+ * ASGI: one asyncio loop on its own Python thread (docs/asgi.md). Node writes
+ * a request into a free slot's region and a 4-byte command into the loop's
+ * job pipe; the loop runs the app as a task and answers through the
+ * completion pipe. Up to `concurrency` requests run at once; past it the
+ * worker stops accepting and connections wait in the kernel's backlog.
+ */
+export class AsgiRunner extends RunnerBase {
+  private readonly bridge: PythonBridge;
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private readonly queue: Exchange[] = [];
+  private readonly jobFd: number;
+  private stopped: (() => void) | null = null;
+  /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
+  private commands: Buffer[] = [];
+
+  constructor(bridge: PythonBridge, settings: AsgiSettings, interfaces: string[], opts: RunnerOptions) {
+    super(opts);
+    if (settings.concurrency > MAX_SLOTS) throw new NuwsgiError('E_CONFIG', `asgi-concurrency: at most ${MAX_SLOTS}`);
+    this.bridge = bridge;
+    bridge.growRegions(settings.concurrency);
+    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null });
+    this.slots = [...this.idle].reverse();
+    const [jobRead, jobWrite] = makePipe();
+    const [doneRead, doneWrite] = makePipe();
+    this.jobFd = jobWrite;
+    this.readEvents(doneRead);
+    const failure = bridge.callAsgi(
+      'start',
+      JSON.stringify({ jobFd: jobRead, doneFd: doneWrite, interfaces, lifespan: settings.lifespan, loop: settings.loop, threads: settings.threads }),
+    );
+    if (failure === null) throw new NuwsgiError('E_APP_LOAD', 'the ASGI loop did not start (see the traceback above)', 22);
+    if (failure !== '') throw new NuwsgiError('E_APP_LOAD', `ASGI ${failure}\n*** no app loaded. GAME OVER ***`, 22);
+  }
+
+  private readEvents(fd: number): void {
+    const reader = new EventReader((slot, event) => this.onEvent(slot, event));
+    const onData = (data: Buffer): void => reader.push(data);
+    const raw = openRawPipe(fd);
+    if (raw !== null) {
+      const log = this.opts.log;
+      raw.start({ data: onData, end: () => log('ASGI completion pipe closed\n'), drain: () => undefined, close: () => undefined });
+      raw.resume();
+      return;
+    }
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    socket.on('data', onData);
+    socket.on('error', (err) => this.opts.log(`ASGI completion pipe: ${err.message}\n`));
+    socket.unref();
+  }
+
+  private onEvent(id: number, event: number): void {
+    if (event === ASGI_EV.STOPPED) {
+      const stopped = this.stopped;
+      this.stopped = null;
+      stopped?.();
+      return;
+    }
+    const slot = this.slots[id];
+    if (slot === undefined) return;
+    const pending = event === ASGI_EV.ANSWER ? slot.answered : slot.freed;
+    if (event === ASGI_EV.ANSWER) slot.answered = null;
+    else slot.freed = null;
+    pending?.();
+  }
+
+  get freeCores(): number {
+    return Math.max(0, this.idle.length - this.queue.length);
+  }
+
+  get busyCores(): number {
+    return this.slots.length - this.idle.length;
+  }
+
+  get active(): boolean {
+    return this.idle.length < this.slots.length || this.queue.length > 0;
+  }
+
+  submit(ex: Exchange): void {
+    this.queue.push(ex);
+    this.startQueued();
+  }
+
+  private startQueued(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      void this.run(this.idle.pop() as Slot, this.queue.shift() as Exchange);
+    }
+    if (this.freeCores === 0) this.onFull();
+  }
+
+  private async run(slot: Slot, ex: Exchange): Promise<void> {
+    let taskOver: Promise<void> = Promise.resolve();
+    try {
+      if (!this.begin(ex, slot.id)) return;
+      slot.ex = ex;
+      try {
+        this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+        taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
+        await this.command(slot, ASGI_CMD.HANDLE);
+      } catch (err) {
+        this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
+        slot.freed = null;
+        taskOver = Promise.resolve();
+        this.sendAppError(ex, false);
+        return;
+      } finally {
+        ex.body.dispose(); // the loop has opened a spooled body by now
+      }
+      try {
+        const pending = this.respond(ex, this.bridge.coreResult(slot.id));
+        if (pending !== undefined) await pending;
+      } catch (err) {
+        this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
+        ex.out.destroy();
+      }
+    } finally {
+      await taskOver; // the app's task may outlive its response (background tasks)
+      slot.ex = null;
+      this.idle.push(slot);
+      this.startQueued();
+      this.onCoreFree();
+      this.notifyIdle();
+    }
+  }
+
+  private command(slot: Slot, command: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      slot.answered = resolve;
+      this.send(encodeCommand(command, slot.id));
+    });
+  }
+
+  private send(command: Buffer): void {
+    this.commands.push(command);
+    if (this.commands.length === 1) queueMicrotask(this.flushCommands);
+  }
+
+  private readonly flushCommands = (): void => {
+    const data = this.commands.length === 1 ? (this.commands[0] as Buffer) : Buffer.concat(this.commands);
+    this.commands = [];
+    for (let offset = 0; offset < data.length; ) offset += writeSync(this.jobFd, data, offset);
+  };
+
+  async pull(id: number): Promise<PullResult> {
+    await this.command(this.slots[id] as Slot, ASGI_CMD.PULL);
+    return this.bridge.corePull(id);
+  }
+
+  async abort(id: number): Promise<void> {
+    await this.command(this.slots[id] as Slot, ASGI_CMD.ABORT);
+  }
+
+  /** Lifespan shutdown (after the last request): resolves when the apps have answered it. */
+  shutdown(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.stopped = resolve;
+      this.send(encodeCommand(ASGI_CMD.SHUTDOWN, 0));
+    });
+  }
+
+  /** What each slot is running, for diagnostics. */
+  coreRequests(): Array<Exchange | null> {
+    return this.slots.map((s) => s.ex);
+  }
+
+  /** Closing the job pipe ends the loop thread (tests; the worker simply exits). */
+  close(): void {
+    closeSync(this.jobFd);
+  }
+}

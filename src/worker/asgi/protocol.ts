@@ -1,0 +1,47 @@
+/**
+ * The byte contract between the ASGI runner (Node) and the loop thread
+ * (python/_nuwsgi_asgi.py): 4-byte commands in, 4-byte events out. Both are
+ * written with one write(2) of 4 bytes, atomic on a pipe (< PIPE_BUF), but a
+ * read may still end mid-record: EventReader keeps the remainder.
+ */
+
+/** Commands (`<BBH`: command, 0, slot). */
+export const ASGI_CMD = { HANDLE: 1, PULL: 2, ABORT: 3, SHUTDOWN: 4 } as const;
+
+/** Events (`<HBB`: slot, event, 0). */
+export const ASGI_EV = {
+  /** The slot's region holds the answer to its last command. */
+  ANSWER: 1,
+  /** The app's task for the slot is over. */
+  FREE: 2,
+  /** Lifespan shutdown is over (slot 0). */
+  STOPPED: 3,
+} as const;
+
+/** Slot ids travel as u16. */
+export const MAX_SLOTS = 65535;
+
+export function encodeCommand(command: number, slot: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out[0] = command;
+  out[1] = 0;
+  out.writeUInt16LE(slot, 2);
+  return out;
+}
+
+/** Splits the completion pipe's bytes into (slot, event) records, whatever the read boundaries. */
+export class EventReader {
+  private carry: Buffer = Buffer.alloc(0);
+  private readonly onEvent: (slot: number, event: number) => void;
+
+  constructor(onEvent: (slot: number, event: number) => void) {
+    this.onEvent = onEvent;
+  }
+
+  push(data: Buffer): void {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, data]) : data;
+    const usable = bytes.length - (bytes.length % 4);
+    for (let i = 0; i < usable; i += 4) this.onEvent(bytes.readUInt16LE(i), bytes[i + 2] as number);
+    this.carry = usable === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(usable));
+  }
+}
