@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { instanceSnapshot } from '../../src/stats/snapshot';
 import { renderStatsJson } from '../../src/stats/uwsgi-json';
 import { readStatsJson } from '../../src/stats/uwsgi-json-read';
-import { WorkerCounters } from '../../src/stats/worker-counters';
 import { WorkerStatsBook } from '../../src/stats/worker-book';
 import { makeTempDir } from '../helpers/tmp';
+import { TestBoard } from '../helpers/board';
 
 const PYTHON_PLUGIN = '/usr/lib/uwsgi/plugins/python3_plugin.so';
 const haveUwsgi = spawnSync('uwsgi', ['--version'], { encoding: 'utf8' }).status === 0 && existsSync(PYTHON_PLUGIN);
@@ -99,12 +99,11 @@ test('uWSGI oracle: re-rendering its numbers gives its exact bytes; our document
 
     // Ours, from the ledger, with a request running on worker 2, like uWSGI's above.
     const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
-    const running = new WorkerCounters();
-    running.begin(0, [['REQUEST_METHOD', 'GET']]);
+    const board = new TestBoard();
     for (const id of [1, 2]) {
-      book.spawned(id, 1000 + id);
+      const w = board.spawn(book, id, 1000 + id);
       book.ready(id);
-      book.report(id, 1000 + id, id === 2 ? running.report() : new WorkerCounters().report());
+      if (id === 2) w.begin(0, '127.0.0.1 - GET /slow');
     }
     const theirs = JSON.parse(busyText) as { sockets: unknown[] };
     const ours = instanceSnapshot({
