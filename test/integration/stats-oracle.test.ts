@@ -138,6 +138,8 @@ def application(env, start_response):
     path = env['PATH_INFO']
     if path == '/slow':
         time.sleep(0.05)
+    elif path == '/hang':
+        time.sleep(30)
     elif path == '/raise':
         raise RuntimeError('raised on purpose')
     elif path == '/500':
@@ -243,9 +245,10 @@ async function underLoad(i: Instance): Promise<{ samples: Stats[]; after: Stats;
   const samples: Stats[] = [];
   try {
     await statsWhen(i, (s) => sum(s.workers, (w) => w.requests) >= sum(before.workers, (w) => w.requests) + 8, 'the load to run');
+    // Over more than a second: both masters refresh listen_queue once a second.
     for (let n = 0; n < 20; n++) {
       samples.push(await i.stats());
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 60));
     }
   } finally {
     stop();
@@ -294,6 +297,34 @@ for (const kind of ['uwsgi', 'nuwsgi'] as const) {
       for (const path of ['/500', '/500', '/raise']) await rawGet(i.port, path);
       const excAfter = await statsWhen(i, (s) => (s.workers[0]?.requests ?? 0) >= reqBefore + 3, 'three more requests');
       assert.equal((excAfter.workers[0] as Worker).exceptions - excBefore, 1, 'one raised exception, two deliberate 500s');
+    } finally {
+      await i.server.stop();
+    }
+  });
+
+  test(`${kind}: harakiri: harakiri_count, respawn_count, last_spawn, and counters carried over the respawn`, { skip }, async (t) => {
+    const i = await startBoth(kind, ['--harakiri', '1']);
+    try {
+      for (let n = 0; n < 3; n++) await rawGet(i.port, '/');
+      const first = await statsWhen(i, (s) => (s.workers[0]?.requests ?? 0) >= 3 && s.workers[0]?.status === 'idle', 'three requests');
+      const w1 = first.workers[0] as Worker;
+      const hung = rawGet(i.port, '/hang').catch(() => Buffer.alloc(0));
+      const busy = await statsWhen(i, (s) => s.workers[0]?.status === 'busy', 'the hanging request');
+      assert.equal(busy.workers[0]?.cores[0]?.in_request, 1);
+      await hung; // the harakiri kill closes the connection
+      const after = await statsWhen(i, (s) => (s.workers[0]?.respawn_count ?? 0) >= 2, 'the respawn');
+      await rawGet(i.port, '/');
+      // uWSGI bumps its counters one after the other after the response: wait for all of them.
+      const counted = (s: Stats): boolean => (s.workers[0]?.delta_requests ?? 0) >= 1 && (s.workers[0]?.tx ?? 0) > w1.tx && s.workers[0]?.status === 'idle';
+      const w = (await statsWhen(i, counted, 'a request on the new worker')).workers[0] as Worker;
+      t.diagnostic(`${kind}: before ${JSON.stringify({ req: w1.requests, tx: w1.tx })} after ${JSON.stringify({ req: w.requests, delta: w.delta_requests, exc: w.exceptions, hk: w.harakiri_count, respawns: w.respawn_count, tx: w.tx })}`);
+      assert.equal(after.workers[0]?.harakiri_count, 1);
+      assert.equal(w.harakiri_count, 1);
+      assert.equal(w.respawn_count, 2);
+      assert.equal(w.delta_requests, 1, 'delta_requests starts again with the new process');
+      assert.equal(w.requests, w1.requests + 1, 'requests carry over the respawn (the killed request is not counted)');
+      assert.ok(w.tx > w1.tx, 'tx carries over');
+      assert.ok(w.last_spawn >= Math.floor(Date.now() / 1000) - 30);
     } finally {
       await i.server.stop();
     }
