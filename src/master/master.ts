@@ -453,6 +453,8 @@ export class Master {
     if (wasCurrent) {
       slot.current = null;
       this.opts.events?.exited(slot.id);
+    } else {
+      this.opts.events?.replacedExited?.(slot.id, proc.pid); // its last requests count too
     }
     if (this.stopping !== 'no' || wasDraining) {
       const seconds = Math.round((Date.now() - proc.spawnedAt) / 1000);

@@ -46,6 +46,8 @@ export interface WorkerEvents {
   ready(id: number): void;
   draining(id: number): void;
   exited(id: number): void;
+  /** A process that was replaced in slot `id` (it drained) has exited. */
+  replacedExited?(id: number, pid: number): void;
   harakiri(id: number): void;
   /** Returns true when the message was a stats report (histograms; consumed). */
   message(id: number, pid: number, msg: unknown): boolean;
@@ -227,6 +229,10 @@ export class MasterStats implements WorkerEvents {
     this.book.exited(id);
     this.event('exit', id, `worker ${id} (pid ${this.pids.get(id) ?? '?'}) exited`);
     this.pids.delete(id);
+  }
+
+  replacedExited(id: number, pid: number): void {
+    this.book.replacedExited(id, pid);
   }
 
   harakiri(id: number): void {

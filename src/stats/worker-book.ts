@@ -6,7 +6,9 @@
  *
  * uWSGI keeps a slot's counters across respawns (requests, exceptions, tx,
  * running_time, avg_rt) and resets only delta_requests; a row counts one
- * life, so the ledger adds the dead lives ("base") to the current row.
+ * life, so the ledger adds the dead lives ("base") to the current row. A
+ * replaced process (reload, recycling) still finishes its requests while it
+ * drains: its row keeps counting ("retiring") until it exits.
  */
 import type { CoreRow, WorkerRow } from '../contracts/scoreboard';
 import { readProcessMemory, type ProcessMemory } from './procfs';
@@ -57,6 +59,8 @@ interface Slot {
   base: Totals;
   baseMetrics: RequestMetrics;
   row: RowSource | undefined;
+  /** Rows of replaced processes still draining, by pid. */
+  retiring: Map<number, RowSource>;
   lifeMetrics: SerializedRequestMetrics | undefined;
 }
 
@@ -78,6 +82,11 @@ export class WorkerStatsBook {
   /** A worker process took slot `id` (first spawn, respawn or replacement); `row` reads its scoreboard row. */
   spawned(id: number, pid: number, row?: RowSource): void {
     const slot = this.slot(id);
+    if (slot.alive && slot.row !== undefined) {
+      // Replaced while alive: it drains, and its row keeps counting until it exits.
+      slot.retiring.set(slot.pid, slot.row);
+      slot.row = undefined;
+    }
     this.foldLife(slot);
     slot.pid = pid;
     slot.row = row;
@@ -117,6 +126,15 @@ export class WorkerStatsBook {
     slot.memory = { rss: 0, vsz: 0 };
   }
 
+  /** A replaced process (see spawned) has exited: its row joins the slot's past. */
+  replacedExited(id: number, pid: number): void {
+    const slot = this.slots.get(id);
+    const row = slot?.retiring.get(pid);
+    if (slot === undefined || row === undefined) return;
+    slot.retiring.delete(pid);
+    addRow(slot.base, row());
+  }
+
   harakiri(id: number): void {
     this.slot(id).harakiriCount++;
   }
@@ -140,7 +158,7 @@ export class WorkerStatsBook {
   /** Requests finished by every worker, every life: SIGUSR1's "workers total requests". */
   totalRequests(): number {
     let total = 0;
-    for (const slot of this.slots.values()) total += slot.base.req + (slot.row?.().requests ?? 0);
+    for (const slot of this.slots.values()) total += this.pastOf(slot).req + (slot.row?.().requests ?? 0);
     return total;
   }
 
@@ -160,8 +178,8 @@ export class WorkerStatsBook {
 
   private snapshotOf(slot: Slot): WorkerSnapshot {
     const row = slot.alive ? slot.row?.() : undefined;
-    const b = slot.base;
-    const cores = this.coresOf(slot, row);
+    const b = this.pastOf(slot);
+    const cores = this.coresOf(b, row);
     const busy = cores.some((c) => c.inRequest);
     if (row !== undefined && row.requests > 0) slot.avgRtUs = row.avgRtUs;
     return {
@@ -182,25 +200,34 @@ export class WorkerStatsBook {
       respawnCount: slot.respawnCount,
       tx: b.tx + (row?.tx ?? 0),
       avgRtUs: Math.round(slot.avgRtUs),
-      apps: this.appsOf(slot, row),
+      apps: this.appsOf(b, row),
       cores,
     };
   }
 
   /** One entry per core of the current life (at least one); earlier lives' counts stay on their core. */
-  private coresOf(slot: Slot, row: WorkerRow | undefined): CoreSnapshot[] {
-    const count = Math.max(1, row?.cores.length ?? 0, slot.base.cores.length);
-    return Array.from({ length: count }, (_, id) => coreSnapshot(id, slot.base.cores[id], row?.cores[id]));
+  private coresOf(past: Totals, row: WorkerRow | undefined): CoreSnapshot[] {
+    const count = Math.max(1, row?.cores.length ?? 0, past.cores.length);
+    return Array.from({ length: count }, (_, id) => coreSnapshot(id, past.cores[id], row?.cores[id]));
   }
 
-  private appsOf(slot: Slot, row: WorkerRow | undefined): AppSnapshot[] {
+  /** Dead lives plus the rows of replaced processes still draining. */
+  private pastOf(slot: Slot): Totals {
+    if (slot.retiring.size === 0) return slot.base;
+    const b = slot.base;
+    const past: Totals = { ...b, appReq: [...b.appReq], appExc: [...b.appExc], cores: b.cores.map((c) => ({ ...c })) };
+    for (const row of slot.retiring.values()) addRow(past, row());
+    return past;
+  }
+
+  private appsOf(past: Totals, row: WorkerRow | undefined): AppSnapshot[] {
     return this.apps.map((app, id) => ({
       id,
       modifier1: 0,
       mountpoint: app.mountpoint,
       startupTime: 0,
-      requests: (slot.base.appReq[id] ?? 0) + (row?.appRequests[id] ?? 0),
-      exceptions: (slot.base.appExc[id] ?? 0) + (row?.appExceptions[id] ?? 0),
+      requests: (past.appReq[id] ?? 0) + (row?.appRequests[id] ?? 0),
+      exceptions: (past.appExc[id] ?? 0) + (row?.appExceptions[id] ?? 0),
       chdir: app.chdir,
     }));
   }
@@ -211,23 +238,8 @@ export class WorkerStatsBook {
     if (slot.lifeMetrics !== undefined) slot.baseMetrics.add(slot.lifeMetrics);
     slot.lifeMetrics = undefined;
     if (row === undefined) return;
-    const b = slot.base;
-    b.req += row.requests;
-    b.exc += row.exceptions;
-    b.tx += row.tx;
-    b.rt += row.busyUs;
-    b.werr += row.writeErrors;
-    b.st += row.staticRequests;
     if (row.requests > 0) slot.avgRtUs = row.avgRtUs;
-    row.appRequests.forEach((n, i) => (b.appReq[i] = (b.appReq[i] ?? 0) + n));
-    row.appExceptions.forEach((n, i) => (b.appExc[i] = (b.appExc[i] ?? 0) + n));
-    row.cores.forEach((c, i) => {
-      const t = b.cores[i] ?? { req: 0, st: 0, werr: 0 };
-      t.req += c.requests;
-      t.st += c.staticRequests;
-      t.werr += c.writeErrors;
-      b.cores[i] = t;
-    });
+    addRow(slot.base, row);
   }
 
   private slot(id: number): Slot {
@@ -238,6 +250,24 @@ export class WorkerStatsBook {
     }
     return slot;
   }
+}
+
+function addRow(b: Totals, row: WorkerRow): void {
+  b.req += row.requests;
+  b.exc += row.exceptions;
+  b.tx += row.tx;
+  b.rt += row.busyUs;
+  b.werr += row.writeErrors;
+  b.st += row.staticRequests;
+  row.appRequests.forEach((n, i) => (b.appReq[i] = (b.appReq[i] ?? 0) + n));
+  row.appExceptions.forEach((n, i) => (b.appExc[i] = (b.appExc[i] ?? 0) + n));
+  row.cores.forEach((c, i) => {
+    const t = b.cores[i] ?? { req: 0, st: 0, werr: 0 };
+    t.req += c.requests;
+    t.st += c.staticRequests;
+    t.werr += c.writeErrors;
+    b.cores[i] = t;
+  });
 }
 
 /** A core's figures: earlier lives' totals plus the live row; busy and its request only from the live row. */
@@ -283,6 +313,7 @@ function newSlot(id: number): Slot {
     base: { req: 0, exc: 0, tx: 0, rt: 0, werr: 0, st: 0, appReq: [], appExc: [], cores: [] },
     baseMetrics: new RequestMetrics(),
     row: undefined,
+    retiring: new Map(),
     lifeMetrics: undefined,
   };
 }

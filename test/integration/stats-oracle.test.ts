@@ -203,6 +203,16 @@ function rawGet(port: number, path: string): Promise<Buffer> {
 
 const sum = (ws: Worker[], pick: (w: Worker) => number): number => ws.reduce((n, w) => n + pick(w), 0);
 
+/**
+ * The readiness probe's request and one of ours, both counted: a request is
+ * counted just after its response is written (on both servers), so a stats
+ * read can overtake the last one.
+ */
+async function settled(i: Instance): Promise<Stats> {
+  await rawGet(i.port, '/');
+  return statsWhen(i, (s) => s.workers.every((w) => w.requests >= 2 && w.status === 'idle'), 'the first two requests');
+}
+
 /** Polls the stats until `ok` holds (counters are updated as the response ends, maybe just after the client has it). */
 async function statsWhen(i: Instance, ok: (s: Stats) => boolean, what: string): Promise<Stats> {
   const end = Date.now() + 10_000;
@@ -236,9 +246,7 @@ async function loadLoop(port: number, clients: number, stopped: Promise<void>, p
 
 /** 20 stats samples while 8 clients load /slow (50 ms in the app); the counters once the load is over. */
 async function underLoad(i: Instance): Promise<{ samples: Stats[]; after: Stats; ok: number; before: Stats }> {
-  // A request of our own first: served after any the readiness probe left in the queue.
-  await rawGet(i.port, '/');
-  const before = await statsWhen(i, (s) => s.workers.every((w) => w.requests >= 1 && w.status === 'idle'), 'the first request');
+  const before = await settled(i);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const load = loadLoop(i.port, 8, stopped, '/slow');
@@ -351,3 +359,30 @@ for (const kind of ['uwsgi', 'nuwsgi'] as const) {
     }
   });
 }
+
+// uWSGI is no oracle here: its graceful reload re-executes the master and starts every counter again.
+test('nuwsgi: a graceful reload under load: every request the clients got is counted once, over both processes', async (t) => {
+  const i = await startBoth('nuwsgi');
+  try {
+    const before = (await settled(i)).workers[0] as Worker;
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const load = loadLoop(i.port, 4, stopped, '/slow');
+    try {
+      await statsWhen(i, (s) => (s.workers[0]?.requests ?? 0) >= before.requests + 4, 'the load to run');
+      process.kill(i.server.pid, 'SIGHUP');
+      await statsWhen(i, (s) => s.workers[0]?.respawn_count === 2 && (s.workers[0]?.delta_requests ?? 0) >= 4, 'the replacement to serve');
+    } finally {
+      stop();
+    }
+    const result = await load;
+    assert.deepEqual(result.failures, []);
+    await i.server.waitForLog(/buried after/, 10_000);
+    const w = (await statsWhen(i, (s) => s.workers[0]?.status === 'idle', 'idle')).workers[0] as Worker;
+    t.diagnostic(`requests ${w.requests - before.requests} counted, ${result.ok} received; delta_requests ${w.delta_requests}`);
+    assert.equal(w.requests - before.requests, result.ok);
+    assert.ok(w.delta_requests < w.requests - before.requests);
+  } finally {
+    await i.server.stop();
+  }
+});

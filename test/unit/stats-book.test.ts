@@ -205,3 +205,28 @@ test('Prometheus exposition: names, labels, histogram buckets cumulative, label 
   }
   assert.equal(renderPrometheus({ ...snapshot, workers: [] }, emptyMetrics()).includes('nuwsgi_workers 0'), true);
 });
+
+test('ledger: a replaced worker keeps counting while it drains, and once it exits its requests stay', () => {
+  const board = new TestBoard();
+  const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
+  const old = board.spawn(book, 1, 100);
+  book.ready(1);
+  old.request({ txBytes: 10 });
+  old.begin(0, '127.0.0.1 - GET /slow', 0, 1); // in flight when the reload comes
+  const fresh = board.spawn(book, 1, 200); // the replacement takes over; 100 drains
+  book.ready(1);
+  fresh.request({ txBytes: 5 });
+  old.writer.requestFinished(0, { appId: 0, txBytes: 7, exception: false, writeError: false });
+  let w = book.workers()[0];
+  assert.equal(w?.requests, 3, "the draining process's last request counts");
+  assert.equal(w?.deltaRequests, 1);
+  assert.equal(w?.tx, 22);
+  assert.equal(w?.status, 'idle', 'busy and delta_requests are the current process only');
+  book.replacedExited(1, 100);
+  book.replacedExited(1, 999); // unknown: ignored
+  w = book.workers()[0];
+  assert.equal(w?.requests, 3);
+  assert.equal(w?.apps[0]?.requests, 3);
+  assert.equal(w?.cores[0]?.requests, 3);
+  assert.equal(book.totalRequests(), 3);
+});
