@@ -61,7 +61,7 @@ export class WorkerObserver implements RequestObserver {
 
   finished(ex: Exchange, o: ResponseOutcome): void {
     const writeError = (o.writeErrors ?? 0) > 0;
-    const durationUs = this.board.requestFinished(ex.core, { appId: ex.appId, txBytes: o.headerBytes + o.bodyBytes, exception: o.exception === true, writeError });
+    const durationUs = this.board.requestFinished(ex.core, { appId: ex.appId, txBytes: o.wireBytes ?? o.headerBytes + o.bodyBytes, exception: o.exception === true, writeError });
     this.metrics?.observe(o.status, durationUs);
     this.checkRequests();
   }

@@ -52,6 +52,8 @@ export interface RequestObserver {
 export interface ResponseOutcome extends LoggedOutcome {
   /** The app raised, its iterable failed mid-stream, or a write error uWSGI counts as an exception. */
   exception?: boolean;
+  /** Bytes written, when not head + body (a HEAD response, a body cut to its Content-Length): the stats' tx. */
+  wireBytes?: number;
 }
 type Outcome = ResponseOutcome;
 
@@ -210,7 +212,7 @@ export abstract class RunnerBase implements CoreCalls {
     ex.out.write([wire]);
     ex.out.finish(keepAlive);
     const headerBytes = wire.length - (sent?.length ?? 0);
-    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes });
+    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes, wireBytes: wire.length });
   }
 
   private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
