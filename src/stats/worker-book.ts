@@ -67,16 +67,20 @@ interface Slot {
 export interface WorkerStatsBookOptions {
   apps: AppDescriptor[];
   now?: () => number;
+  /** How rss/vsz are read (default: /proc/PID/statm). */
+  readMemory?: (pid: number) => ProcessMemory | undefined;
 }
 
 export class WorkerStatsBook {
   private readonly slots = new Map<number, Slot>();
   private readonly apps: AppDescriptor[];
   private readonly now: () => number;
+  private readonly readMemory: (pid: number) => ProcessMemory | undefined;
 
   constructor(opts: WorkerStatsBookOptions) {
     this.apps = opts.apps;
     this.now = opts.now ?? Date.now;
+    this.readMemory = opts.readMemory ?? readProcessMemory;
   }
 
   /** A worker process took slot `id` (first spawn, respawn or replacement); `row` reads its scoreboard row. */
@@ -97,10 +101,12 @@ export class WorkerStatsBook {
     slot.memory = { rss: 0, vsz: 0 };
   }
 
-  /** The worker said it is ready: it accepts connections from now on. */
+  /** The worker said it is ready: it accepts connections from now on; its memory is read at once (then every second). */
   ready(id: number): void {
     const slot = this.slots.get(id);
-    if (slot !== undefined && slot.alive) slot.accepting = true;
+    if (slot === undefined || !slot.alive) return;
+    slot.accepting = true;
+    if (slot.pid > 0) slot.memory = this.readMemory(slot.pid) ?? slot.memory;
   }
 
   /** The worker was told to stop (graceful reload, shutdown): it no longer accepts. */
@@ -149,7 +155,7 @@ export class WorkerStatsBook {
   }
 
   /** Re-reads rss/vsz of every live worker (/proc/PID/statm); call it once a second. */
-  refreshMemory(read: (pid: number) => ProcessMemory | undefined = readProcessMemory): void {
+  refreshMemory(read: (pid: number) => ProcessMemory | undefined = this.readMemory): void {
     for (const slot of this.slots.values()) {
       if (slot.alive && slot.pid > 0) slot.memory = read(slot.pid) ?? { rss: 0, vsz: 0 };
     }
