@@ -209,10 +209,12 @@ export abstract class RunnerBase implements CoreCalls {
     }
     // head and body may be views of the shared region: copy them out now, once.
     const wire = serializeResponse(ex.protocol, result.head, framing.extraHeaders, sent);
+    const headerBytes = wire.length - (sent?.length ?? 0);
+    // Counted (and the core shown idle) before the client can have the response:
+    // a stats read made once the client has it always includes it.
+    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes, wireBytes: wire.length });
     ex.out.write([wire]);
     ex.out.finish(keepAlive);
-    const headerBytes = wire.length - (sent?.length ?? 0);
-    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes, wireBytes: wire.length });
   }
 
   private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
