@@ -3,7 +3,7 @@
  * JSON serialization). Rare events only: per-request state goes through the
  * scoreboard (./scoreboard.ts), never through messages.
  */
-export type { WorkerStatsMessage } from '../stats/worker-counters';
+export type { WorkerStatsMessage } from '../stats/worker-report';
 
 /** Worker to master: booted and serving; or asking to be replaced (a recycling limit). */
 export type WorkerMessage = { type: 'ready' } | { type: 'recycle'; reason: string };

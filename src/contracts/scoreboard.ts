@@ -1,9 +1,11 @@
 /**
- * The scoreboard: one row of numbers per worker slot in shared memory. The
- * worker writes its row as it serves (a few stores per request, no system
- * call, no message); the master reads every row for harakiri, stats, SIGUSR1
- * and SIGUSR2 — even while the worker is stuck inside Python, which is when
- * the master most needs to know what it is doing.
+ * The scoreboard: one row of numbers per worker process in shared memory, and
+ * the single source of every stats counter and state (docs/stats.md, "Where
+ * each figure comes from"). The worker writes its row as it serves (a few
+ * stores per request, no system call, no message); the master reads every
+ * row for harakiri, stats, SIGUSR1 and SIGUSR2 — even while the worker is
+ * stuck inside Python, which is when the master most needs to know what it
+ * is doing. Only the latency histograms travel as messages (reports).
  */
 
 export const MAX_APPS = 8;
@@ -14,24 +16,35 @@ export const MAX_CORES = 256;
 const PID = 0;
 /** Cores the worker runs (--threads). */
 const CORES = 1;
+/** Requests finished, static files included (uWSGI's worker "requests"). */
 const REQUESTS = 2;
+/** Exceptions the app raised (or a stream broken mid-way, or a write error uWSGI counts). */
 const EXCEPTIONS = 3;
-/** Body bytes sent. */
+/** Bytes sent: response head + body, as uWSGI counts. */
 const TX = 4;
-/** Mean response time, µs. */
+/** uWSGI's running average, µs: avg = (avg + rt) / 2 after each app request. */
 const AVG_RT_US = 5;
-/** Time spent in requests since spawn, summed over cores, µs: the master's load measure (cheaper mode). */
+/** Time inside the app, summed over requests and cores, µs: running_time, and the master's load measure (cheaper). */
 const BUSY_US = 6;
-/** Requests per app, for the first MAX_APPS apps. */
-const APP_REQUESTS = 7;
-const CORE_AREA = APP_REQUESTS + MAX_APPS;
-/** Per core: epoch ms when its running request started (0 = idle), its requests, the description's length, then the description. */
+const STATIC_REQUESTS = 7;
+const WRITE_ERRORS = 8;
+/** Requests per app (counted when they start) and exceptions per app, for the first MAX_APPS apps. */
+const APP_REQUESTS = 9;
+const APP_EXCEPTIONS = APP_REQUESTS + MAX_APPS;
+const CORE_AREA = APP_EXCEPTIONS + MAX_APPS;
+/**
+ * Per core: epoch ms (fractional: µs precision) when its running request
+ * entered the app (0 = idle), its requests, static requests, write errors,
+ * the description's length, then the description.
+ */
 const CORE_START = 0;
 const CORE_REQUESTS = 1;
-const CORE_DESC_LENGTH = 2;
-const CORE_DESC = 3;
+const CORE_STATIC = 2;
+const CORE_WRITE_ERRORS = 3;
+const CORE_DESC_LENGTH = 4;
+const CORE_DESC = 5;
 /** Room for "127.0.0.1 - GET /uri", cut to fit. */
-const DESC_BYTES = 248;
+const DESC_BYTES = 240;
 const CORE_FLOATS = CORE_DESC + DESC_BYTES / 8;
 const ROW_FLOATS = CORE_AREA + MAX_CORES * CORE_FLOATS;
 export const ROW_BYTES = ROW_FLOATS * 8;
@@ -49,11 +62,18 @@ export function scoreboardBytes(rows: number): number {
   return rows * ROW_BYTES;
 }
 
+/** Epoch milliseconds with the fraction performance.now() gives: durations in µs, not whole ms. */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface CoreRow {
   id: number;
-  /** Epoch ms when its running request started; 0 = idle. */
+  /** Epoch ms (fractional) when its running request entered the app; 0 = idle. */
   requestStartMs: number;
   requests: number;
+  staticRequests: number;
+  writeErrors: number;
   /** What the running request is: "ADDR - METHOD URI" ('' when idle). */
   current: string;
 }
@@ -67,10 +87,24 @@ export interface WorkerRow {
   exceptions: number;
   tx: number;
   avgRtUs: number;
+  /** Time inside the app, µs (running_time). */
   busyUs: number;
+  staticRequests: number;
+  writeErrors: number;
   appRequests: number[];
+  appExceptions: number[];
   /** One per core the worker runs. */
   cores: CoreRow[];
+}
+
+/** How an app request ended, for its row. */
+export interface FinishedRequest {
+  appId: number;
+  /** Head + body bytes written. */
+  txBytes: number;
+  /** The app raised (or its iterable failed, or a write error uWSGI counts as one). */
+  exception: boolean;
+  writeError: boolean;
 }
 
 /** A worker's own row: what it writes as it serves. */
@@ -84,31 +118,78 @@ export class ScoreboardWriter {
     this.row[CORES] = Math.min(Math.max(1, cores), MAX_CORES);
   }
 
-  requestStarted(core: number, description: string, now: number): void {
+  /** A worker without a master (no shared scoreboard) counts in a private row: the same code, read by nobody else. */
+  static private(cores = 1): ScoreboardWriter {
+    return new ScoreboardWriter(new Float64Array(ROW_FLOATS), 0, cores);
+  }
+
+  /** The request enters the app on `core` now: the core is busy until requestFinished. */
+  requestStarted(core: number, appId: number, description: string, nowMs = preciseNowMs()): void {
+    if (appId >= 0 && appId < MAX_APPS) this.add(APP_REQUESTS + appId, 1);
     if (core >= MAX_CORES) return;
     const base = CORE_AREA + core * CORE_FLOATS;
     const bytes = new Uint8Array(this.row.buffer, this.row.byteOffset + (base + CORE_DESC) * 8, DESC_BYTES);
     const n = Math.min(description.length, DESC_BYTES);
     for (let i = 0; i < n; i++) bytes[i] = description.charCodeAt(i) & 0xff;
     this.row[base + CORE_DESC_LENGTH] = n;
-    this.row[base + CORE_START] = now;
+    this.row[base + CORE_START] = nowMs;
   }
 
-  requestFinished(core: number, appId: number, bodyBytes: number, durationUs: number, failed: boolean): void {
-    const row = this.row;
+  /** The response on `core` is over; returns its time inside the app in µs. */
+  requestFinished(core: number, f: FinishedRequest, nowMs = preciseNowMs()): number {
+    let durationUs = 0;
     if (core < MAX_CORES) {
       const base = CORE_AREA + core * CORE_FLOATS;
-      row[base + CORE_START] = 0;
-      row[base + CORE_DESC_LENGTH] = 0;
-      row[base + CORE_REQUESTS] = (row[base + CORE_REQUESTS] as number) + 1;
+      const start = this.row[base + CORE_START] as number;
+      if (start > 0) durationUs = Math.max(0, Math.round((nowMs - start) * 1000));
+      this.row[base + CORE_START] = 0;
+      this.row[base + CORE_DESC_LENGTH] = 0;
+      this.add(base + CORE_REQUESTS, 1);
+      if (f.writeError) this.add(base + CORE_WRITE_ERRORS, 1);
     }
-    const done = row[REQUESTS] as number;
-    row[REQUESTS] = done + 1;
-    if (failed) row[EXCEPTIONS] = (row[EXCEPTIONS] as number) + 1;
-    row[TX] = (row[TX] as number) + bodyBytes;
-    row[AVG_RT_US] = ((row[AVG_RT_US] as number) * done + durationUs) / (done + 1);
-    row[BUSY_US] = (row[BUSY_US] as number) + durationUs;
-    if (appId < MAX_APPS) row[APP_REQUESTS + appId] = (row[APP_REQUESTS + appId] as number) + 1;
+    this.add(REQUESTS, 1);
+    if (f.exception) {
+      this.add(EXCEPTIONS, 1);
+      if (f.appId >= 0 && f.appId < MAX_APPS) this.add(APP_EXCEPTIONS + f.appId, 1);
+    }
+    if (f.writeError) this.add(WRITE_ERRORS, 1);
+    this.add(TX, Math.max(0, f.txBytes));
+    // uWSGI's own formula (core/utils.c): a running average that halves the past each time.
+    this.row[AVG_RT_US] = Math.floor(((this.row[AVG_RT_US] as number) + durationUs) / 2);
+    this.add(BUSY_US, durationUs);
+    return durationUs;
+  }
+
+  /**
+   * A static file was served by Node (never through Python): a request for
+   * the totals and core 0's static_requests, but, as uWSGI
+   * (do_not_account_avg_rt), no part of the average or the time in the app,
+   * and no core start is touched: harakiri keeps timing the app's request.
+   */
+  staticServed(txBytes: number, writeError: boolean): void {
+    this.add(REQUESTS, 1);
+    this.add(STATIC_REQUESTS, 1);
+    this.add(TX, Math.max(0, txBytes));
+    this.add(CORE_AREA + CORE_STATIC, 1);
+    this.add(CORE_AREA + CORE_REQUESTS, 1);
+    if (writeError) {
+      this.add(WRITE_ERRORS, 1);
+      this.add(CORE_AREA + CORE_WRITE_ERRORS, 1);
+    }
+  }
+
+  /** Requests finished by this worker (the request log's "req: a/N", max-requests). */
+  get requests(): number {
+    return this.row[REQUESTS] as number;
+  }
+
+  /** Requests started on app `appId` (the request log's "req: N/b"). */
+  appRequests(appId: number): number {
+    return appId >= 0 && appId < MAX_APPS ? (this.row[APP_REQUESTS + appId] as number) : 0;
+  }
+
+  private add(at: number, n: number): void {
+    this.row[at] = (this.row[at] as number) + n;
   }
 }
 
@@ -123,8 +204,7 @@ export class ScoreboardReader {
   read(row: number): WorkerRow {
     const base = row * ROW_FLOATS;
     const m = this.memory;
-    const appRequests: number[] = [];
-    for (let i = 0; i < MAX_APPS; i++) appRequests.push(m[base + APP_REQUESTS + i] as number);
+    const perApp = (at: number): number[] => Array.from({ length: MAX_APPS }, (_, i) => m[base + at + i] as number);
     const coreCount = Math.min(Math.max(1, m[base + CORES] as number), MAX_CORES);
     const cores: CoreRow[] = [];
     let oldest: CoreRow | undefined;
@@ -142,7 +222,10 @@ export class ScoreboardReader {
       tx: m[base + TX] as number,
       avgRtUs: m[base + AVG_RT_US] as number,
       busyUs: m[base + BUSY_US] as number,
-      appRequests,
+      staticRequests: m[base + STATIC_REQUESTS] as number,
+      writeErrors: m[base + WRITE_ERRORS] as number,
+      appRequests: perApp(APP_REQUESTS),
+      appExceptions: perApp(APP_EXCEPTIONS),
       cores,
     };
   }
@@ -155,6 +238,8 @@ export class ScoreboardReader {
       id,
       requestStartMs: m[base + CORE_START] as number,
       requests: m[base + CORE_REQUESTS] as number,
+      staticRequests: m[base + CORE_STATIC] as number,
+      writeErrors: m[base + CORE_WRITE_ERRORS] as number,
       current: Buffer.from(bytes).toString('latin1'),
     };
   }

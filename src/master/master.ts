@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
-import { ScoreboardReader, scoreboardBytes, scoreboardRows } from '../contracts/scoreboard';
+import { ScoreboardReader, scoreboardBytes, scoreboardRows, type WorkerRow } from '../contracts/scoreboard';
 import { listenerFor, stopListening, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
@@ -369,11 +369,20 @@ export class Master {
     const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), mercyTimer: null, harakiriTries: 0, lastBusyUs: 0 };
     child.on('message', (msg: WorkerMessage) => this.onMessage(slot, proc, msg));
     // A replacement enters the stats when it takes over (onReady); until then the old one is the slot.
-    if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid);
+    if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid, this.rowOf(proc));
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
     this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.template.threads})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
     return proc;
+  }
+
+  /**
+   * Reads a process's scoreboard row: the stats' only source of its counters
+   * and state. The stats drop it when the process exits or is replaced, before
+   * the row can be handed to another process.
+   */
+  private rowOf(proc: WorkerProc): () => WorkerRow {
+    return () => this.scoreboard.reader.read(proc.row);
   }
 
   /** Start a replacement for the slot's worker; the old one drains when it is ready. */
@@ -410,7 +419,7 @@ export class Master {
       const old = slot.current;
       slot.current = proc;
       slot.next = null;
-      this.opts.events?.spawned(slot.id, proc.pid);
+      this.opts.events?.spawned(slot.id, proc.pid, this.rowOf(proc));
       if (old !== null) {
         slot.draining.push(old);
         this.drain(old);
@@ -464,6 +473,8 @@ export class Master {
     if (wasCurrent) {
       slot.current = null;
       this.opts.events?.exited(slot.id);
+    } else {
+      this.opts.events?.replacedExited?.(slot.id, proc.pid); // its last requests count too
     }
     if (this.stopping !== 'no' || wasDraining) {
       const seconds = Math.round((Date.now() - proc.spawnedAt) / 1000);

@@ -1,5 +1,5 @@
 /**
- * The master's stats: the per-slot ledger fed by worker events and reports,
+ * The master's stats: the per-slot ledger fed by worker events, scoreboard rows and histogram reports,
  * the once-a-second listen queue check, and the servers that publish them
  * (--stats in uWSGI's JSON, --metrics in Prometheus text, --dashboard: the
  * live page, both of those, and /ready + /live).
@@ -7,12 +7,11 @@
  * Kept out of master.ts so supervision reads as supervision: the master only
  * tells this object what happened to which worker.
  */
-import type { AppDescriptor } from '../stats/worker-book';
-import { WorkerStatsBook } from '../stats/worker-book';
+import { WorkerStatsBook, type AppDescriptor, type RowSource } from '../stats/worker-book';
 import { ListenQueueMonitor, type MonitoredSocket } from '../stats/listen-queue';
 import { effectiveBacklog } from '../stats/procfs';
 import { instanceSnapshot, type InstanceSnapshot } from '../stats/snapshot';
-import { isWorkerStatsMessage } from '../stats/worker-counters';
+import { isWorkerStatsMessage } from '../stats/worker-report';
 import { startStatsServer, type StatsServer } from '../stats/server';
 import { renderPrometheus, startMetricsServer, type LabeledProcess, type MetricsServer } from '../stats/prometheus';
 import { renderStatsJson } from '../stats/uwsgi-json';
@@ -42,12 +41,15 @@ export interface StatsSettings {
 
 /** The worker events the master reports; every method is cheap and never throws. */
 export interface WorkerEvents {
-  spawned(id: number, pid: number): void;
+  /** A process took slot `id`; `row` reads its scoreboard row (the source of its counters and state). */
+  spawned(id: number, pid: number, row?: RowSource): void;
   ready(id: number): void;
   draining(id: number): void;
   exited(id: number): void;
+  /** A process that was replaced in slot `id` (it drained) has exited. */
+  replacedExited?(id: number, pid: number): void;
   harakiri(id: number): void;
-  /** Returns true when the message was a stats report (and so consumed). */
+  /** Returns true when the message was a stats report (histograms; consumed). */
   message(id: number, pid: number, msg: unknown): boolean;
   setCheaped(id: number, cheaped: boolean): void;
   setPaused(paused: boolean): void;
@@ -84,7 +86,7 @@ export class MasterStats implements WorkerEvents {
 
   constructor(settings: StatsSettings, sockets: readonly BoundSocket[], log: (line: string) => void) {
     this.settings = settings;
-    // Reports come once a second; a worker stuck in Python is seen through the scoreboard instead.
+    // Counters and state are read from the scoreboard when asked; reports bring only histograms.
     this.book = new WorkerStatsBook({ apps: settings.apps });
     this.monitor = new ListenQueueMonitor(sockets.map((s) => monitored(s, settings.listen)), log);
   }
@@ -207,8 +209,8 @@ export class MasterStats implements WorkerEvents {
     });
   }
 
-  spawned(id: number, pid: number): void {
-    this.book.spawned(id, pid);
+  spawned(id: number, pid: number, row?: RowSource): void {
+    this.book.spawned(id, pid, row);
     this.pids.set(id, pid);
     const again = this.seen.has(id);
     this.seen.add(id);
@@ -227,6 +229,10 @@ export class MasterStats implements WorkerEvents {
     this.book.exited(id);
     this.event('exit', id, `worker ${id} (pid ${this.pids.get(id) ?? '?'}) exited`);
     this.pids.delete(id);
+  }
+
+  replacedExited(id: number, pid: number): void {
+    this.book.replacedExited(id, pid);
   }
 
   harakiri(id: number): void {

@@ -1,45 +1,46 @@
 import { ScoreboardWriter } from '../contracts/scoreboard';
 import { mapSharedMemory } from '../util/shm';
+import { RequestMetrics } from '../stats/request-metrics';
 import type { Exchange } from './exchange';
-import type { RequestObserver } from './runner';
+import type { RequestObserver, ResponseOutcome } from './runner';
 import type { RecyclePolicy, WorkerConfig } from '../contracts/worker-config';
-import { startStatsReporter, WorkerCounters, type StatsReporter, type WorkerStatsMessage } from '../stats/worker-counters';
+import { startStatsReporter, type StatsReporter, type WorkerStatsMessage } from '../stats/worker-report';
 
 export type { RecyclePolicy } from '../contracts/worker-config';
 
 /**
- * Watches a worker's requests: fills its scoreboard row (harakiri, stats,
- * SIGUSR1/2 read it) and asks for a replacement when a recycling limit is
- * reached. The worker keeps serving until its replacement is ready and the
- * master tells it to drain, so recycling never refuses a connection; except
- * past reload-on-rss, where it stops taking new work at once (`retire`), so
- * a leak stops growing while the other workers serve.
+ * Watches a worker's requests: writes them into its scoreboard row — the one
+ * place a worker counts (docs/stats.md) — keeps the latency histogram the
+ * master gets once a second, and asks for a replacement when a recycling
+ * limit is reached. The worker keeps serving until its replacement is ready
+ * and the master tells it to drain, so recycling never refuses a connection;
+ * except past reload-on-rss, where it stops taking new work at once
+ * (`retire`), so a leak stops growing while the other workers serve.
  */
 export class WorkerObserver implements RequestObserver {
-  private readonly board: ScoreboardWriter | undefined;
+  private readonly board: ScoreboardWriter;
   private readonly policy: RecyclePolicy;
   private readonly startedAt = Date.now();
   private readonly recycle: (reason: string, retire: boolean) => void;
-  private requests = 0;
   private asked = false;
   private readonly maxRequests: number;
-  /** Per-status counters and latency histograms, only when the master serves stats or metrics. */
-  private readonly counters: WorkerCounters | undefined;
+  /** Per-status counts and latency histogram, only when the master serves stats or metrics. */
+  private readonly metrics: RequestMetrics | undefined;
   private reporter: StatsReporter | undefined;
 
   constructor(config: WorkerConfig, recycle: (reason: string, retire: boolean) => void) {
-    this.counters = config.stats ? new WorkerCounters(config.threads) : undefined;
+    this.metrics = config.stats ? new RequestMetrics() : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
     this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
     const sb = config.scoreboard;
-    this.board = sb === undefined ? undefined : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
+    this.board = sb === undefined ? ScoreboardWriter.private(config.threads) : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
   }
 
-  /** Send a stats report to the master every second (and a last one on flush), when stats are on. */
+  /** Send the histograms to the master every second (and a last time on flush), when stats are on. */
   startReporting(send: (msg: WorkerStatsMessage) => void): void {
-    if (this.counters !== undefined && this.reporter === undefined) this.reporter = startStatsReporter(this.counters, send);
+    if (this.metrics !== undefined && this.reporter === undefined) this.reporter = startStatsReporter(this.metrics, send);
   }
 
   /** The last report, before a graceful exit, so the final requests count. */
@@ -47,34 +48,43 @@ export class WorkerObserver implements RequestObserver {
     this.reporter?.flush();
   }
 
-  started(ex: Exchange): void {
-    const now = Date.now();
-    this.board?.requestStarted(ex.core, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`, now);
-    this.counters?.begin(ex.appId, ex.vars, now, ex.core);
+  /** Requests this worker finished, static files included (uWSGI's "req: a/N"). */
+  get requests(): number {
+    return this.board.requests;
   }
 
-  finished(ex: Exchange, bodyBytes: number, status: number): void {
-    const durationUs = (Date.now() - ex.startedAtMs) * 1000;
-    this.board?.requestFinished(ex.core, ex.appId, bodyBytes, durationUs, status >= 500);
-    this.counters?.end({ appId: ex.appId, status, durationUs, txBytes: bodyBytes, exception: status >= 500 }, ex.core);
-    this.requests++;
-    const max = this.maxRequests;
-    if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
+  appRequests(appId: number): number {
+    return this.board.appRequests(appId);
+  }
+
+  started(ex: Exchange): void {
+    this.board.requestStarted(ex.core, ex.appId, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`);
+  }
+
+  finished(ex: Exchange, o: ResponseOutcome): void {
+    const writeError = (o.writeErrors ?? 0) > 0;
+    const durationUs = this.board.requestFinished(ex.core, { appId: ex.appId, txBytes: o.wireBytes ?? o.headerBytes + o.bodyBytes, exception: o.exception === true, writeError });
+    this.metrics?.observe(o.status, durationUs);
+    this.checkRequests();
     // As uWSGI, after every request: a leak is caught before the next one adds to it.
     if (this.policy.reloadOnRssBytes > 0) this.checkRss(Date.now());
   }
 
   /**
-   * A static file was served (never through Python): the stats count it
-   * (static_requests), max-requests counts it as uWSGI does, but the
-   * scoreboard row is left alone: a static response may end while Python is
-   * busy with another request, and harakiri must keep timing that one.
+   * A static file was served (never through Python): counted as a request and
+   * a static request, and for max-requests as uWSGI does; the core's running
+   * request is left alone (a static response may end while Python is busy
+   * with another request, and harakiri must keep timing that one).
    */
-  staticFinished(ex: Exchange, bodyBytes: number, status: number, writeError: boolean): void {
-    this.counters?.staticServed({ status, durationUs: (Date.now() - ex.startedAtMs) * 1000, txBytes: bodyBytes, writeError });
-    this.requests++;
+  staticFinished(ex: Exchange, o: ResponseOutcome): void {
+    this.board.staticServed(o.headerBytes + o.bodyBytes, (o.writeErrors ?? 0) > 0);
+    this.metrics?.observe(o.status, Math.max(0, Math.round((Date.now() - ex.startedAtMs) * 1000)));
+    this.checkRequests();
+  }
+
+  private checkRequests(): void {
     const max = this.maxRequests;
-    if (max > 0 && this.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
+    if (max > 0 && this.board.requests >= max) this.ask(`max requests reached (${max})`, Date.now());
   }
 
   /** Once a second: the limits that are not counted in requests. */

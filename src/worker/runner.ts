@@ -33,15 +33,29 @@ export interface RunnerOptions {
   appFile?: (ex: Exchange, head: Buffer, done: (o: Outcome) => void) => boolean;
 }
 
+/**
+ * Counts the worker's requests (into its scoreboard row: the one place they
+ * are counted, docs/stats.md) and answers the request log's "req: a/b".
+ */
 export interface RequestObserver {
-  /** `ex.core` says which core runs it. */
+  /** The request enters the app; `ex.core` says which core runs it. */
   started(ex: Exchange): void;
-  /** `status` is what the client got (500 when the app failed before its headers). */
-  finished(ex: Exchange, bodyBytes: number, status: number): void;
+  /** `o.status` is what the client got (500 when the app failed before its headers). */
+  finished(ex: Exchange, o: ResponseOutcome): void;
+  /** Requests this worker finished. */
+  readonly requests: number;
+  /** Requests started on app `appId`. */
+  appRequests(appId: number): number;
 }
 
 /** What one response turned out to be, for the log and the counters. */
-type Outcome = LoggedOutcome;
+export interface ResponseOutcome extends LoggedOutcome {
+  /** The app raised, its iterable failed mid-stream, or a write error uWSGI counts as an exception. */
+  exception?: boolean;
+  /** Bytes written, when not head + body (a HEAD response, a body cut to its Content-Length): the stats' tx. */
+  wireBytes?: number;
+}
+type Outcome = ResponseOutcome;
 
 const FILE_CHUNK = 256 * 1024;
 
@@ -64,10 +78,6 @@ export interface Runner {
   /** Resolves when nothing is queued or running (for graceful shutdown). */
   whenIdle(): Promise<void>;
   stopKeepingAlive(): void;
-  /** Requests this worker served, static files included (uWSGI's "req: -1/N" counts them). */
-  requests: number;
-  readonly appRequests: number[];
-  readonly exceptions: number;
 }
 
 /** A core's way back into Python for a response that is not complete at once. */
@@ -85,10 +95,6 @@ interface CoreCalls {
 export abstract class RunnerBase implements CoreCalls {
   protected readonly opts: RunnerOptions;
   private idleWaiters: Array<() => void> = [];
-  requests = 0;
-  /** Requests per app, by app index (the log's "req: a/b" and the stats' apps[]). */
-  readonly appRequests: number[] = [];
-  exceptions = 0;
   onCoreFree: () => void = () => undefined;
   onFull: () => void = () => undefined;
   private keepAlive = true;
@@ -124,17 +130,15 @@ export abstract class RunnerBase implements CoreCalls {
     this.keepAlive = false;
   }
 
-  /** Count and route a request about to enter Python on `core`; false when its client is gone. */
+  /** Route a request about to enter Python on `core` and tell the observer; false when its client is gone. */
   protected begin(ex: Exchange, core: number): boolean {
     if (ex.out.closed) {
       ex.body.dispose();
       return false;
     }
-    this.requests++;
     ex.core = core;
     ex.appId = this.opts.route(ex.vars);
     this.opts.observer?.started(ex);
-    this.appRequests[ex.appId] = (this.appRequests[ex.appId] ?? 0) + 1;
     return true;
   }
 
@@ -205,10 +209,12 @@ export abstract class RunnerBase implements CoreCalls {
     }
     // head and body may be views of the shared region: copy them out now, once.
     const wire = serializeResponse(ex.protocol, result.head, framing.extraHeaders, sent);
+    const headerBytes = wire.length - (sent?.length ?? 0);
+    // Counted (and the core shown idle) before the client can have the response:
+    // a stats read made once the client has it always includes it.
+    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes, wireBytes: wire.length });
     ex.out.write([wire]);
     ex.out.finish(keepAlive);
-    const headerBytes = wire.length - (sent?.length ?? 0);
-    this.done(ex, { status: result.meta.status, bodyBytes: body.length, headerCount: result.meta.headerCount, headerBytes });
   }
 
   private async sendStream(ex: Exchange, result: HandleResult): Promise<void> {
@@ -232,21 +238,21 @@ export abstract class RunnerBase implements CoreCalls {
         writable = emit(next.chunk);
         continue;
       }
-      if (next.kind === ResponseKind.End) {
+      const failed = next.kind !== ResponseKind.End;
+      if (!failed) {
         if (chunked) ex.out.write([lastChunk()]);
         const short = framing.body === 'length' && sent !== result.meta.contentLength;
         ex.out.finish(framing.keepAlive && !short);
       } else {
-        this.exceptions++;
         ex.out.destroy(); // headers are out: closing is the only way to say "incomplete"
       }
-      this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length });
+      this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, exception: failed });
       return;
     }
     // The client went away mid-stream: say so as uWSGI does, close() the app's iterable exactly once.
-    this.clientGone(ex, 'uwsgi_response_write_body_do');
+    const exception = this.clientGone(ex, 'uwsgi_response_write_body_do');
     await this.abort(ex.core);
-    this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, writeErrors: 1 });
+    this.done(ex, { status: result.meta.status, bodyBytes: sent, headerCount: result.meta.headerCount, headerBytes: head.length, writeErrors: 1, exception });
   }
 
   /** Node opens the app's file, Python closes its iterable; the core is free once it has. */
@@ -270,7 +276,7 @@ export abstract class RunnerBase implements CoreCalls {
       this.done(ex, outcome);
     } else {
       void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
-        if (outcome.writeErrors !== undefined) this.clientGone(ex, 'uwsgi_response_sendfile_do');
+        if (outcome.writeErrors !== undefined) outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
         this.done(ex, outcome);
       });
     }
@@ -278,30 +284,30 @@ export abstract class RunnerBase implements CoreCalls {
   }
 
   protected sendAppError(ex: Exchange, headersSent: boolean): void {
-    this.exceptions++;
     if (headersSent) ex.out.destroy();
     else {
       ex.out.write([errorResponse(ex.protocol, 500, 'Internal Server Error', false, this.opts.addedHeaders)]);
       ex.out.finish(false);
     }
-    this.done(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0 });
+    this.done(ex, { status: 500, bodyBytes: 0, headerCount: 0, headerBytes: 0, exception: true });
   }
 
-  /** The client went away before its response was written: uWSGI's lines, and an exception unless disabled. */
-  private clientGone(ex: Exchange, kind: WriteKind): void {
+  /** The client went away before its response was written: uWSGI's lines; true when it counts as an exception. */
+  private clientGone(ex: Exchange, kind: WriteKind): boolean {
     const policy = this.opts.writeErrors ?? { ignoreSigpipe: false, ignoreWriteErrors: false, disableWriteException: false };
-    if (reportWriteError(policy, ex, ex.out.failure, kind, this.opts.log)) this.exceptions++;
+    return reportWriteError(policy, ex, ex.out.failure, kind, this.opts.log);
   }
 
-  /** Every response ends here, once: counters, the scoreboard, the request log. */
+  /** Every response ends here, once: the observer counts it (scoreboard), then the request log. */
   private done(ex: Exchange, o: Outcome): void {
-    this.opts.observer?.finished(ex, o.bodyBytes, o.status);
+    const observer = this.opts.observer;
+    observer?.finished(ex, o);
     const requestLog = this.opts.requestLog;
     if (requestLog === undefined || !requestLog.active) return;
     const counters = {
       workerId: this.opts.workerId,
-      appRequests: this.appRequests[ex.appId] ?? 0,
-      workerRequests: this.requests,
+      appRequests: observer?.appRequests(ex.appId) ?? 0,
+      workerRequests: observer?.requests ?? 0,
       // --memory-report: measured after each request, as uWSGI does (one read of /proc/self/statm).
       memory: requestLog.memoryReport ? readProcessMemory(process.pid) : undefined,
     };

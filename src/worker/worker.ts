@@ -6,7 +6,7 @@ import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
 import { makeSchemeResolver } from './scheme';
 import { WorkerObserver } from './observer';
-import type { WorkerStatsMessage } from '../stats/worker-counters';
+import type { WorkerStatsMessage } from '../stats/worker-report';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
@@ -297,15 +297,13 @@ export class Worker implements ConnectionHost, StaticHost {
 
   /** StaticHost: a static response is over. The one place static_requests is counted. */
   staticDone(ex: Exchange, o: LoggedOutcome): void {
-    const runner = this.runner as Runner;
-    runner.requests++; // uWSGI's worker request counter includes static files ("req: -1/N")
-    this.observer?.staticFinished(ex, o.bodyBytes, o.status, (o.writeErrors ?? 0) > 0);
+    // uWSGI's worker request counter includes static files ("req: -1/N").
+    this.observer?.staticFinished(ex, o);
     const log = this.requestLog;
     if (log === undefined || !log.active) return;
     ex.appId = -1; // uWSGI logs static files as "app: -1|req: -1/N"
-    log.log(requestLogRecord(ex, o, { workerId: this.config.id, appRequests: -1, workerRequests: runner.requests }));
+    log.log(requestLogRecord(ex, o, { workerId: this.config.id, appRequests: -1, workerRequests: this.observer?.requests ?? 0 }));
   }
-
 
   log(line: string): void {
     this.logFn(line);
@@ -368,7 +366,7 @@ export class Worker implements ConnectionHost, StaticHost {
   }
 
   get requests(): number {
-    return this.runner?.requests ?? 0;
+    return this.observer?.requests ?? 0;
   }
 }
 

@@ -4,7 +4,8 @@ import { renderPrometheus } from '../../src/stats/prometheus';
 import { emptyMetrics, LATENCY_BOUNDS_US, RequestMetrics } from '../../src/stats/request-metrics';
 import { renderSigusr1 } from '../../src/stats/sigusr1';
 import { instanceSnapshot, workerStatus } from '../../src/stats/snapshot';
-import { isWorkerStatsMessage, startStatsReporter, WorkerCounters, type WorkerStatsMessage } from '../../src/stats/worker-counters';
+import { isWorkerStatsMessage, startStatsReporter, type WorkerStatsMessage } from '../../src/stats/worker-report';
+import { TestBoard } from '../helpers/board';
 import { WorkerStatsBook } from '../../src/stats/worker-book';
 
 function clock(start = 1_795_474_732_000): { now: () => number; advance: (ms: number) => void } {
@@ -12,21 +13,22 @@ function clock(start = 1_795_474_732_000): { now: () => number; advance: (ms: nu
   return { now: () => t, advance: (ms) => (t += ms) };
 }
 
-test("avg_rt is uWSGI's (avg + rt) / 2, tx counts headers and body, exceptions count per app", () => {
-  const c = new WorkerCounters();
-  c.begin(0);
-  c.end({ status: 200, durationUs: 582, txBytes: 50 });
-  assert.equal(c.report().avg, 291); // the figure uWSGI 2.0.21 showed for the same running_time
-  c.begin(1);
-  c.end({ status: 500, durationUs: 3_001_000, txBytes: 0, exception: true, appId: 1 });
-  const r = c.report();
-  assert.equal(r.avg, Math.floor((291 + 3_001_000) / 2));
-  assert.equal(r.req, 2);
-  assert.equal(r.rt, 3_001_582);
-  assert.equal(r.tx, 50);
-  assert.deepEqual(r.apps, [[1, 0], [1, 1]]);
-  assert.equal(r.busy, 0);
-  assert.deepEqual(r.vars, []);
+test("avg_rt is uWSGI's (avg + rt) / 2, tx counts what the observer passes (head + body), exceptions count per app", () => {
+  const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }, { mountpoint: '/b', chdir: '' }] });
+  const w = new TestBoard().spawn(book, 1, 100);
+  w.request({ durationUs: 582, txBytes: 50 });
+  assert.equal(book.workers()[0]?.avgRtUs, 291); // the figure uWSGI 2.0.21 showed for the same running_time
+  w.request({ durationUs: 3_001_000, status: 500, exception: true, appId: 1 });
+  w.request({ durationUs: 10, status: 500, appId: 1 }); // a 500 on purpose: no exception
+  const s = book.workers()[0];
+  assert.equal(s?.avgRtUs, Math.floor((Math.floor((291 + 3_001_000) / 2) + 10) / 2));
+  assert.equal(s?.requests, 3);
+  assert.equal(s?.runningTimeUs, 3_001_592);
+  assert.equal(s?.tx, 50);
+  assert.equal(s?.exceptions, 1);
+  assert.deepEqual(s?.apps.map((a) => [a.requests, a.exceptions]), [[1, 0], [2, 1]]);
+  assert.equal(s?.status, 'idle');
+  assert.deepEqual(s?.cores[0]?.vars, []);
 });
 
 test('RequestMetrics: buckets by latency, counts by status, survives serialization and adds up', () => {
@@ -52,25 +54,19 @@ test('RequestMetrics: buckets by latency, counts by status, survives serializati
 
 test('ledger: counters survive respawns, delta_requests and pid follow the current life', () => {
   const t = clock();
+  const board = new TestBoard();
   const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }], now: t.now });
-  book.spawned(1, 100);
+  const life1 = board.spawn(book, 1, 100);
   book.ready(1);
-  const life1 = new WorkerCounters();
-  for (const durationUs of [400, 600]) {
-    life1.begin(0);
-    life1.end({ status: 200, durationUs, txBytes: 10 });
-  }
-  life1.begin(0);
-  life1.end({ status: 500, durationUs: 100, txBytes: 0, exception: true });
+  for (const durationUs of [400, 600]) life1.request({ durationUs, txBytes: 10 });
+  life1.request({ status: 500, durationUs: 100, exception: true });
   book.report(1, 100, life1.report());
   book.exited(1);
   t.advance(5000);
-  book.spawned(1, 200);
+  const life2 = board.spawn(book, 1, 200);
   book.report(1, 100, life1.report()); // a late report from the dead pid: ignored
   book.ready(1);
-  const life2 = new WorkerCounters();
-  life2.begin(0);
-  life2.end({ status: 200, durationUs: 1000, txBytes: 7 });
+  life2.request({ durationUs: 1000, txBytes: 7 });
   book.report(1, 200, life2.report());
   const [w] = book.workers();
   assert.ok(w !== undefined);
@@ -90,18 +86,17 @@ test('ledger: counters survive respawns, delta_requests and pid follow the curre
   assert.deepEqual(book.requestMetrics().c, { '200': 3, '500': 1 });
 });
 
-test('ledger: a live worker that stops reporting is shown busy (blocked in Python); a dead one is not', () => {
-  const t = clock();
-  const book = new WorkerStatsBook({ apps: [], now: t.now });
-  book.spawned(1, 100);
+test('ledger: a worker in the app is busy from its row alone (no report needed), per core; a dead one is not', () => {
+  const book = new WorkerStatsBook({ apps: [] });
+  const w = new TestBoard().spawn(book, 1, 100, 4);
   book.ready(1);
-  book.report(1, 100, new WorkerCounters().report());
-  t.advance(1000);
   assert.equal(book.workers()[0]?.status, 'idle');
-  t.advance(2000);
-  const w = book.workers()[0];
-  assert.equal(w?.status, 'busy');
-  assert.equal(w?.cores[0]?.inRequest, true);
+  w.begin(2, '10.0.0.1 - POST /upload?x=1', 0, 1_795_474_732_500);
+  const s = book.workers()[0];
+  assert.equal(s?.status, 'busy');
+  assert.deepEqual(s?.cores.map((c) => c.inRequest), [false, false, true, false]);
+  assert.equal(s?.cores[2]?.requestStart, 1_795_474_732);
+  assert.deepEqual(s?.cores[2]?.vars, ['REQUEST_METHOD=POST', 'REQUEST_URI=/upload?x=1', 'REMOTE_ADDR=10.0.0.1']);
   book.exited(1);
   assert.equal(book.workers()[0]?.status, 'idle');
   assert.equal(book.workers()[0]?.accepting, false);
@@ -127,20 +122,24 @@ test('ledger: pause, cheap and harakiri; memory is read for live workers only', 
   assert.equal(workerStatus({ cheaped: false, paused: false, signal: 9, busy: true }), 'sig9');
 });
 
-test('reporter: one message per interval, a flush on demand; the type guard accepts only its messages', async () => {
+test('reporter: one message per interval while there is news, a flush on demand; the type guard accepts only its messages', async () => {
   const sent: WorkerStatsMessage[] = [];
-  const counters = new WorkerCounters();
-  const reporter = startStatsReporter(counters, (m) => sent.push(m), 20);
+  const metrics = new RequestMetrics();
+  metrics.observe(200, 5);
+  const reporter = startStatsReporter(metrics, (m) => sent.push(m), 20);
   try {
     const deadline = Date.now() + 5000;
-    while (sent.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(sent.length >= 2);
-    counters.begin(0);
-    counters.end({ status: 204, durationUs: 5, txBytes: 0 });
+    while (sent.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sent.length, 1);
+    metrics.observe(204, 5);
     reporter.flush();
-    assert.equal(sent[sent.length - 1]?.report.req, 1);
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[1]?.report.m.c, { '200': 1, '204': 1 });
+    reporter.flush();
+    assert.equal(sent.length, 2, 'nothing new: nothing sent');
     assert.ok(isWorkerStatsMessage(JSON.parse(JSON.stringify(sent[0]))));
     assert.equal(isWorkerStatsMessage({ type: 'ready' }), false);
+    assert.equal(isWorkerStatsMessage({ type: 'stats', report: { req: 1 } }), false);
     assert.equal(isWorkerStatsMessage(null), false);
   } finally {
     reporter.stop();
@@ -149,18 +148,10 @@ test('reporter: one message per interval, a flush on demand; the type guard acce
 
 test('SIGUSR1 output has uWSGI 2.0.21 exact layout', () => {
   const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
-  book.spawned(1, 5961);
-  book.spawned(2, 5962);
-  const w1 = new WorkerCounters();
-  w1.begin(0);
-  w1.end({ status: 500, durationUs: 1, txBytes: 0, exception: true });
-  book.report(1, 5961, w1.report());
-  const w2 = new WorkerCounters();
-  for (let i = 0; i < 2; i++) {
-    w2.begin(0);
-    w2.end({ status: 200, durationUs: 1, txBytes: 0 });
-  }
-  book.report(2, 5962, w2.report());
+  const board = new TestBoard();
+  board.spawn(book, 1, 5961).request({ status: 500, durationUs: 1, exception: true });
+  const w2 = board.spawn(book, 2, 5962);
+  for (let i = 0; i < 2; i++) w2.request({ durationUs: 1 });
   const config = ';uWSGI instance configuration\n[uwsgi]\nmaster = true\n;end of configuration\n';
   assert.equal(
     renderSigusr1(config, book.workers(), book.totalRequests()),
@@ -173,13 +164,10 @@ test('SIGUSR1 output has uWSGI 2.0.21 exact layout', () => {
 
 test('Prometheus exposition: names, labels, histogram buckets cumulative, label values escaped', () => {
   const book = new WorkerStatsBook({ apps: [] });
-  book.spawned(1, 100);
+  const c = new TestBoard().spawn(book, 1, 100);
   book.ready(1);
-  const c = new WorkerCounters();
-  c.begin(0);
-  c.end({ status: 200, durationUs: 2_000, txBytes: 100 });
-  c.begin(0);
-  c.end({ status: 503, durationUs: 90_000_000, txBytes: 10 });
+  c.request({ status: 200, durationUs: 2_000, txBytes: 100 });
+  c.request({ status: 503, durationUs: 90_000_000, txBytes: 10 });
   book.report(1, 100, c.report());
   book.refreshMemory(() => ({ rss: 4096, vsz: 8192 }));
   const snapshot = instanceSnapshot({
@@ -216,4 +204,29 @@ test('Prometheus exposition: names, labels, histogram buckets cumulative, label 
     assert.match(line, /^[a-z_]+(\{.*\})? (\+Inf|-?[0-9.e+-]+)$/, line);
   }
   assert.equal(renderPrometheus({ ...snapshot, workers: [] }, emptyMetrics()).includes('nuwsgi_workers 0'), true);
+});
+
+test('ledger: a replaced worker keeps counting while it drains, and once it exits its requests stay', () => {
+  const board = new TestBoard();
+  const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
+  const old = board.spawn(book, 1, 100);
+  book.ready(1);
+  old.request({ txBytes: 10 });
+  old.begin(0, '127.0.0.1 - GET /slow', 0, 1); // in flight when the reload comes
+  const fresh = board.spawn(book, 1, 200); // the replacement takes over; 100 drains
+  book.ready(1);
+  fresh.request({ txBytes: 5 });
+  old.writer.requestFinished(0, { appId: 0, txBytes: 7, exception: false, writeError: false });
+  let w = book.workers()[0];
+  assert.equal(w?.requests, 3, "the draining process's last request counts");
+  assert.equal(w?.deltaRequests, 1);
+  assert.equal(w?.tx, 22);
+  assert.equal(w?.status, 'idle', 'busy and delta_requests are the current process only');
+  book.replacedExited(1, 100);
+  book.replacedExited(1, 999); // unknown: ignored
+  w = book.workers()[0];
+  assert.equal(w?.requests, 3);
+  assert.equal(w?.apps[0]?.requests, 3);
+  assert.equal(w?.cores[0]?.requests, 3);
+  assert.equal(book.totalRequests(), 3);
 });

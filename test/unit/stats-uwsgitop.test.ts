@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { instanceSnapshot } from '../../src/stats/snapshot';
 import { renderStatsJson } from '../../src/stats/uwsgi-json';
-import { WorkerCounters } from '../../src/stats/worker-counters';
 import { WorkerStatsBook } from '../../src/stats/worker-book';
+import { TestBoard } from '../helpers/board';
 
 type Kind = 'number' | 'string' | 'list' | 'object';
 
@@ -96,15 +96,14 @@ function assertShape(where: string, o: unknown, shape: Record<string, Kind>): vo
 
 function renderedDocument(): Record<string, unknown> {
   const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
-  for (const [id, pid] of [[1, 101], [2, 102], [3, 103]] as const) {
-    book.spawned(id, pid);
+  const board = new TestBoard();
+  const [busy] = ([[1, 101], [2, 102], [3, 103]] as const).map(([id, pid]) => {
+    const w = board.spawn(book, id, pid);
     book.ready(id);
-  }
-  const busy = new WorkerCounters();
-  busy.end({ status: 200, durationUs: 1500, txBytes: 50 });
-  busy.begin(0, [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/slow']]);
-  book.report(1, 101, busy.report());
-  book.report(2, 102, new WorkerCounters().report());
+    return w;
+  });
+  busy?.request({ status: 200, durationUs: 1500, txBytes: 50 });
+  busy?.begin(0, '127.0.0.1 - GET /slow');
   book.setCheaped(3, true);
   const snapshot = instanceSnapshot({
     version: '0.1.0',
@@ -135,7 +134,7 @@ test('every key uwsgitop and the exporters read is there, with the type they ass
   // uwsgitop's async mode reads the running core's in_request.
   const core = (workers[0]?.['cores'] as Array<Record<string, unknown>>)[0];
   assert.equal(core?.['in_request'], 1);
-  assert.deepEqual(core?.['vars'], ['REQUEST_METHOD=GET', 'PATH_INFO=/slow', '']);
+  assert.deepEqual(core?.['vars'], ['REQUEST_METHOD=GET', 'REQUEST_URI=/slow', 'REMOTE_ADDR=127.0.0.1', '']);
   assert.equal(typeof (core?.['req_info'] as Record<string, unknown>)['request_start'], 'number');
 });
 
