@@ -306,6 +306,12 @@ class _Response(object):
         try:
             if iterable is not None and hasattr(iterable, "close"):
                 iterable.close()
+        except Exception:
+            # The body is complete: a failing close() (Django's request_finished
+            # handlers run in it) is logged with its traceback and the response
+            # still goes out whole, as uWSGI does (found by scripts/fuzz.mjs:
+            # it used to turn the response into a 500 or cut a stream short).
+            _mistakes.log_exception(self.environ, sys.exc_info()[1])
         finally:
             if stream is not None:
                 stream.close()

@@ -84,4 +84,13 @@ describe('the response side cannot be split', () => {
     const ok = { ...vars, SERVER_PROTOCOL: 'HTTP/1.1' };
     assert.match((await rawRequest(uwsgiPort, encodeUwsgiPacket(ok), { timeoutMs: 10_000 })).toString('latin1'), /^HTTP\/1\.1 200 OK\r\n/);
   });
+
+  test('an iterable whose close() raises: the complete response still goes out, the traceback is logged', async () => {
+    const whole = await pipelined(port, '/close-raises/list');
+    assert.equal(whole, `HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody${AFTER_RESPONSE}`);
+    const stream = await pipelined(port, '/close-raises/stream');
+    assert.equal(stream, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nbo\r\n2\r\ndy\r\n0\r\n\r\n${AFTER_RESPONSE}`);
+    await server.waitForLog(/Traceback for GET \/close-raises\/stream:/);
+    await server.waitForLog(/RuntimeError: close\(\) failed after a complete body/);
+  });
 });
