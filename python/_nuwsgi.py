@@ -342,6 +342,12 @@ def _frame_head(status, headers):
             continue
         kind, value, line = line  # a header we act on rather than pass through
         if kind == "content-length":
+            if content_length >= 0:
+                # Two Content-Lengths: a proxy may frame by either (nginx answers 502).
+                # The same value twice is one; two values are the app's error (found by the fuzzer).
+                if value != content_length:
+                    raise WsgiError("conflicting Content-Length headers: %d and %d" % (content_length, value))
+                continue
             content_length = value
             lines.append(line)
         elif kind == "connection":

@@ -85,6 +85,15 @@ describe('the response side cannot be split', () => {
     assert.match((await rawRequest(uwsgiPort, encodeUwsgiPacket(ok), { timeoutMs: 10_000 })).toString('latin1'), /^HTTP\/1\.1 200 OK\r\n/);
   });
 
+  test('two different Content-Lengths from the app: a 500; the same one twice: sent once', async () => {
+    const two = await pipelined(port, '/two-lengths');
+    assert.match(two, /^HTTP\/1\.1 500 /);
+    assert.equal((two.match(/content-length/gi) ?? []).length, 1, two);
+    await server.waitForLog(/WSGI app error on GET \/two-lengths: conflicting Content-Length headers: 5 and 0/);
+    const same = await pipelined(port, '/same-length-twice');
+    assert.equal(same, `HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter${AFTER_RESPONSE}`);
+  });
+
   test('an iterable whose close() raises: the complete response still goes out, the traceback is logged', async () => {
     const whole = await pipelined(port, '/close-raises/list');
     assert.equal(whole, `HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody${AFTER_RESPONSE}`);
