@@ -382,6 +382,9 @@ async function main() {
         const ok = lastMin <= second + Math.max(second * FLAT_RATIO, FLAT_MIN_SLACK_MB);
         flat &&= ok;
         console.log(`memory ${s.name} ${role}s: RSS median minute 2 ${second.toFixed(1)} MB, minute ${last + 1} ${lastMin.toFixed(1)} MB -> ${ok ? 'flat' : 'GROWING'}`);
+        // The whole curve too: a slow, steady climb can stay inside the tolerance for a short run.
+        const curve = Array.from({ length: last + 1 }, (_, m) => pick(m).toFixed(1)).join(' ');
+        console.log(`  RSS median per minute: ${curve}`);
       }
     }
   }
