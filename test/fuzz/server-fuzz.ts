@@ -2,7 +2,7 @@
 // uwsgi socket on loopback, the app in fuzz_app.py, and mutated requests sent
 // over many connections at once. See docs/fuzzing.md.
 import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -423,5 +423,6 @@ export async function runServerFuzz(opts: ServerFuzzOptions): Promise<ServerFuzz
   }
   await stopServer(server);
   writeFileSync(stats.serverLog, server.log.join('\n') + '\n');
+  rmSync(dir, { recursive: true, force: true }); // the app's copy; what matters is in outDir
   return stats;
 }
