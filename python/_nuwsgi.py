@@ -94,9 +94,11 @@ class _Core(object):
 _cores = []
 
 _NEVER_BLOCKING_ITERATORS = frozenset(type(iter(x)) for x in ([], (), b"", ""))
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# \Z, not $: "$" also matches before a trailing "\n", which would let "200 OK\n"
+# or a header name "X-A\n" put a bare LF on the wire (found by scripts/fuzz.mjs).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_STATUS = re.compile(r"^([1-9][0-9]{2}) [^\x00-\x1f\x7f]*$")
+_STATUS = re.compile(r"([0-9]{3}) [^\x00-\x1f\x7f]*\Z")
 # RFC 9110 §7.6.1: hop-by-hop fields belong to the connection, which is ours.
 _HOP_BY_HOP_DROPPED = frozenset(
     ("keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate")
@@ -349,6 +351,7 @@ class _Response(object):
     input = None  # wsgi.input: a streaming app may read it until it ends
     environ = None  # a streaming response's, for what pull() logs
     items = 0  # body items consumed so far (a streaming response's, for what pull() logs)
+    streamed = 0  # body bytes handed to Node by a streaming response with a Content-Length
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -381,6 +384,12 @@ class _Response(object):
         try:
             if iterable is not None and hasattr(iterable, "close"):
                 iterable.close()
+        except Exception:
+            # The body is complete: a failing close() (Django's request_finished
+            # handlers run in it) is logged with its traceback and the response
+            # still goes out whole, as uWSGI does (found by scripts/fuzz.mjs:
+            # it used to turn the response into a 500 or cut a stream short).
+            _mistakes.log_exception(self.environ, sys.exc_info()[1])
         finally:
             if stream is not None:
                 stream.close()
@@ -411,6 +420,12 @@ def _frame_head(status, headers):
             continue
         kind, value, line = line  # a header we act on rather than pass through
         if kind == "content-length":
+            if content_length >= 0:
+                # Two Content-Lengths: a proxy may frame by either (nginx answers 502).
+                # The same value twice is one; two values are the app's error (found by the fuzzer).
+                if value != content_length:
+                    raise WsgiError("conflicting Content-Length headers: %d and %d" % (content_length, value))
+                continue
             content_length = value
             lines.append(line)
         elif kind == "connection":
@@ -440,6 +455,10 @@ def _check_status(status):
     match = _STATUS.match(status)
     if match is None:
         raise WsgiError("start_response() got an invalid status %r (a code and a reason, such as '200 OK')" % (status,))
+    if not 200 <= int(match.group(1)) <= 599:
+        # A 1xx is interim: the client would take the next response (the
+        # next request's) as this one's. Above 599 is no HTTP status (RFC 9110 §15).
+        raise WsgiError("start_response() got the status %r: an app's status must be a final one, 200 to 599" % (status,))
     if len(_status_cache) >= _HEADER_CACHE_MAX:
         _status_cache.clear()
     cached = _status_cache[status] = (int(match.group(1)), _latin1(status + "\r\n"))
@@ -527,10 +546,8 @@ def _handle(core):
     try:
         iterable = _apps[app][1](environ, response.start_response)
         response.iterable = iterable
-        out = _first_output(core, response, iterable)
-        if response.iterator is not None:
-            response.environ = environ  # pull() names the request in what it logs
-        return out
+        response.environ = environ  # pull() and _cap_stream() name the request in what they log
+        return _first_output(core, response, iterable)
     except BaseException:
         _log_failure(environ, response.sent)
         _safe_close(response, environ)
@@ -657,6 +674,8 @@ def _begin_stream(core, response, first, iterator):
     _require_headers(response)
     response.sent = True
     response.iterator = iterator
+    if response.content_length >= 0:
+        first = _cap_stream(response, first)  # may end the stream: after response.iterator is set
     core.stream = response
     _write_meta(core, KIND_STREAM, response, -1)
     return first
@@ -675,6 +694,10 @@ def _pull(core):
             if chunk:
                 if type(chunk) is not bytes:
                     chunk = _body_bytes(chunk, response.items - 1, response)
+                if response.content_length >= 0:
+                    chunk = _cap_stream(response, chunk)
+                    if not chunk:
+                        break
                 _write_meta(core, KIND_STREAM, None, -1)
                 return chunk
         core.stream = None
@@ -686,6 +709,24 @@ def _pull(core):
         _safe_close(response)
         _write_meta(core, KIND_BROKEN, None, 0)
     return None
+
+
+def _cap_stream(response, chunk):
+    """A streamed body never goes past the app's Content-Length: the bytes beyond
+    it would reach the client as the start of the next response (found by
+    scripts/fuzz.mjs, with write() followed by a generator). What is past the
+    declared length is dropped, one line says so, and the stream ends there."""
+    room = response.content_length - response.streamed
+    if len(chunk) <= room:
+        response.streamed += len(chunk)
+        return chunk
+    response.streamed = response.content_length
+    response.iterator = iter(())  # the next pull() ends the response (and closes the iterable)
+    _mistakes._write(
+        "Content-Length mismatch on %s: declared %d, generated more: the rest of the body was dropped\n"
+        % (_mistakes.request_name(response.environ), response.content_length)
+    )
+    return chunk[:room]
 
 
 def abort(slot=0):

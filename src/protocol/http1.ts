@@ -515,11 +515,15 @@ export class Http1Parser {
     const lf = chunk.indexOf(LF, pos);
     // Before the length checks, so the earliest hopeless byte decides the
     // error whatever the split.
+    const budget = this.lineBudget();
     if (this.state === 'request-line') {
-      const hopeless = this.hopelessRequestLine(chunk, pos, lf === -1 ? chunk.length : lf);
+      // The byte at line offset `budget` decides the 431: bytes after it are
+      // never looked at, or a bare CR beyond the limit would turn the 431
+      // into a 400 only when the line arrives whole (found by the fuzzer).
+      const limitIndex = pos + budget - this.partial.length;
+      const hopeless = this.hopelessRequestLine(chunk, pos, Math.min(lf === -1 ? chunk.length : lf, limitIndex + 1));
       if (hopeless !== undefined) return this.fail(hopeless);
     }
-    const budget = this.lineBudget();
     // Checked on partial lines too, so a client cannot make us buffer an
     // endless line; the full-line check below counts the LF, so both checks
     // agree whatever the split.

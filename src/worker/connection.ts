@@ -232,6 +232,11 @@ export class Connection implements ResponseOutput, TransportEvents {
     }
     this.transport.resume();
     this.state = this.partialRequest ? 'reading' : 'idle';
+    // A pipelined request whose first bytes came while we served the one
+    // before never went through noteInput()'s idle -> reading: its head clock
+    // starts now, or a stale (or zero) start closes it at the next sweep
+    // (found by scripts/fuzz.mjs).
+    if (this.state === 'reading') this.headStartedAt = Date.now();
     this.dispatchNext();
     this.arm();
   }

@@ -92,7 +92,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     uri: get('REQUEST_URI') ?? get('PATH_INFO') ?? '',
     remoteAddr: get('REMOTE_ADDR') ?? '',
     remoteUser: get('REMOTE_USER') ?? '',
-    protocol: serverProtocol !== '' ? serverProtocol : 'HTTP/1.0',
+    protocol: statusLineProtocol(serverProtocol),
     requestProtocol: serverProtocol,
     clientKeepAlive: false,
     clientHttp11: false,
@@ -105,6 +105,15 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     core: 0,
     out: conn,
   };
+}
+
+/**
+ * The protocol of the status line. uWSGI writes SERVER_PROTOCOL as it came;
+ * a var with a CR, LF or any garbage would then split or break the response
+ * (found by scripts/fuzz.mjs), so anything but HTTP/x.y gets HTTP/1.0.
+ */
+function statusLineProtocol(serverProtocol: string): string {
+  return /^HTTP\/[0-9]\.[0-9]$/.test(serverProtocol) ? serverProtocol : 'HTTP/1.0';
 }
 
 /** nginx sets HTTPS to "on" for TLS clients (uWSGI also accepts a leading "1"). */

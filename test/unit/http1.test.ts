@@ -402,6 +402,26 @@ const invalidCases: Case[] = [
   { name: 'only bare CRs', input: '\r\r\r\r', expect: [bad(/bare CR/)] },
   { name: 'a TLS ClientHello on a plain socket', input: '\x16\x03\x01\x02\x00\x01\xfc\x03\x03', expect: [bad(/invalid method/)] },
   { name: 'a bare CR after a valid start, no line end', input: 'GET /\rX', expect: [bad(/bare CR/)] },
+  // Found by scripts/fuzz.mjs: a bare CR past the head limit decided the error
+  // when the line came whole (400) but not when split before it (431).
+  {
+    name: 'a request line over maxHeadBytes with a bare CR after the limit',
+    input: `GET /${'a'.repeat(100)}\rX`,
+    limits: { maxHeadBytes: 64 },
+    expect: [{ error: 431 }],
+  },
+  {
+    name: 'a bare CR just before the head limit still wins',
+    input: `GET /${'a'.repeat(57)}\rX${'a'.repeat(40)}`,
+    limits: { maxHeadBytes: 64 },
+    expect: [bad(/bare CR/)],
+  },
+  {
+    name: 'a bare CR whose next byte is the first over the head limit (the next byte decides both: 400)',
+    input: `GET /${'a'.repeat(58)}\rX${'a'.repeat(40)}`,
+    limits: { maxHeadBytes: 64 },
+    expect: [bad(/bare CR/)],
+  },
   { name: 'authority-form with GET (RFC 9112 §3.2.3)', input: `GET example.com:443 HTTP/1.1\r\n${HOST}\r\n`, expect: [bad(/form/)] },
   { name: 'absolute-form without "//"', input: `GET urn:isbn:1 HTTP/1.1\r\n${HOST}\r\n`, expect: [bad(/form/)] },
   { name: 'HTTP/1.2', input: `GET / HTTP/1.2\r\n${HOST}\r\n`, expect: [{ error: 505 }] },
