@@ -5,7 +5,7 @@
  * accepted connection (uWSGI sets both on its server sockets, core/socket.c).
  */
 import net from 'node:net';
-import { koffi } from '../util/libc';
+import { socketCalls as sock } from '../util/socket-calls';
 import { NuwsgiError } from '../util/errors';
 
 const AF_INET = 2;
@@ -16,31 +16,6 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_KEEPALIVE = 9;
 const SO_REUSEPORT = 15;
-
-interface SockCalls {
-  socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
-  getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  getsockname(fd: number, addr: Buffer, len: Buffer): number;
-  close(fd: number): number;
-}
-
-let calls: SockCalls | undefined;
-
-function sock(): SockCalls {
-  if (calls !== undefined) return calls;
-  const lib = koffi.load('libc.so.6');
-  calls = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, void*, uint32_t)'),
-    getsockopt: lib.func('int getsockopt(int, int, int, void*, void*)'),
-    bind: lib.func('int bind(int, void*, uint32_t)'),
-    getsockname: lib.func('int getsockname(int, void*, void*)'),
-    close: lib.func('int close(int)'),
-  };
-  return calls;
-}
 
 function setFlag(fd: number, name: number): boolean {
   const one = Buffer.alloc(4);
@@ -59,7 +34,7 @@ export function socketFlag(fd: number, name: 'SO_REUSEPORT' | 'SO_KEEPALIVE'): b
 
 /** --so-keepalive: on the listening socket; accepted connections inherit it. */
 export function enableKeepAlive(fd: number, spec: string): void {
-  if (!setFlag(fd, SO_KEEPALIVE)) throw new NuwsgiError('E_BIND', `setsockopt(SO_KEEPALIVE) on ${spec} failed (errno ${koffi.errno()})`);
+  if (!setFlag(fd, SO_KEEPALIVE)) throw new NuwsgiError('E_BIND', `setsockopt(SO_KEEPALIVE) on ${spec} failed (errno ${sock().errno()})`);
 }
 
 function sockaddr(ip: string, port: number): Buffer {
@@ -97,10 +72,10 @@ export function bindReusePort(ip: string, port: number, spec: string): { fd: num
   const s = sock();
   const v6 = net.isIPv6(ip);
   const fd = s.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new NuwsgiError('E_BIND', `socket() for ${spec} failed (errno ${koffi.errno()})`);
+  if (fd < 0) throw new NuwsgiError('E_BIND', `socket() for ${spec} failed (errno ${sock().errno()})`);
   const addr = sockaddr(ip, port);
   if (!setFlag(fd, SO_REUSEADDR) || !setFlag(fd, SO_REUSEPORT) || s.bind(fd, addr, addr.length) !== 0) {
-    const errno = koffi.errno();
+    const errno = sock().errno();
     s.close(fd);
     throw new NuwsgiError('E_BIND', `cannot bind ${spec} with SO_REUSEPORT (errno ${errno}${errno === 98 ? ': address already in use' : ''})`);
   }

@@ -15,35 +15,12 @@
  * not built in): the caller shows 0, as uWSGI does for UNIX sockets.
  */
 import { fstatSync } from 'node:fs';
-import { koffi } from '../util/libc';
+import { socketCalls } from '../util/socket-calls';
 
 export interface QueueRef {
   kind: 'tcp' | 'unix';
   /** The listening descriptor, held by this process. */
   fd: number;
-}
-
-interface SocketCalls {
-  getsockopt(fd: number, level: number, name: number, value: Buffer, length: number[]): number;
-  socket(domain: number, type: number, protocol: number): number;
-  send(fd: number, data: Buffer, length: number, flags: number): number;
-  recv(fd: number, data: Buffer, length: number, flags: number): number;
-  close(fd: number): number;
-}
-
-let calls: SocketCalls | undefined;
-
-function socketCalls(): SocketCalls {
-  if (calls !== undefined) return calls;
-  const lib = koffi.load('libc.so.6');
-  calls = {
-    getsockopt: lib.func('int getsockopt(int, int, int, void*, _Inout_ uint32_t*)'),
-    socket: lib.func('int socket(int, int, int)'),
-    send: lib.func('intptr_t send(int, const void*, size_t, int)'),
-    recv: lib.func('intptr_t recv(int, void*, size_t, int)'),
-    close: lib.func('int close(int)'),
-  };
-  return calls;
 }
 
 /** The accept queue of each listener (undefined where the kernel does not say). */
@@ -59,9 +36,10 @@ const TCP_INFO_SIZE = 104;
 
 export function tcpListenQueue(fd: number): number | undefined {
   const info = Buffer.alloc(TCP_INFO_SIZE);
-  const length = [TCP_INFO_SIZE];
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(TCP_INFO_SIZE);
   if (socketCalls().getsockopt(fd, SOL_TCP, TCP_INFO, info, length) !== 0) return undefined;
-  if ((length[0] ?? 0) < TCPI_UNACKED_OFFSET + 4) return undefined;
+  if (length.readUInt32LE() < TCPI_UNACKED_OFFSET + 4) return undefined;
   return info.readUInt32LE(TCPI_UNACKED_OFFSET);
 }
 

@@ -4,38 +4,12 @@
  * ('@' = an abstract name), so units can be Type=notify. Node's net has no
  * UNIX datagram sockets, so the few libc calls go through koffi.
  */
-import { endianness } from 'node:os';
 import { NuwsgiError } from './errors';
+import { SUN_PATH_BYTES, AF_UNIX, socketCalls, sockaddrUn } from './socket-calls';
 
-/** koffi, loaded on the first notification only: the CLI imports this module on every start. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ffi = (): typeof import('./libc').koffi => (require('./libc') as typeof import('./libc')).koffi;
-
-const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
-/** sizeof(sockaddr_un.sun_path) on Linux. */
-const SUN_PATH_BYTES = 108;
-
-interface SocketCalls {
-  socket(domain: number, type: number, protocol: number): number;
-  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
-  close(fd: number): number;
-}
-
-let calls: SocketCalls | undefined;
-
-function socketCalls(): SocketCalls {
-  if (calls !== undefined) return calls;
-  const lib = ffi().load('libc.so.6');
-  calls = {
-    socket: lib.func('int socket(int, int, int)'),
-    sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-  };
-  return calls;
-}
 
 /** A sockaddr_un for a NOTIFY_SOCKET value, and its exact length (which matters for abstract names). */
 export function notifyAddress(value: string): { addr: Buffer; length: number } {
@@ -44,13 +18,9 @@ export function notifyAddress(value: string): { addr: Buffer; length: number } {
     throw new NuwsgiError('E_SD_NOTIFY', `NOTIFY_SOCKET=${value}: only absolute paths and @abstract names are supported`);
   }
   const name = Buffer.from(abstract ? value.slice(1) : value, 'utf8');
-  const pathBytes = name.length + 1; // the leading NUL of an abstract name, or the trailing NUL of a path
-  if (pathBytes > SUN_PATH_BYTES) throw new NuwsgiError('E_SD_NOTIFY', `NOTIFY_SOCKET=${value}: longer than ${SUN_PATH_BYTES - 1} bytes`);
-  const addr = Buffer.alloc(2 + SUN_PATH_BYTES);
-  if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
-  else addr.writeUInt16BE(AF_UNIX, 0);
-  name.copy(addr, abstract ? 3 : 2);
-  return { addr, length: 2 + (abstract ? pathBytes : name.length) };
+  if (name.length + 1 > SUN_PATH_BYTES) throw new NuwsgiError('E_SD_NOTIFY', `NOTIFY_SOCKET=${value}: longer than ${SUN_PATH_BYTES - 1} bytes`);
+  const { addr, length } = sockaddrUn(name, abstract);
+  return { addr, length: abstract ? length : length - 1 }; // a path without its trailing NUL, as before
 }
 
 /** Sends one notification; throws NuwsgiError('E_SD_NOTIFY') when it cannot. */
@@ -58,11 +28,11 @@ export function sdNotify(socketPath: string, message: string): void {
   const { addr, length } = notifyAddress(socketPath);
   const c = socketCalls();
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new NuwsgiError('E_SD_NOTIFY', `socket(): errno ${ffi().errno()}`);
+  if (fd < 0) throw new NuwsgiError('E_SD_NOTIFY', `socket(): errno ${c.errno()}`);
   try {
     const data = Buffer.from(message, 'utf8');
     if (c.sendto(fd, data, data.length, MSG_NOSIGNAL, addr, length) < 0) {
-      throw new NuwsgiError('E_SD_NOTIFY', `sendto(${socketPath}): errno ${ffi().errno()}`);
+      throw new NuwsgiError('E_SD_NOTIFY', `sendto(${socketPath}): errno ${c.errno()}`);
     }
   } finally {
     c.close(fd);
