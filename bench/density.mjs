@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ensureDebPackages } from '../scripts/lib/apt.mjs';
+import { fail, listOf, parseFlags } from './lib/cli.mjs';
 import { processTree, treeMemory } from './lib/proc-tree.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,38 +45,19 @@ function parseOptions(argv) {
     install: true,
     save: true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a === '--no-install') o.install = false;
-    else if (a === '--no-save') o.save = false;
-    else {
-      const [flag, inline] = a.split(/=(.*)/s, 2);
-      const key = flag.replace(/^--/, '');
-      if (!flag.startsWith('--') || !(key in o) || typeof o[key] === 'boolean') fail(`unknown option ${a}\n${USAGE}`);
-      o[key] = inline ?? argv[++i];
-      if (o[key] === undefined) fail(`${flag} needs a value`);
-    }
-  }
-  const list = (s, allowed, what) => {
-    const items = s.split(',').map((x) => x.trim()).filter(Boolean);
-    for (const x of items) if (!allowed.includes(x)) fail(`unknown ${what} "${x}" (known: ${allowed.join(', ')})`);
-    return items;
-  };
+  parseFlags(argv, o, USAGE);
   const int = (s, what) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n <= 0) fail(`${what} must be a positive integer, got "${s}"`);
     return n;
   };
   const opts = {
-    servers: list(o.servers, ['nuwsgi', 'uwsgi'], 'server'),
+    servers: listOf(o.servers, ['nuwsgi', 'uwsgi'], 'server'),
     vassals: int(o.vassals, '--vassals'),
     processes: int(o.processes, '--processes'),
     active: int(o.active, '--active'),
     requests: int(o.requests, '--requests'),
-    scenarios: list(o.scenarios, ['always-on', 'on-demand'], 'scenario'),
+    scenarios: listOf(o.scenarios, ['always-on', 'on-demand'], 'scenario'),
     python: o.python,
     install: o.install,
     save: o.save,
@@ -84,10 +66,6 @@ function parseOptions(argv) {
   return opts;
 }
 
-function fail(msg) {
-  console.error(msg);
-  process.exit(2);
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

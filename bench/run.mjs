@@ -7,13 +7,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { debianLibpythonPackage, ensureDebPackages } from '../scripts/lib/apt.mjs';
 import { buildDjangoSite } from './lib/django-site.mjs';
+import { fail, freePort, listOf, parseFlags } from './lib/cli.mjs';
 import { processTree, readProcText, treeMemory } from './lib/proc-tree.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,35 +77,16 @@ function parseOptions(argv) {
     install: true,
     save: true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a === '--no-install') o.install = false;
-    else if (a === '--no-save') o.save = false;
-    else {
-      const [flag, inline] = a.split(/=(.*)/s, 2);
-      const key = flag.replace(/^--/, '');
-      if (!flag.startsWith('--') || !(key in o) || typeof o[key] === 'boolean') fail(`unknown option ${a}\n${USAGE}`);
-      o[key] = inline ?? argv[++i];
-      if (o[key] === undefined) fail(`${flag} needs a value`);
-    }
-  }
-  const list = (s, allowed, what) => {
-    const items = s.split(',').map((x) => x.trim()).filter(Boolean);
-    for (const x of items) if (!allowed.includes(x)) fail(`unknown ${what} "${x}" (known: ${allowed.join(', ')})`);
-    return items;
-  };
+  parseFlags(argv, o, USAGE);
   const num = (s, what) => {
     const n = Number(s);
     if (!Number.isFinite(n) || n <= 0) fail(`${what} must be a positive number, got "${s}"`);
     return n;
   };
   return {
-    servers: list(o.servers, ALL_SERVERS, 'server'),
-    apps: list(o.apps, Object.keys(APPS), 'app'),
-    modes: list(o.modes, ['keepalive', 'close', 'nginx', 'hol'], 'mode'),
+    servers: listOf(o.servers, ALL_SERVERS, 'server'),
+    apps: listOf(o.apps, Object.keys(APPS), 'app'),
+    modes: listOf(o.modes, ['keepalive', 'close', 'nginx', 'hol'], 'mode'),
     duration: num(o.duration, '--duration'),
     warmup: num(o.warmup, '--warmup'),
     connections: num(o.connections, '--connections'),
@@ -113,16 +94,12 @@ function parseOptions(argv) {
     processes: num(o.processes, '--processes'),
     workerThreads: num(o['worker-threads'], '--worker-threads'),
     python: o.python,
-    uwsgiSocket: list(o['uwsgi-socket'], ['http11', 'http'], 'uwsgi socket flavour')[0],
+    uwsgiSocket: listOf(o['uwsgi-socket'], ['http11', 'http'], 'uwsgi socket flavour')[0],
     install: o.install,
     save: o.save,
   };
 }
 
-function fail(msg) {
-  console.error(msg);
-  process.exit(2);
-}
 
 // ---------------------------------------------------------------------------
 // Servers: spawned in their own process group, killed as a group.
@@ -451,16 +428,6 @@ async function benchOne(serverName, appName, opts, transport) {
 
 const NGINX_BIN = '/usr/sbin/nginx';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `upstream`: 'uwsgi' (uwsgi_pass) or 'http' (proxy_pass, for gunicorn). */
 async function startNginx(dir, unixPath, upstream) {
