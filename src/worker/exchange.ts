@@ -1,4 +1,5 @@
 import type { BodyCollector } from './body';
+import type { BodyStream } from './asgi/body-stream';
 
 /** Where a response goes: the client connection, seen from the runner. */
 export interface ResponseOutput {
@@ -48,4 +49,8 @@ export interface Exchange {
   /** The core (--threads) running it, once started. */
   core: number;
   out: ResponseOutput;
+  /** ASGI: the body, when the request was handed on before all of it arrived (its first bytes are in `body`). */
+  stream?: BodyStream;
+  /** ASGI: told when the client closes or half-closes while the request is in the app (http.disconnect). */
+  clientGone?: () => void;
 }

@@ -58,6 +58,8 @@ export interface ResponseOutcome extends LoggedOutcome {
 type Outcome = ResponseOutcome;
 
 const FILE_CHUNK = 256 * 1024;
+const LAST_CHUNK_WITH_TRAILERS = Buffer.from('0\r\n');
+const CRLF = Buffer.from('\r\n');
 
 /**
  * Runs exchanges through the app on the worker's cores. Two implementations:
@@ -182,7 +184,8 @@ export abstract class RunnerBase implements CoreCalls {
   private frame(ex: Exchange, result: HandleResult, completeLength: number): Framing {
     return chooseFraming({
       protocol: ex.protocol,
-      clientKeepAlive: ex.clientKeepAlive && this.keepAlive,
+      // A response that ends before its streamed (ASGI) request body: the rest is dropped and the connection closes.
+      clientKeepAlive: ex.clientKeepAlive && this.keepAlive && (ex.stream === undefined || ex.stream.complete),
       clientHttp11: ex.clientHttp11,
       raw: ex.raw,
       isHead: ex.isHead,
@@ -240,7 +243,7 @@ export abstract class RunnerBase implements CoreCalls {
       }
       const failed = next.kind !== ResponseKind.End;
       if (!failed) {
-        if (chunked) ex.out.write([lastChunk()]);
+        if (chunked) ex.out.write(next.trailers !== undefined ? [LAST_CHUNK_WITH_TRAILERS, next.trailers, CRLF] : [lastChunk()]);
         const short = framing.body === 'length' && sent !== result.meta.contentLength;
         ex.out.finish(framing.keepAlive && !short);
       } else {
