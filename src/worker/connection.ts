@@ -317,7 +317,8 @@ export class Connection implements ResponseOutput, TransportEvents {
       this.closeAfterResponse(); // nothing more can come
       return;
     }
-    this.transport.resume();
+    // A pipelined request's streamed body that the app has not taken yet stays paused (its stream resumes it).
+    if (!this.bodyPaused) this.transport.resume();
     this.state = this.partialRequest ? 'reading' : 'idle';
     // A pipelined request whose first bytes came while we served the one
     // before never went through noteInput()'s idle -> reading: its head clock

@@ -88,6 +88,28 @@ describe('ASGI request bodies', () => {
     });
   });
 
+  test('a streamed body pipelined behind a slow request stays paused until its app reads it', async () => {
+    await withServer(app, async (_server, port) => {
+      const size = 100 * 1024 * 1024;
+      const sock = await openSocket(port);
+      const reader = new SocketReader(sock);
+      try {
+        await write(sock, `GET /count?1000 HTTP/1.1\r\nHost: x\r\n\r\nPOST /count?1000 HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+        const piece = Buffer.alloc(1 << 20, 'q');
+        const sending = (async (): Promise<void> => {
+          for (let sent = 0; sent < size; sent += piece.length) await write(sock, piece);
+        })();
+        assert.equal((json(await readOne(reader, 60_000)) as { bytes: number }).bytes, 0);
+        const second = json(await readOne(reader, 60_000)) as { bytes: number; rss_growth_kib: number };
+        await sending;
+        assert.equal(second.bytes, size);
+        assert.ok(second.rss_growth_kib < 60 * 1024, `the worker grew by ${second.rss_growth_kib} KiB while the app slept`);
+      } finally {
+        sock.destroy();
+      }
+    });
+  });
+
   test('a chunked upload streams too; bodies that arrive whole keep the one-message fast path', async () => {
     await withServer(app, async (_server, port) => {
       const sock = await openSocket(port);
