@@ -305,6 +305,21 @@ describe('limits on streamed bodies', () => {
     });
   });
 
+  test('--socket-timeout closes a stalled streamed body; the app hears http.disconnect', async () => {
+    await withServer([...app, '--socket-timeout', '2'], async (server, port) => {
+      const sock = await openSocket(port);
+      const reader = new SocketReader(sock);
+      try {
+        await write(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'t'.repeat(100)}`);
+        assert.equal(await reader.waitForEnd(15_000), true, 'the server closed the stalled connection');
+      } finally {
+        sock.destroy();
+      }
+      await waitForEvent(port, ['mid-body', 'http.disconnect']);
+      await server.waitForLog(/request body not received in time, closing/);
+    });
+  });
+
   test('--body-min-rate cuts a dripping streamed body with 408; an app slow to read is not held against the client', async () => {
     await withServer([...app, '--body-grace', '1', '--body-min-rate', '1000'], async (_server, port) => {
       const sock = await openSocket(port);
