@@ -42,6 +42,8 @@ export const nodeFs: StaticFs = {
 export interface ResolvedFile {
   /** The real path of the file to send. */
   file: string;
+  /** The name that was resolved (before realpath): what the open-file cache re-stats. */
+  requested: string;
   stats: Stats;
   mount: StaticMount;
   /** The directory (real path) it was found under: encoded variants must be inside it too. */
@@ -132,7 +134,7 @@ export class StaticResolver {
     if (root === undefined) return null;
     const stats = this.fs.stat(real);
     if (stats?.isFile() !== true) return null;
-    return { file: real, stats, root, mount: { mount: '', root, mode: 'append', option: 'check-static' } };
+    return { file: real, requested: file, stats, root, mount: { mount: '', root, mode: 'append', option: 'check-static' } };
   }
 
   /** FILE + suffix (".gz", ".br") as a regular file allowed where FILE was found, or null. */
@@ -150,9 +152,10 @@ export class StaticResolver {
       // A map to one file (/favicon.ico=/srv/favicon.ico) serves exactly its mountpoint.
       if (rest !== '' && m.mode === 'strip') return null;
       const stats = this.fs.stat(root.real);
-      return stats?.isFile() === true ? { file: root.real, stats, mount: m, root: root.real } : null;
+      return stats?.isFile() === true ? { file: root.real, requested: root.real, stats, mount: m, root: root.real } : null;
     }
-    const real = this.realpath(root.real + rest);
+    const requested = root.real + rest;
+    const real = this.realpath(requested);
     if (real === null) return null;
     if (!this.allowed(real, root.real)) {
       this.opts.log(`[uwsgi-fileserve] security error: ${real} is not under ${root.real} or a safe path\n`);
@@ -160,7 +163,7 @@ export class StaticResolver {
     }
     const stats = this.fs.stat(real);
     if (stats === null) return null;
-    if (stats.isFile()) return { file: real, stats, mount: m, root: root.real };
+    if (stats.isFile()) return { file: real, requested, stats, mount: m, root: root.real };
     if (stats.isDirectory()) return this.index(m, real, root.real);
     return null; // sockets, fifos, devices: never
   }
@@ -169,10 +172,11 @@ export class StaticResolver {
   private index(m: StaticMount, dir: string, root: string): ResolvedFile | null {
     for (const name of this.opts.index) {
       if (hostilePath(name)) continue;
-      const real = this.realpath(dir === '/' ? `/${name}` : `${dir}/${name}`);
+      const requested = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      const real = this.realpath(requested);
       if (real === null || !this.allowed(real, root)) continue;
       const stats = this.fs.stat(real);
-      if (stats?.isFile() === true) return { file: real, stats, mount: m, root };
+      if (stats?.isFile() === true) return { file: real, requested, stats, mount: m, root };
     }
     return null;
   }

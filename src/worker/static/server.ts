@@ -11,8 +11,9 @@ import type { StaticConfig } from './config';
 import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
 import { contentTypeHeader, loadMimeTypes, mimeTypeFor, type MimeTable } from './mime';
 import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck, type CompiledExpires } from './policy';
+import { OpenFileCache } from './open-cache';
 import { StaticResolver, type ResolvedFile } from './resolve';
-import { pumpFile, readSmall, SMALL_FILE } from './send';
+import { pumpFile, pumpParts, readParts, readSmall, SMALL_FILE } from './send';
 
 /** What the static server needs from its worker. */
 export interface StaticHost {
@@ -34,6 +35,9 @@ export class StaticServer {
   private readonly expires: CompiledExpires[];
   private readonly gzipCheck: ((file: string) => boolean) | null;
   private readonly addHeaders: string;
+  private readonly openFiles: OpenFileCache;
+  /** multipart/byteranges boundaries: a counter, as nginx's. */
+  private boundaries = 0;
 
   constructor(cfg: StaticConfig, host: StaticHost) {
     this.cfg = cfg;
@@ -43,6 +47,12 @@ export class StaticServer {
     this.expires = compileExpires(cfg.expires);
     this.gzipCheck = makeGzipCheck(cfg.gzip);
     this.addHeaders = staticExtraHeaders(cfg.addHeaders);
+    this.openFiles = new OpenFileCache(cfg.cachePathsSeconds > 0 ? cfg.cachePathsSeconds * 1000 : OPEN_CACHE_MS);
+  }
+
+  /** Close the kept descriptors (the worker is going away, or a test is done). */
+  close(): void {
+    this.openFiles.close();
   }
 
   /** The hook: answer `ex` from a file and return true, or return false and leave it to the app. */
@@ -51,11 +61,20 @@ export class StaticServer {
     const req = staticRequestFromVars(ex.vars);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false; // uWSGI: other methods go to the app
     if (this.skipped(req.pathInfo)) return false;
-    const found = this.resolver.resolve(req.pathInfo);
-    if (found === null || this.skipped(found.file)) return false;
+    const file = this.lookup(req.pathInfo, ex.startedAtMs);
+    if (file === null) return false;
     ex.body.dispose(); // a GET's body (if any) is not ours to read
-    this.serveSafely(ex, req, found, undefined, (o) => this.host.staticDone(ex, o));
+    this.serveSafely(ex, req, file.found, undefined, (o) => this.host.staticDone(ex, o), file.fd);
     return true;
+  }
+
+  /** The file for PATH_INFO (from the open-file cache when it is still the same file), with a kept descriptor or -1. */
+  private lookup(pathInfo: string, nowMs: number): { found: ResolvedFile; fd: number } | null {
+    const hit = this.openFiles.lookup(pathInfo, nowMs);
+    if (hit !== null) return hit;
+    const found = this.resolver.resolve(pathInfo);
+    if (found === null || this.skipped(found.file)) return null;
+    return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs) };
   }
 
   /** static-skip-ext: checked on PATH_INFO and on the file found, as uWSGI. */
@@ -63,7 +82,8 @@ export class StaticServer {
     return this.cfg.skipExt.some((ext) => name.endsWith(ext));
   }
 
-  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+  /** `keptFd`: the open-file cache's descriptor on `found.file` (not ours to close), or -1. */
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, keptFd: number): void {
     const type = mimeTypeFor(this.mime, found.file);
     let file = found.file;
     let stats = found.stats;
@@ -84,11 +104,17 @@ export class StaticServer {
         vary,
         cacheHeaders: cacheHeaders(this.expires, { file: found.file, 'path-info': req.pathInfo, uri: req.uri, type: type ?? '' }, mtimeSeconds, nowSeconds),
         extraHeaders: (app?.lines ?? '') + this.addHeaders,
+        ...(req.range?.includes(',') === true ? { boundary: String(++this.boundaries).padStart(20, '0') } : {}),
       };
     };
     let plan = planStaticResponse(req, facts(stats));
     if (!plan.sendBody) {
       this.writeHeadOnly(ex, plan, done);
+      return;
+    }
+    if (keptFd >= 0 && encoding === undefined && plan.length <= SMALL_FILE) {
+      // Just stat-ed by the cache: the same file, so its stats are current.
+      this.writeBody(ex, plan, keptFd, false, done, req.pathInfo);
       return;
     }
     let fd: number;
@@ -102,7 +128,7 @@ export class StaticServer {
       this.writeError(ex, done);
       return;
     }
-    this.writeBody(ex, plan, fd, done);
+    this.writeBody(ex, plan, fd, true, done, req.pathInfo);
   }
 
   /** FILE.br / FILE.gz when the client takes it and it is a regular file inside the same directory tree. */
@@ -138,25 +164,30 @@ export class StaticServer {
     done(outcome(plan, head.length, 0, false));
   }
 
-  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done): void {
+  /** `owned`: close `fd` when done; else it is the open-file cache's (`cacheKey`'s), forgotten if a read fails. */
+  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, owned: boolean, done: Done, cacheKey: string): void {
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
     if (plan.length <= SMALL_FILE) {
-      let small: { wire: Buffer; bytes: number };
+      let small: { wire: Buffer; bytes: number; complete: boolean };
       try {
-        small = readSmall(fd, head, plan.start, plan.length);
+        small = readWhole(fd, head, plan);
+      } catch (err) {
+        if (!owned) this.openFiles.forget(cacheKey);
+        throw err;
       } finally {
-        closeSync(fd);
+        if (owned) closeSync(fd);
       }
+      if (!owned && !small.complete) this.openFiles.forget(cacheKey);
       ex.out.write([small.wire]);
-      const complete = small.bytes === plan.length;
-      if (complete) ex.out.finish(keepAlive);
+      if (small.complete) ex.out.finish(keepAlive);
       else this.truncated(ex);
       done(outcome(plan, head.length, small.bytes, false));
       return;
     }
     ex.out.write([head]);
-    void pumpFile(fd, plan.start, plan.length, ex.out).then(
+    const sent = plan.multipart !== undefined ? pumpParts(fd, plan.multipart.parts, plan.multipart.trailer, ex.out) : pumpFile(fd, plan.start, plan.length, ex.out);
+    void sent.then(
       (r) => {
         if (r.truncated) this.truncated(ex);
         else if (!r.writeError) ex.out.finish(keepAlive);
@@ -204,13 +235,13 @@ export class StaticServer {
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
-    this.serveSafely(ex, req, found, parsed, done);
+    this.serveSafely(ex, req, found, parsed, done, -1);
     return true;
   }
 
-  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, keptFd: number): void {
     try {
-      this.serve(ex, req, found, app, done);
+      this.serve(ex, req, found, app, done, keptFd);
     } catch (err) {
       // An I/O error on a file already chosen (EIO, a vanished mount): this request fails, the worker does not.
       this.host.log(`[uwsgi-fileserve] ${ex.method} ${ex.uri}: ${(err as Error).message}\n`);
@@ -221,6 +252,16 @@ export class StaticServer {
 }
 
 type Done = (o: LoggedOutcome) => void;
+
+/** A small body (one range, the whole file, or a few parts) and its head, in one buffer. */
+function readWhole(fd: number, head: Buffer, plan: StaticPlan): { wire: Buffer; bytes: number; complete: boolean } {
+  if (plan.multipart !== undefined) return readParts(fd, head, plan.multipart.parts, plan.multipart.trailer);
+  const small = readSmall(fd, head, plan.start, plan.length);
+  return { ...small, complete: small.bytes === plan.length };
+}
+
+/** How long a looked-up path is trusted without a full lookup when static-cache-paths is not set (see open-cache.ts). */
+const OPEN_CACHE_MS = 1000;
 
 /** The app's headers that survive an X-Sendfile answer, and the file it names. */
 interface AppHeaders {
@@ -250,7 +291,8 @@ function parseAppHead(head: string): AppHeaders {
 }
 
 function outcome(plan: StaticPlan, headerBytes: number, bodyBytes: number, writeError: boolean): LoggedOutcome {
-  const headerCount = plan.headers.split('\r\n').length - 1;
+  let headerCount = 0;
+  for (let i = plan.headers.indexOf('\n'); i >= 0; i = plan.headers.indexOf('\n', i + 1)) headerCount++;
   return { status: plan.status, bodyBytes, headerCount, headerBytes, via: 'sendfile', writeErrors: writeError ? 1 : 0 };
 }
 
