@@ -61,6 +61,8 @@ function config(over: Partial<StaticConfig> = {}): StaticConfig {
     cachePathsSeconds: 0,
     addHeaders: ['X-Static: yes'],
     xSendfileDirs: [],
+    checkDocroot: false,
+    fileServeMode: 'raw',
     ...over,
   };
 }

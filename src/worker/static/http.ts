@@ -18,6 +18,7 @@ export interface StaticRequest {
   range?: string;
   ifRange?: string;
   acceptEncoding?: string;
+  documentRoot?: string;
 }
 
 const FIELDS: Record<string, keyof StaticRequest> = {
@@ -31,6 +32,7 @@ const FIELDS: Record<string, keyof StaticRequest> = {
   HTTP_RANGE: 'range',
   HTTP_IF_RANGE: 'ifRange',
   HTTP_ACCEPT_ENCODING: 'acceptEncoding',
+  DOCUMENT_ROOT: 'documentRoot',
 };
 
 /** One pass over the variables (HTTP or uwsgi socket alike). */

@@ -12,6 +12,7 @@
  * caught here) is never looked up.
  */
 import { realpathSync, statSync, type Stats } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { StaticMount } from './config';
 
 /** What resolving needs from the file system (a test can count calls). */
@@ -89,6 +90,9 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
+/** Most DOCUMENT_ROOTs remembered (they come from the front end; a client cannot vary them through nginx). */
+const DOCROOT_LIMIT = 64;
+
 /** Most remembered lookups before the cache starts over (bounds memory against path scans). */
 const CACHE_LIMIT = 10_000;
 
@@ -97,9 +101,11 @@ export class StaticResolver {
   private readonly fs: StaticFs;
   private readonly now: () => number;
   /** Each mount's root, resolved once it exists (uWSGI resolves it on first use too). */
-  private readonly roots = new Map<StaticMount, { real: string; isFile: boolean }>();
+  private readonly roots = new WeakMap<StaticMount, { real: string; isFile: boolean }>();
   private readonly cache = new Map<string, { real: string | null; until: number }>();
   private safeReal: string[] | undefined;
+  /** check-static-docroot's mounts, one per DOCUMENT_ROOT seen (few: one per nginx server block). */
+  private readonly docroots = new Map<string, StaticMount>();
 
   constructor(opts: ResolverOptions) {
     this.opts = opts;
@@ -116,6 +122,22 @@ export class StaticResolver {
       if (found !== null) return found;
     }
     return null;
+  }
+
+  /**
+   * check-static-docroot: the file for PATH_INFO under the request's
+   * DOCUMENT_ROOT (relative: from the worker's directory, as uWSGI's
+   * realpath), with the same checks as check-static; null when there is none.
+   */
+  resolveDocroot(documentRoot: string, pathInfo: string): ResolvedFile | null {
+    if (documentRoot.includes('\0') || hostilePath(pathInfo)) return null;
+    let m = this.docroots.get(documentRoot);
+    if (m === undefined) {
+      if (this.docroots.size >= DOCROOT_LIMIT) this.docroots.clear();
+      m = { mount: '', root: resolvePath(documentRoot), mode: 'append', option: 'check-static-docroot' };
+      this.docroots.set(documentRoot, m);
+    }
+    return this.lookIn(m, pathInfo);
   }
 
   /** Allowed: under `root` or under a static-safe directory. */
@@ -149,6 +171,7 @@ export class StaticResolver {
     const root = this.root(m);
     if (root === null) return null;
     if (root.isFile) {
+      if (m.option === 'check-static-docroot') return null; // a DOCUMENT_ROOT is a directory (uWSGI appends "/" + PATH_INFO)
       // A map to one file (/favicon.ico=/srv/favicon.ico) serves exactly its mountpoint.
       if (rest !== '' && m.mode === 'strip') return null;
       const stats = this.fs.stat(root.real);

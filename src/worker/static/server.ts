@@ -8,7 +8,7 @@ import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
 import type { LoggedOutcome } from '../access-log';
 import type { Exchange } from '../exchange';
 import type { StaticConfig } from './config';
-import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
+import { httpDate, planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
 import { contentTypeHeader, loadMimeTypes, mimeTypeFor, type MimeTable } from './mime';
 import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck, type CompiledExpires } from './policy';
 import { OpenFileCache } from './open-cache';
@@ -57,11 +57,11 @@ export class StaticServer {
 
   /** The hook: answer `ex` from a file and return true, or return false and leave it to the app. */
   tryServe(ex: Exchange): boolean {
-    if (this.cfg.mounts.length === 0) return false;
+    if (this.cfg.mounts.length === 0 && !this.cfg.checkDocroot) return false;
     const req = staticRequestFromVars(ex.vars);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false; // uWSGI: other methods go to the app
     if (this.skipped(req.pathInfo)) return false;
-    const file = this.lookup(req.pathInfo, ex.startedAtMs);
+    const file = this.lookup(req.pathInfo, ex.startedAtMs) ?? this.lookupDocroot(req, ex.startedAtMs);
     if (file === null) return false;
     ex.body.dispose(); // a GET's body (if any) is not ours to read
     this.serveSafely(ex, req, file.found, undefined, (o) => this.host.staticDone(ex, o), file.fd);
@@ -75,6 +75,18 @@ export class StaticServer {
     const found = this.resolver.resolve(pathInfo);
     if (found === null || this.skipped(found.file)) return null;
     return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs) };
+  }
+
+  /** check-static-docroot, last as in uWSGI: the file under the request's DOCUMENT_ROOT. */
+  private lookupDocroot(req: StaticRequest, nowMs: number): { found: ResolvedFile; fd: number } | null {
+    const docroot = req.documentRoot;
+    if (!this.cfg.checkDocroot || docroot === undefined || docroot === '') return null;
+    const key = `\0${docroot}\0${req.pathInfo}`; // never a PATH_INFO key: those hold the mounts' answers
+    const hit = this.openFiles.lookup(key, nowMs);
+    if (hit !== null) return hit;
+    const found = this.resolver.resolveDocroot(docroot, req.pathInfo);
+    if (found === null || this.skipped(found.file)) return null;
+    return { found, fd: this.openFiles.remember(key, found, found.stats.size <= SMALL_FILE, nowMs) };
   }
 
   /** static-skip-ext: checked on PATH_INFO and on the file found, as uWSGI. */
@@ -108,6 +120,10 @@ export class StaticServer {
       };
     };
     let plan = planStaticResponse(req, facts(stats));
+    if (this.cfg.fileServeMode !== 'raw' && app === undefined && plan.status !== 304 && plan.status !== 412 && !/[\r\n]/.test(file)) {
+      this.writeRedirect(ex, this.cfg.fileServeMode, file, facts(stats), done);
+      return;
+    }
     if (!plan.sendBody) {
       this.writeHeadOnly(ex, plan, done);
       return;
@@ -154,6 +170,29 @@ export class StaticServer {
       if (keepAlive && !ex.clientHttp11) framing = 'Connection: keep-alive\r\n';
     }
     return Buffer.from(`${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`, 'latin1');
+  }
+
+  /**
+   * file-serve-mode: no body, the front end sends the file (nginx's
+   * X-Accel-Redirect, Apache's mod_xsendfile). As uWSGI: 200 with the type,
+   * the cache headers, the header naming the real path, Last-Modified; the
+   * connection closes after it. Ranges are the front end's to answer; 304
+   * and 412 are answered here as usual.
+   */
+  private writeRedirect(ex: Exchange, header: string, file: string, f: Parameters<typeof planStaticResponse>[1], done: Done): void {
+    const pathBytes = Buffer.from(file, 'utf8').toString('latin1'); // the head is written as latin1: keep the name's UTF-8 bytes
+    const headers =
+      (f.contentType !== undefined ? `Content-Type: ${f.contentType}\r\n` : '') +
+      (f.encoding !== undefined ? `Content-Encoding: ${f.encoding}\r\n` : '') +
+      (f.vary ? 'Vary: Accept-Encoding\r\n' : '') +
+      f.cacheHeaders +
+      `${header}: ${pathBytes}\r\nLast-Modified: ${httpDate(f.mtimeSeconds)}\r\n` +
+      f.extraHeaders;
+    const plan: StaticPlan = { status: 200, headers, start: 0, length: 0, sendBody: false };
+    const head = this.head(ex, plan, false);
+    ex.out.write([head]);
+    ex.out.finish(false);
+    done(outcome(plan, head.length, 0, false));
   }
 
   private writeHeadOnly(ex: Exchange, plan: StaticPlan, done: Done): void {
