@@ -9,6 +9,7 @@ import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, ser
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
+import { sendFileBody } from './file-response';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -275,7 +276,8 @@ export abstract class RunnerBase implements CoreCalls {
       ex.out.finish(framing.keepAlive);
       this.done(ex, outcome);
     } else {
-      void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
+      const sent = framing.body === 'chunked' ? pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome) : sendFileBody(fd, result.meta.fileOffset, limit, ex, framing, outcome, this.opts.log);
+      void sent.then(() => {
         if (outcome.writeErrors !== undefined) outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
         this.done(ex, outcome);
       });
