@@ -64,29 +64,29 @@ export class StaticServer {
     const file = this.lookup(req.pathInfo, ex.startedAtMs) ?? this.lookupDocroot(req, ex.startedAtMs);
     if (file === null) return false;
     ex.body.dispose(); // a GET's body (if any) is not ours to read
-    this.serveSafely(ex, req, file.found, undefined, (o) => this.host.staticDone(ex, o), file.fd);
+    this.serveSafely(ex, req, file.found, undefined, (o) => this.host.staticDone(ex, o), file);
     return true;
   }
 
   /** The file for PATH_INFO (from the open-file cache when it is still the same file), with a kept descriptor or -1. */
-  private lookup(pathInfo: string, nowMs: number): { found: ResolvedFile; fd: number } | null {
+  private lookup(pathInfo: string, nowMs: number): CachedLookup | null {
     const hit = this.openFiles.lookup(pathInfo, nowMs);
-    if (hit !== null) return hit;
+    if (hit !== null) return { ...hit, key: pathInfo };
     const found = this.resolver.resolve(pathInfo);
     if (found === null || this.skipped(found.file)) return null;
-    return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs) };
+    return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs), key: pathInfo };
   }
 
   /** check-static-docroot, last as in uWSGI: the file under the request's DOCUMENT_ROOT. */
-  private lookupDocroot(req: StaticRequest, nowMs: number): { found: ResolvedFile; fd: number } | null {
+  private lookupDocroot(req: StaticRequest, nowMs: number): CachedLookup | null {
     const docroot = req.documentRoot;
     if (!this.cfg.checkDocroot || docroot === undefined || docroot === '') return null;
     const key = `\0${docroot}\0${req.pathInfo}`; // never a PATH_INFO key: those hold the mounts' answers
     const hit = this.openFiles.lookup(key, nowMs);
-    if (hit !== null) return hit;
+    if (hit !== null) return { ...hit, key };
     const found = this.resolver.resolveDocroot(docroot, req.pathInfo);
     if (found === null || this.skipped(found.file)) return null;
-    return { found, fd: this.openFiles.remember(key, found, found.stats.size <= SMALL_FILE, nowMs) };
+    return { found, fd: this.openFiles.remember(key, found, found.stats.size <= SMALL_FILE, nowMs), key };
   }
 
   /** static-skip-ext: checked on PATH_INFO and on the file found, as uWSGI. */
@@ -94,8 +94,8 @@ export class StaticServer {
     return this.cfg.skipExt.some((ext) => name.endsWith(ext));
   }
 
-  /** `keptFd`: the open-file cache's descriptor on `found.file` (not ours to close), or -1. */
-  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, keptFd: number): void {
+  /** `kept`: the open-file cache's entry (its descriptor on `found.file` is not ours to close), if any. */
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, kept: CachedLookup | undefined): void {
     const type = mimeTypeFor(this.mime, found.file);
     let file = found.file;
     let stats = found.stats;
@@ -128,9 +128,9 @@ export class StaticServer {
       this.writeHeadOnly(ex, plan, done);
       return;
     }
-    if (keptFd >= 0 && encoding === undefined && plan.length <= SMALL_FILE) {
+    if (kept !== undefined && kept.fd >= 0 && encoding === undefined && plan.length <= SMALL_FILE) {
       // Just stat-ed by the cache: the same file, so its stats are current.
-      this.writeBody(ex, plan, keptFd, false, done, req.pathInfo);
+      this.writeBody(ex, plan, kept.fd, done, kept.key);
       return;
     }
     let fd: number;
@@ -144,7 +144,7 @@ export class StaticServer {
       this.writeError(ex, done);
       return;
     }
-    this.writeBody(ex, plan, fd, true, done, req.pathInfo);
+    this.writeBody(ex, plan, fd, done);
   }
 
   /** FILE.br / FILE.gz when the client takes it and it is a regular file inside the same directory tree. */
@@ -203,8 +203,9 @@ export class StaticServer {
     done(outcome(plan, head.length, 0, false));
   }
 
-  /** `owned`: close `fd` when done; else it is the open-file cache's (`cacheKey`'s), forgotten if a read fails. */
-  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, owned: boolean, done: Done, cacheKey: string): void {
+  /** Without `cacheKey`, `fd` is ours to close; with it, the open-file cache's (that entry is forgotten if a read fails). */
+  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done, cacheKey?: string): void {
+    const owned = cacheKey === undefined;
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
     if (plan.length <= SMALL_FILE) {
@@ -212,12 +213,12 @@ export class StaticServer {
       try {
         small = readWhole(fd, head, plan);
       } catch (err) {
-        if (!owned) this.openFiles.forget(cacheKey);
+        if (cacheKey !== undefined) this.openFiles.forget(cacheKey);
         throw err;
       } finally {
         if (owned) closeSync(fd);
       }
-      if (!owned && !small.complete) this.openFiles.forget(cacheKey);
+      if (cacheKey !== undefined && !small.complete) this.openFiles.forget(cacheKey);
       ex.out.write([small.wire]);
       if (small.complete) ex.out.finish(keepAlive);
       else this.truncated(ex);
@@ -274,13 +275,13 @@ export class StaticServer {
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
-    this.serveSafely(ex, req, found, parsed, done, -1);
+    this.serveSafely(ex, req, found, parsed, done, undefined);
     return true;
   }
 
-  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, keptFd: number): void {
+  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, kept: CachedLookup | undefined): void {
     try {
-      this.serve(ex, req, found, app, done, keptFd);
+      this.serve(ex, req, found, app, done, kept);
     } catch (err) {
       // An I/O error on a file already chosen (EIO, a vanished mount): this request fails, the worker does not.
       this.host.log(`[uwsgi-fileserve] ${ex.method} ${ex.uri}: ${(err as Error).message}\n`);
@@ -291,6 +292,13 @@ export class StaticServer {
 }
 
 type Done = (o: LoggedOutcome) => void;
+
+/** A file found, from the open-file cache or freshly remembered there: its kept descriptor (or -1) and its key. */
+interface CachedLookup {
+  found: ResolvedFile;
+  fd: number;
+  key: string;
+}
 
 /** A small body (one range, the whole file, or a few parts) and its head, in one buffer. */
 function readWhole(fd: number, head: Buffer, plan: StaticPlan): { wire: Buffer; bytes: number; complete: boolean } {
