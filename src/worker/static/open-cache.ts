@@ -25,8 +25,8 @@ interface Entry {
   until: number;
 }
 
-/** Most remembered paths; more, and the cache starts over (bounds descriptors and memory against path scans). */
-const LIMIT = 512;
+/** Most remembered paths; more, and the cache starts over (bounds descriptors against path scans, well under a 1024-descriptor ulimit). */
+const LIMIT = 256;
 
 export class OpenFileCache {
   private readonly entries = new Map<string, Entry>();
@@ -36,7 +36,7 @@ export class OpenFileCache {
   constructor(ttlMs: number) {
     this.ttlMs = ttlMs;
     // Expired entries go, and their descriptors with them (a deleted file's space is freed within seconds).
-    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.max(1000, ttlMs)).unref();
+    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.min(Math.max(1000, ttlMs), 10_000)).unref();
   }
 
   /** The cached file for `key` when it is still the same file, with fresh stats; null otherwise. */
