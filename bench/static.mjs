@@ -5,7 +5,7 @@
 // Each server has 2 processes (nuwsgi/uWSGI: 2 workers; nginx: 2 worker
 // processes). One server at a time; prints req/s and the ratios.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,10 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './lib/cli.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = `usage: node bench/static.mjs [--duration SECS] [--connections N] [--servers nuwsgi,uwsgi,nginx] [--files 1k,1m] [--modes keepalive,close]`;
+const USAGE = `usage: node bench/static.mjs [--duration SECS] [--connections N] [--servers nuwsgi,uwsgi,nginx] [--files 1k,1m] [--modes keepalive,close] [--rounds N]`;
 
 function options(argv) {
-  const o = { duration: 10, warmup: 2, connections: 50, threads: 2, servers: ['nuwsgi', 'uwsgi', 'nginx'], files: ['1k', '1m'], modes: ['keepalive', 'close'] };
+  const o = { duration: 10, warmup: 2, connections: 50, threads: 2, servers: ['nuwsgi', 'uwsgi', 'nginx'], files: ['1k', '1m'], modes: ['keepalive', 'close'], rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = inline ?? argv[++i];
@@ -27,6 +27,7 @@ function options(argv) {
     else if (flag === '--servers') o.servers = value.split(',');
     else if (flag === '--files') o.files = value.split(',');
     else if (flag === '--modes') o.modes = value.split(',');
+    else if (flag === '--rounds') o.rounds = Number(value);
     else {
       console.error(USAGE);
       process.exit(2);
@@ -120,19 +121,58 @@ http {
   return spawnServer(name, '/usr/sbin/nginx', ['-c', conf]);
 }
 
-function wrk(port, path, seconds, o, mode) {
+/**
+ * CPU seconds (user + system) used so far by every process in a process
+ * group (each server is started as its own group: master, workers, uWSGI's
+ * offload threads, nginx's workers). Divided by the requests served, it is a
+ * per-request cost that a loaded machine does not distort as it does req/s.
+ */
+function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]); // utime, stime
+  }
+  return ticks / 100; // USER_HZ
+}
+
+function wrk(port, path, seconds, o, mode, pgid) {
+  const cpuBefore = groupCpuSeconds(pgid);
   const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--latency'];
   if (mode === 'close') args.push('-H', 'Connection: close');
   args.push(`http://127.0.0.1:${port}${path}`);
   const r = spawnSync('wrk', args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const out = `${r.stdout}${r.stderr}`;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   return {
+    cpuUs: ((groupCpuSeconds(pgid) - cpuBefore) * 1e6) / requests,
     rps: Number(/^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1] ?? NaN),
     transfer: /^Transfer\/sec:\s+(\S+)/m.exec(out)?.[1] ?? '-',
     p99: /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '-',
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
     errors: /Socket errors: (.*)/.exec(out)?.[1] ?? '',
   };
+}
+
+/** One row per server, file and mode: the median req/s and CPU per request over the rounds (the other fields from the median run). */
+function medians(runs) {
+  const groups = new Map();
+  for (const r of runs) {
+    const key = `${r.server} ${r.file} ${r.mode}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return [...groups.values()].map((g) => {
+    const rps = median(g.map((r) => r.rps));
+    return { ...g.find((r) => r.rps === rps), rps, cpuUs: median(g.map((r) => r.cpuUs)) };
+  });
 }
 
 async function main() {
@@ -145,28 +185,32 @@ async function main() {
     writeFileSync(join(dir, 'app.py'), 'def application(e, s):\n    s("200 OK", [("Content-Type", "text/plain")])\n    return [b"app"]\n');
     const paths = { '1k': '/static/1k.css', '1m': '/static/1m.js' };
     console.log(`static bench: wrk -t${o.threads} -c${o.connections} -d${o.duration}s (warm-up ${o.warmup}s), ${cpus().length} CPUs`);
-    const rows = [];
-    for (const name of o.servers) {
+    const runs = [];
+    // Rounds alternate the servers, so that a machine whose load changes (other jobs) weighs on all of them alike; the medians are reported.
+    for (let round = 0; round < o.rounds; round++) for (const name of o.servers) {
       const port = await freePort();
       const s = await start(name, dir, port);
       try {
         await ready(s, port, paths['1k']);
         for (const file of o.files) {
           for (const mode of o.modes) {
-            wrk(port, paths[file], o.warmup, o, mode);
-            rows.push({ server: name, file, mode, ...wrk(port, paths[file], o.duration, o, mode) });
-            console.log(`- ${name} ${file} ${mode}: ${rows.at(-1).rps} req/s`);
+            wrk(port, paths[file], o.warmup, o, mode, s.pid);
+            runs.push({ server: name, file, mode, ...wrk(port, paths[file], o.duration, o, mode, s.pid) });
+            console.log(`- ${name} ${file} ${mode}: ${runs.at(-1).rps} req/s, ${runs.at(-1).cpuUs.toFixed(0)} µs CPU/request`);
           }
         }
       } finally {
         await stop(s, name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
       }
     }
-    console.log('\nserver  file  mode       req/s   transfer/s  p99      non-2xx  vs uwsgi  vs nginx  socket errors');
+    const rows = medians(runs);
+    // "cpu/req": the server's CPU per request (all its processes); "cpu vs": the peer's cost over ours (> 1: we spend less).
+    console.log('\nserver  file  mode       req/s   transfer/s  p99      non-2xx  vs uwsgi  vs nginx  cpu/req  cpu vs uwsgi  cpu vs nginx  socket errors');
     for (const r of rows) {
-      const peer = (server) => rows.find((x) => x.server === server && x.file === r.file && x.mode === r.mode)?.rps;
+      const peer = (server) => rows.find((x) => x.server === server && x.file === r.file && x.mode === r.mode);
       const ratio = (b) => (b ? `${(r.rps / b).toFixed(2)}x` : '-');
-      console.log(`${r.server.padEnd(7)} ${r.file.padEnd(5)} ${r.mode.padEnd(9)} ${r.rps.toFixed(0).padStart(7)}  ${r.transfer.padStart(10)}  ${r.p99.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${ratio(peer('uwsgi')).padStart(8)}  ${ratio(peer('nginx')).padStart(8)}  ${r.errors}`);
+      const cpuRatio = (b) => (b ? `${(b / r.cpuUs).toFixed(2)}x` : '-');
+      console.log(`${r.server.padEnd(7)} ${r.file.padEnd(5)} ${r.mode.padEnd(9)} ${r.rps.toFixed(0).padStart(7)}  ${r.transfer.padStart(10)}  ${r.p99.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${ratio(peer('uwsgi')?.rps).padStart(8)}  ${ratio(peer('nginx')?.rps).padStart(8)}  ${(r.cpuUs.toFixed(0) + 'µs').padStart(7)}  ${cpuRatio(peer('uwsgi')?.cpuUs).padStart(12)}  ${cpuRatio(peer('nginx')?.cpuUs).padStart(12)}  ${r.errors}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

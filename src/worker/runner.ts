@@ -9,7 +9,7 @@ import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, ser
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
-import { pumpFile as pumpStaticFile } from './static/send';
+import { sendFileBody } from './file-response';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -278,19 +278,9 @@ export abstract class RunnerBase implements CoreCalls {
       closeSync(fd);
       ex.out.finish(framing.keepAlive);
       this.done(ex, outcome);
-    } else if (framing.body === 'length' && limit !== Infinity) {
-      // A declared length needs no chunk framing: the static server's pump, with sendfile(2) where the socket allows.
-      void pumpStaticFile(fd, result.meta.fileOffset, limit, ex.out).then((sent) => {
-        outcome.bodyBytes = sent.bytes;
-        if (sent.writeError) {
-          outcome.writeErrors = 1;
-          outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
-        } else if (sent.truncated) ex.out.destroy(); // shorter than its Content-Length: closing says so
-        else ex.out.finish(framing.keepAlive);
-        this.done(ex, outcome);
-      });
     } else {
-      void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
+      const sent = framing.body === 'chunked' ? pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome) : sendFileBody(fd, result.meta.fileOffset, limit, ex, framing, outcome, this.opts.log);
+      void sent.then(() => {
         if (outcome.writeErrors !== undefined) outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
         this.done(ex, outcome);
       });

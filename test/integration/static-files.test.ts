@@ -5,13 +5,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { SocketReader, openSocket, request } from '../helpers/http';
 import { uwsgiRequest } from '../helpers/uwsgi';
 import { until } from '../helpers/load';
-import { startNuwsgi, startUwsgi } from '../helpers/server';
+import { runNuwsgi, startNuwsgi, startUwsgi } from '../helpers/server';
 import { skipReason, uwsgiSkipReason } from '../helpers/system';
 import { makeTempDir } from '../helpers/tmp';
 import { makeVenv, type Venv } from '../helpers/venv';
@@ -273,4 +273,75 @@ test('200 downloads stalled by clients that do not read: Python and static reque
     for (const s of sockets) s.destroy();
     await server.stop();
   }
+});
+
+/** A directory with a file, a subdirectory and a symlink out of it; and an app that says "python". */
+function docrootLayout(): { dir: string; docroot: string; app: string } {
+  const dir = makeTempDir('nuwsgi-static-docroot-');
+  const docroot = join(dir, 'site');
+  mkdirSync(join(docroot, 'css'), { recursive: true });
+  writeFileSync(join(docroot, 'css', 'a.css'), 'body { margin: 0 }\n');
+  writeFileSync(join(dir, 'secret.txt'), 'secret\n');
+  symlinkSync(join(dir, 'secret.txt'), join(docroot, 'escape.txt'));
+  const app = join(dir, 'app.py');
+  writeFileSync(app, 'def application(e, s):\n    s("200 OK", [("Content-Type", "text/plain")])\n    return [b"python"]\n');
+  return { dir, docroot, app };
+}
+
+test('check-static-docroot: files under the DOCUMENT_ROOT nginx sends, as Debian\'s uWSGI serves them', { skip: uwsgiSkipReason() ?? false }, async () => {
+  const { dir, docroot, app } = docrootLayout();
+  const args = ['--socket', '127.0.0.1:0', '--wsgi-file', app, '--check-static-docroot'];
+  const ours = await startNuwsgi(args);
+  const theirs = await startUwsgi(args);
+  try {
+    const ask = (port: number, path: string, root?: string) => uwsgiRequest(port, { path, ...(root !== undefined ? { vars: { DOCUMENT_ROOT: root } } : {}) });
+    for (const [path, root] of [['/css/a.css', docroot], ['/css/a.css', undefined], ['/css/missing.css', docroot], ['/escape.txt', docroot], ['/css', docroot], ['/css/a.css', join(dir, 'site', '.', 'css', '..')]] as const) {
+      const [x, y] = [await ask(ours.uwsgiPort as number, path, root), await ask(theirs.uwsgiPort as number, path, root)];
+      const what = `${path} with DOCUMENT_ROOT=${root}: nuwsgi vs uWSGI`;
+      assert.equal(x.status, y.status, what);
+      assert.equal(x.text, y.text, what);
+      assert.equal(mediaType(x.headers['content-type']), mediaType(y.headers['content-type']), what);
+      assert.equal(x.headers['content-length'], y.headers['content-length'], what);
+      assert.equal(x.headers['last-modified'], y.headers['last-modified'], what);
+    }
+    assert.equal((await ask(ours.uwsgiPort as number, '/css/a.css', docroot)).text, 'body { margin: 0 }\n');
+    assert.equal((await ask(ours.uwsgiPort as number, '/escape.txt', docroot)).text, 'python');
+    // uWSGI drops a request whose DOCUMENT_ROOT does not exist, unanswered; the app gets it here.
+    assert.equal((await ask(ours.uwsgiPort as number, '/css/a.css', join(dir, 'nope'))).text, 'python');
+    await ours.waitForLog(/security error: .*secret\.txt is not under/);
+  } finally {
+    await Promise.all([ours.stop(), theirs.stop()]);
+  }
+});
+
+test('file-serve-mode x-accel-redirect / x-sendfile: the header names the real path, no body, as Debian\'s uWSGI; an unknown mode is refused', { skip: uwsgiSkipReason() ?? false }, async () => {
+  const { docroot, app } = docrootLayout();
+  for (const mode of ['x-accel-redirect', 'nginx', 'X-Sendfile']) {
+    const args = ['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--static-map', `/s=${docroot}`, '--file-serve-mode', mode];
+    const ours = await startNuwsgi(args);
+    const theirs = await startUwsgi(args);
+    try {
+      const header = mode === 'X-Sendfile' ? 'x-sendfile' : 'x-accel-redirect';
+      for (const headers of [{}, { Range: 'bytes=0-3' }] as Array<Record<string, string>>) {
+        const [x, y] = [await request(ours.httpPort as number, { path: '/s/css/a.css', headers }), await request(theirs.httpPort as number, { path: '/s/css/a.css', headers })];
+        const what = `${mode} ${JSON.stringify(headers)}: nuwsgi vs uWSGI`;
+        assert.equal(x.status, 200, what);
+        assert.equal(y.status, 200, what);
+        assert.equal(x.headers[header], join(docroot, 'css', 'a.css'), what);
+        assert.equal(x.headers[header], y.headers[header], what);
+        assert.equal(mediaType(x.headers['content-type']), mediaType(y.headers['content-type']), what);
+        assert.equal(x.headers['last-modified'], y.headers['last-modified'], what);
+        assert.equal(x.body.length, 0, what);
+        assert.equal(y.body.length, 0, what);
+      }
+      const conditional = await request(ours.httpPort as number, { path: '/s/css/a.css', headers: { 'If-Modified-Since': 'Fri, 01 Jan 2100 00:00:00 GMT' } });
+      assert.equal(conditional.status, 304);
+      assert.equal((await request(ours.httpPort as number, { path: '/s/missing.css' })).text, 'python');
+    } finally {
+      await Promise.all([ours.stop(), theirs.stop()]);
+    }
+  }
+  const bad = await runNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--static-map', `/s=${docroot}`, '--file-serve-mode', 'apache']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.logs, /file-serve-mode "apache": unknown mode/);
 });

@@ -38,3 +38,18 @@ test('malformed values fail at startup, naming the option, even with nothing map
   assert.throws(() => staticConfigFromOptions(options([['static-expires-path-info', '^/x']]), '/'), /static-expires-path-info "\^\/x": invalid dictionary syntax/);
   assert.throws(() => staticConfigFromOptions(options([['static-expires-type-mtime', 'image/png=soon']]), '/'), /"soon" is not a number of seconds/);
 });
+
+test('check-static-docroot alone starts the static server; file-serve-mode takes uWSGI\'s names (any case) and refuses others', () => {
+  const d = staticConfigFromOptions(options([['check-static-docroot', null]]), '/srv');
+  assert.ok(d);
+  assert.equal(d.checkDocroot, true);
+  assert.equal(d.fileServeMode, 'raw');
+  const mode = (v: string): string | undefined => staticConfigFromOptions(options([['static-map', '/s=/x'], ['file-serve-mode', v]]), '/srv')?.fileServeMode;
+  assert.equal(mode('x-accel-redirect'), 'X-Accel-Redirect');
+  assert.equal(mode('NGINX'), 'X-Accel-Redirect');
+  assert.equal(mode('xaccelredirect'), 'X-Accel-Redirect');
+  assert.equal(mode('X-Sendfile'), 'X-Sendfile');
+  assert.equal(mode('xsendfile'), 'X-Sendfile');
+  assert.equal(staticConfigFromOptions(options([['static-map', '/s=/x'], ['fileserve-mode', 'nginx']]), '/srv')?.fileServeMode, 'X-Accel-Redirect');
+  assert.throws(() => mode('apache'), /file-serve-mode "apache": unknown mode/);
+});

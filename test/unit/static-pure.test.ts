@@ -76,7 +76,7 @@ test('conditional requests: If-None-Match decides before If-Modified-Since; 412 
   assert.equal(p304.sendBody, false);
 });
 
-test('ranges: one range is 206, several the whole file, unsatisfiable 416, If-Range must match', () => {
+test('ranges: one range is 206, several multipart (as nginx), unsatisfiable 416, If-Range must match', () => {
   assert.deepEqual(parseRange('bytes=0-9', 1000), { kind: 'single', start: 0, end: 9 });
   assert.deepEqual(parseRange('bytes=990-', 1000), { kind: 'single', start: 990, end: 999 });
   assert.deepEqual(parseRange('bytes=-10', 1000), { kind: 'single', start: 990, end: 999 });
@@ -84,7 +84,12 @@ test('ranges: one range is 206, several the whole file, unsatisfiable 416, If-Ra
   assert.deepEqual(parseRange('bytes=900-5000', 1000), { kind: 'single', start: 900, end: 999 });
   assert.deepEqual(parseRange('bytes=1000-', 1000), { kind: 'unsatisfiable' });
   assert.deepEqual(parseRange('bytes=-0', 1000), { kind: 'unsatisfiable' });
-  assert.deepEqual(parseRange('bytes=0-1,5-6', 1000), { kind: 'none' });
+  assert.deepEqual(parseRange('bytes=0-1,5-6', 1000), { kind: 'multi', ranges: [{ start: 0, end: 1 }, { start: 5, end: 6 }] });
+  assert.deepEqual(parseRange('bytes=5-6, ,0-1', 1000), { kind: 'multi', ranges: [{ start: 5, end: 6 }, { start: 0, end: 1 }] });
+  assert.deepEqual(parseRange('bytes=0-1,2000-3000', 1000), { kind: 'single', start: 0, end: 1 });
+  assert.deepEqual(parseRange('bytes=2000-,3000-', 1000), { kind: 'unsatisfiable' });
+  assert.deepEqual(parseRange('bytes=0-599,400-999', 1000), { kind: 'none' }); // 1200 bytes asked of 1000: the whole file
+  assert.deepEqual(parseRange('bytes=0-1,x-2', 1000), { kind: 'none' });
   assert.deepEqual(parseRange('bytes=9-1', 1000), { kind: 'none' });
   assert.deepEqual(parseRange('items=0-1', 1000), { kind: 'none' });
   assert.deepEqual(parseRange('bytes=x-1', 1000), { kind: 'none' });

@@ -469,11 +469,16 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'error-page-500', kind: 'list', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'add an error page (html) for managed 500 response' },
   { name: 'collect-header', aliases: ['response-header-collect'], kind: 'list', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'store the specified response header in a request var (syntax: header var)' },
   { name: 'pull-header', kind: 'list', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'store the specified response header in a request var and remove it from the response (syntax: header var)' },
-  { name: 'check-static-docroot', kind: 'flag', type: 'bool', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'check for static files in the requested DOCUMENT_ROOT' },
+  {
+    name: 'check-static-docroot', kind: 'flag', type: 'bool', status: 'implemented', section: S_ROUTING_AND_STATIC_FILES, help: 'check for static files in the requested DOCUMENT_ROOT',
+    note: 'the DOCUMENT_ROOT request variable (nginx\'s uwsgi_params sends it), after check-static and the maps; a DOCUMENT_ROOT that does not exist sends the request to the app (uWSGI drops it unanswered)',
+  },
   { name: 'static-cache-paths-name', kind: 'scalar', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'use the specified cache for static paths' },
   { name: 'honour-range', kind: 'flag', type: 'bool', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'enable support for the HTTP Range header' },
-  { name: 'file-serve-mode', kind: 'scalar', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'set static file serving mode' },
-  { name: 'fileserve-mode', kind: 'scalar', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'set static file serving mode' },
+  {
+    name: 'file-serve-mode', aliases: ['fileserve-mode'], kind: 'scalar', type: 'string', status: 'implemented', metavar: 'mode', section: S_ROUTING_AND_STATIC_FILES, help: 'set static file serving mode',
+    note: 'x-accel-redirect (or nginx, xaccelredirect): a static-map hit is answered with X-Accel-Redirect: REALPATH and no body, for nginx to send; x-sendfile (xsendfile): the same with X-Sendfile, for Apache\'s mod_xsendfile; an unknown mode is an error (uWSGI ignores it)',
+  },
   { name: 'disable-sendfile', kind: 'flag', type: 'bool', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'disable sendfile() and rely on boring read()/write()' },
   { name: 'check-cache', kind: 'scalar', type: 'string', argument: 'optional', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'check for response data in the specified cache (empty for default cache)' },
   // Python

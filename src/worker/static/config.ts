@@ -19,7 +19,7 @@ export interface StaticMount {
    */
   mode: 'strip' | 'append';
   /** Which option made it, for messages. */
-  option: 'static-map' | 'static-map2' | 'check-static';
+  option: 'static-map' | 'static-map2' | 'check-static' | 'check-static-docroot';
 }
 
 export type ExpiresSubject = 'file' | 'path-info' | 'uri' | 'type';
@@ -50,6 +50,31 @@ export interface StaticConfig {
   addHeaders: string[];
   /** --x-sendfile DIR (ours): where files named by an app's X-Sendfile may be. */
   xSendfileDirs: string[];
+  /** check-static-docroot: look under the request's DOCUMENT_ROOT too, after the mounts. */
+  checkDocroot: boolean;
+  /** file-serve-mode: send the bytes ('raw'), or name the file for the front end in this header. */
+  fileServeMode: FileServeMode;
+}
+
+export type FileServeMode = 'raw' | 'X-Accel-Redirect' | 'X-Sendfile';
+
+/** uWSGI's names for file-serve-mode (compared without case, as uwsgi_opt_fileserve_mode). */
+const FILE_SERVE_MODES: Record<string, FileServeMode> = {
+  'x-sendfile': 'X-Sendfile',
+  xsendfile: 'X-Sendfile',
+  'x-accel-redirect': 'X-Accel-Redirect',
+  xaccelredirect: 'X-Accel-Redirect',
+  nginx: 'X-Accel-Redirect',
+};
+
+/** uWSGI ignores an unknown mode and sends the bytes; a typo here would silently change who serves the files, so it is an error. */
+export function fileServeMode(value: string | undefined): FileServeMode {
+  if (value === undefined) return 'raw';
+  const mode = FILE_SERVE_MODES[value.toLowerCase()];
+  if (mode === undefined) {
+    throw new NuwsgiError('E_CONFIG', `file-serve-mode "${value}": unknown mode (use x-accel-redirect, nginx, or x-sendfile)`);
+  }
+  return mode;
 }
 
 export const DEFAULT_MIME_FILE = '/etc/mime.types';
@@ -68,7 +93,9 @@ export function staticConfigFromOptions(o: Options, base: string): StaticConfig 
   // Checked even when nothing is mapped: uWSGI refuses a malformed rule at startup too.
   const expires = expiresRules(o);
   const gzipRegexps = o.list('static-gzip').map((r) => checkRegexp('static-gzip', r));
-  if (mounts.length === 0 && xSendfileDirs.length === 0) return undefined;
+  const mode = fileServeMode(o.str('file-serve-mode'));
+  const checkDocroot = o.bool('check-static-docroot');
+  if (mounts.length === 0 && xSendfileDirs.length === 0 && !checkDocroot) return undefined;
   return {
     mounts,
     index: o.list('static-index'),
@@ -85,6 +112,8 @@ export function staticConfigFromOptions(o: Options, base: string): StaticConfig 
     cachePathsSeconds: o.has('static-cache-paths') ? o.int('static-cache-paths') : 0,
     addHeaders: o.list('add-header'),
     xSendfileDirs,
+    checkDocroot,
+    fileServeMode: mode,
   };
 }
 

@@ -18,6 +18,7 @@ export interface StaticRequest {
   range?: string;
   ifRange?: string;
   acceptEncoding?: string;
+  documentRoot?: string;
 }
 
 const FIELDS: Record<string, keyof StaticRequest> = {
@@ -31,6 +32,7 @@ const FIELDS: Record<string, keyof StaticRequest> = {
   HTTP_RANGE: 'range',
   HTTP_IF_RANGE: 'ifRange',
   HTTP_ACCEPT_ENCODING: 'acceptEncoding',
+  DOCUMENT_ROOT: 'documentRoot',
 };
 
 /** One pass over the variables (HTTP or uwsgi socket alike). */
@@ -79,38 +81,93 @@ export function etagMatches(header: string, etag: string, weak: boolean): boolea
   return false;
 }
 
+/** A byte range, first and last byte (inclusive). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export type RangeResult =
   | { kind: 'none' } // no usable Range: the whole file
   | { kind: 'single'; start: number; end: number } // inclusive
+  | { kind: 'multi'; ranges: ByteRange[] } // 206 multipart/byteranges, in the order asked
   | { kind: 'unsatisfiable' };
 
 /**
- * A Range header for a file of `size` bytes. One range is answered with
- * 206; several are answered with the whole file (200), which RFC 9110
- * allows, since multipart/byteranges is rarely wanted and costs a format of
- * its own. Syntax errors ignore the header (RFC 9110 §14.2).
+ * More ranges than this in one request get the whole file: a long list of
+ * tiny ranges costs a part head each (Apache's MaxRanges is 200 for the same
+ * reason, CVE-2011-3192).
+ */
+export const MAX_RANGES = 100;
+
+/**
+ * A Range header for a file of `size` bytes, as nginx reads it: one
+ * satisfiable range is a 206; several are a 206 multipart/byteranges, in the
+ * order asked (overlaps are not merged, as nginx); ranges starting past the
+ * end are dropped, and when none is left the answer is 416. When the ranges
+ * add up to more than the file (overlaps asked to amplify), or there are more
+ * than MAX_RANGES, the whole file (200), as nginx. Syntax errors ignore the
+ * header (RFC 9110 §14.2); empty list elements are skipped (RFC 9110 §5.6.1).
  */
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined) return { kind: 'none' };
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   if (m === null) return { kind: 'none' };
   const specs = (m[1] as string).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (specs.length !== 1) return { kind: 'none' };
-  const spec = /^(\d*)\s*-\s*(\d*)$/.exec(specs[0] as string);
-  if (spec === null) return { kind: 'none' };
+  if (specs.length === 0 || specs.length > MAX_RANGES) return { kind: 'none' };
+  const ranges: ByteRange[] = [];
+  let total = 0;
+  for (const text of specs) {
+    const r = parseOneRange(text, size);
+    if (r === 'invalid') return { kind: 'none' };
+    if (r === 'unsatisfiable') continue;
+    ranges.push(r);
+    total += r.end - r.start + 1;
+  }
+  if (ranges.length === 0) return { kind: 'unsatisfiable' };
+  if (ranges.length === 1) return { kind: 'single', ...(ranges[0] as ByteRange) };
+  if (total > size) return { kind: 'none' };
+  return { kind: 'multi', ranges };
+}
+
+/** One `A-B`, `A-` or `-N` against a file of `size` bytes. */
+function parseOneRange(text: string, size: number): ByteRange | 'invalid' | 'unsatisfiable' {
+  const spec = /^(\d*)\s*-\s*(\d*)$/.exec(text);
+  if (spec === null) return 'invalid';
   const [, a = '', b = ''] = spec;
-  if (a === '' && b === '') return { kind: 'none' };
+  if (a === '' && b === '') return 'invalid';
   if (a === '') {
     const suffix = Number(b);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'single', start: Math.max(0, size - suffix), end: size - 1 };
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(a);
   let end = b === '' ? size - 1 : Number(b);
-  if (b !== '' && end < start) return { kind: 'none' }; // invalid: ignored
-  if (start >= size) return { kind: 'unsatisfiable' };
+  if (b !== '' && end < start) return 'invalid';
+  if (start >= size) return 'unsatisfiable';
   if (end >= size) end = size - 1;
-  return { kind: 'single', start, end };
+  return { start, end };
+}
+
+/** One part of a multipart/byteranges body: its head, then `length` file bytes from `start`. */
+export interface BodyPart {
+  head: string;
+  start: number;
+  length: number;
+}
+
+/**
+ * The multipart/byteranges body, laid out as nginx writes it: each part is
+ * "CRLF--boundary CRLF", its Content-Type (when known) and Content-Range,
+ * a blank line, the bytes; then "CRLF--boundary--CRLF".
+ */
+export function multipartLayout(ranges: readonly ByteRange[], size: number, contentType: string | undefined, boundary: string): { parts: BodyPart[]; trailer: string; length: number } {
+  const type = contentType !== undefined ? `Content-Type: ${contentType}\r\n` : '';
+  const parts = ranges.map((r) => ({ head: `\r\n--${boundary}\r\n${type}Content-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`, start: r.start, length: r.end - r.start + 1 }));
+  const trailer = `\r\n--${boundary}--\r\n`;
+  let length = trailer.length;
+  for (const p of parts) length += p.head.length + p.length; // heads are ASCII: characters are bytes
+  return { parts, trailer, length };
 }
 
 /** What to send for one static request. */
@@ -123,6 +180,8 @@ export interface StaticPlan {
   length: number;
   /** Whether body bytes go on the wire (GET 200/206, not HEAD). */
   sendBody: boolean;
+  /** Several ranges: the body is these parts then `trailer` (`start`/`length` above are then unused). */
+  multipart?: { parts: BodyPart[]; trailer: string };
 }
 
 export interface FileFacts {
@@ -138,6 +197,8 @@ export interface FileFacts {
   cacheHeaders: string;
   /** add-header lines (CRLF-terminated). */
   extraHeaders: string;
+  /** The multipart/byteranges boundary to use if several ranges are asked for. */
+  boundary?: string;
 }
 
 const REASONS: Record<StaticPlan['status'], string> = {
@@ -173,6 +234,13 @@ export function planStaticResponse(req: StaticRequest, f: FileFacts): StaticPlan
   if (range.kind !== 'none' && req.ifRange !== undefined && !ifRangeHolds(req.ifRange, etag, lastModified)) range = { kind: 'none' };
   if (range.kind === 'unsatisfiable') {
     return bare(416, `Content-Range: bytes */${f.size}\r\nContent-Length: 0\r\n` + validators);
+  }
+  if (range.kind === 'multi') {
+    // As nginx: the type moves into the parts; the validators stay.
+    const boundary = f.boundary ?? '00000000000000000001';
+    const layout = multipartLayout(range.ranges, f.size, f.contentType, boundary);
+    const headers = `Content-Type: multipart/byteranges; boundary=${boundary}\r\n` + (f.encoding !== undefined ? `Content-Encoding: ${f.encoding}\r\n` : '') + `Content-Length: ${layout.length}\r\n` + validators + 'Accept-Ranges: bytes\r\n' + common;
+    return { status: 206, headers, start: 0, length: layout.length, sendBody: !isHead, multipart: { parts: layout.parts, trailer: layout.trailer } };
   }
   if (range.kind === 'single') {
     const length = range.end - range.start + 1;

@@ -12,6 +12,7 @@
  * caught here) is never looked up.
  */
 import { realpathSync, statSync, type Stats } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { StaticMount } from './config';
 
 /** What resolving needs from the file system (a test can count calls). */
@@ -42,6 +43,8 @@ export const nodeFs: StaticFs = {
 export interface ResolvedFile {
   /** The real path of the file to send. */
   file: string;
+  /** The name that was resolved (before realpath): what the open-file cache re-stats. */
+  requested: string;
   stats: Stats;
   mount: StaticMount;
   /** The directory (real path) it was found under: encoded variants must be inside it too. */
@@ -87,6 +90,9 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
+/** Most DOCUMENT_ROOTs remembered (they come from the front end; a client cannot vary them through nginx). */
+const DOCROOT_LIMIT = 64;
+
 /** Most remembered lookups before the cache starts over (bounds memory against path scans). */
 const CACHE_LIMIT = 10_000;
 
@@ -95,9 +101,11 @@ export class StaticResolver {
   private readonly fs: StaticFs;
   private readonly now: () => number;
   /** Each mount's root, resolved once it exists (uWSGI resolves it on first use too). */
-  private readonly roots = new Map<StaticMount, { real: string; isFile: boolean }>();
+  private readonly roots = new WeakMap<StaticMount, { real: string; isFile: boolean }>();
   private readonly cache = new Map<string, { real: string | null; until: number }>();
   private safeReal: string[] | undefined;
+  /** check-static-docroot's mounts, one per DOCUMENT_ROOT seen (few: one per nginx server block). */
+  private readonly docroots = new Map<string, StaticMount>();
 
   constructor(opts: ResolverOptions) {
     this.opts = opts;
@@ -116,6 +124,22 @@ export class StaticResolver {
     return null;
   }
 
+  /**
+   * check-static-docroot: the file for PATH_INFO under the request's
+   * DOCUMENT_ROOT (relative: from the worker's directory, as uWSGI's
+   * realpath), with the same checks as check-static; null when there is none.
+   */
+  resolveDocroot(documentRoot: string, pathInfo: string): ResolvedFile | null {
+    if (documentRoot.includes('\0') || hostilePath(pathInfo)) return null;
+    let m = this.docroots.get(documentRoot);
+    if (m === undefined) {
+      if (this.docroots.size >= DOCROOT_LIMIT) this.docroots.clear();
+      m = { mount: '', root: resolvePath(documentRoot), mode: 'append', option: 'check-static-docroot' };
+      this.docroots.set(documentRoot, m);
+    }
+    return this.lookIn(m, pathInfo);
+  }
+
   /** Allowed: under `root` or under a static-safe directory. */
   allowed(real: string, root: string): boolean {
     if (isInside(real, root)) return true;
@@ -132,7 +156,7 @@ export class StaticResolver {
     if (root === undefined) return null;
     const stats = this.fs.stat(real);
     if (stats?.isFile() !== true) return null;
-    return { file: real, stats, root, mount: { mount: '', root, mode: 'append', option: 'check-static' } };
+    return { file: real, requested: file, stats, root, mount: { mount: '', root, mode: 'append', option: 'check-static' } };
   }
 
   /** FILE + suffix (".gz", ".br") as a regular file allowed where FILE was found, or null. */
@@ -147,12 +171,14 @@ export class StaticResolver {
     const root = this.root(m);
     if (root === null) return null;
     if (root.isFile) {
+      if (m.option === 'check-static-docroot') return null; // a DOCUMENT_ROOT is a directory (uWSGI appends "/" + PATH_INFO)
       // A map to one file (/favicon.ico=/srv/favicon.ico) serves exactly its mountpoint.
       if (rest !== '' && m.mode === 'strip') return null;
       const stats = this.fs.stat(root.real);
-      return stats?.isFile() === true ? { file: root.real, stats, mount: m, root: root.real } : null;
+      return stats?.isFile() === true ? { file: root.real, requested: root.real, stats, mount: m, root: root.real } : null;
     }
-    const real = this.realpath(root.real + rest);
+    const requested = root.real + rest;
+    const real = this.realpath(requested);
     if (real === null) return null;
     if (!this.allowed(real, root.real)) {
       this.opts.log(`[uwsgi-fileserve] security error: ${real} is not under ${root.real} or a safe path\n`);
@@ -160,7 +186,7 @@ export class StaticResolver {
     }
     const stats = this.fs.stat(real);
     if (stats === null) return null;
-    if (stats.isFile()) return { file: real, stats, mount: m, root: root.real };
+    if (stats.isFile()) return { file: real, requested, stats, mount: m, root: root.real };
     if (stats.isDirectory()) return this.index(m, real, root.real);
     return null; // sockets, fifos, devices: never
   }
@@ -169,10 +195,11 @@ export class StaticResolver {
   private index(m: StaticMount, dir: string, root: string): ResolvedFile | null {
     for (const name of this.opts.index) {
       if (hostilePath(name)) continue;
-      const real = this.realpath(dir === '/' ? `/${name}` : `${dir}/${name}`);
+      const requested = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      const real = this.realpath(requested);
       if (real === null || !this.allowed(real, root)) continue;
       const stats = this.fs.stat(real);
-      if (stats?.isFile() === true) return { file: real, stats, mount: m, root };
+      if (stats?.isFile() === true) return { file: real, requested, stats, mount: m, root };
     }
     return null;
   }

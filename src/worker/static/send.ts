@@ -14,6 +14,7 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import type { ResponseOutput } from '../exchange';
+import type { BodyPart } from './http';
 import { EAGAIN, sendfileAvailable, sendfileOnce } from './sendfile';
 
 /** Bodies up to this size go out with their head in one write(2), read synchronously from the page cache. */
@@ -59,7 +60,7 @@ const SENDFILE_MAX = 8 << 20;
  * it is full (EAGAIN), one chunk is read and written the ordinary way: it
  * queues, and its drain tells us there is room again.
  */
-export async function pumpFile(fd: number, start: number, length: number, out: ResponseOutput): Promise<SendResult> {
+export async function pumpFile(fd: number, start: number, length: number, out: ResponseOutput, closeWhenDone = true): Promise<SendResult> {
   const result: SendResult = { bytes: 0, truncated: false, writeError: false };
   let position = start;
   let remaining = length;
@@ -117,6 +118,50 @@ export async function pumpFile(fd: number, start: number, length: number, out: R
         sinceYield = 0;
       }
     }
+    return result;
+  } finally {
+    if (closeWhenDone) closeSync(fd);
+  }
+}
+
+/**
+ * A multipart/byteranges body whose file bytes are few: every part head,
+ * its bytes and the trailer in one buffer after the response head, read
+ * with one pread(2) per part. `bytes` short of the layout means the file
+ * shrank: the caller closes after it.
+ */
+export function readParts(fd: number, head: Buffer, parts: readonly BodyPart[], trailer: string): { wire: Buffer; bytes: number; complete: boolean } {
+  const chunks: Buffer[] = [head];
+  let bytes = 0;
+  for (const p of parts) {
+    const partHead = Buffer.from(p.head, 'latin1');
+    const data = readSmall(fd, partHead, p.start, p.length);
+    chunks.push(data.wire);
+    bytes += data.wire.length;
+    if (data.bytes !== p.length) return { wire: Buffer.concat(chunks), bytes, complete: false };
+  }
+  const end = Buffer.from(trailer, 'latin1');
+  chunks.push(end);
+  return { wire: Buffer.concat(chunks), bytes: bytes + end.length, complete: true };
+}
+
+/** A large multipart/byteranges body: each part's head, then its bytes as pumpFile sends them; then the trailer. Closes `fd`. */
+export async function pumpParts(fd: number, parts: readonly BodyPart[], trailer: string, out: ResponseOutput): Promise<SendResult> {
+  const result: SendResult = { bytes: 0, truncated: false, writeError: false };
+  try {
+    for (const p of parts) {
+      const partHead = Buffer.from(p.head, 'latin1');
+      result.bytes += partHead.length;
+      if (!out.write([partHead]) && !(await out.drained())) {
+        result.writeError = true;
+        return result;
+      }
+      const r = await pumpFile(fd, p.start, p.length, out, false);
+      result.bytes += r.bytes;
+      if (r.truncated || r.writeError) return { ...r, bytes: result.bytes };
+    }
+    result.bytes += trailer.length;
+    out.write([Buffer.from(trailer, 'latin1')]);
     return result;
   } finally {
     closeSync(fd);

@@ -8,11 +8,12 @@ import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
 import type { LoggedOutcome } from '../access-log';
 import type { Exchange } from '../exchange';
 import type { StaticConfig } from './config';
-import { planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
+import { httpDate, planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
 import { contentTypeHeader, loadMimeTypes, mimeTypeFor, type MimeTable } from './mime';
 import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck, type CompiledExpires } from './policy';
+import { OpenFileCache } from './open-cache';
 import { StaticResolver, type ResolvedFile } from './resolve';
-import { pumpFile, readSmall, SMALL_FILE } from './send';
+import { pumpFile, pumpParts, readParts, readSmall, SMALL_FILE } from './send';
 
 /** What the static server needs from its worker. */
 export interface StaticHost {
@@ -34,6 +35,9 @@ export class StaticServer {
   private readonly expires: CompiledExpires[];
   private readonly gzipCheck: ((file: string) => boolean) | null;
   private readonly addHeaders: string;
+  private readonly openFiles: OpenFileCache;
+  /** multipart/byteranges boundaries: a counter, as nginx's. */
+  private boundaries = 0;
 
   constructor(cfg: StaticConfig, host: StaticHost) {
     this.cfg = cfg;
@@ -43,19 +47,46 @@ export class StaticServer {
     this.expires = compileExpires(cfg.expires);
     this.gzipCheck = makeGzipCheck(cfg.gzip);
     this.addHeaders = staticExtraHeaders(cfg.addHeaders);
+    this.openFiles = new OpenFileCache(cfg.cachePathsSeconds > 0 ? cfg.cachePathsSeconds * 1000 : OPEN_CACHE_MS);
+  }
+
+  /** Close the kept descriptors (the worker is going away, or a test is done). */
+  close(): void {
+    this.openFiles.close();
   }
 
   /** The hook: answer `ex` from a file and return true, or return false and leave it to the app. */
   tryServe(ex: Exchange): boolean {
-    if (this.cfg.mounts.length === 0) return false;
+    if (this.cfg.mounts.length === 0 && !this.cfg.checkDocroot) return false;
     const req = staticRequestFromVars(ex.vars);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false; // uWSGI: other methods go to the app
     if (this.skipped(req.pathInfo)) return false;
-    const found = this.resolver.resolve(req.pathInfo);
-    if (found === null || this.skipped(found.file)) return false;
+    const file = this.lookup(req.pathInfo, ex.startedAtMs) ?? this.lookupDocroot(req, ex.startedAtMs);
+    if (file === null) return false;
     ex.body.dispose(); // a GET's body (if any) is not ours to read
-    this.serveSafely(ex, req, found, undefined, (o) => this.host.staticDone(ex, o));
+    this.serveSafely(ex, req, file.found, undefined, (o) => this.host.staticDone(ex, o), file);
     return true;
+  }
+
+  /** The file for PATH_INFO (from the open-file cache when it is still the same file), with a kept descriptor or -1. */
+  private lookup(pathInfo: string, nowMs: number): CachedLookup | null {
+    const hit = this.openFiles.lookup(pathInfo, nowMs);
+    if (hit !== null) return { ...hit, key: pathInfo };
+    const found = this.resolver.resolve(pathInfo);
+    if (found === null || this.skipped(found.file)) return null;
+    return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs), key: pathInfo };
+  }
+
+  /** check-static-docroot, last as in uWSGI: the file under the request's DOCUMENT_ROOT. */
+  private lookupDocroot(req: StaticRequest, nowMs: number): CachedLookup | null {
+    const docroot = req.documentRoot;
+    if (!this.cfg.checkDocroot || docroot === undefined || docroot === '') return null;
+    const key = `\0${docroot}\0${req.pathInfo}`; // never a PATH_INFO key: those hold the mounts' answers
+    const hit = this.openFiles.lookup(key, nowMs);
+    if (hit !== null) return { ...hit, key };
+    const found = this.resolver.resolveDocroot(docroot, req.pathInfo);
+    if (found === null || this.skipped(found.file)) return null;
+    return { found, fd: this.openFiles.remember(key, found, found.stats.size <= SMALL_FILE, nowMs), key };
   }
 
   /** static-skip-ext: checked on PATH_INFO and on the file found, as uWSGI. */
@@ -63,7 +94,8 @@ export class StaticServer {
     return this.cfg.skipExt.some((ext) => name.endsWith(ext));
   }
 
-  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+  /** `kept`: the open-file cache's entry (its descriptor on `found.file` is not ours to close), if any. */
+  private serve(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, kept: CachedLookup | undefined): void {
     const type = mimeTypeFor(this.mime, found.file);
     let file = found.file;
     let stats = found.stats;
@@ -84,11 +116,21 @@ export class StaticServer {
         vary,
         cacheHeaders: cacheHeaders(this.expires, { file: found.file, 'path-info': req.pathInfo, uri: req.uri, type: type ?? '' }, mtimeSeconds, nowSeconds),
         extraHeaders: (app?.lines ?? '') + this.addHeaders,
+        ...(req.range?.includes(',') === true ? { boundary: String(++this.boundaries).padStart(20, '0') } : {}),
       };
     };
     let plan = planStaticResponse(req, facts(stats));
+    if (this.cfg.fileServeMode !== 'raw' && app === undefined && plan.status !== 304 && plan.status !== 412 && !/[\r\n]/.test(file)) {
+      this.writeRedirect(ex, this.cfg.fileServeMode, file, facts(stats), done);
+      return;
+    }
     if (!plan.sendBody) {
       this.writeHeadOnly(ex, plan, done);
+      return;
+    }
+    if (kept !== undefined && kept.fd >= 0 && encoding === undefined && plan.length <= SMALL_FILE) {
+      // Just stat-ed by the cache: the same file, so its stats are current.
+      this.writeBody(ex, plan, kept.fd, done, kept.key);
       return;
     }
     let fd: number;
@@ -130,6 +172,29 @@ export class StaticServer {
     return Buffer.from(`${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`, 'latin1');
   }
 
+  /**
+   * file-serve-mode: no body, the front end sends the file (nginx's
+   * X-Accel-Redirect, Apache's mod_xsendfile). As uWSGI: 200 with the type,
+   * the cache headers, the header naming the real path, Last-Modified; the
+   * connection closes after it. Ranges are the front end's to answer; 304
+   * and 412 are answered here as usual.
+   */
+  private writeRedirect(ex: Exchange, header: string, file: string, f: Parameters<typeof planStaticResponse>[1], done: Done): void {
+    const pathBytes = Buffer.from(file, 'utf8').toString('latin1'); // the head is written as latin1: keep the name's UTF-8 bytes
+    const headers =
+      (f.contentType !== undefined ? `Content-Type: ${f.contentType}\r\n` : '') +
+      (f.encoding !== undefined ? `Content-Encoding: ${f.encoding}\r\n` : '') +
+      (f.vary ? 'Vary: Accept-Encoding\r\n' : '') +
+      f.cacheHeaders +
+      `${header}: ${pathBytes}\r\nLast-Modified: ${httpDate(f.mtimeSeconds)}\r\n` +
+      f.extraHeaders;
+    const plan: StaticPlan = { status: 200, headers, start: 0, length: 0, sendBody: false };
+    const head = this.head(ex, plan, false);
+    ex.out.write([head]);
+    ex.out.finish(false);
+    done(outcome(plan, head.length, 0, false));
+  }
+
   private writeHeadOnly(ex: Exchange, plan: StaticPlan, done: Done): void {
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
@@ -138,25 +203,31 @@ export class StaticServer {
     done(outcome(plan, head.length, 0, false));
   }
 
-  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done): void {
+  /** Without `cacheKey`, `fd` is ours to close; with it, the open-file cache's (that entry is forgotten if a read fails). */
+  private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done, cacheKey?: string): void {
+    const owned = cacheKey === undefined;
     const keepAlive = this.keepAlive(ex);
     const head = this.head(ex, plan, keepAlive);
     if (plan.length <= SMALL_FILE) {
-      let small: { wire: Buffer; bytes: number };
+      let small: { wire: Buffer; bytes: number; complete: boolean };
       try {
-        small = readSmall(fd, head, plan.start, plan.length);
+        small = readWhole(fd, head, plan);
+      } catch (err) {
+        if (cacheKey !== undefined) this.openFiles.forget(cacheKey);
+        throw err;
       } finally {
-        closeSync(fd);
+        if (owned) closeSync(fd);
       }
+      if (cacheKey !== undefined && !small.complete) this.openFiles.forget(cacheKey);
       ex.out.write([small.wire]);
-      const complete = small.bytes === plan.length;
-      if (complete) ex.out.finish(keepAlive);
+      if (small.complete) ex.out.finish(keepAlive);
       else this.truncated(ex);
       done(outcome(plan, head.length, small.bytes, false));
       return;
     }
     ex.out.write([head]);
-    void pumpFile(fd, plan.start, plan.length, ex.out).then(
+    const sent = plan.multipart !== undefined ? pumpParts(fd, plan.multipart.parts, plan.multipart.trailer, ex.out) : pumpFile(fd, plan.start, plan.length, ex.out);
+    void sent.then(
       (r) => {
         if (r.truncated) this.truncated(ex);
         else if (!r.writeError) ex.out.finish(keepAlive);
@@ -204,13 +275,13 @@ export class StaticServer {
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') req.range = undefined; // a POST answered with a file: the whole file
-    this.serveSafely(ex, req, found, parsed, done);
+    this.serveSafely(ex, req, found, parsed, done, undefined);
     return true;
   }
 
-  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done): void {
+  private serveSafely(ex: Exchange, req: StaticRequest, found: ResolvedFile, app: AppHeaders | undefined, done: Done, kept: CachedLookup | undefined): void {
     try {
-      this.serve(ex, req, found, app, done);
+      this.serve(ex, req, found, app, done, kept);
     } catch (err) {
       // An I/O error on a file already chosen (EIO, a vanished mount): this request fails, the worker does not.
       this.host.log(`[uwsgi-fileserve] ${ex.method} ${ex.uri}: ${(err as Error).message}\n`);
@@ -221,6 +292,23 @@ export class StaticServer {
 }
 
 type Done = (o: LoggedOutcome) => void;
+
+/** A file found, from the open-file cache or freshly remembered there: its kept descriptor (or -1) and its key. */
+interface CachedLookup {
+  found: ResolvedFile;
+  fd: number;
+  key: string;
+}
+
+/** A small body (one range, the whole file, or a few parts) and its head, in one buffer. */
+function readWhole(fd: number, head: Buffer, plan: StaticPlan): { wire: Buffer; bytes: number; complete: boolean } {
+  if (plan.multipart !== undefined) return readParts(fd, head, plan.multipart.parts, plan.multipart.trailer);
+  const small = readSmall(fd, head, plan.start, plan.length);
+  return { ...small, complete: small.bytes === plan.length };
+}
+
+/** How long a looked-up path is trusted without a full lookup when static-cache-paths is not set (see open-cache.ts). */
+const OPEN_CACHE_MS = 1000;
 
 /** The app's headers that survive an X-Sendfile answer, and the file it names. */
 interface AppHeaders {
@@ -250,7 +338,8 @@ function parseAppHead(head: string): AppHeaders {
 }
 
 function outcome(plan: StaticPlan, headerBytes: number, bodyBytes: number, writeError: boolean): LoggedOutcome {
-  const headerCount = plan.headers.split('\r\n').length - 1;
+  let headerCount = 0;
+  for (let i = plan.headers.indexOf('\n'); i >= 0; i = plan.headers.indexOf('\n', i + 1)) headerCount++;
   return { status: plan.status, bodyBytes, headerCount, headerBytes, via: 'sendfile', writeErrors: writeError ? 1 : 0 };
 }
 
