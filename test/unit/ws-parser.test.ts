@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketParser } from '../../src/protocol/websocket/parser';
 import { MessageInflater } from '../../src/protocol/websocket/deflate';
+import { applyMask } from '../../src/protocol/websocket/frame';
 import {
   assertSplitInvariant,
   clientFrame,
@@ -271,4 +272,27 @@ test('the parser reports its status, and the events own their data', () => {
   ]);
   assert.equal(parser.status, 'failed');
   assert.deepEqual(parser.feed(clientFrame(TEXT, 'more')), []);
+});
+
+test('applyMask: the word loop equals the byte-by-byte definition at every length, offset and alignment', () => {
+  const key = Buffer.from([0xa1, 0x02, 0xf3, 0x7c]);
+  const source = bytesOf(300, 3);
+  for (let length = 0; length <= 140; length++) {
+    for (let maskOffset = 0; maskOffset < 4; maskOffset++) {
+      for (let targetStart = 0; targetStart < 5; targetStart++) {
+        const target = Buffer.alloc(targetStart + length + 3, 0xee);
+        const input = source.subarray(1, 1 + length);
+        applyMask(input, key, maskOffset, target, targetStart);
+        const expected = Buffer.alloc(target.length, 0xee);
+        for (let i = 0; i < length; i++) expected[targetStart + i] = input[i]! ^ key[(maskOffset + i) % 4]!;
+        assert.deepEqual(target, expected, `length ${length}, offset ${maskOffset}, at ${targetStart}`);
+      }
+    }
+  }
+  // In place (source and target the same bytes), as a client masking its own buffer would.
+  const data = bytesOf(100, 9);
+  const copy = Buffer.from(data);
+  applyMask(data, key, 1, data, 0);
+  applyMask(data, key, 1, data, 0);
+  assert.deepEqual(data, copy);
 });
