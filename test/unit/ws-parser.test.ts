@@ -252,12 +252,15 @@ test('9.x a 64-bit length with the most significant bit set is 1002; a huge vali
   assertSplitInvariant(clientFrame(BINARY, 'x', { announcedLength: 1n << 40n }), [TOO_BIG]);
 });
 
-test('an unlimited parser (maxMessageSize: Infinity) takes a 64-bit length', () => {
+test('an unlimited parser (maxMessageSize: Infinity or 0) takes a 64-bit length', () => {
   const data = bytesOf(70000);
-  assert.deepEqual(
-    runInPieces(clientFrame(BINARY, data, { lengthBits: 64 }), 4096, () => ({ maxMessageSize: Infinity })),
-    [{ type: 'binary', hex: data.toString('hex') }],
-  );
+  for (const maxMessageSize of [Infinity, 0]) {
+    assert.deepEqual(
+      runInPieces(clientFrame(BINARY, data, { lengthBits: 64 }), 4096, () => ({ maxMessageSize })),
+      [{ type: 'binary', hex: data.toString('hex') }],
+      `${maxMessageSize}`,
+    );
+  }
 });
 
 test('the parser reports its status, and the events own their data', () => {
@@ -295,4 +298,35 @@ test('applyMask: the word loop equals the byte-by-byte definition at every lengt
   applyMask(data, key, 1, data, 0);
   applyMask(data, key, 1, data, 0);
   assert.deepEqual(data, copy);
+});
+
+test('random frame sequences (valid and broken) give the same events whole and in random pieces, and never throw', () => {
+  let seed = 20261202;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const opcodes = [TEXT, BINARY, CONT, CLOSE, PING, PONG, 3, 11];
+  const payloads = [Buffer.alloc(0), Buffer.from('hi ☺'), Buffer.from([0xc3]), Buffer.from([0xa9]), Buffer.from([3, 232]), bytesOf(130), Buffer.from([0xff])];
+  const limit = (): { maxMessageSize: number } => ({ maxMessageSize: 200 });
+  for (let n = 0; n < 3000; n++) {
+    const frames: Buffer[] = [];
+    for (let f = 1 + random(5); f > 0; f--) {
+      frames.push(clientFrame(opcodes[random(opcodes.length)]!, payloads[random(payloads.length)]!, {
+        fin: random(3) !== 0,
+        rsv1: random(20) === 0,
+        mask: random(30) !== 0,
+      }));
+    }
+    if (random(4) === 0) frames.push(bytesOf(1 + random(20), n)); // trailing garbage
+    const input = Buffer.concat(frames);
+    const whole = runParser([input], limit);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < input.length; ) {
+      const size = 1 + random(9);
+      pieces.push(input.subarray(i, i + size));
+      i += size;
+    }
+    assert.deepEqual(runParser(pieces, limit), whole, input.toString('hex'));
+  }
 });

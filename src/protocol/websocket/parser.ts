@@ -56,7 +56,7 @@ export type WsEvent =
   | { type: 'error'; closeCode: number; reason: string };
 
 export interface WebSocketParserOptions {
-  /** Largest message, in bytes, after decompression (Infinity: no limit). */
+  /** Largest message, in bytes, after decompression (0 or Infinity: no limit, as the HTTP parser's 0). */
   maxMessageSize: number;
   /** Set when permessage-deflate was negotiated: RSV1 is then allowed and means "compressed". */
   inflater?: MessageInflater | null;
@@ -100,8 +100,8 @@ export class WebSocketParser {
   private readonly utf8 = new Utf8Validator();
 
   constructor(options: WebSocketParserOptions) {
-    this.maxMessageSize = options.maxMessageSize;
-    this.maxCompressedSize = compressedAllowance(options.maxMessageSize);
+    this.maxMessageSize = options.maxMessageSize > 0 ? options.maxMessageSize : Infinity;
+    this.maxCompressedSize = compressedAllowance(this.maxMessageSize);
     this.inflater = options.inflater ?? null;
     this.requireMask = options.requireMask ?? true;
   }
