@@ -62,6 +62,7 @@ test('close codes that may not be sent, and control payloads over 125 bytes, are
   for (const code of [0, 999, 1004, 1005, 1006, 1015, 2000, 5000, 1000.5]) {
     assert.throws(() => encodeClose(code), (err: unknown) => err instanceof NuwsgiError && err.code === 'E_WEBSOCKET', `${code}`);
   }
+  assert.deepEqual(runParser([encodeClose(1012)], clientSide), [{ type: 'close', code: 1012, reason: '' }], 'service restart');
   assert.throws(() => encodePing(Buffer.alloc(126)), NuwsgiError);
   assert.throws(() => encodePong(Buffer.alloc(126)), NuwsgiError);
   assert.equal(encodePing(Buffer.alloc(125)).length, 127);

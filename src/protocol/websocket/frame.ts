@@ -141,7 +141,7 @@ function encodeControl(opcode: number, data: Buffer): Buffer {
 export function encodeClose(code?: number, reason = ''): Buffer {
   if (code === undefined) return encodeFrame(Opcode.CLOSE, Buffer.alloc(0));
   if (!isValidCloseCode(code)) {
-    throw new NuwsgiError('E_WEBSOCKET', `close code ${code} cannot be sent (1000-1003, 1007-1011, 3000-4999)`);
+    throw new NuwsgiError('E_WEBSOCKET', `close code ${code} cannot be sent (1000-1003, 1007-1014, 3000-4999)`);
   }
   const reasonBytes = truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2);
   const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
