@@ -330,3 +330,25 @@ test('random frame sequences (valid and broken) give the same events whole and i
     assert.deepEqual(runParser(pieces, limit), whole, input.toString('hex'));
   }
 });
+
+test('memory follows the bytes received: 1-byte fragments by the thousand, and announced lengths allocate nothing', () => {
+  const fragments: Buffer[] = [clientFrame(BINARY, Buffer.from([0]), { fin: false })];
+  for (let i = 1; i < 100_000; i++) fragments.push(clientFrame(CONT, Buffer.from([i & 0xff]), { fin: i === 99_999 }));
+  const [event, ...rest] = runInPieces(Buffer.concat(fragments), 65536, () => ({ maxMessageSize: 1 << 20 }));
+  assert.deepEqual(rest, []);
+  assert.equal(event?.type, 'binary');
+  assert.equal(event.type === 'binary' ? event.hex.length : 0, 200_000);
+
+  const before = process.memoryUsage().arrayBuffers;
+  const parsers: WebSocketParser[] = [];
+  for (let i = 0; i < 200; i++) {
+    const parser = new WebSocketParser({ maxMessageSize: 8 << 20 });
+    // A frame announcing 4 MB, of which 10 bytes arrive.
+    const frame = clientFrame(BINARY, Buffer.alloc(10), { announcedLength: 4 << 20 });
+    assert.deepEqual(parser.feed(frame), []);
+    parsers.push(parser);
+  }
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 50 << 20, `200 parsers waiting for 4 MB frames hold ${grown} bytes`);
+  assert.equal(parsers.length, 200);
+});
