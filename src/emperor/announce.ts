@@ -12,7 +12,7 @@
  * vassals run as other users and cannot write to the emperor's directory:
  * they are then covered by what the emperor sees itself (/proc, states).
  */
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -56,6 +56,25 @@ export class AnnounceDir {
       return undefined;
     }
     return validAnnouncement(raw);
+  }
+
+  /**
+   * Removes the files of processes that are not `live` vassals any more: a
+   * vassal never removes its own (it may be SIGKILLed), and a later vassal
+   * given the same pid must not inherit a dead one's addresses.
+   */
+  prune(live: ReadonlySet<number>): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.path);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^(\d+)\.json(?:\.tmp)?$/.exec(name);
+      if (m === null || live.has(Number(m[1]))) continue;
+      rmSync(path.join(this.path, name), { force: true });
+    }
   }
 
   remove(): void {

@@ -173,7 +173,9 @@ export class EmperorObservatory {
   }
 
   private noteStateChanges(): void {
-    for (const v of this.view().vassals) {
+    const vassals = this.view().vassals;
+    this.forgetGone(vassals);
+    for (const v of vassals) {
       const before = this.lastStates.get(v.name);
       if (before !== v.state) {
         this.lastStates.set(v.name, v.state);
@@ -181,6 +183,29 @@ export class EmperorObservatory {
         this.events.push({ t: Date.now(), kind, worker: 0, text: `vassal ${v.name}: ${before ?? 'new'} \u2192 ${v.state}` });
       }
     }
+  }
+
+  /**
+   * What is kept per vassal name and per pid must go with the vassal: under
+   * vassal churn (deploy tools writing versioned vassal files, on-demand
+   * instances coming and going) the maps and the announce directory would
+   * otherwise grow for as long as the emperor runs. A vassal's removal is
+   * the last event it leaves on the dashboard.
+   */
+  private forgetGone(vassals: readonly Vassal[]): void {
+    const names = new Set(vassals.map((v) => v.name));
+    for (const [name, state] of this.lastStates) {
+      if (names.has(name)) continue;
+      this.lastStates.delete(name);
+      this.events.push({ t: Date.now(), kind: 'exit', worker: 0, text: `vassal ${name}: ${state} \u2192 removed` });
+    }
+    for (const name of this.lastRequests.keys()) if (!names.has(name)) this.lastRequests.delete(name);
+    this.announce.prune(new Set(vassals.map((v) => v.proc?.pid ?? -1)));
+  }
+
+  /** Entries kept per vassal name (tests: they must not outlive the vassals). */
+  get remembered(): { states: number; requests: number } {
+    return { states: this.lastStates.size, requests: this.lastRequests.size };
   }
 
   private async frame(): Promise<unknown> {

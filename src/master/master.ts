@@ -7,6 +7,7 @@ import { createSharedMemory } from '../util/shm';
 import { ScoreboardReader, scoreboardBytes, scoreboardRows, type WorkerRow } from '../contracts/scoreboard';
 import { listenerFor, stopListening, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
+import { ChurnReclaimer } from './reclaim';
 import { LOG_REOPEN_MESSAGE, type MasterLogHooks } from '../logging/master-log';
 import type { WorkerEvents } from './stats-feed';
 import { cheaperAlgorithm, type CheaperAlgorithm, type CheaperSettings, type LoadSample } from './cheaper';
@@ -137,6 +138,8 @@ export class Master {
   /** Cheap: every worker stopped, the sockets watched for the next connection (uWSGI's is_cheap). */
   private sleeping = false;
   private readonly wakeAlarm = new ConnectionAlarm();
+  /** A full GC and malloc_trim once a minute at most, after worker churn (reclaim.ts). */
+  private readonly reclaimer = new ChurnReclaimer();
 
   constructor(opts: MasterOptions, sockets: BoundSocket[], template: WorkerTemplate) {
     this.opts = opts;
@@ -465,6 +468,7 @@ export class Master {
     const wasBooting = proc.state === 'spawning';
     const wasDraining = proc.state === 'draining';
     proc.state = 'dead';
+    this.reclaimer.workerExited();
     if (proc.mercyTimer !== null) clearTimeout(proc.mercyTimer);
     this.scoreboard.freeRows.push(proc.row);
     slot.draining = slot.draining.filter((p) => p !== proc);
@@ -552,6 +556,7 @@ export class Master {
 
   private tick(): void {
     if (this.stopping !== 'no') return;
+    this.reclaimer.tick(Date.now());
     this.touch.check();
     this.opts.onTick?.();
     this.opts.logging?.tick(this.workersReopenLogs); // --touch-logreopen/logrotate, --log-maxsize
