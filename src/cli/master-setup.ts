@@ -144,6 +144,7 @@ function validCheaper(plan: ServerPlan): CheaperSettings {
  * starts faster and keeps less (docs/architecture.md, "Memory").
  */
 function statsFeed(): typeof import('../master/stats-feed') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('../master/stats-feed') as typeof import('../master/stats-feed');
 }
 

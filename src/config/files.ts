@@ -39,10 +39,13 @@ export function readConfigSource(
       return parseIni(text, section ?? 'uwsgi');
     // The other formats' parsers load when a file of theirs is read: a master keeps only what it used.
     case 'yaml':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return (require('./formats/yaml') as typeof import('./formats/yaml')).parseYaml(text, section ?? 'uwsgi', fail);
     case 'json':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return (require('./formats/json') as typeof import('./formats/json')).parseJson(text, section ?? 'uwsgi', fail);
     case 'xml':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return (require('./formats/xml') as typeof import('./formats/xml')).parseXml(text, section, fail);
   }
 }

@@ -52,8 +52,11 @@ const FD_HEADROOM = 16;
  * threads, ASGI): a plain WSGI worker starts faster and keeps less.
  */
 const lazy = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   staticServer: (): typeof import('./static/server') => require('./static/server') as typeof import('./static/server'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   threadedRunner: (): typeof import('./threaded-runner') => require('./threaded-runner') as typeof import('./threaded-runner'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   asgiRunner: (): typeof import('./asgi/asgi-runner') => require('./asgi/asgi-runner') as typeof import('./asgi/asgi-runner'),
 };
 
