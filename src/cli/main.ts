@@ -20,7 +20,6 @@ import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
 import { MasterLog } from '../logging/master-log';
 import { loggingPlanFromOptions } from '../logging/plan';
-import { ignoreEarlyReload, runMaster } from './master-setup';
 import { daemonize, isDaemon } from './daemonize';
 import { dropPrivileges, resolveIdentity } from '../master/privileges';
 import { hasEmperor } from '../emperor/vassal-link';
@@ -38,6 +37,9 @@ const lazy = {
   worker: (): typeof import('../worker/worker') => require('../worker/worker') as typeof import('../worker/worker'),
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   emperor: (): typeof import('../emperor') => require('../emperor') as typeof import('../emperor'),
+  // The master's own (the emperor never runs one in its process).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  masterSetup: (): typeof import('./master-setup') => require('./master-setup') as typeof import('./master-setup'),
 };
 
 export function runCli(argv: string[]): void {
@@ -104,7 +106,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   // A vassal that detached would look dead to its emperor, which would start it again and again.
   if (daemonLog !== undefined && hasEmperor()) writeLog(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
   else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
-  process.on('SIGHUP', ignoreEarlyReload);
+  process.on('SIGHUP', lazy.masterSetup().ignoreEarlyReload);
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   fatalHooks(plan.hooks.asap, 'asap');
   logBanner();
@@ -136,7 +138,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets).finally(cleanUp);
   writeLog(`*** Operational MODE: preforking${plan.threads > 1 ? '+threaded' : ''} ***`);
   // The workers' last output is written before the process exits.
-  return runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
+  return lazy.masterSetup().runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
 }
 
 /**

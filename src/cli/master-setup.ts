@@ -6,7 +6,7 @@
 import { Master } from '../master/master';
 import { cheaperSettings, type CheaperSettings } from '../master/cheaper';
 import { MasterFifo, type FifoHandlers } from '../master/fifo';
-import { MasterStats } from '../master/stats-feed';
+import type { MasterStats } from '../master/stats-feed';
 import type { BoundSocket } from '../master/sockets';
 import { attachToEmperor } from '../emperor/vassal-link';
 import { announceToEmperor } from '../emperor/announce';
@@ -24,6 +24,7 @@ import { CronTable } from '../master/cron';
 import { runHooks, type MasterSignalAction } from '../util/hooks';
 import { constants } from 'node:os';
 import { readListenQueues } from '../stats/socket-queue';
+import { releaseStartupMemory } from '../worker/memory-trim';
 
 /** Until the master runs, a reload request has nothing to reload: it must not kill us (SIGHUP's default). */
 export const ignoreEarlyReload = (): void => writeLog('SIGHUP received while starting: ignored');
@@ -35,7 +36,7 @@ export async function runMaster(
   reload: () => WorkerTemplate | null,
   logging?: MasterLog,
 ): Promise<number> {
-  const stats = MasterStats.wanted({ ...plan, dashboardAddress: plan.dashboard.address }) ? new MasterStats(statsSettings(plan, template), sockets, writeLog) : undefined;
+  const stats = statsWanted(plan) ? new (statsFeed().MasterStats)(statsSettings(plan, template), sockets, writeLog) : undefined;
   const emperor = attachToEmperor({ reload: () => master.reload(true), stopGracefully: () => master.stopGracefully(), stopNow: () => master.stopNow() }, writeLog);
   const systemd = SystemdNotifier.fromEnv(process.env, writeLog); // Type=notify units: READY=1 after boot and after each reload
   setTitle(masterTitle(plan.procname)); // --auto-procname: "uWSGI master"
@@ -101,6 +102,7 @@ export async function runMaster(
     daemons.startAll(); // uWSGI's order: workers, daemons, then the master-start hooks
     const hooksOk = runHooks(plan.hooks.masterStart, 'master-start', { log: writeLog, bindSignal: (signum, action) => bindSignal(master, signum, action) });
     if (!hooksOk) master.stopNow(1);
+    setImmediate(() => releaseStartupMemory(false)); // the config's parsing and the boot are garbage now
     return await stopped;
   } finally {
     await (daemonsStopped ?? daemons.stop(false));
@@ -134,6 +136,20 @@ function validCheaper(plan: ServerPlan): CheaperSettings {
   const settings = cheaperSettings(plan.cheaper, writeLog);
   if (typeof settings === 'string') throw new NuwsgiError('E_CONFIG', settings);
   return settings;
+}
+
+/**
+ * The stats feed (stats, metrics and dashboard servers: some twenty modules)
+ * is loaded only when one of them is asked for: a master that only supervises
+ * starts faster and keeps less (docs/architecture.md, "Memory").
+ */
+function statsFeed(): typeof import('../master/stats-feed') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../master/stats-feed') as typeof import('../master/stats-feed');
+}
+
+function statsWanted(plan: ServerPlan): boolean {
+  return plan.statsAddress !== undefined || plan.metricsAddress !== undefined || plan.dashboard.address !== undefined;
 }
 
 function statsSettings(plan: ServerPlan, template: WorkerTemplate): ConstructorParameters<typeof MasterStats>[0] {

@@ -8,9 +8,6 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError, type ConfigOrigin } from '../util/errors';
 import { parseIni } from './formats/ini';
-import { parseJson } from './formats/json';
-import { parseXml } from './formats/xml';
-import { parseYaml } from './formats/yaml';
 import type { ReadResult } from './formats/types';
 import { substituteMagic, type MagicTable } from './magic';
 
@@ -40,12 +37,16 @@ export function readConfigSource(
   switch (format) {
     case 'ini':
       return parseIni(text, section ?? 'uwsgi');
+    // The other formats' parsers load when a file of theirs is read: a master keeps only what it used.
     case 'yaml':
-      return parseYaml(text, section ?? 'uwsgi', fail);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require('./formats/yaml') as typeof import('./formats/yaml')).parseYaml(text, section ?? 'uwsgi', fail);
     case 'json':
-      return parseJson(text, section ?? 'uwsgi', fail);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require('./formats/json') as typeof import('./formats/json')).parseJson(text, section ?? 'uwsgi', fail);
     case 'xml':
-      return parseXml(text, section, fail);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require('./formats/xml') as typeof import('./formats/xml')).parseXml(text, section, fail);
   }
 }
 

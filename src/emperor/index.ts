@@ -16,7 +16,7 @@ import { attachToEmperor, hasEmperor } from './vassal-link';
 import { emperorSettings, ignoredServerOptions, type EmperorSettings } from './settings';
 import { nuwsgiEntry, spawnVassalProcess } from './spawn';
 import { renderEmperorStats, startEmperorStats, type EmperorStatsServer } from './stats';
-import { EmperorObservatory, type ObservatorySettings } from './observatory';
+import type { ObservatorySettings } from './observatory';
 import { ANNOUNCE_DIR_ENV, announceToEmperor } from './announce';
 import { dashboardSettingsFrom } from '../cli/plan';
 import { NuwsgiError } from '../util/errors';
@@ -42,7 +42,10 @@ export async function runEmperor(options: Options, cwd: string, log: (line: stri
   const link = attachToEmperor({ reload: () => emperor.reloadAll(), stopGracefully: () => stop() }, log);
   // --metrics / --dashboard on an emperor: every vassal, with the addresses vassals announce (announce.ts).
   const watched: ObservatorySettings = { metricsAddress: options.str('metrics'), dashboard: dashboardSettingsFrom(options, cwd) };
-  const observatory = EmperorObservatory.wanted(watched) ? new EmperorObservatory(() => emperor.statsView(), log) : undefined;
+  // The observatory (metrics, dashboard: a dozen modules) loads only when asked for: an emperor keeps what supervision needs.
+  const wanted = watched.metricsAddress !== undefined || watched.dashboard.address !== undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const observatory = wanted ? new (require('./observatory') as typeof import('./observatory')).EmperorObservatory(() => emperor.statsView(), log) : undefined;
   const announceTo = process.env[ANNOUNCE_DIR_ENV]; // a sub-emperor announces itself to its own emperor
   const stop = (): void => {
     observatory?.stopping(); // /ready: 503 from the moment the stop begins

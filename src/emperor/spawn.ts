@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { NuwsgiError } from '../util/errors';
+import { VASSAL_NODE_FLAGS } from '../util/node-flags';
 
 /** What the vassal state machine needs from a running vassal process. */
 export interface VassalProcess {
@@ -54,7 +55,7 @@ export function nuwsgiEntry(): string {
  */
 export function spawnVassalProcess(entry: string): SpawnVassal {
   return (request, events) => {
-    const child = spawn(process.execPath, [entry, ...request.argv], {
+    const child = spawn(process.execPath, [...VASSAL_NODE_FLAGS, entry, ...request.argv], {
       cwd: request.cwd,
       env: request.env,
       stdio: [request.stdinFd ?? 'ignore', 'inherit', 'inherit', 'pipe'],

@@ -13,6 +13,7 @@ import type { WorkerEvents } from './stats-feed';
 import { cheaperAlgorithm, type CheaperAlgorithm, type CheaperSettings, type LoadSample } from './cheaper';
 import { readProcessMemory } from '../stats/procfs';
 import { ConnectionAlarm, IdleClock } from './idle';
+import { WORKER_NODE_FLAGS } from '../util/node-flags';
 
 /**
  * A worker process's life as the master sees it. Timers belong to states:
@@ -97,12 +98,6 @@ import type { WorkerMessage } from '../contracts/ipc';
 export type { WorkerMessage } from '../contracts/ipc';
 
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
-/**
- * V8 flags for workers. A 1 MB young generation (V8 grows it up to 16 MB under
- * allocation): a request's objects die young, so scavenges stay as cheap, and
- * each worker keeps 3-6 MB less (docs/architecture.md, "Memory").
- */
-const WORKER_V8_FLAGS = ['--max-semi-space-size=1'];
 /** Exit code of a worker whose app cannot load (uWSGI's need-app code). */
 const EXIT_NO_APP = 22;
 const MAX_BACKOFF_MS = 30_000;
@@ -366,7 +361,7 @@ export class Master {
       env: { ...process.env, _NUWSGI_WORKER_CONFIG: JSON.stringify(config) },
       serialization: 'json',
       // Ours first: flags given to the master's node come later and win.
-      execArgv: [...WORKER_V8_FLAGS, ...process.execArgv],
+      execArgv: [...WORKER_NODE_FLAGS, ...process.execArgv],
     });
     this.opts.logging?.attach(child);
     const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), mercyTimer: null, harakiriTries: 0, lastBusyUs: 0 };

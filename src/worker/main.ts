@@ -13,6 +13,7 @@ import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
 import { runHooks, type Hook, type HookPhase } from '../util/hooks';
 import { startKsm } from './ksm';
+import { releaseStartupMemory } from './memory-trim';
 
 
 function send(msg: WorkerMessage): void {
@@ -75,6 +76,8 @@ function start(config: WorkerConfig): void {
   hooks(config.hooks?.accepting, 'accepting');
   if (config.ksm !== undefined) startKsm(config.ksm, writeLog);
   send({ type: 'ready' });
+  // After "ready", so the GC does not delay it; marked mergeable pages (--ksm) lose nothing.
+  setImmediate(() => releaseStartupMemory(true));
 }
 
 /**

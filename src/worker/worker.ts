@@ -14,10 +14,9 @@ import { acceptQueued as acceptAllQueued, acceptRawHandles, RawTransport, Socket
 import { PythonBridge, type AppSpec } from './python/bridge';
 import { makeAppRouter } from './mounts';
 import { InlineRunner, type Runner, type RunnerOptions } from './runner';
-import { ThreadedRunner } from './threaded-runner';
-import { AsgiRunner } from './asgi/asgi-runner';
+import type { AsgiRunner } from './asgi/asgi-runner';
 import { appInterface, type AppInterface } from './asgi/interface';
-import { StaticServer, type StaticHost } from './static/server';
+import type { StaticServer, StaticHost } from './static/server';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { RequestLogger } from '../logging';
 import { workerRequestLog } from '../logging/worker-log';
@@ -48,11 +47,25 @@ const FD_HEADROOM = 16;
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
  * connections accepted on the shared listening sockets.
  */
+/**
+ * What only some configurations use loads when one does (static files,
+ * threads, ASGI): a plain WSGI worker starts faster and keeps less.
+ */
+const lazy = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  staticServer: (): typeof import('./static/server') => require('./static/server') as typeof import('./static/server'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  threadedRunner: (): typeof import('./threaded-runner') => require('./threaded-runner') as typeof import('./threaded-runner'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  asgiRunner: (): typeof import('./asgi/asgi-runner') => require('./asgi/asgi-runner') as typeof import('./asgi/asgi-runner'),
+};
+
 export class Worker implements ConnectionHost, StaticHost {
   readonly config: WorkerConfig;
   private readonly logFn: LogFn;
   private runner: Runner | undefined;
   private statics: StaticServer | undefined;
+  private asgiRunner: AsgiRunner | undefined;
   private requestLog: RequestLogger | undefined;
   private readonly servers: net.Server[] = [];
   /** Listeners this worker pauses while no core is free (docs/architecture.md, "Dispatch and cores"). */
@@ -121,7 +134,7 @@ export class Worker implements ConnectionHost, StaticHost {
       this.onRecycle(reason);
     });
     this.requestLog = RequestLogger.fromSettings(c.logging, workerRequestLog(c.logTarget) ?? processLog);
-    if (c.static !== undefined) this.statics = new StaticServer(c.static, this);
+    if (c.static !== undefined) this.statics = new (lazy.staticServer().StaticServer)(c.static, this);
     const runnerOptions: RunnerOptions = {
       requestLog: this.requestLog,
       workerId: c.id,
@@ -135,9 +148,9 @@ export class Worker implements ConnectionHost, StaticHost {
     };
     if (interfaces.includes('asgi')) {
       const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
-      this.runner = new AsgiRunner(bridge, { ...asgi, threads: c.threads }, interfaces, runnerOptions);
+      this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, threads: c.threads }, interfaces, runnerOptions);
     } else if (c.threads > 1) {
-      this.runner = new ThreadedRunner(bridge, c.threads, c.threadStackKiB, runnerOptions);
+      this.runner = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions);
     } else {
       const inline = new InlineRunner(bridge, runnerOptions);
       inline.refill = () => this.acceptQueued();
@@ -365,7 +378,7 @@ export class Worker implements ConnectionHost, StaticHost {
     this.runner?.stopKeepingAlive();
     for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);
     if (this.runner !== undefined) await this.runner.whenIdle();
-    if (this.runner instanceof AsgiRunner) await this.runner.shutdown(); // lifespan.shutdown, after the last request
+    if (this.asgiRunner !== undefined) await this.asgiRunner.shutdown(); // lifespan.shutdown, after the last request
     if (this.connections.size === 0) return;
     await new Promise<void>((resolve) => (this.whenNoConnections = resolve));
   }

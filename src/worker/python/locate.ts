@@ -97,7 +97,9 @@ function whichOnPath(name: string): string {
 function probeInterpreter(executable: string): ProbeResult {
   let out: string;
   try {
-    out = execFileSync(executable, ['-I', '-c', PROBE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // -S: no site.py (its .pth files): nothing probed depends on it (getpath sets base_prefix and
+    // executable, venvs included), and it saves ~45 ms of CPU on every master start.
+    out = execFileSync(executable, ['-I', '-S', '-c', PROBE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     throw new NuwsgiError('E_PYTHON_NOT_FOUND', `cannot run ${executable}: ${(err as Error).message.split('\n')[0]}`);
   }
