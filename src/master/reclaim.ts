@@ -1,6 +1,4 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { koffi } from '../util/libc';
+import { fullGc, mallocTrim } from '../util/reclaim';
 
 /**
  * Keeps the master's memory flat while workers come and go.
@@ -53,33 +51,4 @@ function reclaimNow(): void {
   void Promise.resolve(collected)
     .then(() => mallocTrim()?.(0))
     .catch(() => undefined); // only housekeeping: never the master's problem
-}
-
-type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => Promise<void> | undefined;
-let gc: Gc | null | undefined;
-
-/** V8's gc(): the global one under --expose-gc, else made reachable from a new context. */
-function fullGc(): Gc | null {
-  if (gc !== undefined) return gc;
-  const global = (globalThis as { gc?: Gc }).gc;
-  if (typeof global === 'function') return (gc = global);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as Gc;
-  } catch {
-    gc = null;
-  }
-  return gc;
-}
-
-let trim: ((pad: number) => number) | null | undefined;
-
-function mallocTrim(): ((pad: number) => number) | null {
-  if (trim !== undefined) return trim;
-  try {
-    trim = koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number;
-  } catch {
-    trim = null; // not glibc
-  }
-  return trim;
 }

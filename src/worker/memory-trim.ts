@@ -1,6 +1,4 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { koffi } from '../util/libc';
+import { fullGc, mallocTrim } from '../util/reclaim';
 
 /**
  * Gives request-body memory back to the system once the bodies are gone.
@@ -58,38 +56,6 @@ export class MemoryTrimmer {
     mallocTrim()?.(0);
     return true;
   }
-}
-
-let gc: (() => void) | null | undefined;
-
-/**
- * V8's gc(): the global one where the process was started with --expose-gc
- * (workers are, src/master/master.ts), else made reachable from a new context
- * (which itself keeps ~0.5 MB, so only as a fallback).
- */
-function fullGc(): (() => void) | null {
-  if (gc !== undefined) return gc;
-  const global = (globalThis as { gc?: () => void }).gc;
-  if (typeof global === 'function') return (gc = global);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
-  } catch {
-    gc = null;
-  }
-  return gc;
-}
-
-let trim: ((pad: number) => number) | null | undefined;
-
-function mallocTrim(): ((pad: number) => number) | null {
-  if (trim !== undefined) return trim;
-  try {
-    trim = koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number;
-  } catch {
-    trim = null; // not glibc
-  }
-  return trim;
 }
 
 /**

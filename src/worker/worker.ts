@@ -336,7 +336,7 @@ export class Worker implements ConnectionHost, StaticHost {
 
   /** ASGI apps take request bodies as they arrive (docs/asgi.md). */
   get streamsBodies(): boolean {
-    return this.runner instanceof AsgiRunner;
+    return this.asgiRunner !== undefined;
   }
 
   private get accepting(): boolean {
