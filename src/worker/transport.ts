@@ -167,6 +167,8 @@ export interface AcceptPolicy {
   more(): boolean;
   /** No core can start a request: stop watching the listener until resumed. */
   full(): boolean;
+  /** After each batch of accepted connections (--thunder-lock lets the next idle worker watch). */
+  taken?(): void;
 }
 
 /** What a worker's dispatcher does with a listening socket it took over. */
@@ -239,6 +241,7 @@ export function acceptRawHandles(
     onHandle(handle, port);
     while (policy.more()) if (!acceptOne()) break;
     if (policy.full()) listener.pause();
+    policy.taken?.();
   };
   return listener;
 }
