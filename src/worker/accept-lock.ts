@@ -12,7 +12,9 @@
  *
  * Waiting must not block the event loop (keep-alive connections are served
  * meanwhile), so the blocking flock runs on a libuv threadpool thread (koffi's
- * async call); there is no polling. Two consequences, handled here:
+ * async call), after a busy spell first one non-blocking try (the lock is free when
+ * every other worker is busy: no threadpool trip then); there is no polling. Two
+ * consequences, handled here:
  *
  * - A blocked flock cannot be cancelled. To give up a wait (before the inline
  *   runner blocks the loop in Python) its descriptor number is pointed at a
@@ -33,6 +35,7 @@ import { closeSync, openSync } from 'node:fs';
 import { koffi, libc } from '../util/libc';
 
 const LOCK_EX = 2;
+const LOCK_NB = 4;
 const LOCK_UN = 8;
 
 type FlockFn = ((fd: number, op: number) => number) & {
@@ -91,10 +94,16 @@ export class AcceptLock {
     return this.state === 'held' || this.failed;
   }
 
-  /** Want the lock: returns at once; `acquired` is called when it is ours. */
-  acquire(): void {
+  /**
+   * Want the lock: returns at once; `acquired` is called when it is ours.
+   * `tryFirst`: after a busy spell, try a non-blocking flock first (free when
+   * every other worker is busy). Not right after letting it go: that would
+   * snatch it back before the waiters it just woke, and one worker would take
+   * every connection.
+   */
+  acquire(tryFirst: boolean): void {
     this.wanted = true;
-    if (this.state === 'free' && this.abandonedFd < 0) this.startWait();
+    if (this.state === 'free' && this.abandonedFd < 0) this.startWait(tryFirst);
   }
 
   /**
@@ -125,7 +134,7 @@ export class AcceptLock {
     this.state = 'free';
   }
 
-  private startWait(): void {
+  private startWait(tryFirst: boolean): void {
     if (this.failed) return;
     if (this.fd < 0) {
       try {
@@ -134,6 +143,12 @@ export class AcceptLock {
         this.fail(`cannot open the thunder lock (${this.path}): ${(err as Error).message}`);
         return;
       }
+    }
+    // Free (every other worker busy): taken at once, without a trip through the threadpool.
+    if (tryFirst && lockCalls().flock(this.fd, LOCK_EX | LOCK_NB) === 0) {
+      this.state = 'held';
+      this.host.acquired();
+      return;
     }
     this.state = 'waiting';
     this.guardExit();
@@ -146,7 +161,7 @@ export class AcceptLock {
       closeSync(this.abandonedFd);
       this.abandonedFd = -1;
       lockCalls().flock(this.decoyFd, LOCK_UN); // in case the call locked the decoy: /proc/locks stays truthful
-      if (this.wanted && this.state === 'free') this.startWait();
+      if (this.wanted && this.state === 'free') this.startWait(false);
       return;
     }
     if (!ok) {

@@ -150,7 +150,7 @@ export class Worker implements ConnectionHost, StaticHost {
       };
       this.runner = inline;
     }
-    this.runner.onCoreFree = () => this.resumeAccepting();
+    this.runner.onCoreFree = () => this.resumeAccepting(true);
     this.runner.onFull = () => this.stopWatching();
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
@@ -333,11 +333,12 @@ export class Worker implements ConnectionHost, StaticHost {
     return false;
   }
 
-  private resumeAccepting(): void {
+  /** `afterBusy`: a core just finished (the lock is likely free if every worker is busy). */
+  private resumeAccepting(afterBusy = false): void {
     if (!this.canAccept()) return;
     const lock = this.lock;
     if (lock !== undefined && !lock.mayWatch) {
-      if (this.wantsConnections()) lock.acquire(); // lockAcquired() resumes the listeners
+      if (this.wantsConnections()) lock.acquire(afterBusy); // lockAcquired() resumes the listeners
       return;
     }
     for (const listener of this.listeners) listener.resume();
