@@ -237,7 +237,7 @@ export class Worker implements ConnectionHost, StaticHost {
     const c = this.config;
     if (!c.thunderLock || c.scoreboard === undefined || this.listeners.length === 0) return;
     this.lock = new AcceptLock(c.scoreboard.fd, { acquired: () => this.lockAcquired(), log: this.logFn });
-    for (const listener of this.listeners) listener.pause();
+    this.pauseListeners();
     this.resumeAccepting();
   }
 
@@ -257,16 +257,22 @@ export class Worker implements ConnectionHost, StaticHost {
    * and a lock granted meanwhile would sit unused until the app returns.
    */
   private stopWatching(): void {
-    for (const listener of this.listeners) listener.pause();
+    this.pauseListeners();
     if (this.runner instanceof InlineRunner || this.stopping || this.retiring) this.lock?.releaseAndAbandon();
     else this.lock?.release();
+  }
+
+  /** With the lock, a paused listener leaves the epoll set at once: it wakes this worker no more. */
+  private pauseListeners(): void {
+    const now = this.lock !== undefined;
+    for (const listener of this.listeners) listener.pause(now);
   }
 
   /** After a batch of accepts: the lock goes to the next idle worker; this one asks again if a core is still free. */
   private afterAccepting(): void {
     const lock = this.lock;
     if (lock === undefined || !lock.mayWatch) return;
-    for (const listener of this.listeners) listener.pause();
+    this.pauseListeners();
     lock.release();
     this.resumeAccepting();
   }

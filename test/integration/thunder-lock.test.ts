@@ -3,7 +3,7 @@
 // new connection wakes one idle worker. /proc/locks shows who holds it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpConnection, request } from '../helpers/http';
 import { count, loadWhile, until } from '../helpers/load';
@@ -37,6 +37,8 @@ async def app(scope, receive, send):
 
 /** The master's scoreboard memfd, at descriptor 4 in every worker: the lock file. */
 const LOCK_FD = 4;
+/** The first listening socket, at descriptor 5 in every worker. */
+const LISTENER_FD = 5;
 
 interface LockEntry {
   pid: number;
@@ -67,21 +69,45 @@ function lockInode(workers: number[]): number {
   return -1;
 }
 
-/** Holders and waiters of the instance's lock, among its live workers. */
-function lockState(server: ServerProcess): { workers: number[]; holders: number[]; waiters: number[] } {
+/** Whether one of the process's epoll sets holds its listening socket ("tfd: 5" in the epoll's fdinfo): whether a connection wakes it. */
+function watchesListener(pid: number): boolean {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target === 'anon_inode:[eventpoll]' && new RegExp(`^tfd:\\s+${LISTENER_FD}\\s`, 'm').test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'))) return true;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return false;
+}
+
+/** Holders and waiters of the instance's lock, and the workers a new connection would wake, among its live workers. */
+function lockState(server: ServerProcess): { workers: number[]; holders: number[]; waiters: number[]; watching: number[] } {
   const workers = descendants(server.pid);
   const inode = lockInode(workers);
   const mine = flocks().filter((l) => l.inode === inode && workers.includes(l.pid));
-  return { workers, holders: mine.filter((l) => !l.blocked).map((l) => l.pid), waiters: mine.filter((l) => l.blocked).map((l) => l.pid) };
+  return {
+    workers,
+    holders: mine.filter((l) => !l.blocked).map((l) => l.pid),
+    waiters: mine.filter((l) => l.blocked).map((l) => l.pid),
+    watching: workers.filter(watchesListener),
+  };
 }
 
-/** Idle: one worker holds the lock, every other one waits for it. */
+/** Idle: one worker holds the lock and is the only one watching the listener; every other one waits for the lock. */
 async function oneHolder(server: ServerProcess, workers: number, what: string): Promise<number> {
   let last = lockState(server);
   await until(() => {
     last = lockState(server);
-    return last.workers.length === workers && last.holders.length === 1 && last.waiters.length === workers - 1;
-  }, 20_000, `${what}: one holder and ${workers - 1} waiters (last: ${JSON.stringify(last)})`);
+    return last.workers.length === workers && last.holders.length === 1 && last.waiters.length === workers - 1 &&
+      last.watching.length === 1 && last.watching[0] === last.holders[0];
+  }, 20_000, `${what}: one holder, the only worker watching, and ${workers - 1} waiters (last: ${JSON.stringify(last)})`);
   return last.holders[0] as number;
 }
 
@@ -136,7 +162,9 @@ describe('--thunder-lock', () => {
     try {
       assert.match(plain.logs(), /^thunder lock: disabled \(you can enable it with --thunder-lock\)$/m);
       assert.equal((await request(plain.httpPort as number)).status, 200);
-      assert.deepEqual(lockState(plain).holders, []);
+      const idle = lockState(plain);
+      assert.deepEqual(idle.holders, []);
+      assert.deepEqual(idle.watching.sort(), idle.workers.sort(), 'without the lock, every worker watches the listener');
     } finally {
       await plain.stop();
     }
