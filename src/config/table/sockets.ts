@@ -98,7 +98,7 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'thunder-lock', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'serialize accept() usage (if possible)',
-    note: 'workers take turns watching the sockets (an flock, not uWSGI\'s robust mutex): a connection wakes one idle worker; TLS sockets are not serialized',
+    note: 'workers take turns watching the sockets (an flock, not uWSGI\'s robust mutex): a connection wakes one idle worker; worth it from about 6 workers up; TLS sockets are not serialized',
   },
   {
     name: 'abstract-socket', short: 'a', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
