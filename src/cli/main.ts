@@ -111,6 +111,8 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   fatalHooks(plan.hooks.asap, 'asap');
   logBanner();
   applyFdLimit(plan.maxFd, writeLog);
+  // uWSGI's line, after the file descriptor limit; the lock itself is the workers' (src/worker/accept-lock.ts).
+  writeLog(plan.thunderLock ? 'thunder lock: enabled' : 'thunder lock: disabled (you can enable it with --thunder-lock)');
   for (const warning of plan.warnings) writeLog(warning);
   // Sockets passed by systemd (LISTEN_FDS, socket activation) or an emperor (descriptor 0, on-demand vassals) count.
   if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0 && inheritedStdinSocket() === undefined) {

@@ -83,6 +83,8 @@ export interface ServerPlan {
   pyAutoreload: number;
   /** --threads: cores per worker (1 = the inline sync path). */
   threads: number;
+  /** --thunder-lock: serialize the workers' accept(). */
+  thunderLock: boolean;
   /** --thread-stacksize KiB (0 = the system's default). */
   threadStackKiB: number;
   /** --lifespan, --asgi-loop, --asgi-concurrency. */
@@ -121,6 +123,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     procname: procnameSettings(o),
     ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
     tcpFlags: { reusePort: o.bool('reuse-port'), keepAlive: o.bool('so-keepalive') },
+    thunderLock: o.bool('thunder-lock'),
     daemons: daemonSpecs(o, warn),
     crons: cronSpecs(o, warn),
     hooks: hookPlan(o),

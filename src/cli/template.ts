@@ -28,6 +28,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     hooks: { postFork: plan.hooks.postFork, preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
     static: plan.static,
     threads: plan.threads,
+    thunderLock: plan.thunderLock,
     threadStackKiB: plan.threadStackKiB,
     asgi: plan.asgi,
   };

@@ -68,6 +68,8 @@ export interface WorkerConfig {
   stats: boolean;
   /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */
   pyAutoreload: number;
+  /** --thunder-lock: workers take turns watching the listeners (an flock on the scoreboard file; src/worker/accept-lock.ts). */
+  thunderLock: boolean;
   /** --threads: cores (Python threads) per worker; 1 = the inline path. */
   threads: number;
   /** --thread-stacksize, KiB (0 = default). */

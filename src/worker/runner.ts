@@ -336,6 +336,8 @@ export class InlineRunner extends RunnerBase {
   private pumping = false;
   /** Takes one more queued connection (its request, if complete, arrives via submit); false when none. */
   refill: () => boolean = () => false;
+  /** Told once per pump, before the first request enters Python (the loop blocks until the pump ends). */
+  beforeRun: () => void = () => undefined;
 
   constructor(bridge: PythonBridge, opts: RunnerOptions) {
     super(opts);
@@ -374,6 +376,7 @@ export class InlineRunner extends RunnerBase {
   private pump(): void {
     this.pumping = true;
     let refills = 0;
+    let told = false;
     try {
       while (!this.busy) {
         const ex = this.queue.shift();
@@ -383,6 +386,10 @@ export class InlineRunner extends RunnerBase {
             continue;
           }
           break;
+        }
+        if (!told) {
+          told = true;
+          this.beforeRun();
         }
         const pending = this.runOne(ex);
         if (pending !== undefined) {

@@ -167,12 +167,19 @@ export interface AcceptPolicy {
   more(): boolean;
   /** No core can start a request: stop watching the listener until resumed. */
   full(): boolean;
+  /** After each batch of accepted connections (--thunder-lock lets the next idle worker watch). */
+  taken?(): void;
 }
 
 /** What a worker's dispatcher does with a listening socket it took over. */
 export interface RawListener {
-  /** Stop taking connections: they wait in the kernel's listen queue for any worker with a free core. */
-  pause(): void;
+  /**
+   * Stop taking connections: they wait in the kernel's listen queue for any
+   * worker with a free core. `now`: also leave the event loop's epoll set at
+   * once (--thunder-lock), where libuv would leave it only on the socket's
+   * next event, a wake-up this worker has no use for.
+   */
+  pause(now?: boolean): void;
   resume(): void;
   readonly paused: boolean;
   /** Take one already-queued connection now (accept4, never waits); false when none is queued. */
@@ -224,7 +231,7 @@ export function acceptRawHandles(
   };
   const gate = pausableListener(listening);
   const listener: RawListener = {
-    pause: () => gate?.pause(),
+    pause: (now?: boolean) => gate?.pause(now === true),
     resume: () => gate?.resume(),
     get paused() {
       return gate?.paused ?? false;
@@ -239,6 +246,7 @@ export function acceptRawHandles(
     onHandle(handle, port);
     while (policy.more()) if (!acceptOne()) break;
     if (policy.full()) listener.pause();
+    policy.taken?.();
   };
   return listener;
 }
@@ -251,15 +259,16 @@ export function acceptRawHandles(
  * inherited descriptor (every worker's) have. null when this one has not: it
  * then never pauses (the old behaviour).
  */
-function pausableListener(listening: ListeningHandle): { pause(): void; resume(): void; readonly paused: boolean } | null {
+function pausableListener(listening: ListeningHandle): { pause(now: boolean): void; resume(): void; readonly paused: boolean } | null {
   const h = listening as unknown as { readStart?: () => number; readStop?: () => number };
   if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function' || h.readStart() !== 0) return null;
   let paused = false;
   return {
-    pause() {
+    pause(now) {
       if (paused) return;
       paused = true;
       h.readStop?.();
+      if (now) leaveEpollNow(listening.fd);
     },
     resume() {
       if (!paused) return;
@@ -270,6 +279,29 @@ function pausableListener(listening: ListeningHandle): { pause(): void; resume()
       return paused;
     },
   };
+}
+
+const EPOLL_CTL_DEL = 2;
+type EpollCtl = (epfd: number, op: number, fd: number, event: null) => number;
+let loopEpoll: { fd: number; ctl: EpollCtl } | null | undefined;
+
+/**
+ * Remove a stopped watcher's descriptor from the main loop's epoll set now:
+ * what uv__io_poll does itself when an event arrives for a descriptor nobody
+ * watches any more (libuv's state is the same either way; a later
+ * readStart adds it again). Node exports libuv's symbols, for addons.
+ */
+function leaveEpollNow(fd: number): void {
+  if (loopEpoll === undefined) {
+    try {
+      const self = koffi.load(null);
+      const backend = (self.func('int uv_backend_fd(void*)') as (loop: unknown) => number)((self.func('void* uv_default_loop()') as () => unknown)());
+      loopEpoll = backend >= 0 ? { fd: backend, ctl: koffi.load('libc.so.6').func('int epoll_ctl(int, int, int, void*)') as EpollCtl } : null;
+    } catch {
+      loopEpoll = null;
+    }
+  }
+  loopEpoll?.ctl(loopEpoll.fd, EPOLL_CTL_DEL, fd, null); // ENOENT when it was not in the set: fine
 }
 
 /**

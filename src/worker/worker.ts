@@ -28,6 +28,7 @@ import type { WorkerConfig } from '../contracts/worker-config';
 import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
 import { BodyBudget } from './body';
 import { AcceptBackoff } from './accept-backoff';
+import { AcceptLock } from './accept-lock';
 import { MemoryTrimmer } from './memory-trim';
 import { readFdLimit } from '../util/fd-limit';
 
@@ -83,6 +84,8 @@ export class Worker implements ConnectionHost, StaticHost {
   private readonly trimmer = new MemoryTrimmer();
   /** accept() failing (EMFILE...): logged once per interval, listeners paused a while. */
   private readonly acceptBackoff: AcceptBackoff;
+  /** --thunder-lock: watch the listeners only while holding the instance's accept lock (accept-lock.ts). */
+  private lock: AcceptLock | undefined;
   private observer: WorkerObserver | undefined;
   /** Called once when this worker should be replaced (set by the process entry). */
   onRecycle: (reason: string) => void = () => undefined;
@@ -95,7 +98,7 @@ export class Worker implements ConnectionHost, StaticHost {
     this.bodyBudget = new BodyBudget(config.exchange.bodyBudgetBytes);
     this.acceptBackoff = new AcceptBackoff({
       log,
-      pause: () => this.listeners.forEach((l) => l.pause()),
+      pause: () => this.stopWatching(),
       resume: () => this.resumeAccepting(),
     });
   }
@@ -154,12 +157,14 @@ export class Worker implements ConnectionHost, StaticHost {
     } else {
       const inline = new InlineRunner(bridge, runnerOptions);
       inline.refill = () => this.acceptQueued();
+      // Python is about to block the loop: another idle worker watches the listeners meanwhile.
+      inline.beforeRun = () => {
+        if (this.lock !== undefined) this.stopWatching();
+      };
       this.runner = inline;
     }
-    this.runner.onCoreFree = () => this.resumeAccepting();
-    this.runner.onFull = () => {
-      for (const listener of this.listeners) listener.pause();
-    };
+    this.runner.onCoreFree = () => this.resumeAccepting(true);
+    this.runner.onFull = () => this.stopWatching();
     this.observer = observer;
     observer.startReporting((msg) => this.onStats(msg));
   }
@@ -232,6 +237,57 @@ export class Worker implements ConnectionHost, StaticHost {
       }
       this.servers.push(server);
     }
+    this.startAcceptLock();
+  }
+
+  /**
+   * --thunder-lock (under a master: the lock is its scoreboard file): the
+   * listeners are watched only while this worker holds the lock, so a new
+   * connection wakes one idle worker. TLS listeners have no raw listener to
+   * pause and stay watched by every worker.
+   */
+  private startAcceptLock(): void {
+    const c = this.config;
+    if (!c.thunderLock || c.scoreboard === undefined || this.listeners.length === 0) return;
+    this.lock = new AcceptLock(c.scoreboard.fd, { acquired: () => this.lockAcquired(), log: this.logFn });
+    this.pauseListeners();
+    this.resumeAccepting();
+  }
+
+  private lockAcquired(): void {
+    if (this.wantsConnections()) for (const listener of this.listeners) listener.resume();
+    else this.lock?.release();
+  }
+
+  /** A core could start a new connection's request now (for the lock: not just "not holding the core"). */
+  private wantsConnections(): boolean {
+    return this.canAccept() && (this.runner?.freeCores ?? 0) > 0;
+  }
+
+  /**
+   * Stop watching the listeners and let another worker have the lock. The
+   * inline runner also gives up a wait in progress: its loop blocks in Python,
+   * and a lock granted meanwhile would sit unused until the app returns.
+   */
+  private stopWatching(): void {
+    this.pauseListeners();
+    if (this.runner instanceof InlineRunner || this.stopping || this.retiring) this.lock?.releaseAndAbandon();
+    else this.lock?.release();
+  }
+
+  /** With the lock, a paused listener leaves the epoll set at once: it wakes this worker no more. */
+  private pauseListeners(): void {
+    const now = this.lock !== undefined;
+    for (const listener of this.listeners) listener.pause(now);
+  }
+
+  /** After a batch of accepts: the lock goes to the next idle worker; this one asks again if a core is still free. */
+  private afterAccepting(): void {
+    const lock = this.lock;
+    if (lock === undefined || !lock.mayWatch) return;
+    this.pauseListeners();
+    lock.release();
+    this.resumeAccepting();
   }
 
   /** The protocol adapter for a listener, with its options built once (not per connection). */
@@ -280,6 +336,7 @@ export class Worker implements ConnectionHost, StaticHost {
       return runner !== undefined && !(runner instanceof InlineRunner) && this.accepting && !this.acceptBackoff.backingOff && runner.freeCores > 0;
     },
     full: (): boolean => !this.canAccept(),
+    taken: (): void => this.afterAccepting(),
   };
 
   private canAccept(): boolean {
@@ -295,8 +352,14 @@ export class Worker implements ConnectionHost, StaticHost {
     return false;
   }
 
-  private resumeAccepting(): void {
+  /** `afterBusy`: a core just finished (the lock is likely free if every worker is busy). */
+  private resumeAccepting(afterBusy = false): void {
     if (!this.canAccept()) return;
+    const lock = this.lock;
+    if (lock !== undefined && !lock.mayWatch) {
+      if (this.wantsConnections()) lock.acquire(afterBusy); // lockAcquired() resumes the listeners
+      return;
+    }
     for (const listener of this.listeners) listener.resume();
   }
 
@@ -353,7 +416,7 @@ export class Worker implements ConnectionHost, StaticHost {
   private retire(): void {
     if (this.retiring || this.stopping) return;
     this.retiring = true;
-    for (const listener of this.listeners) listener.pause();
+    this.stopWatching();
     // TLS sockets have no raw listener to pause: this worker's copy of the socket closes (the master keeps its own).
     this.servers.forEach((server, i) => {
       if (this.rawListenerOf[i] === null) server.close();
@@ -374,6 +437,7 @@ export class Worker implements ConnectionHost, StaticHost {
     const taken = this.retiring ? 0 : this.takeQueued.reduce((n, take) => n + take(), 0);
     if (taken > 0) this.logFn(`worker ${this.config.id} took ${taken} queued connection(s) before closing its sockets\n`);
     this.stopping = true;
+    this.stopWatching();
     for (const server of this.servers) server.close();
     this.runner?.stopKeepingAlive();
     for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);

@@ -78,15 +78,15 @@ test('warnings: unknown keys (with did-you-mean), planned and refused options; u
   const { warnings, options } = loadConfig(['--ini', 'warnings.ini'], {}, ERRORS);
   assert.deepEqual(warnings, [
     "warnings.ini:2: unknown option 'processs' (did you mean 'processes'?): kept as a placeholder",
-    "warnings.ini:3: option 'thunder-lock' is not implemented by nuwsgi yet: accepted and ignored",
+    "warnings.ini:3: option 'lock-engine' is not implemented by nuwsgi yet: accepted and ignored",
     "warnings.ini:4: option 'vhost' is refused by nuwsgi (virtualhosting loads apps chosen by request variables (UWSGI_SCRIPT, SERVER_NAME): remote code loading): accepted and ignored",
   ]);
   assert.equal(options.str('chdir'), '/srv');
 });
 
 test('environment warnings name the variable; unknown names in the environment stay quiet placeholders, as in uWSGI', () => {
-  const { warnings, entries } = loadConfig([], { UWSGI_TYPO_OPTION: '1', UWSGI_THUNDER_LOCK: '1' }, ERRORS);
-  assert.deepEqual(warnings, ["environment UWSGI_THUNDER_LOCK: option 'thunder-lock' is not implemented by nuwsgi yet: accepted and ignored"]);
+  const { warnings, entries } = loadConfig([], { UWSGI_TYPO_OPTION: '1', UWSGI_LOCK_ENGINE: 'ipcsem' }, ERRORS);
+  assert.deepEqual(warnings, ["environment UWSGI_LOCK_ENGINE: option 'lock-engine' is not implemented by nuwsgi yet: accepted and ignored"]);
   assert.ok(entries.some((e) => e.key === 'typo-option'), 'still usable as %(typo-option)');
 });
 

@@ -97,8 +97,8 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     note: 'SO_REUSEPORT on TCP sockets (Linux too): several instances may bind the same port and the kernel spreads connections',
   },
   {
-    name: 'thunder-lock', kind: 'flag', type: 'bool', status: 'planned', section: SECTION, help: 'serialize accept() usage (if possible)',
-    why: 'accept() is not serialized: every idle worker is woken for a new connection and one wins it, as in uWSGI without thunder-lock',
+    name: 'thunder-lock', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION, help: 'serialize accept() usage (if possible)',
+    note: 'workers take turns watching the sockets (an flock, not uWSGI\'s robust mutex): a connection wakes one idle worker; worth it from about 6 workers up; TLS sockets are not serialized',
   },
   {
     name: 'abstract-socket', short: 'a', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
