@@ -32,6 +32,7 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     {
       onHead: (head) => {
         current = exchangeFor(head, conn, opts);
+        if (asksForWebSocket(head)) current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader) };
         conn.headParsed();
         if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
           // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
@@ -48,6 +49,8 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
         if (ex === null) return;
         conn.partialRequest = false;
         fixChunkedLength(ex);
+        // A WebSocket client sends nothing more before the 101: read nothing until the runner took it over or answered.
+        if (ex.upgrade !== undefined) transport.pause();
         conn.enqueue(ex);
       },
       onError: (err: ProtocolError) => {
@@ -121,4 +124,25 @@ function fixChunkedLength(ex: Exchange): void {
   const index = ex.vars.findIndex(([k]) => k === 'CONTENT_LENGTH');
   if (index >= 0) ex.vars[index] = ['CONTENT_LENGTH', length];
   else ex.vars.push(['CONTENT_LENGTH', length]);
+}
+
+/**
+ * "Upgrade: websocket" with "Connection: upgrade" on an HTTP/1.1 GET (RFC 6455
+ * §4.1). The handshake's own checks (key, version) come later, and only for
+ * ASGI apps: a WSGI app gets the request as today (uWSGI passes it to the app).
+ */
+function asksForWebSocket(head: HttpHead): boolean {
+  if (head.method !== 'GET' || head.version !== '1.1') return false;
+  let upgrade = false;
+  let connection = false;
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') upgrade ||= hasToken(value, 'websocket');
+    else if (lower === 'connection') connection ||= hasToken(value, 'upgrade');
+  }
+  return upgrade && connection;
+}
+
+function hasToken(list: string, token: string): boolean {
+  return list.split(',').some((item) => item.trim().toLowerCase() === token);
 }

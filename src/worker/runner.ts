@@ -299,7 +299,7 @@ export abstract class RunnerBase implements CoreCalls {
   }
 
   /** Every response ends here, once: the observer counts it (scoreboard), then the request log. */
-  private done(ex: Exchange, o: Outcome): void {
+  protected done(ex: Exchange, o: Outcome): void {
     const observer = this.opts.observer;
     observer?.finished(ex, o);
     const requestLog = this.opts.requestLog;

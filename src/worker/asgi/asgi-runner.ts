@@ -7,6 +7,7 @@ import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
 import { NuwsgiError } from '../../util/errors';
 import { ASGI_CMD, ASGI_EV, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
+import { WebSocketSession, type WsSettings } from './websocket-session';
 
 /** What the loop thread needs to start (python/_nuwsgi_asgi.py's start()). */
 export interface AsgiSettings {
@@ -16,6 +17,8 @@ export interface AsgiSettings {
   loop: 'auto' | 'asyncio' | 'uvloop';
   /** --threads: the default executor's size (run_in_executor, sync endpoints). */
   threads: number;
+  /** --ws-*: WebSockets (always on for ASGI apps). */
+  ws: WsSettings;
 }
 
 /** A request in flight: its region (in the bridge) and what Node waits for. */
@@ -26,6 +29,8 @@ interface Slot {
   answered: (() => void) | null;
   /** Resolves once the app's task is over (EV_FREE). */
   freed: (() => void) | null;
+  /** The WebSocket the slot serves: every event of the slot is its. */
+  ws: WebSocketSession | null;
 }
 
 /**
@@ -42,6 +47,8 @@ export class AsgiRunner extends RunnerBase {
   private readonly queue: Exchange[] = [];
   private readonly jobFd: number;
   private stopped: (() => void) | null = null;
+  private readonly interfaces: string[];
+  private readonly ws: WsSettings;
   /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
   private commands: Buffer[] = [];
 
@@ -49,8 +56,10 @@ export class AsgiRunner extends RunnerBase {
     super(opts);
     if (settings.concurrency > MAX_SLOTS) throw new NuwsgiError('E_CONFIG', `asgi-concurrency: at most ${MAX_SLOTS}`);
     this.bridge = bridge;
+    this.interfaces = interfaces;
+    this.ws = settings.ws;
     bridge.growRegions(settings.concurrency);
-    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null });
+    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null, ws: null });
     this.slots = [...this.idle].reverse();
     const [jobRead, jobWrite] = makePipe();
     const [doneRead, doneWrite] = makePipe();
@@ -89,6 +98,10 @@ export class AsgiRunner extends RunnerBase {
     }
     const slot = this.slots[id];
     if (slot === undefined) return;
+    if (slot.ws !== null) {
+      slot.ws.onEvent(event);
+      return;
+    }
     const pending = event === ASGI_EV.ANSWER ? slot.answered : slot.freed;
     if (event === ASGI_EV.ANSWER) slot.answered = null;
     else slot.freed = null;
@@ -124,6 +137,10 @@ export class AsgiRunner extends RunnerBase {
     try {
       if (!this.begin(ex, slot.id)) return;
       slot.ex = ex;
+      if (ex.upgrade !== undefined && this.interfaces[ex.appId] === 'asgi') {
+        await this.runWebSocket(slot, ex);
+        return;
+      }
       try {
         this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
         taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
@@ -152,6 +169,35 @@ export class AsgiRunner extends RunnerBase {
       this.onCoreFree();
       this.notifyIdle();
     }
+  }
+
+  /**
+   * A WebSocket holds its slot (one of --asgi-concurrency) until the app's
+   * task is over, as a request in flight does; never a thread.
+   */
+  private async runWebSocket(slot: Slot, ex: Exchange): Promise<void> {
+    const upgrade = ex.upgrade as NonNullable<Exchange['upgrade']>;
+    const host = {
+      command: (command: number) => this.send(encodeCommand(command, slot.id)),
+      region: this.bridge.slotRegion(slot.id),
+      outData: () => this.bridge.slotData(slot.id),
+      log: this.opts.log,
+    };
+    const session = new WebSocketSession(host, ex, upgrade, this.ws);
+    slot.ws = session;
+    try {
+      await session.run(() => this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), null, ex.appId));
+    } finally {
+      slot.ws = null;
+      ex.body.dispose();
+      this.done(ex, session.outcome);
+    }
+  }
+
+  /** Draining (reload, recycling, stop): open WebSockets get Close 1012, their apps websocket.disconnect. */
+  override stopKeepingAlive(): void {
+    super.stopKeepingAlive();
+    for (const slot of this.slots) slot.ws?.shutdown();
   }
 
   private command(slot: Slot, command: number): Promise<void> {

@@ -262,6 +262,16 @@ export class PythonBridge {
     return { kind: kind === ResponseKind.End ? ResponseKind.End : ResponseKind.Broken };
   }
 
+  /** A slot's region, for ASGI WebSocket messages (src/worker/asgi/ws-contract.ts): no GIL, the loop thread waits for a command. */
+  slotRegion(slot: number): Buffer {
+    return this.regions[slot] as Buffer;
+  }
+
+  /** The bytes a slot's thread returned by address (kept alive until its next command); null when none. */
+  slotData(slot: number): Buffer | null {
+    return coreData(this.regions[slot] as Buffer);
+  }
+
   private writeRequest(region: Buffer, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     const w = new MarshalWriter(region, 4);
     w.tuple(3);
