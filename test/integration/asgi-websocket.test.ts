@@ -103,6 +103,15 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
     });
   });
 
+  test('--ws-ping-interval/--ws-ping-timeout: a client that answers pings stays; one that never does is closed with 1011', async () => {
+    await withServer([...RAW, '--ws-ping-interval', '1', '--ws-ping-timeout', '1'], async (server, port) => {
+      assert.deepEqual(await runClient('idle', `ws://127.0.0.1:${port}/echo`, '3.5'), { text: 'still here' });
+      assert.deepEqual(await runClient('silent', `ws://127.0.0.1:${port}/echo`), { status: 101, opcodes: [0x9, 0x8], close_code: 1011 });
+      await server.waitForLog(/no pong within 1 seconds, closing/);
+      await server.waitForLog(/ws_apps: disconnect 1011/);
+    });
+  });
+
   test('--ws-max-size: a bigger message closes with 1009 and the app gets it; --ws-per-message-deflate=false negotiates no compression', async () => {
     await withServer([...RAW, '--ws-max-size', '65536', '--ws-per-message-deflate=false'], async (server, port) => {
       assert.deepEqual(await runClient('too-big', `ws://127.0.0.1:${port}/echo`), { closed: true, code: 1009 });
