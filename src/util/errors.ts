@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'E_UWSGI_BLOCK_TOO_LARGE' // uwsgi datasize above buffer-size
   | 'E_UWSGI_EMPTY' // uwsgi packet with datasize 0
   | 'E_UWSGI_BODY_TOO_LARGE' // uwsgi CONTENT_LENGTH above the limit (413)
+  | 'E_WEBSOCKET' // a WebSocket frame or handshake response that must not be sent (bad close code, header, control payload)
   | 'E_STATS_FORMAT' // a stats document that is not uWSGI's stats JSON
   | 'E_STATS_BIND' // the stats or metrics server address cannot be parsed or bound
   | 'E_FIFO' // the master FIFO cannot be created or opened

@@ -1,0 +1,155 @@
+/**
+ * WebSocket frame encoding (RFC 6455 §5.2). A server's frames are unmasked
+ * (§5.1); `maskKey` exists for clients and tests.
+ */
+import { NuwsgiError } from '../../util/errors';
+import { CloseCode, isValidCloseCode } from './close-codes';
+import type { MessageDeflater } from './deflate';
+
+export const Opcode = {
+  CONTINUATION: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa,
+} as const;
+export type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
+
+/** Control frames (close, ping, pong) carry at most 125 payload bytes (§5.5). */
+export const MAX_CONTROL_PAYLOAD = 125;
+
+export interface FrameOptions {
+  /** Last frame of the message (default true). */
+  fin?: boolean;
+  /** RSV1: the message is compressed (permessage-deflate; first frame only). */
+  rsv1?: boolean;
+  /** 4 bytes: mask the payload with this key (client-to-server frames). */
+  maskKey?: Uint8Array;
+}
+
+/** The frame header (2 to 14 bytes) for a payload of `payloadLength` bytes. */
+export function encodeFrameHeader(opcode: number, payloadLength: number, options: FrameOptions = {}): Buffer {
+  const { fin = true, rsv1 = false, maskKey } = options;
+  const extended = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
+  const header = Buffer.allocUnsafe(2 + extended + (maskKey ? 4 : 0));
+  header[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0f);
+  const maskBit = maskKey ? 0x80 : 0;
+  if (extended === 0) {
+    header[1] = maskBit | payloadLength;
+  } else if (extended === 2) {
+    header[1] = maskBit | 126;
+    header.writeUInt16BE(payloadLength, 2);
+  } else {
+    header[1] = maskBit | 127;
+    header.writeUInt32BE(Math.floor(payloadLength / 0x100000000), 2);
+    header.writeUInt32BE(payloadLength >>> 0, 6);
+  }
+  if (maskKey) header.set(maskKey.subarray(0, 4), 2 + extended);
+  return header;
+}
+
+/** One complete frame: header and payload in one buffer. */
+export function encodeFrame(opcode: number, payload: Buffer, options: FrameOptions = {}): Buffer {
+  const header = encodeFrameHeader(opcode, payload.length, options);
+  const frame = Buffer.allocUnsafe(header.length + payload.length);
+  header.copy(frame, 0);
+  if (options.maskKey) applyMask(payload, options.maskKey, 0, frame, header.length);
+  else payload.copy(frame, header.length);
+  return frame;
+}
+
+/**
+ * XORs `source` with the mask, starting at mask offset `maskOffset % 4`, into
+ * `target` at `targetStart`. Source and target may be the same buffer.
+ */
+export function applyMask(
+  source: Uint8Array,
+  maskKey: Uint8Array,
+  maskOffset: number,
+  target: Uint8Array,
+  targetStart: number,
+): void {
+  const m0 = maskKey[maskOffset & 3]!;
+  const m1 = maskKey[(maskOffset + 1) & 3]!;
+  const m2 = maskKey[(maskOffset + 2) & 3]!;
+  const m3 = maskKey[(maskOffset + 3) & 3]!;
+  const length = source.length;
+  const whole = length & ~3;
+  let i = 0;
+  for (; i < whole; i += 4) {
+    target[targetStart + i] = source[i]! ^ m0;
+    target[targetStart + i + 1] = source[i + 1]! ^ m1;
+    target[targetStart + i + 2] = source[i + 2]! ^ m2;
+    target[targetStart + i + 3] = source[i + 3]! ^ m3;
+  }
+  const rest = [m0, m1, m2];
+  for (let r = 0; i < length; i++, r++) target[targetStart + i] = source[i]! ^ rest[r]!;
+}
+
+/**
+ * A whole data message in one frame, compressed with `deflater` when one was
+ * negotiated and compression makes it smaller (the deflater decides).
+ */
+export function encodeMessage(
+  opcode: typeof Opcode.TEXT | typeof Opcode.BINARY,
+  payload: Buffer,
+  deflater?: MessageDeflater | null,
+): Buffer {
+  const compressed = deflater ? deflater.compress(payload) : null;
+  if (compressed === null) return encodeFrame(opcode, payload);
+  return encodeFrame(opcode, compressed, { rsv1: true });
+}
+
+export function encodeText(text: string, deflater?: MessageDeflater | null): Buffer {
+  return encodeMessage(Opcode.TEXT, Buffer.from(text, 'utf8'), deflater);
+}
+
+export function encodeBinary(data: Buffer, deflater?: MessageDeflater | null): Buffer {
+  return encodeMessage(Opcode.BINARY, data, deflater);
+}
+
+export function encodePing(data: Buffer = Buffer.alloc(0)): Buffer {
+  return encodeControl(Opcode.PING, data);
+}
+
+export function encodePong(data: Buffer = Buffer.alloc(0)): Buffer {
+  return encodeControl(Opcode.PONG, data);
+}
+
+function encodeControl(opcode: number, data: Buffer): Buffer {
+  if (data.length > MAX_CONTROL_PAYLOAD) {
+    throw new NuwsgiError('E_WEBSOCKET', `control frame payload of ${data.length} bytes (at most ${MAX_CONTROL_PAYLOAD})`);
+  }
+  return encodeFrame(opcode, data);
+}
+
+/**
+ * A Close frame. Without a code the payload is empty (the peer reports 1005).
+ * The code must be one that may be sent (`isValidCloseCode`); the reason is
+ * cut at a character boundary to fit the 123 bytes left after the code
+ * (ASGI apps may pass any string; a cut reason is better than no close).
+ */
+export function encodeClose(code?: number, reason = ''): Buffer {
+  if (code === undefined) return encodeFrame(Opcode.CLOSE, Buffer.alloc(0));
+  if (!isValidCloseCode(code)) {
+    throw new NuwsgiError('E_WEBSOCKET', `close code ${code} cannot be sent (1000-1003, 1007-1011, 3000-4999)`);
+  }
+  const reasonBytes = truncateUtf8(reason, MAX_CONTROL_PAYLOAD - 2);
+  const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
+  payload.writeUInt16BE(code, 0);
+  reasonBytes.copy(payload, 2);
+  return encodeFrame(Opcode.CLOSE, payload);
+}
+
+/** `text` as UTF-8, at most `maxBytes`, never splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return bytes;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back off continuation bytes
+  return bytes.subarray(0, end);
+}
+
+/** The code to report for a close frame without one (RFC 6455 §7.1.5). */
+export const CLOSE_CODE_WHEN_ABSENT = CloseCode.NO_STATUS_RECEIVED;
