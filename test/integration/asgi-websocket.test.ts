@@ -36,6 +36,14 @@ function runClient(scenario: string, url: string, ...args: string[]): Promise<Re
   });
 }
 
+/** ws_client.py's "hold" scenario in the background: prints "ready" once connected. */
+function holdClient(port: number): { child: ReturnType<typeof spawn>; out: () => string } {
+  const child = spawn(PYTHON, [client(), 'hold', `ws://127.0.0.1:${port}/hold`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, out: () => out };
+}
+
 async function withServer(args: string[], fn: (server: ServerProcess, port: number) => Promise<void>): Promise<void> {
   const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--python', PYTHON, '--chdir', fixtures(), ...args], { readyPath: '/' });
   try {
@@ -117,6 +125,26 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
       assert.deepEqual(await runClient('too-big', `ws://127.0.0.1:${port}/echo`), { closed: true, code: 1009 });
       await server.waitForLog(/ws_apps: disconnect 1009/);
       assert.deepEqual(await runClient('no-compression', `ws://127.0.0.1:${port}/echo`), { text_len: 6000, extensions: [] });
+    });
+  });
+
+  test('--asgi-concurrency counts an open WebSocket as one request in flight: at the cap, the next connection waits until one ends', async () => {
+    await withServer([...RAW, '--asgi-concurrency', '2'], async (server, port) => {
+      const holders = [holdClient(port), holdClient(port)];
+      try {
+        await Promise.all(holders.map((h) => until(() => h.out().includes('"ready"'), 20_000, 'a client to connect')));
+        const answered = request(port, { path: '/after' }); // waits in the backlog: both slots are WebSockets
+        holders[0]?.child.kill('SIGKILL'); // its WebSocket ends (1006): a slot frees
+        assert.equal((await answered).body.toString(), 'plain http');
+        await server.waitForLog(/GET \/after => /);
+        // The request log (one stream) has the WebSocket's line, written as its slot freed, before the waiting request's.
+        const logs = server.logs();
+        const ended = logs.indexOf('GET /hold => ');
+        assert.ok(ended >= 0 && ended < logs.indexOf('GET /after => '), logs);
+        await server.waitForLog(/ws_apps: hold ended with 1006/);
+      } finally {
+        for (const h of holders) h.child.kill('SIGKILL');
+      }
     });
   });
 
