@@ -40,6 +40,8 @@ export interface RunnerOptions {
 export interface RequestObserver {
   /** The request enters the app; `ex.core` says which core runs it. */
   started(ex: Exchange): void;
+  /** The request became a long-lived connection (a WebSocket): not timed by harakiri any more. */
+  detached?(ex: Exchange): void;
   /** `o.status` is what the client got (500 when the app failed before its headers). */
   finished(ex: Exchange, o: ResponseOutcome): void;
   /** Requests this worker finished. */

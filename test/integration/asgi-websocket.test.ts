@@ -120,6 +120,13 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
     });
   });
 
+  test('--harakiri times the app until its accept, not an open WebSocket', async () => {
+    await withServer([...RAW, '--master', '--harakiri', '1', '--ws-ping-interval', '1'], async (server, port) => {
+      assert.deepEqual(await runClient('idle', `ws://127.0.0.1:${port}/echo`, '3.5'), { text: 'still here' });
+      assert.doesNotMatch(server.logs(), /HARAKIRI/);
+    });
+  });
+
   test('--ws-max-size: a bigger message closes with 1009 and the app gets it; --ws-per-message-deflate=false negotiates no compression', async () => {
     await withServer([...RAW, '--ws-max-size', '65536', '--ws-per-message-deflate=false'], async (server, port) => {
       assert.deepEqual(await runClient('too-big', `ws://127.0.0.1:${port}/echo`), { closed: true, code: 1009 });

@@ -182,6 +182,7 @@ export class AsgiRunner extends RunnerBase {
       region: this.bridge.slotRegion(slot.id),
       outData: () => this.bridge.slotData(slot.id),
       log: this.opts.log,
+      opened: () => this.opts.observer?.detached?.(ex),
     };
     const session = new WebSocketSession(host, ex, upgrade, this.ws);
     slot.ws = session;

@@ -38,6 +38,8 @@ export interface SessionHost {
   /** A copy of the bytes the app's OUT message points at. */
   outData(): Buffer | null;
   log(line: string): void;
+  /** The 101 is out: the connection may now stay open for hours (harakiri stops timing it). */
+  opened(): void;
 }
 
 /** connecting: the app decides (accept, close, a response); open: frames; closing: our Close is out, the client's awaited. */
@@ -195,6 +197,7 @@ export class WebSocketSession {
     this.outcome.headerCount = 3 + extraHeaders.length + (subprotocol !== undefined ? 1 : 0) + (extensionsHeader !== undefined ? 1 : 0);
     this.phase = 'open';
     this.ex.out.write([head]);
+    this.host.opened();
     this.startPings();
   }
 
