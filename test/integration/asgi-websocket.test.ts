@@ -120,6 +120,12 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
     });
   });
 
+  test('a slow reader: messages larger than the slot region (in pieces) and 200 small ones, sent without waiting, all arrive in order', async () => {
+    await withServer(RAW, async (_server, port) => {
+      assert.deepEqual(await runClient('flood', `ws://127.0.0.1:${port}/digest`), { count_ok: true, sha_ok: true });
+    });
+  });
+
   test('--harakiri times the app until its accept, not an open WebSocket', async () => {
     await withServer([...RAW, '--master', '--harakiri', '1', '--ws-ping-interval', '1'], async (server, port) => {
       assert.deepEqual(await runClient('idle', `ws://127.0.0.1:${port}/echo`, '3.5'), { text: 'still here' });
