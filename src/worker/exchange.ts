@@ -59,6 +59,8 @@ export interface UpgradeRequest {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** Hand the connection's input to `reader` from now on (right after writing the 101); null when it cannot be. */
   takeOver(reader: ConnectionReader): UpgradedConnection | null;
+  /** Called if the client leaves before the connection is taken over (the app is still deciding). */
+  onClosed(listener: () => void): void;
 }
 
 /** The connection once switched: flow control and the end, besides ResponseOutput's write/drained/destroy. */

@@ -28,11 +28,15 @@ const HOSTNAME = os.hostname();
 export function serveHttpConnection(transport: Transport, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
   const conn = new Connection(transport, host, opts.timeouts);
   let current: Exchange | null = null;
+  /** A WebSocket request's session, told if the client leaves before its 101. */
+  let upgradeGone: (() => void) | null = null;
   const parser = new Http1Parser(
     {
       onHead: (head) => {
         current = exchangeFor(head, conn, opts);
-        if (asksForWebSocket(head)) current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader) };
+        if (asksForWebSocket(head)) {
+          current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (upgradeGone = listener) };
+        }
         conn.headParsed();
         if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
           // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
@@ -49,8 +53,6 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
         if (ex === null) return;
         conn.partialRequest = false;
         fixChunkedLength(ex);
-        // A WebSocket client sends nothing more before the 101: read nothing until the runner took it over or answered.
-        if (ex.upgrade !== undefined) transport.pause();
         conn.enqueue(ex);
       },
       onError: (err: ProtocolError) => {
@@ -68,10 +70,17 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
       conn.noteInput();
     },
     // The client half-closed: answer what it sent completely, then close.
-    end: () => conn.closeWhenIdle(),
+    // (A WebSocket client never does before its 101: it left.)
+    end: () => {
+      upgradeGone?.();
+      upgradeGone = null;
+      conn.closeWhenIdle();
+    },
     closed: () => {
       current?.body.dispose();
       current = null;
+      upgradeGone?.();
+      upgradeGone = null;
     },
     needsInput: () => true, // keep-alive: the next request, or EOF
   });

@@ -104,6 +104,14 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
     });
   });
 
+  test('a client that leaves before the app accepts: the app waiting in receive() gets websocket.disconnect 1006', async () => {
+    await withServer(RAW, async (server, port) => {
+      assert.deepEqual(await runClient('leave-early', `ws://127.0.0.1:${port}/wait-before-accept`), { left: true });
+      await server.waitForLog(/ws_apps: before accept: websocket.disconnect 1006/);
+      assert.equal((await request(port, { path: '/' })).body.toString(), 'plain http');
+    });
+  });
+
   test('a chat between two clients on one worker; ping answered with pong', async () => {
     await withServer(RAW, async (_server, port) => {
       assert.deepEqual(await runClient('chat', `ws://127.0.0.1:${port}/chat`), { bob: 'hi bob', alice: 'hi alice' });

@@ -92,6 +92,7 @@ export class WebSocketSession {
   private pongTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private finished: (() => void) | null = null;
+  private draining = false;
   /** For the request log and the counters: what the client got. */
   readonly outcome: ResponseOutcome = { status: 101, bodyBytes: 0, headerCount: 0, headerBytes: 0 };
 
@@ -116,6 +117,13 @@ export class WebSocketSession {
     }
     this.key = check.key;
     this.extensionsOffer = check.extensionsHeader;
+    this.upgrade.onClosed(() => {
+      if (this.phase !== 'connecting') return;
+      this.phase = 'closed';
+      this.outcome.status = 499; // nginx's "client closed request": no handshake was answered
+      this.ex.out.destroy();
+      this.queueDisconnect(ABNORMAL, ''); // the client left while the app decided: receive() says so
+    });
     writeRequest();
     this.host.command(WS_CMD.CONNECT);
     return new Promise<void>((resolve) => (this.finished = resolve));
@@ -130,6 +138,7 @@ export class WebSocketSession {
 
   /** The worker drains (reload, recycling, stop): Close 1012 to the client, websocket.disconnect 1012 to the app. */
   shutdown(): void {
+    this.draining = true; // an app still deciding gets its 1012 right after its accept
     if (this.phase !== 'open') return;
     this.queueDisconnect(SERVICE_RESTART, '');
     this.sendClose(SERVICE_RESTART, 'service restart');
@@ -199,6 +208,7 @@ export class WebSocketSession {
     this.ex.out.write([head]);
     this.host.opened();
     this.startPings();
+    if (this.draining) this.shutdown();
   }
 
   private async sendMessage(opcode: typeof Opcode.TEXT | typeof Opcode.BINARY, data: Buffer): Promise<void> {
