@@ -26,6 +26,13 @@ waits while the client is slow.
 
 WSGI apps mounted in the same worker run in the loop's default executor with
 _nuwsgi's own handle/pull/abort on the slot's region.
+
+Streamed request bodies (the environ holds "nuwsgi.body_stream"): the body in
+the request blob is only what had arrived; receive() asks Node for more with
+EV_RECEIVE, and Node answers with CMD_BODY once it has a piece, written into
+the slot's *body area* (its last BODY_AREA bytes: u32 BODY_* kind, u32 length,
+the bytes). Node stops reading the client while the app does not take the
+body. CMD_GONE: the client closed or half-closed (http.disconnect).
 """
 
 import http
@@ -43,11 +50,20 @@ CMD_HANDLE = 1
 CMD_PULL = 2
 CMD_ABORT = 3
 CMD_SHUTDOWN = 4
+CMD_BODY = 5
+CMD_GONE = 6
 CMD_WS_FIRST = 16  # 16 and up: WebSocket commands (python/_nuwsgi_asgi_ws.py)
 
 EV_ANSWER = 1
 EV_FREE = 2
 EV_STOPPED = 3
+EV_RECEIVE = 4
+
+BODY_AREA = 64 * 1024 + 8  # src/worker/asgi/protocol.ts
+BODY_MORE = 0
+BODY_LAST = 1
+BODY_GONE = 2
+_BODY_HEAD = struct.Struct("<II")
 
 _COMMAND = struct.Struct("<BBH")
 _EVENT = struct.Struct("<HBB")
@@ -111,6 +127,8 @@ class _Server(object):
             self.loop.set_default_executor(ThreadPoolExecutor(options["threads"], thread_name_prefix="nuwsgi-executor"))
         self.ready = threading.Event()
         self.failure = ""
+        for core in _w._cores:  # complete responses stay out of the body area
+            core.capacity = len(core.mem) - BODY_AREA
 
     def run(self):
         asyncio.set_event_loop(self.loop)
@@ -176,6 +194,10 @@ class _Server(object):
             self.requests[slot].pull()
         elif command == CMD_ABORT:
             self.requests[slot].abort()
+        elif command == CMD_BODY:
+            self.requests[slot].body_arrived()
+        elif command == CMD_GONE:
+            self.requests[slot].client_gone()
         elif command == CMD_SHUTDOWN:
             self.loop.create_task(self._shutdown())
         elif command >= CMD_WS_FIRST:  # WebSockets: python/_nuwsgi_asgi_ws.py
@@ -300,7 +322,7 @@ class _Lifespan(object):
 # -------------------------------------------------------------- HTTP requests
 
 
-def _scope(environ, state):
+def _scope(environ, state, trailers):
     """The ASGI HTTP scope, from the CGI variables Node parsed (HTTP and uwsgi sockets alike)."""
     headers = []
     for key, value in environ.items():
@@ -333,6 +355,10 @@ def _scope(environ, state):
     }
     if state is not None:
         scope["state"] = state.copy()
+    extensions = {"http.response.pathsend": {}}
+    if trailers:
+        extensions["http.response.trailers"] = {}
+    scope["extensions"] = extensions
     return scope
 
 
@@ -350,8 +376,16 @@ class _Request(object):
         self.server = server
         self.core = core
         self.environ = environ
+        self.streaming = environ.pop("nuwsgi.body_stream", None) is not None
+        self.trailers_ok = environ.pop("nuwsgi.trailers", None) is not None
         self.app = _w._apps[app][1]
-        self.scope = _scope(environ, server.states.get(app))
+        self.scope = _scope(environ, server.states.get(app), self.trailers_ok)
+        self.receiving = None  # the future of a receive() Node has been asked to answer
+        self.early = None  # a piece Node answered after its receive() was cancelled
+        self.trailers = False  # http.response.start said trailers: True (and the client takes them)
+        self.trailer_lines = []
+        self.file = None  # http.response.pathsend: the file Node is sending
+        self.client_left = False  # the client closed before the response (uvicorn logs nothing then)
         self.body = body  # None, bytes, or the path of a spooled file
         self.body_file = None
         self.body_done = False  # a request without a body still gets one empty http.request
@@ -374,7 +408,9 @@ class _Request(object):
         except BaseException as exc:
             self._failed(exc)
         else:
-            if not self.answered:
+            if not self.answered and self.client_left:
+                self._failed(None, silent=True)  # nobody is there to answer: no mistake to report
+            elif not self.answered:
                 what = "returned without sending a response" if self.response is None else "returned before the response body"
                 self._failed(AsgiError("the app %s" % what), quiet=True)
             elif not self.finished:
@@ -384,8 +420,10 @@ class _Request(object):
             self._disconnect()
             self.server.event(self.core.id, EV_FREE)
 
-    def _failed(self, exc, quiet=False):
-        if isinstance(exc, AsgiError) or quiet:
+    def _failed(self, exc, quiet=False, silent=False):
+        if silent:
+            pass
+        elif isinstance(exc, AsgiError) or quiet:
             sys.stderr.write("ASGI app error on %s: %s\n" % (_mistakes.request_name(self.environ), exc))
             sys.stderr.flush()
         else:
@@ -406,7 +444,12 @@ class _Request(object):
 
     async def receive(self):
         if not self.body_done:
-            return self._next_body()
+            if not self.streaming:
+                return self._next_body()
+            if self.body is not None:  # what had arrived with the request comes first
+                body, self.body = self.body, None
+                return {"type": "http.request", "body": body, "more_body": True}
+            return await self._receive_stream()
         if not self.over:
             if self.gone is None:
                 self.gone = self.server.loop.create_future()
@@ -429,6 +472,45 @@ class _Request(object):
             self._close_body()
         return {"type": "http.request", "body": chunk, "more_body": more}
 
+    async def _receive_stream(self):
+        if self.receiving is not None:
+            raise AsgiError("receive() called while another receive() is waiting")
+        piece = self.early
+        self.early = None
+        if piece is None:
+            self.receiving = self.server.loop.create_future()
+            self.server.event(self.core.id, EV_RECEIVE)
+            try:
+                piece = await self.receiving
+            finally:
+                self.receiving = None
+        kind, data = piece
+        if kind == BODY_GONE:
+            self.body_done = True
+            self.client_left = True
+            self._disconnect()
+            return {"type": "http.disconnect"}
+        if kind == BODY_LAST:
+            self.body_done = True
+        return {"type": "http.request", "body": data, "more_body": kind == BODY_MORE}
+
+    def body_arrived(self):
+        """CMD_BODY: Node put the next piece in the body area."""
+        mem = self.core.mem
+        at = len(mem) - BODY_AREA
+        kind, length = _BODY_HEAD.unpack_from(mem, at)
+        piece = (kind, bytes(mem[at + 8 : at + 8 + length]))
+        waiter = self.receiving
+        if waiter is not None and not waiter.done():
+            waiter.set_result(piece)
+        else:
+            self.early = piece  # its receive() was cancelled: the next one gets it
+
+    def client_gone(self):
+        """CMD_GONE: the client closed or half-closed: receive() after the body says http.disconnect."""
+        self.client_left = True
+        self._disconnect()
+
     def _close_body(self):
         if self.body_file is not None:
             self.body_file.close()
@@ -447,7 +529,12 @@ class _Request(object):
             if self.response is not None:
                 raise AsgiError("http.response.start sent a second time")
             self.response = _Head(message.get("status"), message.get("headers") or ())
+            self.trailers = bool(message.get("trailers", False)) and self.trailers_ok
             return
+        if kind == "http.response.pathsend":
+            return self._pathsend(message)
+        if kind == "http.response.trailers":
+            return self._trailers(message)
         if kind != "http.response.body":
             raise AsgiError("unexpected message type %r" % (kind,))
         if self.response is None:
@@ -460,6 +547,12 @@ class _Request(object):
         if type(body) is not bytes:
             body = _body_bytes(body)
         more = bool(message.get("more_body", False))
+        if self.trailers and not more:
+            more = True  # the response ends with its trailers
+            self.trailers = "waiting"
+            if not body and not self.answered:
+                self._begin_stream(b"")
+                return
         if not self.answered:
             if not more:
                 self._complete(body)
@@ -477,7 +570,50 @@ class _Request(object):
             self.finished = True
             self._flush()
         elif body:
-            await waiter  # backpressure: until Node pulled it, i.e. the client drained the previous one
+            await waiter
+
+    def _pathsend(self, message):
+        """http.response.pathsend: Node sends the file (as for wsgi.file_wrapper), the app's send() returns at once."""
+        if self.response is None:
+            raise AsgiError("http.response.pathsend sent before http.response.start")
+        if self.answered:
+            raise AsgiError("http.response.pathsend after the response body began")
+        path = message.get("path")
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise AsgiError("http.response.pathsend 'path' must be an absolute path, not %r" % (path,))
+        import stat
+
+        handle = open(path, "rb")
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            handle.close()
+            raise AsgiError("http.response.pathsend %r is not a regular file" % path)
+        self.file = handle
+        self.answered = self.finished = True
+        self.response.sent = True
+        _w._write_meta(self.core, _w.KIND_FILE, self.response, 0)
+        struct.pack_into("<qq", self.core.mem, 32, 0, self.response.content_length)
+        # Node opens /proc/self/fd/<fd> itself, then ABORT tells us to close ours.
+        self.server.answer(self.core.id, ("/proc/self/fd/%d" % handle.fileno()).encode("ascii"))
+
+    def _trailers(self, message):
+        if self.trailers != "waiting":
+            if self.response is not None and not self.trailers_ok:
+                return  # the client did not ask for trailers: they are dropped, as the spec allows
+            raise AsgiError("http.response.trailers without trailers: True in http.response.start, or before the body's end")
+        for item in message.get("headers") or ():
+            try:
+                name, value = item
+            except (TypeError, ValueError):
+                raise AsgiError("trailer %r is not a [name, value] pair" % (item,))
+            if type(name) is not bytes or type(value) is not bytes or not _w._TOKEN.match(name.decode("latin-1")) or _w._BAD_VALUE.search(value.decode("latin-1")):
+                raise AsgiError("trailer %r: a bytes token name and a bytes value without control characters" % (item,))
+            self.trailer_lines.append(name + b": " + value + b"\r\n")
+        if message.get("more_trailers", False):
+            return
+        self.trailers = False
+        self.outgoing.append((_END, b"".join(self.trailer_lines)))
+        self.finished = True
+        self._flush()  # backpressure: until Node pulled it, i.e. the client drained the previous one
 
     def _complete(self, body):
         self.answered = self.finished = True
@@ -498,8 +634,9 @@ class _Request(object):
         item, waiter = self.outgoing.pop(0)
         if item is _END:
             _w._write_meta(self.core, _w.KIND_END, None, 0)
-            self.server.answer(self.core.id, None)
+            self.server.answer(self.core.id, waiter or None)  # an _END's second item: its trailer lines
             self._disconnect()
+            return
         else:
             _w._write_meta(self.core, _w.KIND_STREAM, None, -1)
             self.server.answer(self.core.id, item)
@@ -520,8 +657,11 @@ class _Request(object):
         """The client went away mid-stream: send() becomes silent, receive() says http.disconnect."""
         self.finished = self.aborted = True
         self.pull_waiting = False
-        for _item, waiter in self.outgoing:
-            if waiter is not None and not waiter.done():
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        for item, waiter in self.outgoing:
+            if item is not _END and waiter is not None and not waiter.done():
                 waiter.set_result(None)
         self.outgoing = []
         self._disconnect()

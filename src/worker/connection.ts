@@ -23,6 +23,8 @@ export interface ConnectionHost {
   onClosed(conn: Connection): void;
   /** True while the worker shuts down: responses then close their connections. */
   readonly draining: boolean;
+  /** ASGI: a request may go to the app while its body is still arriving (src/worker/asgi/body-stream.ts). */
+  readonly streamsBodies?: boolean;
 }
 
 /** Where the connection is, and so which deadline applies. */
@@ -80,6 +82,12 @@ export class Connection implements ResponseOutput, TransportEvents {
   private reader: ConnectionReader | null = null;
   /** The client sent EOF: answer what it sent, then close. */
   private peerEnded = false;
+  /** ASGI: the request handed on while its body still arrives (queued or in flight), if any. */
+  private streamedEx: Exchange | null = null;
+  /** Reading stopped because the app has not taken the streamed body yet (its pace is not the client's fault). */
+  private bodyPaused = false;
+  /** Bytes of the in-flight request's response were written (no 100 Continue, no 408 after that). */
+  private responseStarted = false;
 
   constructor(transport: Transport, host: ConnectionHost, timeouts: ConnectionTimeouts) {
     this.transport = transport;
@@ -105,6 +113,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   end(): void {
     this.peerEnded = true;
     this.reader?.end();
+    this.inFlight?.clientGone?.();
   }
 
   drain(): void {
@@ -135,6 +144,50 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.rateWindowBytes += bytes;
   }
 
+  /**
+   * ASGI: the adapter hands on a request whose body is still arriving; the
+   * body's stall and rate limits keep applying until `bodyEnded`, except
+   * while reading is paused because the app has not taken what came.
+   */
+  enqueueEarly(ex: Exchange): void {
+    this.streamedEx = ex;
+    this.pending.push(ex);
+    if (this.pending.length >= MAX_PIPELINED) this.transport.pause();
+    this.dispatchNext();
+  }
+
+  /** The streamed body is complete. */
+  bodyEnded(): void {
+    this.streamedEx = null;
+    this.bodyStartedAt = 0;
+    this.headStartedAt = Date.now(); // a partial request after it is the next head
+    this.arm();
+  }
+
+  /** The app holds enough of the streamed body: stop reading the socket. */
+  pauseBody(): void {
+    if (this.closed) return;
+    this.bodyPaused = true;
+    this.transport.pause();
+    this.arm();
+  }
+
+  /** The app took the streamed body: read again (unless the connection wants a pause for its own reasons). */
+  resumeBody(): void {
+    if (!this.bodyPaused) return;
+    this.bodyPaused = false;
+    if (this.closed || this.pendingError !== null || this.pending.length >= MAX_PIPELINED) return;
+    this.rateWindowAt = Date.now(); // the pause was ours: the client's pace is judged from now
+    this.rateWindowBytes = 0;
+    this.transport.resume();
+    this.arm();
+  }
+
+  /** Whether an interim 100 Continue may still go out for the request in flight. */
+  get mayContinue(): boolean {
+    return !this.closed && !this.responseStarted;
+  }
+
   /** The adapter parsed a complete request. */
   enqueue(ex: Exchange): void {
     this.bodyStartedAt = 0;
@@ -151,7 +204,38 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.host.log(`${who}${err.logLine ?? err.message}\n`);
     this.pendingError = { err, protocol };
     this.transport.pause();
+    const streamed = this.streamedEx;
+    if (streamed !== null) {
+      if (this.dropStreamed()) return;
+      if (this.inFlight === streamed) {
+        this.flushErrorAndClose(); // the app is reading this body: answer now, it hears http.disconnect
+        return;
+      }
+    }
     if (this.inFlight === null && this.pending.length === 0) this.flushErrorAndClose();
+  }
+
+  /**
+   * A streamed body failed (a parser error, too slow): the app hears
+   * http.disconnect. Its error answer can go out only if no byte of the
+   * response did; else the connection is dropped. True when handled here.
+   */
+  private dropStreamed(): boolean {
+    const ex = this.streamedEx as Exchange;
+    this.streamedEx = null;
+    ex.stream?.fail();
+    const queued = this.pending.indexOf(ex);
+    if (queued >= 0) {
+      this.pending.splice(queued, 1);
+      ex.body.dispose();
+      return false;
+    }
+    if (this.inFlight !== ex) return false;
+    if (this.responseStarted) {
+      this.transport.destroy();
+      return true;
+    }
+    return false; // nothing written yet: the caller answers now
   }
 
   /** Called by the adapter on every chunk of input (timers follow activity). */
@@ -180,6 +264,7 @@ export class Connection implements ResponseOutput, TransportEvents {
 
   write(chunks: Buffer[]): boolean {
     if (this.state === 'closed') return false;
+    this.responseStarted = true;
     // One write(2) per response where possible: small pieces are joined, since
     // every separate write costs a syscall and, on TCP, a packet.
     const ok = chunks.length === 1 ? this.writeOne(chunks[0] as Buffer) : this.writeMany(chunks);
@@ -207,6 +292,7 @@ export class Connection implements ResponseOutput, TransportEvents {
 
   directFd(): number {
     if (this.state === 'closed' || this.transport.writableLength > 0) return -1;
+    this.responseStarted = true;
     this.arm(); // progress made outside write(): no stall deadline while the client keeps up
     return this.transport.fd;
   }
@@ -218,6 +304,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   }
 
   finish(keepAlive: boolean): void {
+    this.endStreamedBody();
     this.inFlight = null;
     if (this.state === 'closed') return;
     if (!keepAlive || this.host.draining) {
@@ -232,7 +319,8 @@ export class Connection implements ResponseOutput, TransportEvents {
       this.closeAfterResponse(); // nothing more can come
       return;
     }
-    this.transport.resume();
+    // A pipelined request's streamed body that the app has not taken yet stays paused (its stream resumes it).
+    if (!this.bodyPaused) this.transport.resume();
     this.state = this.partialRequest ? 'reading' : 'idle';
     // A pipelined request whose first bytes came while we served the one
     // before never went through noteInput()'s idle -> reading: its head clock
@@ -244,6 +332,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   }
 
   destroy(): void {
+    this.endStreamedBody();
     this.inFlight = null;
     this.transport.destroy();
   }
@@ -266,6 +355,15 @@ export class Connection implements ResponseOutput, TransportEvents {
       },
       end: () => this.endGracefully(),
     };
+  }
+
+  /** The response ended before its streamed body: the rest is read and dropped (the connection closes). */
+  private endStreamedBody(): void {
+    const ex = this.streamedEx;
+    if (ex === null || ex !== this.inFlight) return;
+    this.streamedEx = null;
+    this.bodyPaused = false;
+    ex.stream?.fail();
   }
 
   /** Close without waiting for a next request (the client half-closed). */
@@ -292,6 +390,7 @@ export class Connection implements ResponseOutput, TransportEvents {
     const ex = this.pending.shift();
     if (ex === undefined) return;
     this.inFlight = ex;
+    this.responseStarted = false;
     this.state = 'serving';
     this.arm();
     this.host.dispatch(ex);
@@ -339,6 +438,7 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.deadline = 0;
     this.resolveDrain(false);
     this.reader?.closed?.();
+    this.inFlight?.clientGone?.();
     for (const ex of this.pending) ex.body.dispose();
     this.pending.length = 0;
     this.host.onClosed(this);
@@ -356,7 +456,9 @@ export class Connection implements ResponseOutput, TransportEvents {
     if (this.state === 'serving' || this.state === 'upgraded') {
       // The app is working: that is harakiri's business, not ours. Only a
       // client that stops reading our response is timed out.
-      this.deadline = this.transport.needDrain ? Date.now() + this.timeouts.stallMs : 0;
+      // A streamed body still arriving is the client's business though, unless we paused it.
+      const waiting = this.transport.needDrain || (this.streamedEx !== null && !this.bodyPaused);
+      this.deadline = waiting ? Date.now() + this.timeouts.stallMs : 0;
       return;
     }
     const now = Date.now(); // not above: the common serving case needs no clock
@@ -375,7 +477,7 @@ export class Connection implements ResponseOutput, TransportEvents {
 
   /** Called about once a second by the worker. */
   checkDeadline(now: number): void {
-    if (this.state === 'reading' && this.bodyTooSlow(now)) {
+    if ((this.state === 'reading' || this.streamedEx !== null) && this.bodyTooSlow(now)) {
       const secs = Math.round((now - this.rateWindowAt) / 1000);
       const total = this.bodyBytes !== this.rateWindowBytes ? `, ${this.bodyBytes} in all` : '';
       this.timeOut(`request body too slow (${this.rateWindowBytes} bytes in the last ${secs} seconds${total}, under ${this.timeouts.bodyMinRate ?? 0} bytes/s)`);
@@ -390,6 +492,8 @@ export class Connection implements ResponseOutput, TransportEvents {
         return;
       }
       this.host.log(`${this.remoteAddress}: request not received in time, closing\n`);
+    } else if (this.streamedEx !== null && !this.bodyPaused) {
+      this.host.log(`${this.remoteAddress}: request body not received in time, closing\n`);
     }
     this.transport.failure ??= 'ETIMEDOUT';
     this.transport.destroy();
@@ -404,7 +508,13 @@ export class Connection implements ResponseOutput, TransportEvents {
    */
   private bodyTooSlow(now: number): boolean {
     const minRate = this.timeouts.bodyMinRate ?? 0;
-    if (minRate <= 0 || this.bodyStartedAt === 0 || this.inFlight !== null || this.pending.length > 0) return false;
+    if (minRate <= 0 || this.bodyStartedAt === 0) return false;
+    if (this.streamedEx === null && (this.inFlight !== null || this.pending.length > 0)) return false;
+    if (this.bodyPaused) {
+      this.rateWindowAt = now; // the app is slow, not the client
+      this.rateWindowBytes = 0;
+      return false;
+    }
     const elapsedMs = now - this.rateWindowAt;
     if (elapsedMs < (this.timeouts.bodyGraceMs ?? 0)) return false;
     if ((this.rateWindowBytes * 1000) / elapsedMs < minRate) return true;
@@ -418,6 +528,11 @@ export class Connection implements ResponseOutput, TransportEvents {
     const who = this.remoteAddress !== '' ? `${this.remoteAddress}: ` : '';
     this.host.log(`${who}${why}, answering 408\n`);
     this.bodyStartedAt = 0;
+    if (this.streamedEx !== null && this.dropStreamed()) return;
+    if (this.inFlight !== null && this.inFlight.stream === undefined) {
+      this.transport.destroy(); // a pipelined request's body is late while another response is being written
+      return;
+    }
     this.write([errorResponse(this.timeoutProtocol, 408, reasonPhrase(408))]);
     this.endGracefully(); // FIN after the answer: closing at once with unread input would reset it away
   }

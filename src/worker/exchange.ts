@@ -1,5 +1,6 @@
 import type { BodyCollector } from './body';
 import type { ConnectionReader } from './connection';
+import type { BodyStream } from './asgi/body-stream';
 
 /** Where a response goes: the client connection, seen from the runner. */
 export interface ResponseOutput {
@@ -49,6 +50,10 @@ export interface Exchange {
   /** The core (--threads) running it, once started. */
   core: number;
   out: ResponseOutput;
+  /** ASGI: the body, when the request was handed on before all of it arrived (its first bytes are in `body`). */
+  stream?: BodyStream;
+  /** ASGI: told when the client closes or half-closes while the request is in the app (http.disconnect). */
+  clientGone?: () => void;
   /** Set when the request asked to switch to WebSocket (HTTP sockets): the runner may take the connection over. */
   upgrade?: UpgradeRequest;
 }

@@ -4,6 +4,7 @@ import { httpHeadToCgiVars } from '../protocol/cgi';
 import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
+import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
@@ -30,6 +31,9 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
   let current: Exchange | null = null;
   /** A WebSocket request's session, told if the client leaves before its 101. */
   let upgradeGone: (() => void) | null = null;
+  /** The head just parsed has a body: once this read is consumed, hand the request on if the body is still arriving. */
+  let mayStream = false;
+  let expectContinue = false;
   const parser = new Http1Parser(
     {
       onHead: (head) => {
@@ -38,25 +42,35 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
           current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (upgradeGone = listener) };
         }
         conn.headParsed();
-        if (head.expectContinue && (head.contentLength > 0 || head.chunked) && !conn.closed && !conn.busy) {
+        const hasBody = head.contentLength > 0 || head.chunked;
+        mayStream = hasBody && host.streamsBodies === true;
+        expectContinue = head.expectContinue && hasBody;
+        // ASGI answers it when the app first awaits receive() instead (BodyStream's firstTake).
+        if (expectContinue && !mayStream && !conn.closed && !conn.busy) {
           // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
           transport.write(CONTINUE);
         }
       },
       onBody: (chunk) => {
         conn.noteBody(chunk.length);
-        current?.body.push(chunk);
+        if (current?.stream !== undefined) current.stream.push(chunk);
+        else current?.body.push(chunk);
       },
       onEnd: () => {
         const ex = current;
         current = null;
         if (ex === null) return;
         conn.partialRequest = false;
+        if (ex.stream !== undefined) {
+          ex.stream.end();
+          conn.bodyEnded();
+          return;
+        }
         fixChunkedLength(ex);
         conn.enqueue(ex);
       },
       onError: (err: ProtocolError) => {
-        current?.body.dispose();
+        if (current?.stream === undefined) current?.body.dispose(); // a streamed one: the runner disposes it
         current = null;
         conn.fail(err, SERVER_PROTOCOL);
       },
@@ -67,6 +81,10 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     data: (chunk) => {
       parser.push(chunk);
       conn.partialRequest = !parser.idle;
+      if (mayStream) {
+        mayStream = false;
+        if (current !== null && !current.body.spooled) streamBody(current);
+      }
       conn.noteInput();
     },
     // The client half-closed: answer what it sent completely, then close.
@@ -74,16 +92,30 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     end: () => {
       upgradeGone?.();
       upgradeGone = null;
+      current?.stream?.fail(); // a body cut short never completes
       conn.closeWhenIdle();
     },
     closed: () => {
-      current?.body.dispose();
+      if (current?.stream !== undefined) current.stream.fail();
+      else current?.body.dispose();
       current = null;
       upgradeGone?.();
       upgradeGone = null;
     },
     needsInput: () => true, // keep-alive: the next request, or EOF
   });
+  /** ASGI: the app gets the body as it arrives (http.request with more_body); what came so far is its first piece. */
+  function streamBody(ex: Exchange): void {
+    const expects = expectContinue;
+    ex.stream = new BodyStream({
+      pause: () => conn.pauseBody(),
+      resume: () => conn.resumeBody(),
+      firstTake: () => {
+        if (expects && conn.mayContinue) transport.write(CONTINUE);
+      },
+    });
+    conn.enqueueEarly(ex);
+  }
   return conn;
 }
 
@@ -127,7 +159,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
  * A de-chunked body has a length now: give it to the app as CONTENT_LENGTH
  * (Django and most frameworks read only that), as nginx does in front of uWSGI.
  */
-function fixChunkedLength(ex: Exchange): void {
+export function fixChunkedLength(ex: Exchange): void {
   if (!ex.vars.some(([k, v]) => k === 'HTTP_TRANSFER_ENCODING' && /chunked/i.test(v))) return;
   const length = String(ex.body.length);
   const index = ex.vars.findIndex(([k]) => k === 'CONTENT_LENGTH');

@@ -9,6 +9,7 @@ import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, ser
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
+import { pumpFile as pumpStaticFile } from './static/send';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -60,6 +61,8 @@ export interface ResponseOutcome extends LoggedOutcome {
 type Outcome = ResponseOutcome;
 
 const FILE_CHUNK = 256 * 1024;
+const LAST_CHUNK_WITH_TRAILERS = Buffer.from('0\r\n');
+const CRLF = Buffer.from('\r\n');
 
 /**
  * Runs exchanges through the app on the worker's cores. Two implementations:
@@ -184,7 +187,8 @@ export abstract class RunnerBase implements CoreCalls {
   private frame(ex: Exchange, result: HandleResult, completeLength: number): Framing {
     return chooseFraming({
       protocol: ex.protocol,
-      clientKeepAlive: ex.clientKeepAlive && this.keepAlive,
+      // A response that ends before its streamed (ASGI) request body: the rest is dropped and the connection closes.
+      clientKeepAlive: ex.clientKeepAlive && this.keepAlive && (ex.stream === undefined || ex.stream.complete),
       clientHttp11: ex.clientHttp11,
       raw: ex.raw,
       isHead: ex.isHead,
@@ -242,7 +246,7 @@ export abstract class RunnerBase implements CoreCalls {
       }
       const failed = next.kind !== ResponseKind.End;
       if (!failed) {
-        if (chunked) ex.out.write([lastChunk()]);
+        if (chunked) ex.out.write(next.trailers !== undefined ? [LAST_CHUNK_WITH_TRAILERS, next.trailers, CRLF] : [lastChunk()]);
         const short = framing.body === 'length' && sent !== result.meta.contentLength;
         ex.out.finish(framing.keepAlive && !short);
       } else {
@@ -276,6 +280,17 @@ export abstract class RunnerBase implements CoreCalls {
       closeSync(fd);
       ex.out.finish(framing.keepAlive);
       this.done(ex, outcome);
+    } else if (framing.body === 'length' && limit !== Infinity) {
+      // A declared length needs no chunk framing: the static server's pump, with sendfile(2) where the socket allows.
+      void pumpStaticFile(fd, result.meta.fileOffset, limit, ex.out).then((sent) => {
+        outcome.bodyBytes = sent.bytes;
+        if (sent.writeError) {
+          outcome.writeErrors = 1;
+          outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
+        } else if (sent.truncated) ex.out.destroy(); // shorter than its Content-Length: closing says so
+        else ex.out.finish(framing.keepAlive);
+        this.done(ex, outcome);
+      });
     } else {
       void pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome).then(() => {
         if (outcome.writeErrors !== undefined) outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');

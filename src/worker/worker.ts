@@ -322,6 +322,11 @@ export class Worker implements ConnectionHost, StaticHost {
     return this.stopping || this.retiring;
   }
 
+  /** ASGI apps take request bodies as they arrive (docs/asgi.md). */
+  get streamsBodies(): boolean {
+    return this.runner instanceof AsgiRunner;
+  }
+
   private get accepting(): boolean {
     return !this.stopping && !this.retiring;
   }

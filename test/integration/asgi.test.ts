@@ -104,10 +104,12 @@ describe('a plain ASGI 3 app', () => {
     });
   });
 
-  test('a body spooled to a file (--post-buffering) arrives in 64 KiB http.request messages', async () => {
+  test('a large body arrives in http.request messages of at most 64 KiB (spooled, or streamed as it arrives)', async () => {
     await withServer(['--asgi', 'plain_asgi:app', '--post-buffering', '65536'], async (_server, port) => {
       const body = Buffer.alloc(1_000_000, 'b');
-      assert.deepEqual(json(await request(port, { method: 'POST', path: '/count', body })), { bytes: 1_000_000, messages: 16 });
+      const counted = json(await request(port, { method: 'POST', path: '/count', body })) as { bytes: number; messages: number };
+      assert.equal(counted.bytes, 1_000_000);
+      assert.ok(counted.messages >= 16, `${counted.messages} messages`);
       assert.deepEqual(json(await request(port, { method: 'POST', path: '/count', body: 'small' })), { bytes: 5, messages: 1 });
     });
   });

@@ -6,8 +6,9 @@ import { RunnerBase, type RunnerOptions } from '../runner';
 import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
 import { NuwsgiError } from '../../util/errors';
-import { ASGI_CMD, ASGI_EV, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
 import { WebSocketSession, type WsSettings } from './websocket-session';
+import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
+import { fixChunkedLength } from '../http-adapter';
 
 /** What the loop thread needs to start (python/_nuwsgi_asgi.py's start()). */
 export interface AsgiSettings {
@@ -46,8 +47,8 @@ export class AsgiRunner extends RunnerBase {
   private readonly idle: Slot[] = [];
   private readonly queue: Exchange[] = [];
   private readonly jobFd: number;
-  private stopped: (() => void) | null = null;
   private readonly interfaces: string[];
+  private stopped: (() => void) | null = null;
   private readonly ws: WsSettings;
   /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
   private commands: Buffer[] = [];
@@ -102,6 +103,10 @@ export class AsgiRunner extends RunnerBase {
       slot.ws.onEvent(event);
       return;
     }
+    if (event === ASGI_EV.RECEIVE) {
+      this.receive(slot);
+      return;
+    }
     const pending = event === ASGI_EV.ANSWER ? slot.answered : slot.freed;
     if (event === ASGI_EV.ANSWER) slot.answered = null;
     else slot.freed = null;
@@ -141,10 +146,14 @@ export class AsgiRunner extends RunnerBase {
         await this.runWebSocket(slot, ex);
         return;
       }
+      const asgi = this.interfaces[ex.appId] === 'asgi';
+      if (!asgi && ex.stream !== undefined && !(await this.collectBody(ex))) return;
       try {
-        this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+        this.bridge.writeCoreRequest(slot.id, asgi ? asgiVars(ex) : ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
         taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
-        await this.command(slot, ASGI_CMD.HANDLE);
+        const handled = this.command(slot, ASGI_CMD.HANDLE);
+        if (asgi) ex.clientGone = () => this.send(encodeCommand(ASGI_CMD.GONE, slot.id));
+        await handled;
       } catch (err) {
         this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
         slot.freed = null;
@@ -162,6 +171,8 @@ export class AsgiRunner extends RunnerBase {
         ex.out.destroy();
       }
     } finally {
+      ex.clientGone = undefined;
+      ex.stream?.fail(); // a receive() still waiting must not answer the slot's next request
       await taskOver; // the app's task may outlive its response (background tasks)
       slot.ex = null;
       this.idle.push(slot);
@@ -199,6 +210,45 @@ export class AsgiRunner extends RunnerBase {
   override stopKeepingAlive(): void {
     super.stopKeepingAlive();
     for (const slot of this.slots) slot.ws?.shutdown();
+  }
+
+  /** A WSGI app mounted in an ASGI worker reads its body whole: collect the rest first. False when it never came. */
+  private async collectBody(ex: Exchange): Promise<boolean> {
+    const whole = await (ex.stream as NonNullable<Exchange['stream']>).collectInto(ex.body);
+    if (!whole) {
+      ex.body.dispose();
+      this.sendAppError(ex, false); // the connection is gone or answered already: this only counts it
+      return false;
+    }
+    fixChunkedLength(ex);
+    return true;
+  }
+
+  /**
+   * The app awaits receive() on a streamed body: the next piece goes into the
+   * slot's body area once there is one (the socket is read meanwhile, up to
+   * the stream's high-water mark).
+   */
+  private receive(slot: Slot): void {
+    const ex = slot.ex;
+    const answer = (kind: number, data?: Buffer): void => {
+      if (slot.ex !== ex) return; // the request is over: its slot may serve another now
+      const region = this.bridge.slotRegion(slot.id);
+      const at = region.length - BODY_AREA;
+      region.writeUInt32LE(kind, at);
+      region.writeUInt32LE(data?.length ?? 0, at + 4);
+      data?.copy(region, at + 8);
+      this.send(encodeCommand(ASGI_CMD.BODY, slot.id));
+    };
+    const stream = ex?.stream;
+    if (stream === undefined) {
+      answer(BODY_KIND.GONE);
+      return;
+    }
+    void stream.take(BODY_PIECE).then((piece) => {
+      if (piece === null) answer(BODY_KIND.GONE);
+      else answer(piece.last ? BODY_KIND.LAST : BODY_KIND.MORE, piece.data);
+    });
   }
 
   private command(slot: Slot, command: number): Promise<void> {
@@ -245,4 +295,24 @@ export class AsgiRunner extends RunnerBase {
   close(): void {
     closeSync(this.jobFd);
   }
+}
+
+/** TE: trailers, in a header value list. */
+const TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
+
+/**
+ * What only ASGI's loop reads, added to the request's variables: whether the
+ * body streams in after the request (nuwsgi.body_stream), and whether the
+ * client takes trailer fields (HTTP/1.1 "TE: trailers" on an HTTP socket:
+ * nginx's uwsgi_pass does not pass them on).
+ */
+function asgiVars(ex: Exchange): Array<[string, string]> {
+  const streams = ex.stream !== undefined;
+  const te = ex.raw || !ex.clientHttp11 ? undefined : ex.vars.find(([k]) => k === 'HTTP_TE');
+  const trailers = te !== undefined && TRAILERS.test(te[1]);
+  if (!streams && !trailers) return ex.vars;
+  const vars = [...ex.vars];
+  if (streams) vars.push(['nuwsgi.body_stream', '1']);
+  if (trailers) vars.push(['nuwsgi.trailers', '1']);
+  return vars;
 }

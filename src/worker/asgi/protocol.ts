@@ -6,7 +6,16 @@
  */
 
 /** Commands (`<BBH`: command, 0, slot). */
-export const ASGI_CMD = { HANDLE: 1, PULL: 2, ABORT: 3, SHUTDOWN: 4 } as const;
+export const ASGI_CMD = {
+  HANDLE: 1,
+  PULL: 2,
+  ABORT: 3,
+  SHUTDOWN: 4,
+  /** The slot's body area holds the answer to its EV_RECEIVE. */
+  BODY: 5,
+  /** The client closed or half-closed: receive() after the body says http.disconnect. */
+  GONE: 6,
+} as const;
 
 /** Events (`<HBB`: slot, event, 0). */
 export const ASGI_EV = {
@@ -16,7 +25,19 @@ export const ASGI_EV = {
   FREE: 2,
   /** Lifespan shutdown is over (slot 0). */
   STOPPED: 3,
+  /** The app awaits receive(): Node answers with the next piece of the streamed body (CMD_BODY). */
+  RECEIVE: 4,
 } as const;
+
+/**
+ * The body area: the last BODY_AREA bytes of a slot's region, where Node puts
+ * a piece of a streamed request body (`<II`: BODY_* kind, length; then the
+ * bytes). Python keeps complete responses out of it (a slot core's capacity
+ * is its region minus this).
+ */
+export const BODY_AREA = 64 * 1024 + 8;
+export const BODY_PIECE = BODY_AREA - 8;
+export const BODY_KIND = { MORE: 0, LAST: 1, GONE: 2 } as const;
 
 /** Slot ids travel as u16. */
 export const MAX_SLOTS = 65535;

@@ -54,7 +54,8 @@ export interface HandleResult {
   body: Buffer;
 }
 
-export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: ResponseKind.End } | { kind: ResponseKind.Broken };
+/** End may carry an ASGI app's trailer fields ("Name: value\r\n" lines) for a chunked response. */
+export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: ResponseKind.End; trailers?: Buffer } | { kind: ResponseKind.Broken };
 
 /**
  * One embedded CPython interpreter. Every method takes the GIL, calls into
@@ -238,6 +239,11 @@ export class PythonBridge {
     });
   }
 
+  /** A slot's whole region (ASGI writes request body pieces at its end, python/_nuwsgi_asgi.py; WebSocket messages, src/worker/asgi/ws-contract.ts). */
+  slotRegion(slot: number): Buffer {
+    return this.regions[slot] as Buffer;
+  }
+
   /** Put a request into a core's region (no GIL: the core's thread is waiting on its pipe). */
   writeCoreRequest(slot: number, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     this.writeRequest(this.regions[slot] as Buffer, vars, scheme, body, appId);
@@ -259,12 +265,9 @@ export class PythonBridge {
     const region = this.regions[slot] as Buffer;
     const kind = region.readUInt32LE(0) as ResponseKind;
     if (kind === ResponseKind.Stream) return { kind, chunk: coreData(region) ?? Buffer.alloc(0) };
-    return { kind: kind === ResponseKind.End ? ResponseKind.End : ResponseKind.Broken };
-  }
-
-  /** A slot's region, for ASGI WebSocket messages (src/worker/asgi/ws-contract.ts): no GIL, the loop thread waits for a command. */
-  slotRegion(slot: number): Buffer {
-    return this.regions[slot] as Buffer;
+    if (kind !== ResponseKind.End) return { kind: ResponseKind.Broken };
+    const trailers = coreData(region);
+    return trailers !== null && trailers.length > 0 ? { kind, trailers } : { kind };
   }
 
   /** The bytes a slot's thread returned by address (kept alive until its next command); null when none. */
