@@ -44,6 +44,7 @@ import threading
 
 import _nuwsgi as _w
 import _nuwsgi_mistakes as _mistakes
+import _nuwsgi_asgi_ws as _ws  # imported here: python/ is on sys.path only while this module loads
 
 CMD_HANDLE = 1
 CMD_PULL = 2
@@ -51,6 +52,7 @@ CMD_ABORT = 3
 CMD_SHUTDOWN = 4
 CMD_BODY = 5
 CMD_GONE = 6
+CMD_WS_FIRST = 16  # 16 and up: WebSocket commands (python/_nuwsgi_asgi_ws.py)
 
 EV_ANSWER = 1
 EV_FREE = 2
@@ -198,6 +200,8 @@ class _Server(object):
             self.requests[slot].client_gone()
         elif command == CMD_SHUTDOWN:
             self.loop.create_task(self._shutdown())
+        elif command >= CMD_WS_FIRST:  # WebSockets: python/_nuwsgi_asgi_ws.py
+            _ws.command(self, command, slot)
 
     def answer(self, slot, data):
         """The slot's region holds its answer; `data`, if any, is returned by address (kept until the next command)."""

@@ -269,6 +269,7 @@ export interface AsgiPlan {
   lifespan: 'auto' | 'on' | 'off';
   loop: 'auto' | 'asyncio' | 'uvloop';
   concurrency: number;
+  ws: { maxSize: number; pingIntervalMs: number; pingTimeoutMs: number; perMessageDeflate: boolean };
 }
 
 function asgiPlanFromOptions(o: Options): AsgiPlan {
@@ -276,6 +277,12 @@ function asgiPlanFromOptions(o: Options): AsgiPlan {
     lifespan: oneOf(o, 'lifespan', ['auto', 'on', 'off'] as const),
     loop: oneOf(o, 'asgi-loop', ['auto', 'asyncio', 'uvloop'] as const),
     concurrency: Math.max(1, o.int('asgi-concurrency')),
+    ws: {
+      maxSize: o.int('ws-max-size'),
+      pingIntervalMs: o.int('ws-ping-interval') * 1000,
+      pingTimeoutMs: o.int('ws-ping-timeout') * 1000,
+      perMessageDeflate: o.bool('ws-per-message-deflate'),
+    },
   };
 }
 

@@ -135,6 +135,16 @@ export class ScoreboardWriter {
     this.row[base + CORE_START] = nowMs;
   }
 
+  /**
+   * The request on `core` became a long-lived connection (a WebSocket after
+   * its 101): no longer "busy" for harakiri and the busy time; requestFinished
+   * still counts it when it ends.
+   */
+  requestDetached(core: number): void {
+    if (core >= MAX_CORES) return;
+    this.row[CORE_AREA + core * CORE_FLOATS + CORE_START] = 0;
+  }
+
   /** The response on `core` is over; returns its time inside the app in µs. */
   requestFinished(core: number, f: FinishedRequest, nowMs = preciseNowMs()): number {
     let durationUs = 0;

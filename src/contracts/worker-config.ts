@@ -75,7 +75,13 @@ export interface WorkerConfig {
   /** --thread-stacksize, KiB (0 = default). */
   threadStackKiB: number;
   /** --lifespan, --loop, --asgi-concurrency (used when an app is ASGI: src/worker/asgi). */
-  asgi?: { lifespan: 'auto' | 'on' | 'off'; loop: 'auto' | 'asyncio' | 'uvloop'; concurrency: number };
+  asgi?: {
+    lifespan: 'auto' | 'on' | 'off';
+    loop: 'auto' | 'asyncio' | 'uvloop';
+    concurrency: number;
+    /** --ws-max-size, --ws-ping-interval/--ws-ping-timeout (ms), --ws-per-message-deflate (src/worker/asgi/websocket-session.ts). */
+    ws?: { maxSize: number; pingIntervalMs: number; pingTimeoutMs: number; perMessageDeflate: boolean };
+  };
   /** add-header, del-header, write errors, post-buffering, http-keepalive (src/worker/exchange-options.ts). */
   exchange: ExchangeOptions;
   /** --hook-post-fork, --hook-pre-app, --hook-post-app, --hook-accepting (run by the worker's entry around boot and serve). */

@@ -1,5 +1,5 @@
 import type { ProtocolError } from '../protocol/errors';
-import type { Exchange, ResponseOutput } from './exchange';
+import type { Exchange, ResponseOutput, UpgradedConnection } from './exchange';
 import { errorResponse } from './framing';
 import type { Transport, TransportEvents } from './transport';
 
@@ -32,6 +32,7 @@ type ConnState =
   | 'idle' // nothing buffered, nothing in flight: idle timeout
   | 'reading' // a request is arriving: head deadline / body stall timeout
   | 'serving' // a request is queued or in Python: no read timeout
+  | 'upgraded' // a WebSocket: its own pings time it out; only a client that stops reading is cut here
   | 'closed';
 
 /** The largest number of parsed requests a client may pipeline ahead of its responses. */
@@ -116,6 +117,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   }
 
   drain(): void {
+    if (this.state === 'upgraded') this.arm(); // no write may follow soon to clear the stall deadline
     this.resolveDrain(true);
   }
 
@@ -335,6 +337,26 @@ export class Connection implements ResponseOutput, TransportEvents {
     this.transport.destroy();
   }
 
+  /**
+   * Switch protocols (a WebSocket after its 101): `reader` gets the input from
+   * now on. Refused (null) when input followed the request (the client must
+   * wait for the 101, RFC 6455 §4.1) or the connection is going down.
+   */
+  takeOver(reader: ConnectionReader): UpgradedConnection | null {
+    if (this.closed || this.pending.length > 0 || this.partialRequest || this.pendingError !== null) return null;
+    this.reader = reader;
+    this.state = 'upgraded';
+    this.arm();
+    if (!this.peerEnded) this.transport.resume();
+    return {
+      pause: () => this.transport.pause(),
+      resume: () => {
+        if (!this.closed) this.transport.resume();
+      },
+      end: () => this.endGracefully(),
+    };
+  }
+
   /** The response ended before its streamed body: the rest is read and dropped (the connection closes). */
   private endStreamedBody(): void {
     const ex = this.streamedEx;
@@ -431,7 +453,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   /** Set the deadline the current state calls for. */
   private arm(): void {
     if (this.state === 'closed') return;
-    if (this.state === 'serving') {
+    if (this.state === 'serving' || this.state === 'upgraded') {
       // The app is working: that is harakiri's business, not ours. Only a
       // client that stops reading our response is timed out.
       // A streamed body still arriving is the client's business though, unless we paused it.

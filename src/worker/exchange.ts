@@ -1,4 +1,5 @@
 import type { BodyCollector } from './body';
+import type { ConnectionReader } from './connection';
 import type { BodyStream } from './asgi/body-stream';
 
 /** Where a response goes: the client connection, seen from the runner. */
@@ -53,4 +54,24 @@ export interface Exchange {
   stream?: BodyStream;
   /** ASGI: told when the client closes or half-closes while the request is in the app (http.disconnect). */
   clientGone?: () => void;
+  /** Set when the request asked to switch to WebSocket (HTTP sockets): the runner may take the connection over. */
+  upgrade?: UpgradeRequest;
+}
+
+/** A request with "Upgrade: websocket" (src/worker/asgi/websocket-session.ts serves it for ASGI apps). */
+export interface UpgradeRequest {
+  /** The request's header fields, raw names as sent, latin-1. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Hand the connection's input to `reader` from now on (right after writing the 101); null when it cannot be. */
+  takeOver(reader: ConnectionReader): UpgradedConnection | null;
+  /** Called if the client leaves before the connection is taken over (the app is still deciding). */
+  onClosed(listener: () => void): void;
+}
+
+/** The connection once switched: flow control and the end, besides ResponseOutput's write/drained/destroy. */
+export interface UpgradedConnection {
+  pause(): void;
+  resume(): void;
+  /** FIN after what is written (the close handshake is over); the socket timeout closes it if the client never does. */
+  end(): void;
 }

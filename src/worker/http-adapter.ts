@@ -29,6 +29,8 @@ const HOSTNAME = os.hostname();
 export function serveHttpConnection(transport: Transport, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
   const conn = new Connection(transport, host, opts.timeouts);
   let current: Exchange | null = null;
+  /** A WebSocket request's session, told if the client leaves before its 101. */
+  let upgradeGone: (() => void) | null = null;
   /** The head just parsed has a body: once this read is consumed, hand the request on if the body is still arriving. */
   let mayStream = false;
   let expectContinue = false;
@@ -36,6 +38,9 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
     {
       onHead: (head) => {
         current = exchangeFor(head, conn, opts);
+        if (asksForWebSocket(head)) {
+          current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (upgradeGone = listener) };
+        }
         conn.headParsed();
         const hasBody = head.contentLength > 0 || head.chunked;
         mayStream = hasBody && host.streamsBodies === true;
@@ -83,7 +88,10 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
       conn.noteInput();
     },
     // The client half-closed: answer what it sent completely, then close.
+    // (A WebSocket client never does before its 101: it left.)
     end: () => {
+      upgradeGone?.();
+      upgradeGone = null;
       current?.stream?.fail(); // a body cut short never completes
       conn.closeWhenIdle();
     },
@@ -91,6 +99,8 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
       if (current?.stream !== undefined) current.stream.fail();
       else current?.body.dispose();
       current = null;
+      upgradeGone?.();
+      upgradeGone = null;
     },
     needsInput: () => true, // keep-alive: the next request, or EOF
   });
@@ -155,4 +165,25 @@ export function fixChunkedLength(ex: Exchange): void {
   const index = ex.vars.findIndex(([k]) => k === 'CONTENT_LENGTH');
   if (index >= 0) ex.vars[index] = ['CONTENT_LENGTH', length];
   else ex.vars.push(['CONTENT_LENGTH', length]);
+}
+
+/**
+ * "Upgrade: websocket" with "Connection: upgrade" on an HTTP/1.1 GET (RFC 6455
+ * §4.1). The handshake's own checks (key, version) come later, and only for
+ * ASGI apps: a WSGI app gets the request as today (uWSGI passes it to the app).
+ */
+function asksForWebSocket(head: HttpHead): boolean {
+  if (head.method !== 'GET' || head.version !== '1.1') return false;
+  let upgrade = false;
+  let connection = false;
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') upgrade ||= hasToken(value, 'websocket');
+    else if (lower === 'connection') connection ||= hasToken(value, 'upgrade');
+  }
+  return upgrade && connection;
+}
+
+function hasToken(list: string, token: string): boolean {
+  return list.split(',').some((item) => item.trim().toLowerCase() === token);
 }

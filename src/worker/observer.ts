@@ -61,6 +61,11 @@ export class WorkerObserver implements RequestObserver {
     this.board.requestStarted(ex.core, ex.appId, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`);
   }
 
+  /** A WebSocket after its 101: its slot is no longer timed by harakiri (it may stay open for hours). */
+  detached(ex: Exchange): void {
+    this.board.requestDetached(ex.core);
+  }
+
   finished(ex: Exchange, o: ResponseOutcome): void {
     const writeError = (o.writeErrors ?? 0) > 0;
     const durationUs = this.board.requestFinished(ex.core, { appId: ex.appId, txBytes: o.wireBytes ?? o.headerBytes + o.bodyBytes, exception: o.exception === true, writeError });

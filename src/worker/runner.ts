@@ -41,6 +41,8 @@ export interface RunnerOptions {
 export interface RequestObserver {
   /** The request enters the app; `ex.core` says which core runs it. */
   started(ex: Exchange): void;
+  /** The request became a long-lived connection (a WebSocket): not timed by harakiri any more. */
+  detached?(ex: Exchange): void;
   /** `o.status` is what the client got (500 when the app failed before its headers). */
   finished(ex: Exchange, o: ResponseOutcome): void;
   /** Requests this worker finished. */
@@ -304,7 +306,7 @@ export abstract class RunnerBase implements CoreCalls {
   }
 
   /** Every response ends here, once: the observer counts it (scoreboard), then the request log. */
-  private done(ex: Exchange, o: Outcome): void {
+  protected done(ex: Exchange, o: Outcome): void {
     const observer = this.opts.observer;
     observer?.finished(ex, o);
     const requestLog = this.opts.requestLog;

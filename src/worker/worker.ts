@@ -151,7 +151,8 @@ export class Worker implements ConnectionHost, StaticHost {
     };
     if (interfaces.includes('asgi')) {
       const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
-      this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, threads: c.threads }, interfaces, runnerOptions);
+      const ws = asgi.ws ?? { maxSize: 16 << 20, pingIntervalMs: 20_000, pingTimeoutMs: 20_000, perMessageDeflate: true };
+      this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, ws, threads: c.threads }, interfaces, runnerOptions);
     } else if (c.threads > 1) {
       this.runner = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions);
     } else {

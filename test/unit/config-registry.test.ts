@@ -31,9 +31,9 @@ function sourceFiles(dir: string): string[] {
  * one interpreter per worker (single-interpreter), descriptors are opened
  * O_CLOEXEC (close-on-exec), HTTP/1.1 responses without a length are chunked
  * (http-auto-chunked), Node's loop offloads file and socket writes
- * (offload-threads).
+ * (offload-threads), ASGI apps always get WebSockets (http-websockets).
  */
-const ALWAYS_ON = new Set(['lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'http-auto-chunked', 'offload-threads']);
+const ALWAYS_ON = new Set(['lazy-apps', 'lazy', 'single-interpreter', 'close-on-exec', 'http-auto-chunked', 'offload-threads', 'http-websockets']);
 
 test('every option marked implemented is read somewhere in src/ (status tells the truth)', () => {
   const src = join(repoRoot(), 'src');

@@ -60,23 +60,23 @@ export const PYTHON_OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'asgi-concurrency', kind: 'scalar', type: 'int', default: 100, min: 1, max: 65535, status: 'implemented', metavar: 'n', section: SECTION,
-    help: 'most ASGI requests in flight per worker; past it connections wait in the listen backlog (nuwsgi option)',
+    help: 'most ASGI requests in flight per worker, an open WebSocket counting as one; past it connections wait in the listen backlog (nuwsgi option)',
   },
   {
-    name: 'ws-max-size', kind: 'scalar', type: 'int', default: 16777216, status: 'planned', metavar: 'bytes', section: SECTION,
-    help: 'largest WebSocket message for ASGI apps (WebSockets are not served yet; nuwsgi option)',
+    name: 'ws-max-size', kind: 'scalar', type: 'int', default: 16777216, min: 1, status: 'implemented', metavar: 'bytes', section: SECTION,
+    help: "largest WebSocket message an ASGI app receives (after decompression); a bigger one closes the connection with 1009 (uvicorn's --ws-max-size; nuwsgi option)",
   },
   {
-    name: 'ws-ping-interval', kind: 'scalar', type: 'int', default: 20, status: 'planned', metavar: 'secs', section: SECTION,
-    help: 'seconds between WebSocket pings (WebSockets are not served yet; nuwsgi option)',
+    name: 'ws-ping-interval', kind: 'scalar', type: 'int', default: 20, min: 0, status: 'implemented', metavar: 'secs', section: SECTION,
+    help: "seconds between the pings Node sends on each ASGI WebSocket, 0 = none (uvicorn's --ws-ping-interval; nuwsgi option)",
   },
   {
-    name: 'ws-ping-timeout', kind: 'scalar', type: 'int', default: 20, status: 'planned', metavar: 'secs', section: SECTION,
-    help: 'seconds to wait for a WebSocket pong (WebSockets are not served yet; nuwsgi option)',
+    name: 'ws-ping-timeout', kind: 'scalar', type: 'int', default: 20, min: 1, status: 'implemented', metavar: 'secs', section: SECTION,
+    help: "seconds a WebSocket client has to answer a ping before the connection is closed with 1011 (uvicorn's --ws-ping-timeout; nuwsgi option)",
   },
   {
-    name: 'ws-per-message-deflate', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
-    help: 'offer permessage-deflate on WebSockets (WebSockets are not served yet; nuwsgi option)',
+    name: 'ws-per-message-deflate', kind: 'flag', type: 'bool', default: true, argument: 'optional', status: 'implemented', section: SECTION,
+    help: "accept the permessage-deflate compression WebSocket clients offer (RFC 7692); on by default as uvicorn's, =false turns it off (nuwsgi option)",
   },
   {
     name: 'manage-script-name', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,

@@ -51,8 +51,9 @@ export const SOCKETS_OPTIONS: readonly OptionSpec[] = [
     note: 'nuwsgi\'s HTTP sockets always keep alive (pipelining included); N > 1 sets how many seconds a kept-alive connection may wait for its next request (as uWSGI\'s router), 0 turns keep-alive off',
   },
   {
-    name: 'http-websockets', kind: 'flag', type: 'bool', status: 'planned', section: SECTION,
+    name: 'http-websockets', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,
     help: 'automatically detect websockets connections and put the session in raw mode',
+    note: 'accepted for uWSGI configs; WebSockets are always on for ASGI apps (Node does the handshake and frames, docs/asgi.md), and a WSGI app gets an Upgrade request as a plain request, as uWSGI passes it',
   },
   {
     name: 'http-auto-chunked', kind: 'flag', type: 'bool', status: 'implemented', section: SECTION,

@@ -6,6 +6,7 @@ import { RunnerBase, type RunnerOptions } from '../runner';
 import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
 import { NuwsgiError } from '../../util/errors';
+import { WebSocketSession, type WsSettings } from './websocket-session';
 import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
 import { fixChunkedLength } from '../http-adapter';
 
@@ -17,6 +18,8 @@ export interface AsgiSettings {
   loop: 'auto' | 'asyncio' | 'uvloop';
   /** --threads: the default executor's size (run_in_executor, sync endpoints). */
   threads: number;
+  /** --ws-*: WebSockets (always on for ASGI apps). */
+  ws: WsSettings;
 }
 
 /** A request in flight: its region (in the bridge) and what Node waits for. */
@@ -27,6 +30,8 @@ interface Slot {
   answered: (() => void) | null;
   /** Resolves once the app's task is over (EV_FREE). */
   freed: (() => void) | null;
+  /** The WebSocket the slot serves: every event of the slot is its. */
+  ws: WebSocketSession | null;
 }
 
 /**
@@ -44,6 +49,7 @@ export class AsgiRunner extends RunnerBase {
   private readonly jobFd: number;
   private readonly interfaces: string[];
   private stopped: (() => void) | null = null;
+  private readonly ws: WsSettings;
   /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
   private commands: Buffer[] = [];
 
@@ -52,8 +58,9 @@ export class AsgiRunner extends RunnerBase {
     if (settings.concurrency > MAX_SLOTS) throw new NuwsgiError('E_CONFIG', `asgi-concurrency: at most ${MAX_SLOTS}`);
     this.bridge = bridge;
     this.interfaces = interfaces;
+    this.ws = settings.ws;
     bridge.growRegions(settings.concurrency);
-    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null });
+    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null, ws: null });
     this.slots = [...this.idle].reverse();
     const [jobRead, jobWrite] = makePipe();
     const [doneRead, doneWrite] = makePipe();
@@ -92,6 +99,10 @@ export class AsgiRunner extends RunnerBase {
     }
     const slot = this.slots[id];
     if (slot === undefined) return;
+    if (slot.ws !== null) {
+      slot.ws.onEvent(event);
+      return;
+    }
     if (event === ASGI_EV.RECEIVE) {
       this.receive(slot);
       return;
@@ -131,6 +142,10 @@ export class AsgiRunner extends RunnerBase {
     try {
       if (!this.begin(ex, slot.id)) return;
       slot.ex = ex;
+      if (ex.upgrade !== undefined && this.interfaces[ex.appId] === 'asgi') {
+        await this.runWebSocket(slot, ex);
+        return;
+      }
       const asgi = this.interfaces[ex.appId] === 'asgi';
       if (!asgi && ex.stream !== undefined && !(await this.collectBody(ex))) return;
       try {
@@ -165,6 +180,36 @@ export class AsgiRunner extends RunnerBase {
       this.onCoreFree();
       this.notifyIdle();
     }
+  }
+
+  /**
+   * A WebSocket holds its slot (one of --asgi-concurrency) until the app's
+   * task is over, as a request in flight does; never a thread.
+   */
+  private async runWebSocket(slot: Slot, ex: Exchange): Promise<void> {
+    const upgrade = ex.upgrade as NonNullable<Exchange['upgrade']>;
+    const host = {
+      command: (command: number) => this.send(encodeCommand(command, slot.id)),
+      region: this.bridge.slotRegion(slot.id),
+      outData: () => this.bridge.slotData(slot.id),
+      log: this.opts.log,
+      opened: () => this.opts.observer?.detached?.(ex),
+    };
+    const session = new WebSocketSession(host, ex, upgrade, this.ws);
+    slot.ws = session;
+    try {
+      await session.run(() => this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), null, ex.appId));
+    } finally {
+      slot.ws = null;
+      ex.body.dispose();
+      this.done(ex, session.outcome);
+    }
+  }
+
+  /** Draining (reload, recycling, stop): open WebSockets get Close 1012, their apps websocket.disconnect. */
+  override stopKeepingAlive(): void {
+    super.stopKeepingAlive();
+    for (const slot of this.slots) slot.ws?.shutdown();
   }
 
   /** A WSGI app mounted in an ASGI worker reads its body whole: collect the rest first. False when it never came. */

@@ -239,7 +239,7 @@ export class PythonBridge {
     });
   }
 
-  /** A slot's whole region (ASGI writes request body pieces at its end, python/_nuwsgi_asgi.py). */
+  /** A slot's whole region (ASGI writes request body pieces at its end, python/_nuwsgi_asgi.py; WebSocket messages, src/worker/asgi/ws-contract.ts). */
   slotRegion(slot: number): Buffer {
     return this.regions[slot] as Buffer;
   }
@@ -268,6 +268,11 @@ export class PythonBridge {
     if (kind !== ResponseKind.End) return { kind: ResponseKind.Broken };
     const trailers = coreData(region);
     return trailers !== null && trailers.length > 0 ? { kind, trailers } : { kind };
+  }
+
+  /** The bytes a slot's thread returned by address (kept alive until its next command); null when none. */
+  slotData(slot: number): Buffer | null {
+    return coreData(this.regions[slot] as Buffer);
   }
 
   private writeRequest(region: Buffer, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
