@@ -7,6 +7,7 @@ time in each direction (src/worker/asgi/ws-contract.ts is the other half):
 
     Node -> Python, commands on the job pipe (`<BBH`: command, 0, slot):
       CMD_WS_CONNECT  the region holds the request (as for CMD_HANDLE): start the app
+                      (answered with EV_WS_TAKEN once the request is read)
       CMD_WS_RECEIVE  the IN header (offset 64) and IN data (offset 128) hold a
                       message or a piece of one (flag MORE), or the disconnect
       CMD_WS_SENT     Node has written the last OUT message (and the socket drained)
@@ -293,6 +294,7 @@ def command(server, command_id, slot):
         environ, _body, app = _w._loads(core.view)
         ws = _WebSocket(server, core, environ, app)
         server.requests[slot] = ws
+        server.event(slot, EV_WS_TAKEN)  # the request is read: the region may carry messages now
         ws.start()
     elif command_id == CMD_WS_RECEIVE:
         server.requests[slot].received()

@@ -80,8 +80,8 @@ export class WebSocketSession {
   private extensionsOffer: string | undefined;
   /** Messages (and the disconnect) not yet taken by Python, in order. */
   private readonly inbox: Inbound[] = [];
-  /** A message (or piece) is with Python, its EV_WS_TAKEN awaited. */
-  private delivering = false;
+  /** A message (or piece) is with Python, its EV_WS_TAKEN awaited; at first, the request itself (CONNECT). */
+  private delivering = true;
   private deliveredBytes = 0;
   /** The disconnect is queued for (or with) Python: nothing more goes in. */
   private disconnectQueued = false;

@@ -13,7 +13,7 @@
  */
 
 export const WS_CMD = {
-  /** The region holds the request (as for HANDLE): start the app with a websocket scope. */
+  /** The region holds the request (as for HANDLE): start the app with a websocket scope; TAKEN once it is read. */
   CONNECT: 16,
   /** The IN header and data hold a message, a piece of one (FLAG_MORE), or the disconnect. */
   RECEIVE: 17,
@@ -24,7 +24,7 @@ export const WS_CMD = {
 export const WS_EV = {
   /** The OUT header holds a message from the app. */
   OUT: 16,
-  /** The IN piece is copied, or the message was taken by receive(): the next may go. */
+  /** The request (CONNECT) is read, the IN piece is copied, or the message was taken by receive(): the next may go. */
   TAKEN: 17,
 } as const;
 
