@@ -24,7 +24,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
 
 /** What the tests use: venvs, the example apps' frameworks, nginx in front, the oracles, logrotate and systemd-analyze for the .deb test, /etc/mime.types (media-types) for static files, promtool (prometheus) and a browser (chromium) for the stats and dashboard tests. */
-const TEST_PACKAGES = ['wrk', 'python3-venv', 'python3-flask', 'python3-django', 'python3-starlette', 'python3-fastapi', 'python3-uvloop', 'nginx', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'logrotate', 'systemd', 'media-types', 'prometheus', 'chromium'];
+const TEST_PACKAGES = ['wrk', 'python3-venv', 'python3-flask', 'python3-django', 'python3-starlette', 'python3-fastapi', 'python3-uvloop', 'python3-websockets', 'nginx', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'logrotate', 'systemd', 'media-types', 'prometheus', 'chromium'];
 
 /**
  * Files run in parallel per phase. Measured on the 2-core machine (4 copies of

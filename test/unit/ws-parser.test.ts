@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketParser } from '../../src/protocol/websocket/parser';
 import { MessageInflater } from '../../src/protocol/websocket/deflate';
+import { applyMask } from '../../src/protocol/websocket/frame';
 import {
   assertSplitInvariant,
   clientFrame,
@@ -197,11 +198,11 @@ test('7.x a close without payload has no code; a close ends the parser (later fr
 });
 
 test('7.x close codes: the valid ones pass with their reason, the others are 1002', () => {
-  const valid = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999];
+  const valid = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
   for (const code of valid) {
     assertSplitInvariant(clientFrame(CLOSE, closePayload(code, 'bye ☺')), [{ type: 'close', code, reason: 'bye ☺' }], undefined, `${code}`);
   }
-  const invalid = [0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
+  const invalid = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
   for (const code of invalid) {
     assertSplitInvariant(clientFrame(CLOSE, closePayload(code)), [PROTOCOL_ERROR], undefined, `${code}`);
   }
@@ -251,12 +252,15 @@ test('9.x a 64-bit length with the most significant bit set is 1002; a huge vali
   assertSplitInvariant(clientFrame(BINARY, 'x', { announcedLength: 1n << 40n }), [TOO_BIG]);
 });
 
-test('an unlimited parser (maxMessageSize: Infinity) takes a 64-bit length', () => {
+test('an unlimited parser (maxMessageSize: Infinity or 0) takes a 64-bit length', () => {
   const data = bytesOf(70000);
-  assert.deepEqual(
-    runInPieces(clientFrame(BINARY, data, { lengthBits: 64 }), 4096, () => ({ maxMessageSize: Infinity })),
-    [{ type: 'binary', hex: data.toString('hex') }],
-  );
+  for (const maxMessageSize of [Infinity, 0]) {
+    assert.deepEqual(
+      runInPieces(clientFrame(BINARY, data, { lengthBits: 64 }), 4096, () => ({ maxMessageSize })),
+      [{ type: 'binary', hex: data.toString('hex') }],
+      `${maxMessageSize}`,
+    );
+  }
 });
 
 test('the parser reports its status, and the events own their data', () => {
@@ -271,4 +275,80 @@ test('the parser reports its status, and the events own their data', () => {
   ]);
   assert.equal(parser.status, 'failed');
   assert.deepEqual(parser.feed(clientFrame(TEXT, 'more')), []);
+});
+
+test('applyMask: the word loop equals the byte-by-byte definition at every length, offset and alignment', () => {
+  const key = Buffer.from([0xa1, 0x02, 0xf3, 0x7c]);
+  const source = bytesOf(300, 3);
+  for (let length = 0; length <= 140; length++) {
+    for (let maskOffset = 0; maskOffset < 4; maskOffset++) {
+      for (let targetStart = 0; targetStart < 5; targetStart++) {
+        const target = Buffer.alloc(targetStart + length + 3, 0xee);
+        const input = source.subarray(1, 1 + length);
+        applyMask(input, key, maskOffset, target, targetStart);
+        const expected = Buffer.alloc(target.length, 0xee);
+        for (let i = 0; i < length; i++) expected[targetStart + i] = input[i]! ^ key[(maskOffset + i) % 4]!;
+        assert.deepEqual(target, expected, `length ${length}, offset ${maskOffset}, at ${targetStart}`);
+      }
+    }
+  }
+  // In place (source and target the same bytes), as a client masking its own buffer would.
+  const data = bytesOf(100, 9);
+  const copy = Buffer.from(data);
+  applyMask(data, key, 1, data, 0);
+  applyMask(data, key, 1, data, 0);
+  assert.deepEqual(data, copy);
+});
+
+test('random frame sequences (valid and broken) give the same events whole and in random pieces, and never throw', () => {
+  let seed = 20261202;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const opcodes = [TEXT, BINARY, CONT, CLOSE, PING, PONG, 3, 11];
+  const payloads = [Buffer.alloc(0), Buffer.from('hi ☺'), Buffer.from([0xc3]), Buffer.from([0xa9]), Buffer.from([3, 232]), bytesOf(130), Buffer.from([0xff])];
+  const limit = (): { maxMessageSize: number } => ({ maxMessageSize: 200 });
+  for (let n = 0; n < 3000; n++) {
+    const frames: Buffer[] = [];
+    for (let f = 1 + random(5); f > 0; f--) {
+      frames.push(clientFrame(opcodes[random(opcodes.length)]!, payloads[random(payloads.length)]!, {
+        fin: random(3) !== 0,
+        rsv1: random(20) === 0,
+        mask: random(30) !== 0,
+      }));
+    }
+    if (random(4) === 0) frames.push(bytesOf(1 + random(20), n)); // trailing garbage
+    const input = Buffer.concat(frames);
+    const whole = runParser([input], limit);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < input.length; ) {
+      const size = 1 + random(9);
+      pieces.push(input.subarray(i, i + size));
+      i += size;
+    }
+    assert.deepEqual(runParser(pieces, limit), whole, input.toString('hex'));
+  }
+});
+
+test('memory follows the bytes received: 1-byte fragments by the thousand, and announced lengths allocate nothing', () => {
+  const fragments: Buffer[] = [clientFrame(BINARY, Buffer.from([0]), { fin: false })];
+  for (let i = 1; i < 100_000; i++) fragments.push(clientFrame(CONT, Buffer.from([i & 0xff]), { fin: i === 99_999 }));
+  const [event, ...rest] = runInPieces(Buffer.concat(fragments), 65536, () => ({ maxMessageSize: 1 << 20 }));
+  assert.deepEqual(rest, []);
+  assert.equal(event?.type, 'binary');
+  assert.equal(event.type === 'binary' ? event.hex.length : 0, 200_000);
+
+  const before = process.memoryUsage().arrayBuffers;
+  const parsers: WebSocketParser[] = [];
+  for (let i = 0; i < 200; i++) {
+    const parser = new WebSocketParser({ maxMessageSize: 8 << 20 });
+    // A frame announcing 4 MB, of which 10 bytes arrive.
+    const frame = clientFrame(BINARY, Buffer.alloc(10), { announcedLength: 4 << 20 });
+    assert.deepEqual(parser.feed(frame), []);
+    parsers.push(parser);
+  }
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 50 << 20, `200 parsers waiting for 4 MB frames hold ${grown} bytes`);
+  assert.equal(parsers.length, 200);
 });

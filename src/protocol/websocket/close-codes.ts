@@ -17,6 +17,12 @@ export const CloseCode = {
   /** Sent by clients only (the server did not negotiate an extension they need). */
   MANDATORY_EXTENSION: 1010,
   INTERNAL_ERROR: 1011,
+  /** IANA: the server is restarting (a worker draining for a reload); the client may reconnect. */
+  SERVICE_RESTART: 1012,
+  /** IANA: temporary overload; try again later. */
+  TRY_AGAIN_LATER: 1013,
+  /** IANA: a gateway got an invalid response from upstream. */
+  BAD_GATEWAY: 1014,
   /** Reserved: never on the wire; TLS handshake failure. */
   TLS_HANDSHAKE: 1015,
 } as const;
@@ -24,17 +30,16 @@ export const CloseCode = {
 /**
  * Whether `code` may appear in a Close frame (received or sent).
  *
- * Valid: 1000-1003, 1007-1011 (the assigned codes that may be sent), and
- * 3000-4999 (registered libraries / private use). Invalid: below 1000, 1004
- * (reserved), 1005/1006/1015 (reserved for reports, never sent), 1012-2999
- * (unassigned or reserved for future RFCs) and 5000 up. 1012-1014 were later
- * assigned by IANA (service restart, try again later, bad gateway) but are not
- * in RFC 6455; Autobahn (7.9.x) expects them to be refused with 1002, like
- * the ws and websockets libraries do.
+ * Valid: 1000-1003 and 1007-1011 (RFC 6455 §7.4.1), 1012-1014 (registered
+ * with IANA since: service restart, try again later, bad gateway; the ws and
+ * websockets libraries accept them, and the Autobahn testsuite stopped
+ * counting them as invalid), and 3000-4999 (registered libraries / private
+ * use). Invalid: below 1000, 1004 (reserved), 1005/1006/1015 (reserved for
+ * reports, never sent), 1016-2999 (unassigned) and 5000 up.
  */
 export function isValidCloseCode(code: number): boolean {
   if (!Number.isInteger(code)) return false;
   if (code >= 1000 && code <= 1003) return true;
-  if (code >= 1007 && code <= 1011) return true;
+  if (code >= 1007 && code <= 1014) return true;
   return code >= 3000 && code <= 4999;
 }

@@ -56,7 +56,7 @@ export type WsEvent =
   | { type: 'error'; closeCode: number; reason: string };
 
 export interface WebSocketParserOptions {
-  /** Largest message, in bytes, after decompression (Infinity: no limit). */
+  /** Largest message, in bytes, after decompression (0 or Infinity: no limit, as the HTTP parser's 0). */
   maxMessageSize: number;
   /** Set when permessage-deflate was negotiated: RSV1 is then allowed and means "compressed". */
   inflater?: MessageInflater | null;
@@ -66,6 +66,7 @@ export interface WebSocketParserOptions {
 
 export type WebSocketParserStatus = 'open' | 'closed' | 'failed';
 
+const EMPTY = Buffer.alloc(0);
 /** Bytes of the frame header before the extended length: FIN/RSV/opcode, MASK/length. */
 const BASE_HEADER = 2;
 
@@ -90,18 +91,25 @@ export class WebSocketParser {
   private readonly maskKey = Buffer.alloc(4);
   private payloadLength = 0;
   private payloadReceived = 0;
-  private controlParts: Buffer[] = [];
+  /** A control frame's payload (at most 125 bytes, so allocated whole from the header). */
+  private control: Buffer = EMPTY;
 
   // The data message being reassembled (messageOpcode 0: none).
   private messageOpcode = 0;
   private messageCompressed = false;
-  private messageParts: Buffer[] = [];
+  /**
+   * The message's payload so far, in one buffer that grows as bytes arrive
+   * (never ahead of them: a header announcing 16 MB allocates nothing).
+   * One buffer rather than a list of pieces: a message sent as millions of
+   * 1-byte fragments must not cost a Buffer object per byte.
+   */
+  private message: Buffer = EMPTY;
   private messageSize = 0;
   private readonly utf8 = new Utf8Validator();
 
   constructor(options: WebSocketParserOptions) {
-    this.maxMessageSize = options.maxMessageSize;
-    this.maxCompressedSize = compressedAllowance(options.maxMessageSize);
+    this.maxMessageSize = options.maxMessageSize > 0 ? options.maxMessageSize : Infinity;
+    this.maxCompressedSize = compressedAllowance(this.maxMessageSize);
     this.inflater = options.inflater ?? null;
     this.requireMask = options.requireMask ?? true;
   }
@@ -199,7 +207,7 @@ export class WebSocketParser {
     this.payloadReceived = 0;
 
     if (this.opcode >= Opcode.CLOSE) {
-      this.controlParts = [];
+      this.control = Buffer.allocUnsafe(length);
     } else {
       if (this.opcode !== Opcode.CONTINUATION) this.startMessage();
       const limit = this.messageCompressed ? this.maxCompressedSize : this.maxMessageSize;
@@ -215,24 +223,26 @@ export class WebSocketParser {
   private startMessage(): void {
     this.messageOpcode = this.opcode;
     this.messageCompressed = this.rsv1;
-    this.messageParts = [];
+    this.message = EMPTY;
     this.messageSize = 0;
     this.utf8.reset();
   }
 
   private readPayload(chunk: Buffer, pos: number, events: WsEvent[]): number {
     const take = Math.min(this.payloadLength - this.payloadReceived, chunk.length - pos);
-    const piece = Buffer.allocUnsafe(take);
-    if (this.masked) applyMask(chunk.subarray(pos, pos + take), this.maskKey, this.payloadReceived, piece, 0);
-    else chunk.copy(piece, 0, pos, pos + take);
+    const isControl = this.opcode >= Opcode.CLOSE;
+    if (!isControl) this.reserve(take);
+    const target = isControl ? this.control : this.message;
+    const at = isControl ? this.payloadReceived : this.messageSize;
+    const source = chunk.subarray(pos, pos + take);
+    if (this.masked) applyMask(source, this.maskKey, this.payloadReceived, target, at);
+    else target.set(source, at);
     this.payloadReceived += take;
     pos += take;
-    if (this.opcode >= Opcode.CLOSE) {
-      this.controlParts.push(piece);
-    } else {
-      this.messageParts.push(piece);
+    if (!isControl) {
       this.messageSize += take;
-      if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.push(piece)) {
+      const validate = this.messageOpcode === Opcode.TEXT && !this.messageCompressed;
+      if (validate && !this.utf8.push(target.subarray(at, at + take))) {
         this.fail(events, CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
         return pos;
       }
@@ -244,10 +254,25 @@ export class WebSocketParser {
     return pos;
   }
 
+  /**
+   * Room for `extra` more message bytes. Grows geometrically (amortized copies
+   * stay linear), but never past the end of the current frame, so memory
+   * follows the bytes received, not the lengths announced.
+   */
+  private reserve(extra: number): void {
+    const needed = this.messageSize + extra;
+    if (needed <= this.message.length) return;
+    const frameEnd = this.messageSize + (this.payloadLength - this.payloadReceived);
+    const capacity = Math.max(needed, Math.min(this.message.length * 2, frameEnd));
+    const grown = Buffer.allocUnsafe(capacity);
+    this.message.copy(grown, 0, 0, this.messageSize);
+    this.message = grown;
+  }
+
   private endFrame(events: WsEvent[]): void {
     if (this.opcode >= Opcode.CLOSE) {
-      const payload = concat(this.controlParts);
-      this.controlParts = [];
+      const payload = this.control;
+      this.control = EMPTY;
       if (this.opcode === Opcode.PING) events.push({ type: 'ping', data: payload });
       else if (this.opcode === Opcode.PONG) events.push({ type: 'pong', data: payload });
       else this.readClose(payload, events);
@@ -257,11 +282,11 @@ export class WebSocketParser {
   }
 
   private finishMessage(events: WsEvent[]): void {
-    let data = concat(this.messageParts);
+    let data = exactly(this.message, this.messageSize);
     const text = this.messageOpcode === Opcode.TEXT;
     const compressed = this.messageCompressed;
     this.messageOpcode = 0;
-    this.messageParts = [];
+    this.message = EMPTY;
     this.messageSize = 0;
     if (compressed) {
       const result = this.inflater!.inflate(data, this.maxMessageSize);
@@ -309,14 +334,19 @@ export class WebSocketParser {
   private fail(events: WsEvent[], closeCode: number, reason: string): void {
     events.push({ type: 'error', closeCode, reason });
     this.state = 'failed';
-    this.messageParts = [];
-    this.controlParts = [];
+    this.message = EMPTY;
+    this.control = EMPTY;
   }
 }
 
-function concat(parts: Buffer[]): Buffer {
-  if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts);
+/**
+ * The first `size` bytes of `buffer`, for an event to own. A view when little
+ * capacity is wasted (a single frame fills its buffer exactly), a copy when
+ * geometric growth left more than a quarter unused.
+ */
+function exactly(buffer: Buffer, size: number): Buffer {
+  if (buffer.length - size <= size / 4) return buffer.subarray(0, size);
+  return Buffer.from(buffer.subarray(0, size));
 }
 
 /**
