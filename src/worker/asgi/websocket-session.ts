@@ -419,9 +419,9 @@ export class WebSocketSession {
 }
 
 /**
- * A Close frame with any code an ASGI app or nuwsgi may send: 1012 (service
- * restart) is registered with IANA but not in RFC 6455, so the protocol
- * layer's encodeClose refuses it; codes no peer accepts become 1000.
+ * A Close frame for any code an ASGI app may send: where encodeClose would
+ * throw (a code no peer accepts, such as 1005 or 999), the app's mistake
+ * becomes a normal closure (1000) rather than an exception in the worker.
  */
 function closeFrame(code: number, reason: string): Buffer {
   const sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
