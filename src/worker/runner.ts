@@ -9,6 +9,7 @@ import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, ser
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
+import { batchAgeMs, endBatch, flushBatch, withWriteBatch } from './write-batch';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -322,6 +323,13 @@ export abstract class RunnerBase implements CoreCalls {
  * free, `refill` may take one more connection from the kernel (accept4), so a
  * busy worker serves several requests per loop turn without ever accepting one
  * it cannot start at once.
+ *
+ * Complete responses of a pump are written in a batch (write-batch.ts) after
+ * its last Python call, but only while that cannot keep a finished response
+ * waiting: the batch is flushed before a Python call once a response in it has
+ * waited DEFER_MAX_MS, and before every call while the app has lately been
+ * slow (a call over SLOW_CALL_MS in the last SLOW_MEMORY_MS), since a slow
+ * call would hold the responses before it (head-of-line blocking, issue 11).
  */
 export class InlineRunner extends RunnerBase {
   private readonly bridge: PythonBridge;
@@ -329,8 +337,16 @@ export class InlineRunner extends RunnerBase {
   private busy = false;
   private scheduled = false;
   private pumping = false;
+  /** performance.now() at the end of the last Python call that took over SLOW_CALL_MS. */
+  private slowCallAt = -Infinity;
   /** Takes one more queued connection (its request, if complete, arrives via submit); false when none. */
   refill: () => boolean = () => false;
+
+  /** A Python call this long (ms) makes the app "slow" for SLOW_MEMORY_MS: no response is deferred past a call meanwhile. */
+  private static readonly SLOW_CALL_MS = 1;
+  private static readonly SLOW_MEMORY_MS = 1000;
+  /** The longest a complete response may wait in the batch before the next Python call starts, ms. */
+  private static readonly DEFER_MAX_MS = 1;
 
   constructor(bridge: PythonBridge, opts: RunnerOptions) {
     super(opts);
@@ -360,8 +376,10 @@ export class InlineRunner extends RunnerBase {
 
   private readonly pumpLater = (): void => {
     this.scheduled = false;
-    this.pump();
+    withWriteBatch(this.pumpNow);
   };
+
+  private readonly pumpNow = (): void => this.pump();
 
   /** Most connections one pump takes from the kernel itself (the loop must still turn). */
   private static readonly REFILL_MAX = 7;
@@ -386,7 +404,7 @@ export class InlineRunner extends RunnerBase {
           void pending.finally(() => {
             this.busy = false;
             this.onCoreFree();
-            this.pump();
+            withWriteBatch(this.pumpNow);
           });
         }
       }
@@ -402,12 +420,21 @@ export class InlineRunner extends RunnerBase {
   /** Returns a promise only when the response still holds the Python side (streaming). */
   private runOne(ex: Exchange): Promise<void> | undefined {
     if (!this.begin(ex, 0)) return undefined;
+    let started = performance.now();
+    if (started - this.slowCallAt < InlineRunner.SLOW_MEMORY_MS || batchAgeMs(started) >= InlineRunner.DEFER_MAX_MS) {
+      flushBatch();
+      started = performance.now();
+    }
     let result: HandleResult;
     try {
       result = this.bridge.handle(ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
     } finally {
       ex.body.dispose();
+      const ended = performance.now();
+      if (ended - started >= InlineRunner.SLOW_CALL_MS) this.slowCallAt = ended;
     }
+    // Streams, files and X-Sendfile need real writes (backpressure, sendfile on the descriptor).
+    if (result.meta.kind !== ResponseKind.Complete || this.opts.appFile !== undefined) endBatch();
     return this.respond(ex, result);
   }
 
