@@ -325,11 +325,12 @@ export abstract class RunnerBase implements CoreCalls {
  * it cannot start at once.
  *
  * Complete responses of a pump are written in a batch (write-batch.ts) after
- * its last Python call, but only while that cannot keep a finished response
- * waiting: the batch is flushed before a Python call once a response in it has
- * waited DEFER_MAX_MS, and before every call while the app has lately been
- * slow (a call over SLOW_CALL_MS in the last SLOW_MEMORY_MS), since a slow
- * call would hold the responses before it (head-of-line blocking, issue 11).
+ * its last Python call, but a finished response is only held across a call
+ * known to be short: the batch is flushed before a Python call unless the
+ * call's request target (the URI) took under SLOW_CALL_MS last time, no call
+ * took longer in the last SLOW_MEMORY_MS, and no response in the batch has
+ * waited DEFER_MAX_MS yet. A slow call would hold the responses before it
+ * (head-of-line blocking, issue 11); an unknown one might be slow.
  */
 export class InlineRunner extends RunnerBase {
   private readonly bridge: PythonBridge;
@@ -339,6 +340,9 @@ export class InlineRunner extends RunnerBase {
   private pumping = false;
   /** performance.now() at the end of the last Python call that took over SLOW_CALL_MS. */
   private slowCallAt = -Infinity;
+  /** How long the last call for each request target took, ms (cleared when it holds ROUTES_KEPT). */
+  private readonly lastCallMs = new Map<string, number>();
+  private static readonly ROUTES_KEPT = 4096;
   /** Takes one more queued connection (its request, if complete, arrives via submit); false when none. */
   refill: () => boolean = () => false;
 
@@ -421,7 +425,7 @@ export class InlineRunner extends RunnerBase {
   private runOne(ex: Exchange): Promise<void> | undefined {
     if (!this.begin(ex, 0)) return undefined;
     let started = performance.now();
-    if (started - this.slowCallAt < InlineRunner.SLOW_MEMORY_MS || batchAgeMs(started) >= InlineRunner.DEFER_MAX_MS) {
+    if (!this.knownShort(ex.uri, started)) {
       flushBatch();
       started = performance.now();
     }
@@ -430,12 +434,25 @@ export class InlineRunner extends RunnerBase {
       result = this.bridge.handle(ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
     } finally {
       ex.body.dispose();
-      const ended = performance.now();
-      if (ended - started >= InlineRunner.SLOW_CALL_MS) this.slowCallAt = ended;
+      this.noteCall(ex.uri, started, performance.now());
     }
     // Streams, files and X-Sendfile need real writes (backpressure, sendfile on the descriptor).
     if (result.meta.kind !== ResponseKind.Complete || this.opts.appFile !== undefined) endBatch();
     return this.respond(ex, result);
+  }
+
+  /** Whether the responses in the batch may wait for this call (see the class comment). */
+  private knownShort(uri: string, now: number): boolean {
+    if (now - this.slowCallAt < InlineRunner.SLOW_MEMORY_MS || batchAgeMs(now) >= InlineRunner.DEFER_MAX_MS) return false;
+    const last = this.lastCallMs.get(uri);
+    return last !== undefined && last < InlineRunner.SLOW_CALL_MS;
+  }
+
+  private noteCall(uri: string, started: number, ended: number): void {
+    const ms = ended - started;
+    if (ms >= InlineRunner.SLOW_CALL_MS) this.slowCallAt = ended;
+    if (this.lastCallMs.size >= InlineRunner.ROUTES_KEPT && !this.lastCallMs.has(uri)) this.lastCallMs.clear();
+    this.lastCallMs.set(uri, ms);
   }
 
   pull(): PullResult {
