@@ -56,7 +56,7 @@ FLAG_BODY_RETURNED = 4  # KIND_COMPLETE: the body is the bytes object handle() r
 _HEADER = struct.Struct("<IIIIqIIqq")
 _DATA = struct.Struct("<qq")  # at offset 48: data_addr, data_len
 HEADER_SIZE = 64
-# Commands Node writes into a core thread's job pipe (one byte each).
+# Commands Node gives a core thread through its job eventfd (the counter's value).
 CMD_HANDLE = 1
 CMD_PULL = 2
 CMD_ABORT = 3
@@ -745,7 +745,7 @@ def _abort(core):
 
 def start_cores(options_json):
     """--threads: one Python thread per core, each serving the commands Node
-    writes into its job pipe. Node never takes the GIL again: each thread takes
+    writes into its job eventfd (the counter's value is the command). Node never takes the GIL again: each thread takes
     it itself when its pipe wakes it (os.read releases it while waiting).
     Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n}."""
     import json
@@ -770,13 +770,13 @@ def _core_loop(core, job_fd, done_fd):
     mem = core.mem
     while True:
         try:
-            command = read(job_fd, 1)
+            command = read(job_fd, 8)  # an eventfd's counter (little-endian): the command
         except InterruptedError:
             continue
         except OSError:
             return  # the descriptor is gone: the worker is exiting
         if not command:
-            return  # Node closed the pipe: the worker is exiting
+            return  # the descriptor was closed: the worker is exiting
         core.held = None
         command = command[0]
         try:

@@ -2,6 +2,7 @@ import type { ProtocolError } from '../protocol/errors';
 import type { Exchange, ResponseOutput, UpgradedConnection } from './exchange';
 import { errorResponse } from './framing';
 import type { Transport, TransportEvents } from './transport';
+import { activeBatch, batchHolding, type BatchAction, type BatchTarget } from './write-batch';
 
 export interface ConnectionTimeouts {
   /** Idle keep-alive limit, and the most a request head may take (--http-timeout), ms. */
@@ -57,7 +58,7 @@ export interface ConnectionReader {
  * Deadlines are plain numbers checked by the worker's once-a-second sweep
  * (`checkDeadline`): arming one per request costs an assignment, not a timer.
  */
-export class Connection implements ResponseOutput, TransportEvents {
+export class Connection implements ResponseOutput, TransportEvents, BatchTarget {
   readonly transport: Transport;
   private readonly host: ConnectionHost;
   private readonly timeouts: ConnectionTimeouts;
@@ -275,23 +276,74 @@ export class Connection implements ResponseOutput, TransportEvents {
   /**
    * Most responses fit the socket buffer: the transport write(2)s them directly
    * on the descriptor when nothing is queued (measured: a few microseconds per
-   * request against going through a stream). Never deferred: a finished
-   * response must not wait for another request to finish (docs/architecture.md,
-   * "Dispatch and cores").
+   * request against going through a stream). While the inline runner batches
+   * (write-batch.ts), they wait for the batch's flush, which never holds them
+   * across a Python call that may be long.
    */
   private writeOne(data: Buffer): boolean {
+    const batch = this.batch();
+    if (batch !== null) {
+      this.deferred++;
+      batch.push(this, data);
+      return true;
+    }
     return this.transport.write(data);
+  }
+
+  /** Writes deferred by a batch and not yet written. */
+  private deferred = 0;
+
+  /**
+   * The batch this connection's output goes into: behind its own deferred
+   * writes, always; else into an open batch when a direct write would go
+   * out at once (nothing queued before it, a descriptor to write on).
+   */
+  private batch(): ReturnType<typeof activeBatch> {
+    if (this.deferred > 0) return batchHolding();
+    const open = activeBatch();
+    return open !== null && this.transport.fd >= 0 && this.transport.writableLength === 0 ? open : null;
+  }
+
+  /** @internal the batch writes what it deferred. */
+  writeNow(data: Buffer): boolean {
+    this.deferred--;
+    return this.transport.write(data);
+  }
+
+  /** @internal the batch closes the connection after what it deferred. */
+  settleNow(action: BatchAction): void {
+    this.deferred--;
+    if (action === 'end') this.transport.end();
+    else if (action === 'close') this.transport.closeWhenWritten();
+    else this.transport.destroy();
+  }
+
+  /** Close actions wait behind the connection's deferred writes, if it has any. */
+  private settle(action: BatchAction): void {
+    const batch = this.deferred > 0 ? batchHolding() : null;
+    if (batch !== null) {
+      this.deferred++;
+      batch.push(this, action);
+    } else if (action === 'end') this.transport.end();
+    else if (action === 'close') this.transport.closeWhenWritten();
+    else this.transport.destroy();
   }
 
   private writeMany(chunks: Buffer[]): boolean {
     let total = 0;
     for (const c of chunks) total += c.length;
     if (total <= JOIN_BELOW) return this.writeOne(Buffer.concat(chunks, total));
+    const batch = this.batch();
+    if (batch !== null) {
+      this.deferred += chunks.length;
+      for (const c of chunks) batch.push(this, c); // keep the order of what is already batched
+      return true;
+    }
     return this.transport.writev(chunks); // large pieces: no copy
   }
 
   directFd(): number {
-    if (this.state === 'closed' || this.transport.writableLength > 0) return -1;
+    if (this.state === 'closed' || this.deferred > 0 || activeBatch() !== null || this.transport.writableLength > 0) return -1;
     this.responseStarted = true;
     this.arm(); // progress made outside write(): no stall deadline while the client keeps up
     return this.transport.fd;
@@ -334,7 +386,7 @@ export class Connection implements ResponseOutput, TransportEvents {
   destroy(): void {
     this.endStreamedBody();
     this.inFlight = null;
-    this.transport.destroy();
+    this.settle('destroy');
   }
 
   /**
@@ -421,14 +473,14 @@ export class Connection implements ResponseOutput, TransportEvents {
       return;
     }
     this.state = 'closed';
-    this.transport.closeWhenWritten();
+    this.settle('close');
     this.deadline = Date.now() + this.timeouts.stallMs; // a client that never reads its answer
   }
 
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.transport.end();
+    this.settle('end'); // responses still deferred go out first, then the FIN
     // A client that never reads its answer must not keep the socket forever.
     this.deadline = Date.now() + this.timeouts.stallMs;
   }

@@ -10,6 +10,7 @@ import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
 import { sendFileBody } from './file-response';
+import { batchAgeMs, endBatch, flushBatch, withWriteBatch } from './write-batch';
 
 export interface RunnerOptions {
   /** Request lines (--log-format, --disable-logging...); none when absent. */
@@ -329,6 +330,14 @@ export abstract class RunnerBase implements CoreCalls {
  * free, `refill` may take one more connection from the kernel (accept4), so a
  * busy worker serves several requests per loop turn without ever accepting one
  * it cannot start at once.
+ *
+ * Complete responses of a pump are written in a batch (write-batch.ts) after
+ * its last Python call, but a finished response is only held across a call
+ * known to be short: the batch is flushed before a Python call unless the
+ * call's request target (the URI) took under SLOW_CALL_MS last time, no call
+ * took longer in the last SLOW_MEMORY_MS, and no response in the batch has
+ * waited DEFER_MAX_MS yet. A slow call would hold the responses before it
+ * (head-of-line blocking, issue 11); an unknown one might be slow.
  */
 export class InlineRunner extends RunnerBase {
   private readonly bridge: PythonBridge;
@@ -336,10 +345,21 @@ export class InlineRunner extends RunnerBase {
   private busy = false;
   private scheduled = false;
   private pumping = false;
+  /** performance.now() at the end of the last Python call that took over SLOW_CALL_MS. */
+  private slowCallAt = -Infinity;
+  /** How long the last call for each request target took, ms (cleared when it holds ROUTES_KEPT). */
+  private readonly lastCallMs = new Map<string, number>();
+  private static readonly ROUTES_KEPT = 4096;
   /** Takes one more queued connection (its request, if complete, arrives via submit); false when none. */
   refill: () => boolean = () => false;
   /** Told once per pump, before the first request enters Python (the loop blocks until the pump ends). */
   beforeRun: () => void = () => undefined;
+
+  /** A Python call this long (ms) makes the app "slow" for SLOW_MEMORY_MS: no response is deferred past a call meanwhile. */
+  private static readonly SLOW_CALL_MS = 1;
+  private static readonly SLOW_MEMORY_MS = 1000;
+  /** The longest a complete response may wait in the batch before the next Python call starts, ms. */
+  private static readonly DEFER_MAX_MS = 1;
 
   constructor(bridge: PythonBridge, opts: RunnerOptions) {
     super(opts);
@@ -369,8 +389,10 @@ export class InlineRunner extends RunnerBase {
 
   private readonly pumpLater = (): void => {
     this.scheduled = false;
-    this.pump();
+    withWriteBatch(this.pumpNow);
   };
+
+  private readonly pumpNow = (): void => this.pump();
 
   /** Most connections one pump takes from the kernel itself (the loop must still turn). */
   private static readonly REFILL_MAX = 7;
@@ -400,7 +422,7 @@ export class InlineRunner extends RunnerBase {
           void pending.finally(() => {
             this.busy = false;
             this.onCoreFree();
-            this.pump();
+            withWriteBatch(this.pumpNow);
           });
         }
       }
@@ -416,13 +438,35 @@ export class InlineRunner extends RunnerBase {
   /** Returns a promise only when the response still holds the Python side (streaming). */
   private runOne(ex: Exchange): Promise<void> | undefined {
     if (!this.begin(ex, 0)) return undefined;
+    let started = performance.now();
+    if (!this.knownShort(ex.uri, started)) {
+      flushBatch();
+      started = performance.now();
+    }
     let result: HandleResult;
     try {
       result = this.bridge.handle(ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
     } finally {
       ex.body.dispose();
+      this.noteCall(ex.uri, started, performance.now());
     }
+    // Streams, files and X-Sendfile need real writes (backpressure, sendfile on the descriptor).
+    if (result.meta.kind !== ResponseKind.Complete || this.opts.appFile !== undefined) endBatch();
     return this.respond(ex, result);
+  }
+
+  /** Whether the responses in the batch may wait for this call (see the class comment). */
+  private knownShort(uri: string, now: number): boolean {
+    if (now - this.slowCallAt < InlineRunner.SLOW_MEMORY_MS || batchAgeMs(now) >= InlineRunner.DEFER_MAX_MS) return false;
+    const last = this.lastCallMs.get(uri);
+    return last !== undefined && last < InlineRunner.SLOW_CALL_MS;
+  }
+
+  private noteCall(uri: string, started: number, ended: number): void {
+    const ms = ended - started;
+    if (ms >= InlineRunner.SLOW_CALL_MS) this.slowCallAt = ended;
+    if (this.lastCallMs.size >= InlineRunner.ROUTES_KEPT && !this.lastCallMs.has(uri)) this.lastCallMs.clear();
+    this.lastCallMs.set(uri, ms);
   }
 
   pull(): PullResult {

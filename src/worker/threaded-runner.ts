@@ -3,15 +3,16 @@ import { writeSync } from 'node:fs';
 import { koffi } from '../util/libc';
 import { NuwsgiError } from '../util/errors';
 import type { Exchange } from './exchange';
-import type { PythonBridge, PullResult } from './python/bridge';
-import { CMD_ABORT, CMD_HANDLE, CMD_PULL } from './python/meta';
+import type { HandleResult, PythonBridge, PullResult } from './python/bridge';
+import { CMD_ABORT, CMD_HANDLE, CMD_PULL, ResponseKind } from './python/meta';
+import { deferInTurn } from './write-batch';
 import { RunnerBase, type RunnerOptions } from './runner';
 import { openRawPipe } from './transport';
 
-/** One core: a Python thread, its region (in the bridge) and the pipe that wakes it. */
+/** One core: a Python thread, its region (in the bridge) and the eventfd that wakes it. */
 interface Core {
   readonly id: number;
-  /** Node's end of the core's job pipe. */
+  /** The core's job eventfd: Node adds the command's number, the thread reads (and so resets) it. */
   readonly jobFd: number;
   /** The request it runs (and streams), or null when idle. */
   ex: Exchange | null;
@@ -21,17 +22,32 @@ interface Core {
   running: Promise<void> | null;
 }
 
-const COMMANDS = [Buffer.from([0]), Buffer.from([CMD_HANDLE]), Buffer.from([CMD_PULL]), Buffer.from([CMD_ABORT])];
+/** eventfd(2) writes are 8-byte counters: a core has one command at a time, so the counter is the command. */
+const COMMANDS = [0, CMD_HANDLE, CMD_PULL, CMD_ABORT].map((cmd) => {
+  const b = Buffer.alloc(8);
+  b.writeUInt8(cmd, 0); // little-endian u64
+  return b;
+});
 const O_CLOEXEC = 0o2000000;
+const EFD_CLOEXEC = O_CLOEXEC;
 /** Core ids travel as one byte through the completion pipe. */
 export const MAX_CORES = 256;
 
 /**
  * threads = N: one Python thread per core (docs/architecture.md, "Dispatch and
- * cores"). Node writes a request into the core's region and one command byte
- * into its job pipe; the thread takes the GIL, runs the app, and writes its
- * core id into the completion pipe, which Node reads as a stream. The event
- * loop never takes the GIL and never waits for Python.
+ * cores"). Node writes a request into the core's region and the command into
+ * its job eventfd; the thread takes the GIL, runs the app, and writes its core
+ * id into the completion pipe, which Node reads as a stream (several ids per
+ * read when several cores finished meanwhile). The event loop never takes the
+ * GIL and never waits for Python.
+ *
+ * Why an eventfd and not a pipe for jobs: a pipe write is a "synchronous"
+ * wake-up to the kernel (the writer is expected to sleep next), so the woken
+ * core thread was queued on Node's own CPU and preempted the event loop in the
+ * middle of its turn; a CPU profile showed half of the loop's time inside
+ * those write(2)s. An eventfd wakes the thread like any other event: it runs
+ * on a free CPU and the loop finishes its turn (docs/architecture.md,
+ * "Performance notes").
  */
 export class ThreadedRunner extends RunnerBase {
   private readonly bridge: PythonBridge;
@@ -46,9 +62,9 @@ export class ThreadedRunner extends RunnerBase {
     this.bridge = bridge;
     const jobReadFds: number[] = [];
     for (let id = 0; id < cores; id++) {
-      const [read, write] = makePipe();
-      jobReadFds.push(read);
-      const core: Core = { id, jobFd: write, ex: null, waiting: null, running: null };
+      const jobFd = makeEventFd();
+      jobReadFds.push(jobFd);
+      const core: Core = { id, jobFd, ex: null, waiting: null, running: null };
       this.cores.push(core);
       this.idle.push(core);
     }
@@ -117,7 +133,7 @@ export class ThreadedRunner extends RunnerBase {
         ex.body.dispose(); // Python has opened a spooled body by now
       }
       try {
-        const pending = this.respond(ex, this.bridge.coreResult(core.id));
+        const pending = this.respondInTurn(ex, this.bridge.coreResult(core.id));
         if (pending !== undefined) await pending;
       } catch (err) {
         this.opts.log(`core ${core.id}: ${(err as Error).message}\n`);
@@ -131,6 +147,18 @@ export class ThreadedRunner extends RunnerBase {
       this.onCoreFree();
       this.notifyIdle();
     }
+  }
+
+  /**
+   * A complete response is written at the end of this loop turn, with the
+   * others completed in it (write-batch.ts): the write wakes the client, and a
+   * local one (nginx, a benchmark) would otherwise preempt the event loop in
+   * the middle of its turn, once per response.
+   */
+  private respondInTurn(ex: Exchange, result: HandleResult): Promise<void> | undefined {
+    if (result.meta.kind !== ResponseKind.Complete || this.opts.appFile !== undefined) return this.respond(ex, result);
+    deferInTurn(() => this.respond(ex, result));
+    return undefined;
   }
 
   private command(core: Core, command: number): Promise<void> {
@@ -164,6 +192,17 @@ export class ThreadedRunner extends RunnerBase {
   coreRequests(): Array<Exchange | null> {
     return this.cores.map((c) => c.ex);
   }
+}
+
+type EventFd = (initval: number, flags: number) => number;
+let eventfdFn: EventFd | undefined;
+
+/** A blocking eventfd (a core thread blocks reading it); Node writes it and never reads it. */
+export function makeEventFd(): number {
+  eventfdFn ??= koffi.load('libc.so.6').func('int eventfd(unsigned int initval, int flags)') as EventFd;
+  const fd = eventfdFn(0, EFD_CLOEXEC);
+  if (fd < 0) throw new NuwsgiError('E_PYTHON_INIT', `eventfd() failed (errno ${koffi.errno()})`);
+  return fd;
 }
 
 type Pipe2 = (fds: number[], flags: number) => number;

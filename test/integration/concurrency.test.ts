@@ -298,6 +298,26 @@ describe('dispatch: a worker takes only what a free core can start', () => {
     }
   });
 
+  test('threads=1: responses written in a batch are never held behind a call not known to be short', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--disable-logging']);
+    try {
+      const port = server.httpPort as number;
+      // Over a second of fast calls only: the runner now defers responses past calls it knows to be fast.
+      const end = Date.now() + 1200;
+      while (Date.now() < end) await Promise.all(Array.from({ length: 8 }, () => request(port, { path: '/' })));
+      // Six fast requests and then a 0.5 s one, in one burst: typically one pump runs them all.
+      const t0 = performance.now();
+      const fast = Array.from({ length: 6 }, () => request(port, { path: '/', headers: { Connection: 'close' } }).then(() => performance.now() - t0));
+      const slow = request(port, { path: '/sleep?0.5', timeoutMs: 10_000, headers: { Connection: 'close' } });
+      const times = await Promise.all(fast);
+      await slow;
+      // Held behind the slow call, they would take 500 ms or more.
+      assert.ok(Math.max(...times) < 400, `fast responses took ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('behind nginx (uwsgi_pass unix:), fast requests do not queue behind a back-to-back 0.5 s request', { skip: nginxSkipReason() ?? false }, async () => {
     const dir = makeTempDir();
     const sock = join(dir, 'app.sock');

@@ -224,7 +224,7 @@ export class PythonBridge {
 
   /**
    * --threads: start one Python thread per core. From here on Node never takes
-   * the GIL: each core's thread reads commands (CMD_*) from its job pipe and
+   * the GIL: each core's thread reads commands (CMD_*) from its job eventfd and
    * writes its core id into `doneFd` when the core's region holds the answer.
    */
   startCores(jobFds: number[], doneFd: number, stackKiB: number): void {

@@ -1,0 +1,77 @@
+// Same-minute A/B of server builds: every server is up at once and the wrk rounds are interleaved
+// (A, B, uWSGI, A, B, uWSGI...), so load from the rest of the machine hits each alike; prints CPU
+// µs per request (schedstat of the server's process tree, as run.mjs) per round and the medians.
+//
+// usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
+//   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
+//   APP     hello | flask | io50
+//   SERVER  uw (uWSGI) | nu:TREE[:ENV=V,...] (nuwsgi from a built checkout, e.g. nu:. and nu:/tmp/base)
+//   env     PROCS (2), THREADS (1), CONNS (50)
+// e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
+import { spawn, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const [mode, appName, roundsS, secsS, ...names] = process.argv.slice(2);
+const rounds = Number(roundsS), secs = Number(secsS);
+const APPS = { hello: ['examples/hello.py', '/'], flask: ['examples/flask_app.py', '/'], io50: ['bench/apps/bench_app.py', '/io'] };
+const [appFile, path] = APPS[appName];
+const procs = Number(process.env.PROCS ?? 2), threads = Number(process.env.THREADS ?? 1);
+const conns = Number(process.env.CONNS ?? 50);
+const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-ab-'));
+const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function cfg(name, sock) {
+  const th = threads > 1 ? ['--threads', String(threads)] : [];
+  const [kind, tree, env] = name.split(':'); // e.g. nu:/tmp/base:PYTHONMALLOC=malloc
+  const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const [k, v] = kv.split('='); envObj[k] = v; }
+  if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  return { cmd: 'uwsgi', args: ['--plugin', 'python3', '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--disable-logging', '--die-on-term'], env: envObj };
+}
+function tree(root) { const out = [root]; for (let i = 0; i < out.length; i++) { try { const ch = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim(); if (ch) out.push(...ch.split(' ').map(Number)); } catch {} } return out; }
+function cpuUs(root) { let ns = 0; for (const pid of tree(root)) { let t = []; try { t = readdirSync(`/proc/${pid}/task`); } catch { continue; } for (const tid of t) { try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch {} } } return ns / 1000; }
+const servers = [];
+process.on('exit', () => { for (const s of servers) { for (const pid of tree(s.pid).reverse()) { try { process.kill(pid, 'SIGKILL'); } catch {} } try { process.kill(-s.pid, 'SIGKILL'); } catch (e) { console.error('kill', s.pid, e.message); } try { if (s.nginx) process.kill(-s.nginx.pid, 'SIGKILL'); } catch {} } rmSync(dir, { recursive: true, force: true }); });
+process.on('SIGINT', () => process.exit(1));
+for (const [i, name] of names.entries()) {
+  const port = await freePort();
+  const unix = join(dir, `s${i}.sock`);
+  const sock = mode === 'nginx' ? ['--socket', unix] : (name.startsWith('uw') ? ['--http11-socket', `127.0.0.1:${port}`] : ['--http-socket', `127.0.0.1:${port}`]);
+  const c = cfg(name, sock);
+  const p = spawn(c.cmd, c.args, { cwd: ROOT, env: c.env, detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
+  const s = { name, pid: p.pid, port };
+  if (mode === 'nginx') {
+    const np = await freePort();
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t + i)};`).join(' ');
+    writeFileSync(join(dir, `n${i}.conf`), `user root root;\ndaemon off;\nworker_processes 1;\npid ${join(dir, `n${i}.pid`)};\nerror_log ${join(dir, `n${i}.err`)} warn;\nevents { worker_connections 4096; }\nhttp { access_log off; ${temp} server { listen 127.0.0.1:${np}; location / { include /etc/nginx/uwsgi_params; uwsgi_pass unix:${unix}; } } }\n`);
+    const n = spawn('/usr/sbin/nginx', ['-c', join(dir, `n${i}.conf`)], { detached: true, stdio: 'ignore' });
+    s.nginx = n; s.port = np;
+  }
+  servers.push(s);
+}
+// wait ready
+for (const s of servers) { for (let k = 0; k < 200; k++) { try { execFileSync('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${s.port}${path}`]); break; } catch { await sleep(100); } } }
+await sleep(500);
+const results = Object.fromEntries(servers.map((s) => [s.name, []]));
+const wrkArgs = (s, d) => ['-t2', `-c${conns}`, `-d${d}s`, ...(mode === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${s.port}${path}`];
+for (const s of servers) execFileSync('wrk', wrkArgs(s, 1)); // warm-up
+for (let r = 0; r < rounds; r++) {
+  for (const s of servers) {
+    const c0 = cpuUs(s.pid);
+    const out = execFileSync('wrk', wrkArgs(s, secs), { encoding: 'utf8' });
+    const c1 = cpuUs(s.pid);
+    const reqs = Number(/(\d+) requests in/.exec(out)[1]);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+    const errs = /Non-2xx|Socket errors/.test(out) ? ' ERR' : '';
+    results[s.name].push({ us: (c1 - c0) / reqs, rps });
+    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${((c1 - c0) / reqs).toFixed(1).padStart(7)} us/req ${rps.toFixed(0).padStart(7)} req/s${errs}\n`);
+  }
+}
+const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
+console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians`);
+const base = results[servers.find((s) => s.name.startsWith('uw'))?.name];
+for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x uwsgi' : ''}`); }
+process.exit(0);
