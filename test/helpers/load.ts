@@ -52,6 +52,35 @@ export async function until(probe: () => boolean, deadlineMs: number, what: stri
   }
 }
 
+/**
+ * Poll an async probe until it returns a value (not undefined), with a
+ * deadline; a probe that throws counts as "not yet" (its last error is shown
+ * on timeout, with the tail of `logs` when given).
+ */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string | (() => string),
+  deadlineMs = 30_000,
+  logs?: ServerProcess,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let last = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = String(err);
+    }
+    if (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    const tail = logs === undefined ? '' : `\n--- logs ---\n${logs.logs().slice(-6000)}`;
+    assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what} ${last}${tail}`);
+  }
+}
+
 export function count(server: ServerProcess, re: RegExp): number {
   return [...server.logs().matchAll(new RegExp(re.source, 'g'))].length;
 }

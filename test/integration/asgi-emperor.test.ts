@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
-import { count, loadWhile } from '../helpers/load';
+import { count, eventually, loadWhile } from '../helpers/load';
 import { descendants, isAlive, killGroup, listProcesses } from '../helpers/procs';
 import { startNuwsgi } from '../helpers/server';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
@@ -35,20 +35,6 @@ after(() => {
   for (const pid of vassalGroups) if (isAlive(pid)) killGroup(pid, 'SIGKILL');
 });
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, deadlineMs = 30_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = String(err);
-    }
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what} ${last}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('an ASGI vassal under the emperor', () => {
   test('a touch reload under load: zero failed requests, the new config serves, the old workers ran lifespan shutdown', async () => {

@@ -11,7 +11,7 @@ import { uwsgiRequest } from '../helpers/uwsgi';
 import { nuwsgiBin, runNuwsgi, startNuwsgi, startServer, type ServerProcess } from '../helpers/server';
 import { isAlive, killGroup, listProcesses, readProc } from '../helpers/procs';
 import { makeTempDir } from '../helpers/tmp';
-import { count, loadWhile } from '../helpers/load';
+import { count, eventually, loadWhile } from '../helpers/load';
 
 /** Every vassal master seen, killed (with its group) after the tests whatever happens: vassals lead their own groups. */
 const seenVassals = new Set<number>();
@@ -84,30 +84,6 @@ async function ask(sock: string): Promise<AppAnswer> {
   const res = await request(sock, { path: '/', timeoutMs: 5000 });
   assert.equal(res.status, 200);
   return JSON.parse(res.body.toString()) as AppAnswer;
-}
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string | (() => string),
-  deadlineMs = 30_000,
-  logs?: ServerProcess,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = String(err);
-    }
-    if (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      continue;
-    }
-    const tail = logs === undefined ? '' : `\n--- logs ---\n${logs.logs().slice(-6000)}`;
-    assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what} ${last}${tail}`);
-  }
 }
 
 const serving = (sock: string): Promise<AppAnswer> => eventually(() => ask(sock), `${sock} to serve`);

@@ -7,6 +7,7 @@ import type { VassalFile } from '../../src/emperor/monitor';
 import type { VassalProcessEvents, SpawnRequest } from '../../src/emperor/spawn';
 import { TO_EMPEROR, TO_VASSAL } from '../../src/emperor/protocol';
 import { vassalStats } from '../../src/emperor/stats';
+import { until } from '../helpers/load';
 
 class FakeProcess {
   readonly sent: number[] = [];
@@ -62,14 +63,6 @@ function rig(policy: Partial<VassalPolicy> = {}, onDemandName?: string): Rig {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(probe: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function comeUp(p: FakeProcess): void {
   p.events.onByte(TO_EMPEROR.spawned);
@@ -128,7 +121,7 @@ test('a vassal that ignores the stop is killed (whole group) when the mercy runs
   const r = rig();
   r.vassal.start();
   r.vassal.stop();
-  await eventually(() => r.last().signals.includes('SIGKILL'), 'SIGKILL after the mercy');
+  await until(() => r.last().signals.includes('SIGKILL'), 2000, 'SIGKILL after the mercy');
   assert.ok(r.logs.includes('[emperor] NO MERCY for vassal app.ini !!!'));
   r.last().events.onExit(null, 'SIGKILL');
   assert.equal(r.vassal.state, 'dead');
@@ -145,7 +138,7 @@ test('an unloyal vassal that keeps dying is throttled: doubling delays up to the
     assert.equal(r.vassal.state, 'throttled');
     const line = r.logs.filter((l) => l.startsWith('[emperor] respawning vassal app.ini in ')).at(-1) ?? '';
     delays.push(Number(/in (\d+) ms/.exec(line)?.[1]));
-    await eventually(() => r.procs.length === started + 1, 'the respawn');
+    await until(() => r.procs.length === started + 1, 2000, 'the respawn');
     assert.equal(r.vassal.state, 'starting');
   }
   assert.deepEqual(delays, [20, 40, 80, 80, 80]);
@@ -159,13 +152,13 @@ test('loyalty resets the throttle; a loyal vassal that dies comes back without w
   const r = rig({ throttleMs: 30 });
   r.vassal.start();
   r.last().events.onExit(1, null);
-  await eventually(() => r.procs.length === 2, 'first respawn');
+  await until(() => r.procs.length === 2, 2000, 'first respawn');
   comeUp(r.last());
   assert.equal(r.vassal.throttle.entry(), undefined, 'loyal: no blacklist entry');
   await sleep(40);
   r.last().events.onExit(null, 'SIGSEGV');
   assert.ok(r.logs.some((l) => l === '[emperor] respawning vassal app.ini in 0 ms'));
-  await eventually(() => r.procs.length === 3, 'immediate respawn');
+  await until(() => r.procs.length === 3, 2000, 'immediate respawn');
 });
 
 test('a throttled vassal whose file changes is started at once; one whose file is gone just goes', async () => {
@@ -188,7 +181,7 @@ test('a vassal that stops sending heartbeats is killed (then respawned as a deat
   r.vassal.start();
   comeUp(r.last());
   r.last().events.onByte(TO_EMPEROR.heartbeat);
-  await eventually(() => r.last().signals.includes('SIGKILL'), 'the heartbeat watchdog');
+  await until(() => r.last().signals.includes('SIGKILL'), 2000, 'the heartbeat watchdog');
   assert.ok(r.logs.includes('[emperor] vassal app.ini sent no heartbeat in last 0.03 seconds, brutally respawning it...'));
 });
 
@@ -209,10 +202,10 @@ test('a channel that closes while the process lives gets the vassal cursed: SIGT
   r.vassal.start();
   r.last().channelOpen = false;
   r.last().events.onChannelClosed();
-  await eventually(() => r.vassal.state === 'stopping', 'the curse');
+  await until(() => r.vassal.state === 'stopping', 2000, 'the curse');
   assert.deepEqual(r.last().signals, ['SIGTERM']);
   assert.ok(r.logs.some((l) => l.startsWith('[emperor] curse the uwsgi instance app.ini (pid: ')));
-  await eventually(() => r.last().signals.includes('SIGKILL'), 'SIGKILL');
+  await until(() => r.last().signals.includes('SIGKILL'), 2000, 'SIGKILL');
   r.last().events.onExit(null, 'SIGKILL');
   assert.equal(r.vassal.state, 'dead');
 });
@@ -328,7 +321,7 @@ test('on demand: byte 22 (die-on-idle) stops the vassal and holds the socket aga
   const second = r.last();
   comeUp(second);
   second.events.onByte(TO_EMPEROR.voluntaryStop);
-  await eventually(() => second.signals.includes('SIGKILL'), 'SIGKILL after the curse tolerance');
+  await until(() => second.signals.includes('SIGKILL'), 2000, 'SIGKILL after the curse tolerance');
   second.events.onExit(null, 'SIGKILL');
   assert.equal(r.vassal.state, 'on-demand');
 });

@@ -4,23 +4,11 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIFO_COMMANDS, MasterFifo, parseFifoInput, type FifoHandlers } from '../../src/master/fifo';
 import { makeTempDir } from '../helpers/tmp';
+import { eventually } from '../helpers/load';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 /** Polls until `check` passes or the deadline: FIFO reads arrive asynchronously. */
-async function eventually(check: () => void, deadlineMs = 5000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
 function recorder(): { calls: string[]; handlers: FifoHandlers } {
   const calls: string[] = [];
   const handlers: FifoHandlers = {};
@@ -60,9 +48,15 @@ test('a real FIFO: commands dispatch in order, unknown bytes are silent, a write
     assert.ok(statSync(path).isFIFO());
     assert.equal(statSync(path).mode & 0o777, 0o600 & ~process.umask());
     writeFileSync(path, '+++s\n');
-    await eventually(() => assert.deepEqual(calls, ['addWorker', 'addWorker', 'addWorker', 'printStats']));
+    await eventually(() => {
+      assert.deepEqual(calls, ['addWorker', 'addWorker', 'addWorker', 'printStats']);
+      return true;
+    }, 'the fifo command', 5000);
     writeFileSync(path, 'zq');
-    await eventually(() => assert.deepEqual(calls.slice(4), ['gracefulShutdown']));
+    await eventually(() => {
+      assert.deepEqual(calls.slice(4), ['gracefulShutdown']);
+      return true;
+    }, 'the fifo command', 5000);
     assert.deepEqual(logs, []);
   } finally {
     fifo.close(true);
@@ -100,13 +94,22 @@ test('slots: a digit switches to that --master-fifo (the old file stays), an unk
   try {
     assert.equal(existsSync(second), false);
     writeFileSync(first, '1s');
-    await eventually(() => assert.deepEqual(calls, ['printStats']));
-    await eventually(() => assert.equal(fifo.activePath, second));
+    await eventually(() => {
+      assert.deepEqual(calls, ['printStats']);
+      return true;
+    }, 'the fifo command', 5000);
+    await eventually(() => {
+      assert.equal(fifo.activePath, second);
+      return true;
+    }, 'the fifo command', 5000);
     assert.ok(statSync(second).isFIFO());
     assert.ok(statSync(first).isFIFO(), 'the old fifo is left for whoever reads it now');
     assert.match(logs[0] ?? '', /^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - active master fifo is now .*b\.fifo$/);
     writeFileSync(second, 'w');
-    await eventually(() => assert.deepEqual(calls, ['printStats', 'gracefulWorkersReload']));
+    await eventually(() => {
+      assert.deepEqual(calls, ['printStats', 'gracefulWorkersReload']);
+      return true;
+    }, 'the fifo command', 5000);
     fifo.handle(bytes('7'));
     assert.equal(fifo.activePath, first);
     assert.match(logs[1] ?? '', /active master fifo is now .*a\.fifo$/);
