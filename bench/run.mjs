@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: nuwsgi vs uWSGI vs gunicorn, side by side, with wrk.
+// `npm run bench`: nuwsgi vs uWSGI vs gunicorn (WSGI apps), nuwsgi --asgi vs
+// uvicorn vs hypercorn (ASGI apps), side by side, with wrk.
 //
 // One server at a time (the machine has 2 cores), each with 2 workers, on
 // the same apps and the same interpreter; prints a table with ratios against
@@ -17,7 +18,12 @@ import { fail, freePort, listOf, parseFlags } from './lib/cli.mjs';
 import { processTree, readProcText, treeMemory } from './lib/proc-tree.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn'];
+const ALL_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn', 'uvicorn', 'hypercorn'];
+/** Which servers serve which kind of app; a pair that does not fit is skipped. */
+const WSGI_SERVERS = ['nuwsgi', 'uwsgi', 'gunicorn'];
+const ASGI_SERVERS = ['nuwsgi', 'uvicorn', 'hypercorn'];
+/** Servers that speak the uwsgi protocol to nginx (uwsgi_pass); the others get proxy_pass. */
+const UWSGI_PROTOCOL = ['nuwsgi', 'uwsgi'];
 const APPS = {
   hello: { file: 'examples/hello.py', module: 'hello:application', path: '/' },
   flask: { file: 'examples/flask_app.py', module: 'flask_app:app', path: '/' },
@@ -27,6 +33,9 @@ const APPS = {
   io50: { file: 'bench/apps/bench_app.py', module: 'bench_app:application', chdir: 'bench/apps', path: '/io' },
   // ...and hello beside a back-to-back 0.5 s request (mode hol).
   hol: { file: 'bench/apps/bench_app.py', module: 'bench_app:application', chdir: 'bench/apps', path: '/' },
+  // ASGI apps (nuwsgi --asgi, uvicorn, hypercorn): a raw ASGI hello, and a FastAPI JSON endpoint.
+  'asgi-hello': { asgi: true, module: 'asgi_hello:app', chdir: 'bench/apps', path: '/' },
+  fastapi: { asgi: true, module: 'fastapi_app:app', chdir: 'bench/apps', path: '/' },
 };
 /** Mode hol: the path one client requests back to back while wrk loads the app's path. */
 const SLOW_PATH = '/slow';
@@ -37,8 +46,11 @@ const STOP_DEADLINE_MS = 15_000;
 // Options: flags win over BENCH_* environment variables.
 
 const USAGE = `usage: node bench/run.mjs [options]
-  --servers LIST      nuwsgi,uwsgi,gunicorn (default all; env BENCH_SERVERS)
-  --apps LIST         hello,flask,django,io50,hol (default hello,flask; env BENCH_APPS)
+  --servers LIST      nuwsgi,uwsgi,gunicorn,uvicorn,hypercorn (default all; env BENCH_SERVERS);
+                      WSGI apps run on the first three, ASGI apps on nuwsgi (--asgi), uvicorn
+                      (--loop uvloop --http httptools) and hypercorn (-k uvloop)
+  --apps LIST         hello,flask,django,io50,hol,asgi-hello,fastapi (default hello,flask; env BENCH_APPS)
+                      asgi-hello: a raw ASGI 3 hello; fastapi: a FastAPI JSON endpoint (python3-fastapi)
                       django: a template rendered from a 10-row query on SQLite (python3-django)
                       io50: waits 50 ms per request; hol: hello, with /slow for mode hol
   --duration SECS     measured wrk run per case (default 10; env BENCH_DURATION)
@@ -52,7 +64,7 @@ const USAGE = `usage: node bench/run.mjs [options]
                       keepalive: wrk straight to the server's HTTP socket, keep-alive
                       close:     the same with 'Connection: close' (one request per connection)
                       nginx:     wrk -> nginx -> unix socket; uwsgi_pass for nuwsgi and uWSGI,
-                                 proxy_pass for gunicorn (it has no uwsgi protocol)
+                                 proxy_pass for gunicorn, uvicorn, hypercorn (no uwsgi protocol)
                       hol:       as nginx, while one more client requests /slow (0.5 s) back to
                                  back: head-of-line blocking (use with --apps hol --connections 4)
   --python PATH       interpreter for nuwsgi (default /usr/bin/python3, as Debian's uWSGI and gunicorn use)
@@ -128,15 +140,34 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  * Command line per server. `unixPath` undefined: one HTTP socket on port 0 (the real port is read
  * from the log). Otherwise one unix socket there, speaking the uwsgi protocol (gunicorn: HTTP).
  */
-function serverCommand(server, app, opts, unixPath) {
+function serverCommand(server, app, opts, unixPath, port) {
   const n = String(opts.processes);
   const threads = opts.workerThreads > 1 ? ['--threads', String(opts.workerThreads)] : [];
   if (server === 'nuwsgi') {
     const socket = unixPath === undefined ? ['--http-socket', '127.0.0.1:0'] : ['--socket', unixPath];
+    const appArgs = app.asgi ? ['--chdir', join(ROOT, app.chdir), '--asgi', app.module] : ['--wsgi-file', app.file];
     return {
       cmd: process.execPath,
       args: [join(ROOT, 'bin', 'nuwsgi'), '--master', '--processes', n, ...threads, ...socket,
-        '--wsgi-file', app.file, '--python', opts.python, '--disable-logging'],
+        ...appArgs, '--python', opts.python, '--disable-logging'],
+    };
+  }
+  if (server === 'uvicorn') {
+    // Debian's python3-uvicorn, the fastest way it runs: uvloop and httptools.
+    const bind = unixPath === undefined ? ['--host', '127.0.0.1', '--port', String(port)] : ['--uds', unixPath];
+    return {
+      cmd: '/usr/bin/python3',
+      args: ['-m', 'uvicorn', app.module, '--app-dir', join(ROOT, app.chdir), '--workers', n, ...bind,
+        '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning'],
+    };
+  }
+  if (server === 'hypercorn') {
+    // Debian's python3-hypercorn with its uvloop worker class; it imports the app from its cwd.
+    const bind = unixPath === undefined ? `127.0.0.1:${port}` : `unix:${unixPath}`;
+    return {
+      cmd: '/usr/bin/python3',
+      args: ['-m', 'hypercorn', app.module, '--workers', n, '-k', 'uvloop', '--bind', bind, '--log-level', 'warning'],
+      cwd: join(ROOT, app.chdir),
     };
   }
   if (server === 'uwsgi') {
@@ -162,10 +193,11 @@ const PORT_PATTERNS = [
   /Listening at: http:\/\/[^\s]*:(\d+)/, // gunicorn
 ];
 
-function startServer(name, app, opts, unixPath) {
-  const { cmd, args } = serverCommand(name, app, opts, unixPath);
-  const proc = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const s = { name, proc, pid: proc.pid, logs: '', exit: undefined, commandLine: [cmd, ...args].join(' ') };
+/** `port`: the TCP port for servers that cannot bind port 0 and log it (uvicorn, hypercorn). */
+function startServer(name, app, opts, unixPath, port) {
+  const { cmd, args, cwd } = serverCommand(name, app, opts, unixPath, port);
+  const proc = spawn(cmd, args, { cwd: cwd ?? ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = { name, proc, pid: proc.pid, logs: '', exit: undefined, commandLine: [cmd, ...args].join(' '), port };
   started.add(s);
   const onData = (d) => {
     s.logs += d;
@@ -197,6 +229,7 @@ function httpGet(port, path, timeoutMs) {
 
 /** The server's own HTTP port, once its log names it. */
 function loggedPort(s) {
+  if (s.port !== undefined) return s.port;
   const port = PORT_PATTERNS.map((re) => re.exec(s.logs)?.[1]).find(Boolean);
   return port === undefined ? undefined : Number(port);
 }
@@ -383,14 +416,16 @@ async function benchOne(serverName, appName, opts, transport) {
   const app = APPS[appName];
   const dir = transport.behindNginx ? mkdtempSync(join(tmpdir(), 'nuwsgi-bench-')) : undefined;
   const unixPath = dir === undefined ? undefined : join(dir, 'app.sock');
-  const s = startServer(serverName, app, opts, unixPath);
+  const fixedPort = unixPath === undefined && !UWSGI_PROTOCOL.includes(serverName) && serverName !== 'gunicorn'
+    ? await freePort() : undefined;
+  const s = startServer(serverName, app, opts, unixPath, fixedPort);
   let nginx;
   try {
     let port;
     if (dir === undefined) {
       port = await waitReady([s], app.path, () => loggedPort(s));
     } else {
-      nginx = await startNginx(dir, unixPath, serverName === 'gunicorn' ? 'http' : 'uwsgi');
+      nginx = await startNginx(dir, unixPath, UWSGI_PROTOCOL.includes(serverName) ? 'uwsgi' : 'http');
       port = await waitReady([s, nginx], app.path, () => (existsSync(unixPath) ? nginx.port : undefined));
     }
     const rows = [];
@@ -480,7 +515,8 @@ function ratio(a, b) {
 function printTable(rows) {
   const header = ['app', 'server', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'sock err', 'probe p50', 'probe t/o',
     'cpu us/req', 'nginx us/req', 'procs', 'RSS MB', 'PSS MB', 'PSS master/worker',
-    'req/s vs uwsgi', 'p99 vs uwsgi', 'cpu/req vs uwsgi', 'PSS vs uwsgi', 'req/s vs gunicorn', 'cpu/req vs gunicorn'];
+    'req/s vs uwsgi', 'p99 vs uwsgi', 'cpu/req vs uwsgi', 'PSS vs uwsgi', 'req/s vs gunicorn', 'cpu/req vs gunicorn',
+    'req/s vs uvicorn', 'p99 vs uvicorn', 'cpu/req vs uvicorn'];
   const lines = [header];
   for (const r of rows) {
     if (r.error) {
@@ -490,6 +526,7 @@ function printTable(rows) {
     const same = (server) => rows.find((b) => b.server === server && b.app === r.app && b.mode === r.mode && !b.error);
     const base = same('uwsgi');
     const gunicorn = same('gunicorn');
+    const uvicorn = same('uvicorn');
     const errs = Object.values(r.socketErrors).reduce((a, b) => a + b, 0);
     const master = r.memory.perProcess.find((p) => p.role === 'master');
     const workers = r.memory.perProcess.filter((p) => p.role === 'worker');
@@ -500,7 +537,8 @@ function printTable(rows) {
       String(r.memory.processes), fmt(r.memory.rssMb), fmt(r.memory.pssMb), `${fmt(master?.pssMb)}/${fmt(perWorker)}`,
       ratio(r.requestsPerSec, base?.requestsPerSec), ratio(r.p99Ms, base?.p99Ms), ratio(r.cpuUsPerRequest, base?.cpuUsPerRequest),
       ratio(r.memory.pssMb, base?.memory.pssMb), ratio(r.requestsPerSec, gunicorn?.requestsPerSec),
-      ratio(r.cpuUsPerRequest, gunicorn?.cpuUsPerRequest),
+      ratio(r.cpuUsPerRequest, gunicorn?.cpuUsPerRequest), ratio(r.requestsPerSec, uvicorn?.requestsPerSec),
+      ratio(r.p99Ms, uvicorn?.p99Ms), ratio(r.cpuUsPerRequest, uvicorn?.cpuUsPerRequest),
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.filter((l) => l.length > 4).map((l) => (l[i] ?? '').length)));
@@ -518,6 +556,8 @@ function versions() {
     node: process.version,
     uwsgi: first('uwsgi', ['--version']),
     gunicorn: first('gunicorn', ['--version']),
+    uvicorn: first('/usr/bin/python3', ['-m', 'uvicorn', '--version']),
+    hypercorn: first('/usr/bin/python3', ['-c', 'import importlib.metadata as m; print("hypercorn", m.version("hypercorn"))']),
     python: first('/usr/bin/python3', ['--version']),
     wrk: first('wrk', ['--version']),
   };
@@ -529,7 +569,9 @@ async function main() {
     const libpython = debianLibpythonPackage();
     const nginx = opts.modes.includes('nginx') || opts.modes.includes('hol') ? ['nginx'] : [];
     const django = opts.apps.includes('django') ? ['python3-django'] : [];
-    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...django, ...(libpython ? [libpython] : [])];
+    const asgi = opts.apps.some((a) => APPS[a].asgi)
+      ? ['python3-uvicorn', 'python3-uvloop', 'python3-httptools', 'python3-hypercorn', 'python3-fastapi'] : [];
+    const pkgs = ['wrk', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-flask', ...nginx, ...django, ...asgi, ...(libpython ? [libpython] : [])];
     const missing = ensureDebPackages(pkgs, { label: 'bench packages' });
     if (missing.includes('wrk')) fail('wrk is required: apt-get install wrk');
   }
@@ -546,6 +588,7 @@ async function main() {
     }
     for (const transport of transports(opts.modes)) {
       for (const server of opts.servers) {
+        if (!(APPS[app].asgi ? ASGI_SERVERS : WSGI_SERVERS).includes(server)) continue;
         console.log(`- ${app} on ${server} (${transport.modes.join(', ')}) ...`);
         rows.push(...(await benchOne(server, app, opts, transport)));
       }

@@ -322,15 +322,31 @@ class _Lifespan(object):
 # -------------------------------------------------------------- HTTP requests
 
 
+# CGI variable -> ASGI header name (bytes), or None for variables that are not headers.
+# Every request carries the same few names: one lookup each instead of a slice, a
+# replace, a lower and an encode (the scope's headers were the loop's largest cost).
+_HEADER_NAMES = {"CONTENT_TYPE": b"content-type", "CONTENT_LENGTH": b"content-length"}
+_HEADER_NAMES_MAX = 4096  # names past it are converted each time (a client inventing names cannot grow it)
+
+
+def _header_name(key):
+    name = key[5:].replace("_", "-").lower().encode("latin-1") if key.startswith("HTTP_") else None
+    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _HEADER_NAMES[key] = name
+    return name
+
+
 def _scope(environ, state, trailers):
     """The ASGI HTTP scope, from the CGI variables Node parsed (HTTP and uwsgi sockets alike)."""
     headers = []
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1")))
-        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
-            if value:
-                headers.append((key.replace("_", "-").lower().encode("latin-1"), value.encode("latin-1")))
+        try:
+            name = names[key]
+        except KeyError:
+            name = _header_name(key)
+        if name is not None and (value or key[0] != "C"):  # an empty header stays; an empty CONTENT_TYPE is none
+            headers.append((name, value.encode("latin-1")))
     path_info = environ.get("PATH_INFO", "")
     uri = environ.get("REQUEST_URI", "")
     raw_path = uri.partition("?")[0].encode("latin-1") if uri else path_info.encode("latin-1")
@@ -372,6 +388,24 @@ def _port(text):
 class _Request(object):
     """One ASGI HTTP request on a slot: its task, its body source and its way back to Node."""
 
+    # Per-request state starts as these class attributes: an instance assigns only what changes
+    # (most requests change few of them), which saves a store per attribute per request.
+    receiving = None  # the future of a receive() Node has been asked to answer
+    early = None  # a piece Node answered after its receive() was cancelled
+    trailers = False  # http.response.start said trailers: True (and the client takes them)
+    file = None  # http.response.pathsend: the file Node is sending
+    client_left = False  # the client closed before the response (uvicorn logs nothing then)
+    body_file = None
+    body_done = False  # a request without a body still gets one empty http.request
+    response = None  # _Head once http.response.start came
+    answered = False  # the HANDLE command has its answer
+    finished = False  # the whole response is with Node (or abandoned)
+    broken = False
+    aborted = False
+    pull_waiting = False
+    gone = None  # a future once receive() waits for http.disconnect
+    over = False  # the response is over or the client left: receive() says http.disconnect
+
     def __init__(self, server, core, environ, body, app):
         self.server = server
         self.core = core
@@ -380,24 +414,9 @@ class _Request(object):
         self.trailers_ok = environ.pop("nuwsgi.trailers", None) is not None
         self.app = _w._apps[app][1]
         self.scope = _scope(environ, server.states.get(app), self.trailers_ok)
-        self.receiving = None  # the future of a receive() Node has been asked to answer
-        self.early = None  # a piece Node answered after its receive() was cancelled
-        self.trailers = False  # http.response.start said trailers: True (and the client takes them)
         self.trailer_lines = []
-        self.file = None  # http.response.pathsend: the file Node is sending
-        self.client_left = False  # the client closed before the response (uvicorn logs nothing then)
         self.body = body  # None, bytes, or the path of a spooled file
-        self.body_file = None
-        self.body_done = False  # a request without a body still gets one empty http.request
-        self.response = None  # _Head once http.response.start came
-        self.answered = False  # the HANDLE command has its answer
-        self.finished = False  # the whole response is with Node (or abandoned)
-        self.broken = False
-        self.aborted = False
-        self.pull_waiting = False
         self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
-        self.gone = None  # a future once receive() waits for http.disconnect
-        self.over = False  # the response is over or the client left: receive() says http.disconnect
 
     def start(self):
         self.server.loop.create_task(self._run())
@@ -528,7 +547,7 @@ class _Request(object):
         if kind == "http.response.start":
             if self.response is not None:
                 raise AsgiError("http.response.start sent a second time")
-            self.response = _Head(message.get("status"), message.get("headers") or ())
+            self.response = _Head.of(message.get("status"), message.get("headers") or ())
             self.trailers = bool(message.get("trailers", False)) and self.trailers_ok
             return
         if kind == "http.response.pathsend":
@@ -693,6 +712,35 @@ class _Head(object):
         self.headers = pairs
         self.status = status
         self.sent = False
+
+    @classmethod
+    def of(cls, status, headers):
+        """_Head(status, headers), from a cache of the responses seen before (most apps answer a few
+        shapes: the same status and headers, often the same Content-Length) when they are hashable."""
+        # Only an int status and a list or tuple are looked up: 200.0 == 200 must not pass as valid.
+        # (An equal read-only memoryview would match cached bytes: the wire bytes are the same then.)
+        framed = key = None
+        if type(status) is int and type(headers) in (list, tuple):
+            try:
+                key = (status, tuple(headers))
+                framed = _heads.get(key)
+            except TypeError:  # a header as a list: unhashable, framed each time
+                key = None
+        if framed is None:
+            head = cls(status, headers)
+            if key is not None and len(_heads) < _HEADS_MAX:
+                _heads[key] = (head.code, head.head, head.content_length, head.flags, head.headers)
+            return head
+        head = cls.__new__(cls)
+        head.code, head.head, head.content_length, head.flags, head.headers = framed
+        head.status = status
+        head.sent = False
+        return head
+
+
+# (status, headers) -> what _Head framed: only valid responses get here (the constructor raises otherwise).
+_heads = {}
+_HEADS_MAX = 1024
 
 
 def _body_bytes(body):

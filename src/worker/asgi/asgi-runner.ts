@@ -260,7 +260,7 @@ export class AsgiRunner extends RunnerBase {
 
   private send(command: Buffer): void {
     this.commands.push(command);
-    if (this.commands.length === 1) queueMicrotask(this.flushCommands);
+    if (this.commands.length === 1) setImmediate(this.flushCommands);
   }
 
   private readonly flushCommands = (): void => {

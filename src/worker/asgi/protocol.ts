@@ -51,8 +51,10 @@ export function encodeCommand(command: number, slot: number): Buffer {
 }
 
 /** Splits the completion pipe's bytes into (slot, event) records, whatever the read boundaries. */
+const EMPTY = Buffer.alloc(0);
+
 export class EventReader {
-  private carry: Buffer = Buffer.alloc(0);
+  private carry: Buffer = EMPTY;
   private readonly onEvent: (slot: number, event: number) => void;
 
   constructor(onEvent: (slot: number, event: number) => void) {
@@ -63,6 +65,6 @@ export class EventReader {
     const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, data]) : data;
     const usable = bytes.length - (bytes.length % 4);
     for (let i = 0; i < usable; i += 4) this.onEvent(bytes.readUInt16LE(i), bytes[i + 2] as number);
-    this.carry = usable === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(usable));
+    this.carry = usable === bytes.length ? EMPTY : Buffer.from(bytes.subarray(usable)); // no allocation per read
   }
 }
