@@ -48,7 +48,8 @@ export interface ConnectionInfo {
   scheme: 'http' | 'https';
 }
 
-const ABSOLUTE_FORM_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/;
+// RFC 3986 §3.2: the authority ends at the first "/", "?" or "#".
+const ABSOLUTE_FORM_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
 export function httpHeadToCgiVars(head: HttpHead, conn: ConnectionInfo): Array<[string, string]> {
   const { path, query } = splitTarget(head.target);

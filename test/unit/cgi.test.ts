@@ -110,6 +110,7 @@ const pathCases: Array<[method: string, target: string, pathInfo: string, query:
   ['GET', 'http://example.com/x%41?q', '/xA', 'q'],
   ['GET', 'http://example.com', '/', ''],
   ['GET', 'http://example.com?q=1', '/', 'q=1'],
+  ['GET', 'http://h.example#f/x', '#f/x', ''], // the authority ends at '#' (RFC 3986 §3.2), as at '/': found by npm run fuzz
   ['GET', 'HTTPS://user@Example.com:443/p/', '/p/', ''],
   ['OPTIONS', '*', '*', ''],
   ['CONNECT', 'example.com:443', '', ''],
