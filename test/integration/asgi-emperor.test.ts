@@ -71,7 +71,7 @@ describe('an ASGI vassal under the emperor', () => {
       assert.deepEqual(load.failures, []);
       assert.ok(load.ok > 50, `${load.ok} requests served`);
       assert.ok(load.bodies.has('v1') && load.bodies.has('v2'), [...load.bodies].join(' '));
-      await eventually(async () => (count(emperor, /asgi-vassal \d+: lifespan shutdown/) >= 2 ? true : undefined), 'lifespan shutdown in both old workers');
+      await eventually(async () => (count(emperor, /asgi-vassal \d+: lifespan shutdown/) >= 2 ? true : undefined), 'lifespan shutdown in both old workers', 30_000, emperor);
       for (const pid of oldWorkers) assert.match(emperor.logs(), new RegExp(`asgi-vassal ${pid}: lifespan shutdown`));
     } finally {
       await emperor.stop('SIGTERM', 40_000);
