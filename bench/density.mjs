@@ -228,13 +228,18 @@ async function traffic(socketPath, count) {
 
 const NAMES = (n) => Array.from({ length: n }, (_, i) => `app${String(i + 1).padStart(2, '0')}`);
 
-async function alwaysOn(server, opts) {
+/** A temporary emperor directory (vassals/) and socket directory (run/), and the vassals' names. */
+function vassalTree(opts) {
   const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-density-'));
   const vassals = join(dir, 'vassals');
   const run = join(dir, 'run');
   mkdirSync(vassals);
   mkdirSync(run);
-  const names = NAMES(opts.vassals);
+  return { dir, vassals, run, names: NAMES(opts.vassals) };
+}
+
+async function alwaysOn(server, opts) {
+  const { dir, vassals, run, names } = vassalTree(opts);
   for (const n of names) writeFileSync(join(vassals, `${n}.ini`), vassalIni(server, opts, join(run, `${n}.sock`)));
   const e = startEmperor(server, vassals, undefined);
   try {
@@ -253,12 +258,7 @@ async function alwaysOn(server, opts) {
 }
 
 async function onDemand(server, opts) {
-  const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-density-'));
-  const vassals = join(dir, 'vassals');
-  const run = join(dir, 'run');
-  mkdirSync(vassals);
-  mkdirSync(run);
-  const names = NAMES(opts.vassals);
+  const { dir, vassals, run, names } = vassalTree(opts);
   for (const n of names) writeFileSync(join(vassals, `${n}.ini`), vassalIni(server, opts, undefined));
   const e = startEmperor(server, vassals, run);
   try {
