@@ -116,8 +116,10 @@ describe('operating a running master', () => {
     await until(() => count(server, /buried after/) >= 2, 20_000, 'the old workers to drain');
     writeFileSync(fifo, 'c');
     await server.waitForLog(/chain reloading complete/, 30_000);
+    // "complete" is logged when the last replacement is ready; its predecessor may still be draining.
+    await until(() => descendants(server.pid).length === 2, 20_000, 'the chain-replaced workers to exit');
     const current = descendants(server.pid).filter((pid) => !first.includes(pid));
-    assert.ok(current.length >= 2, 'new workers serve');
+    assert.equal(current.length, 2, 'new workers serve');
 
     writeFileSync(fifo, 'p');
     await server.waitForLog(/\*\*\* PAUSE/);
