@@ -29,6 +29,8 @@ export class BodyBudget {
   throughBytes = 0;
   /** Bodies sent to disk because the budget was spent (tests and stats read it). */
   overflows = 0;
+  /** ASGI streamed bodies that stopped reading early because the budget was spent (src/worker/asgi/body-stream.ts). */
+  streamHolds = 0;
 
   constructor(limitBytes: number) {
     this.limitBytes = limitBytes;

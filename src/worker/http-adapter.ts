@@ -113,7 +113,7 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
       firstTake: () => {
         if (expects && conn.mayContinue) transport.write(CONTINUE);
       },
-    });
+    }, opts.spool.budget);
     conn.enqueueEarly(ex);
   }
   return conn;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ProtocolError } from '../protocol/errors';
 import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
 import { BodyCollector, type SpoolPolicy } from './body';
+import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
@@ -28,6 +29,8 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   conn.timeoutProtocol = 'HTTP/1.0'; // what our own error answers say on uwsgi sockets
   conn.partialRequest = true; // until the packet is complete, the connection is "reading"
   let current: Exchange | null = null;
+  /** The packet has a body: once this read is consumed, hand the request on if the body is still arriving (ASGI). */
+  let mayStream = false;
   const parser = new UwsgiParser(
     {
       onHead: (head) => {
@@ -39,19 +42,27 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
         }
         current = exchangeFor(head, conn, opts);
         conn.headParsed();
+        mayStream = head.contentLength > 0 && host.streamsBodies === true;
       },
       onBody: (chunk) => {
         conn.noteBody(chunk.length);
-        current?.body.push(chunk);
+        if (current?.stream !== undefined) current.stream.push(chunk);
+        else current?.body.push(chunk);
       },
       onEnd: () => {
         const ex = current;
         current = null;
         conn.partialRequest = false;
-        if (ex !== null) conn.enqueue(ex);
+        if (ex === null) return;
+        if (ex.stream !== undefined) {
+          ex.stream.end();
+          conn.bodyEnded();
+          return;
+        }
+        conn.enqueue(ex);
       },
       onError: (err: ProtocolError) => {
-        current?.body.dispose();
+        if (current?.stream === undefined) current?.body.dispose(); // a streamed one: the runner disposes it
         current = null;
         conn.fail(err, 'HTTP/1.0');
       },
@@ -61,19 +72,34 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   conn.read({
     data: (chunk) => {
       parser.push(chunk);
+      if (mayStream) {
+        mayStream = false;
+        if (current !== null && !current.body.spooled) streamBody(current);
+      }
       conn.noteInput();
     },
     end: () => {
+      current?.stream?.fail(); // a body cut short never completes
       if (!parser.finished) conn.destroy(); // a truncated packet: nothing to answer
     },
     closed: () => {
-      current?.body.dispose();
+      if (current?.stream !== undefined) current.stream.fail();
+      else current?.body.dispose();
       current = null;
     },
     // nginx sends nothing after the packet, and the connection closes after the response.
     needsInput: () => !parser.finished,
   });
   conn.noteInput();
+  /**
+   * ASGI: the app gets the body as it arrives (nginx sends it as the client
+   * does with `uwsgi_request_buffering off`), with the HTTP socket's
+   * backpressure. nginx answers Expect: 100-continue itself.
+   */
+  function streamBody(ex: Exchange): void {
+    ex.stream = new BodyStream({ pause: () => conn.pauseBody(), resume: () => conn.resumeBody(), firstTake: () => undefined }, opts.spool.budget);
+    conn.enqueueEarly(ex);
+  }
   return conn;
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BodyStream, STREAM_HIGH_WATER, STREAM_LOW_WATER } from '../../src/worker/asgi/body-stream';
-import { BodyCollector } from '../../src/worker/body';
+import { BodyBudget, BodyCollector } from '../../src/worker/body';
 
 function flowLog(): { log: string[]; stream: BodyStream } {
   const log: string[] = [];
@@ -55,4 +55,59 @@ test('BodyStream.collectInto hands the rest to a collector (a WSGI app) and reso
   assert.equal(collector.length, STREAM_HIGH_WATER + 4);
   assert.deepEqual(log, ['pause', 'first', 'resume']);
   collector.dispose();
+});
+
+function budgeted(budget: BodyBudget): { log: string[]; stream: BodyStream } {
+  const log: string[] = [];
+  const stream = new BodyStream({ pause: () => log.push('pause'), resume: () => log.push('resume'), firstTake: () => undefined }, budget);
+  return { log, stream };
+}
+
+test('BodyStream counts what it holds in --body-buffer-budget and gives it back as the app takes it', async () => {
+  const budget = new BodyBudget(1 << 20);
+  const { log, stream } = budgeted(budget);
+  stream.push(Buffer.alloc(1000, 1));
+  stream.push(Buffer.alloc(500, 2));
+  assert.equal(budget.usedBytes, 1500);
+  assert.equal(budget.throughBytes, 1500);
+  assert.equal((await stream.take(600))?.data.length, 600);
+  assert.equal(budget.usedBytes, 900, 'what the app took is released');
+  stream.end();
+  stream.fail(); // the request is over with a part never taken
+  assert.equal(budget.usedBytes, 0, 'released when the request ends, even after the whole body arrived');
+  assert.equal(budget.peakBytes, 1500);
+  assert.deepEqual(log, [], 'under the budget and the high-water mark: never paused');
+});
+
+test('BodyStream over a spent budget holds one read: it pauses after each piece and resumes once the app took all', async () => {
+  const budget = new BodyBudget(10_000);
+  const other = budgeted(budget);
+  other.stream.push(Buffer.alloc(12_000)); // another request's body spent the budget
+  assert.equal(budget.exceeded, true);
+  const { log, stream } = budgeted(budget);
+  stream.push(Buffer.alloc(4000, 3));
+  assert.deepEqual(log, ['pause'], 'over the budget: no more reading');
+  assert.equal(budget.streamHolds, 2, 'both streams held because of the budget, not the high-water mark');
+  assert.equal((await stream.take(1000))?.data.length, 1000);
+  assert.deepEqual(log, ['pause'], 'still over the budget and holding bytes: stays paused');
+  assert.equal((await stream.take(10_000))?.data.length, 3000);
+  assert.deepEqual(log, ['pause', 'resume'], 'all taken: reads again (a reading app always progresses)');
+  other.stream.fail();
+  stream.fail();
+  assert.equal(budget.usedBytes, 0);
+});
+
+test('BodyStream.collectInto moves its share of the budget to the collector', async () => {
+  const budget = new BodyBudget(1 << 20);
+  const { stream } = budgeted(budget);
+  stream.push(Buffer.alloc(3000));
+  const collector = new BodyCollector({ spoolAtBytes: 1 << 30, spoolWriteBytes: 8192, budget });
+  const whole = stream.collectInto(collector);
+  assert.equal(budget.usedBytes, 3000, 'counted once');
+  stream.push(Buffer.alloc(1000));
+  stream.end();
+  assert.equal(await whole, true);
+  assert.equal(budget.usedBytes, 4000);
+  collector.dispose();
+  assert.equal(budget.usedBytes, 0);
 });

@@ -1,4 +1,4 @@
-import type { BodyCollector } from '../body';
+import type { BodyBudget, BodyCollector } from '../body';
 
 /** Bytes a streamed body may hold in Node before the socket stops being read. */
 export const STREAM_HIGH_WATER = 256 * 1024;
@@ -25,6 +25,13 @@ export interface BodyPiece {
  * STREAM_HIGH_WATER bytes of it: past that the socket is not read until the
  * app has taken some (backpressure), so a slow app or a large upload never
  * costs more memory than that per request.
+ *
+ * What it holds counts in the worker's --body-buffer-budget, as collected
+ * bodies do. While the budget is spent, a stream holds at most what one read
+ * brought: it stops reading after each piece until the app has taken all of
+ * it (a collected body would go to disk instead; a streamed one is waited for
+ * by its app, so slowing the client down costs nothing and never deadlocks:
+ * a stream whose app reads always gets its next piece).
  */
 export class BodyStream {
   private chunks: Buffer[] = [];
@@ -37,9 +44,13 @@ export class BodyStream {
   /** Once set, the rest of the body goes to this collector instead (a WSGI app in an ASGI worker). */
   private sink: BodyCollector | null = null;
   private readonly flow: BodyFlow;
+  private readonly budget: BodyBudget | undefined;
+  /** Bytes of this stream counted in the budget (what it holds). */
+  private charged = 0;
 
-  constructor(flow: BodyFlow) {
+  constructor(flow: BodyFlow, budget?: BodyBudget) {
     this.flow = flow;
+    this.budget = budget;
   }
 
   /** The whole body arrived. */
@@ -60,11 +71,33 @@ export class BodyStream {
     }
     this.chunks.push(Buffer.from(chunk)); // the parser may hand us views of its input
     this.buffered += chunk.length;
-    if (this.buffered >= STREAM_HIGH_WATER && !this.paused) {
+    this.charge(chunk.length);
+    if (!this.paused && (this.buffered >= STREAM_HIGH_WATER || this.overBudget())) {
       this.paused = true;
+      if (this.buffered < STREAM_HIGH_WATER) (this.budget as BodyBudget).streamHolds++;
       this.flow.pause();
     }
     this.wake();
+  }
+
+  private overBudget(): boolean {
+    return this.budget?.exceeded === true;
+  }
+
+  private charge(bytes: number): void {
+    const budget = this.budget;
+    if (budget === undefined) return;
+    budget.throughBytes += bytes;
+    budget.usedBytes += bytes;
+    if (budget.usedBytes > budget.peakBytes) budget.peakBytes = budget.usedBytes;
+    this.charged += bytes;
+  }
+
+  /** What the stream no longer holds goes back to the budget. */
+  private settle(): void {
+    if (this.budget === undefined || this.charged === this.buffered) return;
+    this.budget.usedBytes -= this.charged - this.buffered;
+    this.charged = this.buffered;
   }
 
   end(): void {
@@ -72,11 +105,12 @@ export class BodyStream {
     this.wake();
   }
 
+  /** The body will never complete, or the request is over: drop what is held (and its share of the budget). */
   fail(): void {
-    if (this.ended) return;
-    this.failed = true;
+    if (!this.ended) this.failed = true;
     this.chunks = [];
     this.buffered = 0;
+    this.settle();
     this.wake();
   }
 
@@ -94,7 +128,9 @@ export class BodyStream {
     }
     if (this.failed) return null;
     const data = this.splice(max);
-    if (this.paused && this.buffered < STREAM_LOW_WATER) {
+    this.settle();
+    // Over the budget, reading waits until the app has taken everything.
+    if (this.paused && this.buffered < STREAM_LOW_WATER && (this.buffered === 0 || !this.overBudget())) {
       this.paused = false;
       this.flow.resume();
     }
@@ -107,9 +143,11 @@ export class BodyStream {
       this.taken = true;
       this.flow.firstTake();
     }
-    for (const chunk of this.chunks) collector.push(chunk);
+    const chunks = this.chunks;
     this.chunks = [];
     this.buffered = 0;
+    this.settle(); // the collector counts them now
+    for (const chunk of chunks) collector.push(chunk);
     this.sink = collector;
     if (this.paused) {
       this.paused = false;
