@@ -52,12 +52,14 @@ CMD_ABORT = 3
 CMD_SHUTDOWN = 4
 CMD_BODY = 5
 CMD_GONE = 6
+CMD_HINTED = 7
 CMD_WS_FIRST = 16  # 16 and up: WebSocket commands (python/_nuwsgi_asgi_ws.py)
 
 EV_ANSWER = 1
 EV_FREE = 2
 EV_STOPPED = 3
 EV_RECEIVE = 4
+EV_HINT = 5  # the region holds a framed 103 (<I length at 0, bytes at 4); Node answers CMD_HINTED
 
 BODY_AREA = 64 * 1024 + 8  # src/worker/asgi/protocol.ts
 BODY_MORE = 0
@@ -198,6 +200,8 @@ class _Server(object):
             self.requests[slot].body_arrived()
         elif command == CMD_GONE:
             self.requests[slot].client_gone()
+        elif command == CMD_HINTED:
+            self.requests[slot].hinted()
         elif command == CMD_SHUTDOWN:
             self.loop.create_task(self._shutdown())
         elif command >= CMD_WS_FIRST:  # WebSockets: python/_nuwsgi_asgi_ws.py
@@ -405,6 +409,7 @@ class _Request(object):
     pull_waiting = False
     gone = None  # a future once receive() waits for http.disconnect
     over = False  # the response is over or the client left: receive() says http.disconnect
+    hinting = None  # a future while Node writes an http.response.early_hint from the region
 
     def __init__(self, server, core, environ, body, app):
         self.server = server
@@ -412,8 +417,11 @@ class _Request(object):
         self.environ = environ
         self.streaming = environ.pop("nuwsgi.body_stream", None) is not None
         self.trailers_ok = environ.pop("nuwsgi.trailers", None) is not None
+        self.hints_ok = environ.pop("nuwsgi.early_hints", None) is not None
         self.app = _w._apps[app][1]
         self.scope = _scope(environ, server.states.get(app), self.trailers_ok)
+        if self.hints_ok:
+            self.scope["extensions"]["http.response.early_hint"] = {}
         self.trailer_lines = []
         self.body = body  # None, bytes, or the path of a spooled file
         self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
@@ -543,6 +551,8 @@ class _Request(object):
     # ---------------------------------------------------------------- send
 
     async def send(self, message):
+        if self.hinting is not None:  # the region is Node's until it wrote the hint (another task's send)
+            await asyncio.shield(self.hinting)
         kind = message.get("type")
         if kind == "http.response.start":
             if self.response is not None:
@@ -554,6 +564,8 @@ class _Request(object):
             return self._pathsend(message)
         if kind == "http.response.trailers":
             return self._trailers(message)
+        if kind == "http.response.early_hint":
+            return await self._early_hint(message)
         if kind != "http.response.body":
             raise AsgiError("unexpected message type %r" % (kind,))
         if self.response is None:
@@ -633,6 +645,31 @@ class _Request(object):
         self.outgoing.append((_END, b"".join(self.trailer_lines)))
         self.finished = True
         self._flush()  # backpressure: until Node pulled it, i.e. the client drained the previous one
+
+    async def _early_hint(self, message):
+        """http.response.early_hint: a 103 with one Link field per link, before the response (returns once Node wrote it)."""
+        lines = [b"HTTP/1.1 103 Early Hints\r\n"]
+        for link in message.get("links") or ():
+            if type(link) is not bytes or _w._BAD_VALUE.search(link.decode("latin-1")):
+                raise AsgiError("http.response.early_hint links must be bytes without control characters, not %r" % (link,))
+            lines.append(b"Link: " + link + b"\r\n")
+        if not self.hints_ok or self.answered or len(lines) == 1:
+            return  # not advertised (HTTP/1.0, nginx), too late, or nothing to hint: dropped, as the spec allows
+        data = b"".join(lines) + b"\r\n"
+        if len(data) > self.core.capacity - 4:
+            raise AsgiError("http.response.early_hint of %d bytes: at most %d" % (len(data), self.core.capacity - 4))
+        mem = self.core.mem
+        struct.pack_into("<I", mem, 0, len(data))
+        mem[4 : 4 + len(data)] = data
+        self.hinting = self.server.loop.create_future()
+        self.server.event(self.core.id, EV_HINT)
+        await asyncio.shield(self.hinting)  # a cancelled send() still leaves the region to Node until CMD_HINTED
+
+    def hinted(self):
+        """CMD_HINTED: Node wrote (or dropped) the early hints: the region is ours again."""
+        hinting, self.hinting = self.hinting, None
+        if hinting is not None and not hinting.done():
+            hinting.set_result(None)
 
     def _complete(self, body):
         self.answered = self.finished = True

@@ -342,6 +342,13 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     return this.transport.writev(chunks); // large pieces: no copy
   }
 
+  interim(data: Buffer): boolean {
+    if (this.closed || this.responseStarted) return false;
+    this.writeOne(data); // not the response yet: a 100 Continue or a 408 may still follow
+    if (this.transport.needDrain) this.arm();
+    return true;
+  }
+
   directFd(): number {
     if (this.state === 'closed' || this.deferred > 0 || activeBatch() !== null || this.transport.writableLength > 0) return -1;
     this.responseStarted = true;

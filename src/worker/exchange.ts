@@ -16,6 +16,11 @@ export interface ResponseOutput {
   /** Drop the connection now: the response cannot be completed (app error mid-stream, bad length). */
   destroy(): void;
   /**
+   * An interim (1xx) response before the final one: written unless a byte of
+   * the final response went out already or the connection is gone. True when written.
+   */
+  interim?(data: Buffer): boolean;
+  /**
    * The socket's descriptor when bytes may be written to it directly right
    * now (nothing queued, no write batch, not TLS), else -1. For sendfile(2).
    */

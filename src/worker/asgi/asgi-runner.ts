@@ -7,7 +7,7 @@ import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
-import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
+import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
 import { fixChunkedLength } from '../http-adapter';
 
 /** What the loop thread needs to start (python/_nuwsgi_asgi.py's start()). */
@@ -105,6 +105,10 @@ export class AsgiRunner extends RunnerBase {
     }
     if (event === ASGI_EV.RECEIVE) {
       this.receive(slot);
+      return;
+    }
+    if (event === ASGI_EV.HINT) {
+      this.earlyHint(slot);
       return;
     }
     const pending = event === ASGI_EV.ANSWER ? slot.answered : slot.freed;
@@ -251,6 +255,21 @@ export class AsgiRunner extends RunnerBase {
     });
   }
 
+  /**
+   * http.response.early_hint: the framed 103 goes out before the response
+   * (advertised only to HTTP/1.1 clients of the HTTP socket, see asgiVars).
+   * Always answered, so the app's send() never waits for a client that left.
+   */
+  private earlyHint(slot: Slot): void {
+    const ex = slot.ex;
+    if (ex !== null && !ex.raw && ex.clientHttp11) {
+      const region = this.bridge.slotRegion(slot.id);
+      const length = region.readUInt32LE(0);
+      if (length <= region.length - BODY_AREA - HINT_AT) ex.out.interim?.(Buffer.from(region.subarray(HINT_AT, HINT_AT + length)));
+    }
+    this.send(encodeCommand(ASGI_CMD.HINTED, slot.id));
+  }
+
   private command(slot: Slot, command: number): Promise<void> {
     return new Promise<void>((resolve) => {
       slot.answered = resolve;
@@ -302,17 +321,22 @@ const TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
 
 /**
  * What only ASGI's loop reads, added to the request's variables: whether the
- * body streams in after the request (nuwsgi.body_stream), and whether the
+ * body streams in after the request (nuwsgi.body_stream), whether the
  * client takes trailer fields (HTTP/1.1 "TE: trailers" on an HTTP socket:
- * nginx's uwsgi_pass does not pass them on).
+ * nginx's uwsgi_pass does not pass them on), and whether it may get 103
+ * Early Hints (an HTTP/1.1 client on an HTTP socket: RFC 9110 §15.2 forbids
+ * 1xx to HTTP/1.0 clients; nginx 1.22 takes a 103 from a uwsgi upstream
+ * as the final response, docs/asgi.md).
  */
 function asgiVars(ex: Exchange): Array<[string, string]> {
   const streams = ex.stream !== undefined;
-  const te = ex.raw || !ex.clientHttp11 ? undefined : ex.vars.find(([k]) => k === 'HTTP_TE');
+  const http11 = !ex.raw && ex.clientHttp11;
+  const te = http11 ? ex.vars.find(([k]) => k === 'HTTP_TE') : undefined;
   const trailers = te !== undefined && TRAILERS.test(te[1]);
-  if (!streams && !trailers) return ex.vars;
+  if (!streams && !http11) return ex.vars;
   const vars = [...ex.vars];
   if (streams) vars.push(['nuwsgi.body_stream', '1']);
   if (trailers) vars.push(['nuwsgi.trailers', '1']);
+  if (http11) vars.push(['nuwsgi.early_hints', '1']);
   return vars;
 }

@@ -15,6 +15,8 @@ export const ASGI_CMD = {
   BODY: 5,
   /** The client closed or half-closed: receive() after the body says http.disconnect. */
   GONE: 6,
+  /** The early hints of the slot's EV_HINT went to the client (or were dropped): the app's send() returns. */
+  HINTED: 7,
 } as const;
 
 /** Events (`<HBB`: slot, event, 0). */
@@ -27,7 +29,17 @@ export const ASGI_EV = {
   STOPPED: 3,
   /** The app awaits receive(): Node answers with the next piece of the streamed body (CMD_BODY). */
   RECEIVE: 4,
+  /**
+   * http.response.early_hint: the slot's region holds a framed 103 response
+   * (`<I` length at 0, the bytes at 4); Node writes it if the response has not
+   * started, then answers CMD_HINTED. The region is free for it: the request
+   * was read at HANDLE and the answer comes only after.
+   */
+  HINT: 5,
 } as const;
+
+/** Where EV_HINT's bytes are in the slot's region. */
+export const HINT_AT = 4;
 
 /**
  * The body area: the last BODY_AREA bytes of a slot's region, where Node puts
