@@ -59,6 +59,12 @@ export class BodyCollector {
   private pendingBytes = 0;
   /** write(2)s to the temporary file so far (tests check the batching). */
   spoolWrites = 0;
+  /**
+   * False while the body may still stream to an ASGI app (src/worker/asgi/body-stream.ts):
+   * then this collector gets only the first read, and a spent budget must not
+   * send it to disk (a spooled body cannot stream; the stream has its own backpressure).
+   */
+  spillsOverBudget = true;
 
   constructor(policy: SpoolPolicy) {
     this.policy = policy;
@@ -85,7 +91,7 @@ export class BodyCollector {
     this.charge(chunk.length);
     if (this.size >= this.policy.spoolAtBytes) {
       this.spill();
-    } else if (this.policy.budget?.exceeded === true) {
+    } else if (this.policy.budget?.exceeded === true && this.spillsOverBudget) {
       this.policy.budget.overflows++;
       this.spill();
     }

@@ -44,6 +44,7 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
         conn.headParsed();
         const hasBody = head.contentLength > 0 || head.chunked;
         mayStream = hasBody && host.streamsBodies === true;
+        if (mayStream) current.body.spillsOverBudget = false; // one read at most: then it streams
         expectContinue = head.expectContinue && hasBody;
         // ASGI answers it when the app first awaits receive() instead (BodyStream's firstTake).
         if (expectContinue && !mayStream && !conn.closed && !conn.busy) {

@@ -43,6 +43,7 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
         current = exchangeFor(head, conn, opts);
         conn.headParsed();
         mayStream = head.contentLength > 0 && host.streamsBodies === true;
+        if (mayStream) current.body.spillsOverBudget = false; // one read at most: then it streams
       },
       onBody: (chunk) => {
         conn.noteBody(chunk.length);

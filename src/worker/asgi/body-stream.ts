@@ -147,6 +147,7 @@ export class BodyStream {
     this.chunks = [];
     this.buffered = 0;
     this.settle(); // the collector counts them now
+    collector.spillsOverBudget = true; // a whole body again: the budget may send it to disk
     for (const chunk of chunks) collector.push(chunk);
     this.sink = collector;
     if (this.paused) {
