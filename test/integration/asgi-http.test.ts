@@ -232,7 +232,7 @@ describe('ASGI responses', () => {
       const content = Buffer.alloc(700_000, 'p');
       writeFileSync(file, content);
       await withServer(app, async (server, port) => {
-        assert.deepEqual(json(await request(port, { path: '/extensions' })), ['http.response.pathsend']);
+        assert.deepEqual(json(await request(port, { path: '/extensions' })), ['http.response.early_hint', 'http.response.pathsend']);
         const res = await request(port, { path: `/pathsend?${file}` });
         assert.equal(res.status, 200);
         assert.equal(res.headers['content-length'], '700000');
@@ -249,7 +249,7 @@ describe('ASGI responses', () => {
   test('http.response.trailers: advertised and sent only to an HTTP/1.1 client that sent TE: trailers', async () => {
     await withServer(app, async (_server, port) => {
       const te = { TE: 'trailers' };
-      assert.deepEqual(json(await request(port, { path: '/extensions', headers: te })), ['http.response.pathsend', 'http.response.trailers']);
+      assert.deepEqual(json(await request(port, { path: '/extensions', headers: te })), ['http.response.early_hint', 'http.response.pathsend', 'http.response.trailers']);
       const withTrailers = await request(port, { path: '/trailers', headers: te });
       assert.equal(withTrailers.headers['transfer-encoding'], 'chunked');
       assert.equal(withTrailers.body.toString(), 'hello world');
