@@ -473,7 +473,7 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
    */
   private closeAfterResponse(): void {
     const clean = this.pending.length === 0 && !this.partialRequest && this.pendingError === null;
-    this.pending.forEach((ex) => ex.body.dispose());
+    this.pending.forEach(dropUnserved);
     this.pending.length = 0;
     if (!clean) {
       this.endGracefully();
@@ -498,7 +498,7 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.resolveDrain(false);
     this.reader?.closed?.();
     this.inFlight?.clientGone?.();
-    for (const ex of this.pending) ex.body.dispose();
+    for (const ex of this.pending) dropUnserved(ex);
     this.pending.length = 0;
     this.host.onClosed(this);
   }
@@ -598,6 +598,12 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
 }
 
 const JOIN_BELOW = 64 * 1024;
+
+/** A request that will never be served: its body's temporary file and memory (and share of the budget) go. */
+function dropUnserved(ex: Exchange): void {
+  ex.body.dispose();
+  ex.stream?.fail();
+}
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
