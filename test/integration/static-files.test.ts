@@ -367,3 +367,16 @@ test('static-cache-paths-name: accepted, said once at startup; files are served 
     await Promise.all([ours.stop(), theirs.stop()]);
   }
 });
+
+test('a static file\'s request-log line names the client and counts its variables, also when the response closes the connection', async () => {
+  const { docroot, app } = docrootLayout();
+  const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--static-map', `/s=${docroot}`]);
+  try {
+    // The variables and the peer's address are taken lazily; the log needs them before the close.
+    const r = await request(server.httpPort as number, { path: '/s/css/a.css?close', headers: { Connection: 'close' } });
+    assert.equal(r.status, 200);
+    await server.waitForLog(/\|app: -1\|req: -1\/\d+\] 127\.0\.0\.1 \(\) \{[1-9]\d* vars in [1-9]\d* bytes\} .* GET \/s\/css\/a\.css\?close => generated 19 bytes/);
+  } finally {
+    await server.stop();
+  }
+});
