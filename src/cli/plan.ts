@@ -188,7 +188,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     asgi: asgiPlanFromOptions(o),
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     exchange: exchangeOptionsFrom(o),
-    static: staticConfigFromOptions(o, base),
+    static: staticConfigFromOptions(o, base, warn),
     apps: appsFromOptions(o, base),
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),

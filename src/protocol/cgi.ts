@@ -57,7 +57,7 @@ export function httpHeadToCgiVars(head: HttpHead, conn: ConnectionInfo): Array<[
   const vars: Array<[string, string]> = [
     ['REQUEST_METHOD', head.method],
     ['REQUEST_URI', head.target],
-    ['PATH_INFO', percentDecodeLatin1(removeDotSegments(path))],
+    ['PATH_INFO', pathInfoOf(path)],
     ['QUERY_STRING', query],
     ['SCRIPT_NAME', ''],
     ['SERVER_PROTOCOL', `HTTP/${head.version}`],
@@ -101,6 +101,15 @@ function headersToCgiVars(headers: Array<[string, string]>): Map<string, string>
   return vars;
 }
 
+/** PATH_INFO for a request-target: its path, dot segments removed, then percent-decoded. */
+export function pathInfoOfTarget(target: string): string {
+  return pathInfoOf(splitTarget(target).path);
+}
+
+function pathInfoOf(path: string): string {
+  return percentDecodeLatin1(removeDotSegments(path));
+}
+
 function splitTarget(target: string): { path: string; query: string } {
   const q = target.indexOf('?');
   if (q === -1) return { path: pathOfTarget(target), query: '' };
@@ -127,7 +136,8 @@ function pathOfTarget(target: string): string {
  * PATH_INFO to a directory never sees a literal ".." segment from the wire.
  */
 export function removeDotSegments(path: string): string {
-  if (!path.includes('.')) return path; // the common case: nothing to do
+  // The common case, nothing to do: a dot segment starts the path or follows a '/' ("/app.css" has none).
+  if (!path.startsWith('.') && !path.includes('/.')) return path;
   const input = path.split('/');
   const output: string[] = [];
   for (let i = 0; i < input.length; i++) {

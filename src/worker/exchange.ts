@@ -1,6 +1,7 @@
 import type { BodyCollector } from './body';
 import type { ConnectionReader } from './connection';
 import type { BodyStream } from './asgi/body-stream';
+import type { HttpHead } from '../protocol/http1';
 
 /** Where a response goes: the client connection, seen from the runner. */
 export interface ResponseOutput {
@@ -29,8 +30,13 @@ export interface ResponseOutput {
 
 /** One request, parsed and with its whole body, waiting for or inside the Python side. */
 export interface Exchange {
-  /** CGI/WSGI variables, latin-1 native strings, in order. */
+  /**
+   * CGI/WSGI variables, latin-1 native strings, in order. On HTTP sockets
+   * they are built on first use (a static file is answered from `head`).
+   */
   vars: Array<[string, string]>;
+  /** HTTP sockets: the parsed request head. */
+  head?: HttpHead;
   body: BodyCollector;
   method: string;
   uri: string;

@@ -6,7 +6,7 @@ import { Http1Parser, type HttpHead } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
-import type { Exchange } from './exchange';
+import type { Exchange, UpgradeRequest } from './exchange';
 import type { Transport } from './transport';
 
 export interface HttpAdapterOptions {
@@ -121,39 +121,80 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
 }
 
 function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
-  const t = conn.transport;
-  const remoteAddr = t.remoteAddress;
-  const vars = httpHeadToCgiVars(head, {
-    remoteAddr,
-    remotePort: t.remotePort,
-    // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
-    get localAddr() {
-      return t.localAddress;
-    },
-    localPort: t.localPort,
-    serverName: HOSTNAME,
-    scheme: opts.scheme,
-  });
-  return {
-    vars,
-    body: new BodyCollector(opts.spool),
-    method: head.method,
-    uri: head.target,
-    remoteAddr,
-    remoteUser: '',
-    protocol: SERVER_PROTOCOL,
-    requestProtocol: `HTTP/${head.version}`,
-    clientKeepAlive: head.keepAlive && opts.keepAlive,
-    clientHttp11: head.version === '1.1',
-    raw: false,
-    scheme: opts.scheme,
-    isHead: head.method === 'HEAD',
-    startedAtMs: Date.now(),
-    startedAtPerf: performance.now(),
-    appId: 0,
-    core: 0,
-    out: conn,
-  };
+  return new HttpExchange(head, conn, opts);
+}
+
+/**
+ * One HTTP request. Its CGI variables and the peer's address are taken on
+ * first use: a static file is answered from the head alone, without building
+ * them or asking the kernel for the address (a getpeername(2) per
+ * connection). The worker takes them at dispatch for everything else (Python,
+ * the request log), while the connection is open. A class, so the lazy
+ * getters live on the prototype and cost no closures per request.
+ */
+class HttpExchange implements Exchange {
+  private cgiVars: Array<[string, string]> | undefined = undefined;
+  private readonly conn: Connection;
+  private readonly socketScheme: 'http' | 'https';
+  readonly head: HttpHead;
+  body: BodyCollector;
+  method: string;
+  uri: string;
+  remoteUser = '';
+  protocol = SERVER_PROTOCOL;
+  requestProtocol: string;
+  clientKeepAlive: boolean;
+  clientHttp11: boolean;
+  raw = false;
+  scheme: 'http' | 'https';
+  isHead: boolean;
+  startedAtMs = Date.now();
+  startedAtPerf = performance.now();
+  appId = 0;
+  core = 0;
+  out: Connection;
+  stream?: BodyStream = undefined;
+  clientGone?: () => void = undefined;
+  upgrade?: UpgradeRequest = undefined;
+
+  constructor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions) {
+    this.head = head;
+    this.conn = conn;
+    this.socketScheme = opts.scheme;
+    this.body = new BodyCollector(opts.spool);
+    this.method = head.method;
+    this.uri = head.target;
+    this.requestProtocol = `HTTP/${head.version}`;
+    this.clientKeepAlive = head.keepAlive && opts.keepAlive;
+    this.clientHttp11 = head.version === '1.1';
+    this.scheme = opts.scheme;
+    this.isHead = head.method === 'HEAD';
+    this.out = conn;
+  }
+
+  get vars(): Array<[string, string]> {
+    if (this.cgiVars !== undefined) return this.cgiVars;
+    const t = this.conn.transport;
+    return (this.cgiVars = httpHeadToCgiVars(this.head, {
+      remoteAddr: t.remoteAddress,
+      remotePort: t.remotePort,
+      // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
+      get localAddr() {
+        return t.localAddress;
+      },
+      localPort: t.localPort,
+      serverName: HOSTNAME,
+      scheme: this.socketScheme,
+    }));
+  }
+
+  set vars(value: Array<[string, string]>) {
+    this.cgiVars = value;
+  }
+
+  get remoteAddr(): string {
+    return this.conn.transport.remoteAddress;
+  }
 }
 
 /**
@@ -161,7 +202,9 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
  * (Django and most frameworks read only that), as nginx does in front of uWSGI.
  */
 export function fixChunkedLength(ex: Exchange): void {
-  if (!ex.vars.some(([k, v]) => k === 'HTTP_TRANSFER_ENCODING' && /chunked/i.test(v))) return;
+  // From the head when there is one: the variables of a GET need not be built here.
+  const chunked = ex.head !== undefined ? ex.head.headers.some(([k, v]) => k.toLowerCase() === 'transfer-encoding' && /chunked/i.test(v)) : ex.vars.some(([k, v]) => k === 'HTTP_TRANSFER_ENCODING' && /chunked/i.test(v));
+  if (!chunked) return;
   const length = String(ex.body.length);
   const index = ex.vars.findIndex(([k]) => k === 'CONTENT_LENGTH');
   if (index >= 0) ex.vars[index] = ['CONTENT_LENGTH', length];

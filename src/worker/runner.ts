@@ -9,7 +9,7 @@ import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, ser
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
 import { reportWriteError, type WriteErrorPolicy, type WriteKind } from './write-errors';
-import { sendFileBody } from './file-response';
+import { fileChunkHeader, fileChunkLength, sendFileBody } from './file-response';
 import { batchAgeMs, endBatch, flushBatch, withWriteBatch } from './write-batch';
 
 export interface RunnerOptions {
@@ -274,7 +274,10 @@ export abstract class RunnerBase implements CoreCalls {
     } finally {
       closed = this.abort(ex.core); // Python closes its file; we read through our own descriptor
     }
-    ex.out.write([head]);
+    const offset = result.meta.fileOffset;
+    // Chunked (no Content-Length, HTTP/1.1): one chunk of the size fstat gives now, its header sent with the head.
+    const chunkLength = framing.body === 'chunked' ? fileChunkLength(fd, offset) : undefined;
+    ex.out.write(chunkLength !== undefined ? [head, ...fileChunkHeader(chunkLength)] : [head]);
     const outcome: Outcome = { status: result.meta.status, bodyBytes: 0, headerCount: result.meta.headerCount, headerBytes: head.length, via: 'sendfile' };
     const limit = result.meta.contentLength >= 0 ? result.meta.contentLength : Infinity;
     if (framing.body === 'none') {
@@ -282,7 +285,10 @@ export abstract class RunnerBase implements CoreCalls {
       ex.out.finish(framing.keepAlive);
       this.done(ex, outcome);
     } else {
-      const sent = framing.body === 'chunked' ? pumpFile(fd, result.meta.fileOffset, limit, ex, framing, outcome) : sendFileBody(fd, result.meta.fileOffset, limit, ex, framing, outcome, this.opts.log);
+      const sent =
+        framing.body !== 'chunked' ? sendFileBody(fd, offset, limit, ex, framing, outcome, this.opts.log)
+        : chunkLength !== undefined ? sendFileBody(fd, offset, chunkLength, ex, framing, outcome, this.opts.log, true)
+        : copyFile(fd, offset, ex, framing, outcome);
       void sent.then(() => {
         if (outcome.writeErrors !== undefined) outcome.exception = this.clientGone(ex, 'uwsgi_response_sendfile_do');
         this.done(ex, outcome);
@@ -478,21 +484,21 @@ export class InlineRunner extends RunnerBase {
   }
 }
 
-/** Send a file from our own descriptor, chunk by chunk, as fast as the client drains it. */
-async function pumpFile(fd: number, offset: number, limit: number, ex: Exchange, framing: Framing, outcome: Outcome): Promise<void> {
-  const chunked = framing.body === 'chunked';
+/**
+ * A chunked file body whose size fstat(2) does not give (procfs, sysfs: size
+ * 0, content there): read to its end, each read one chunk, as fast as the
+ * client drains it.
+ */
+async function copyFile(fd: number, offset: number, ex: Exchange, framing: Framing, outcome: Outcome): Promise<void> {
   let position = offset;
-  let remaining = limit;
   try {
-    while (remaining > 0 && !ex.out.closed) {
-      const buf = Buffer.allocUnsafe(Math.min(FILE_CHUNK, remaining === Infinity ? FILE_CHUNK : remaining));
+    while (!ex.out.closed) {
+      const buf = Buffer.allocUnsafe(FILE_CHUNK);
       const n = await readAt(fd, buf, position);
       if (n === 0) break;
       position += n;
-      remaining -= n;
       outcome.bodyBytes += n;
-      const chunk = buf.subarray(0, n);
-      if (!ex.out.write(chunked ? chunkFrame(chunk) : [chunk]) && !(await ex.out.drained())) {
+      if (!ex.out.write(chunkFrame(buf.subarray(0, n))) && !(await ex.out.drained())) {
         outcome.writeErrors = 1; // the client went away before the whole file was written
         return;
       }
@@ -501,10 +507,10 @@ async function pumpFile(fd: number, offset: number, limit: number, ex: Exchange,
       outcome.writeErrors = 1;
       return;
     }
-    if (chunked) ex.out.write([lastChunk()]);
-    const short = limit !== Infinity && remaining > 0;
-    if (short) ex.out.destroy();
-    else ex.out.finish(framing.keepAlive);
+    ex.out.write([lastChunk()]);
+    ex.out.finish(framing.keepAlive);
+  } catch {
+    ex.out.destroy(); // a read error (EIO) mid-body: only a close says "incomplete"
   } finally {
     closeSync(fd);
   }

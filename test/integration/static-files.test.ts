@@ -345,3 +345,38 @@ test('file-serve-mode x-accel-redirect / x-sendfile: the header names the real p
   assert.notEqual(bad.code, 0);
   assert.match(bad.logs, /file-serve-mode "apache": unknown mode/);
 });
+
+test('static-cache-paths-name: accepted, said once at startup; files are served as Debian\'s uWSGI serves them with its named cache', { skip: uwsgiSkipReason() ?? false }, async () => {
+  const { docroot, app } = docrootLayout();
+  // uWSGI needs the named cache to exist (else "unable to find cache" and exit); nuwsgi accepts cache2 and ignores it.
+  const args = ['--http-socket', '127.0.0.1:0', '--master', '--wsgi-file', app, '--static-map', `/s=${docroot}`, '--cache2', 'name=paths,items=100', '--static-cache-paths', '5', '--static-cache-paths-name', 'paths'];
+  const ours = await startNuwsgi(args);
+  const theirs = await startUwsgi(args);
+  try {
+    await ours.waitForLog(/static-cache-paths-name "paths": nuwsgi has no named caches, the name is not looked up; static-cache-paths 5 keeps real paths in each worker's memory instead/);
+    assert.doesNotMatch(ours.logs(), /option 'static-cache-paths-name' is not implemented/);
+    for (let i = 0; i < 2; i++) {
+      const [x, y] = [await request(ours.httpPort as number, { path: '/s/css/a.css' }), await request(theirs.httpPort as number, { path: '/s/css/a.css' })];
+      assert.equal(x.status, 200);
+      assert.equal(x.status, y.status);
+      assert.ok(x.body.equals(y.body));
+      assert.equal(mediaType(x.headers['content-type']), mediaType(y.headers['content-type']));
+      assert.equal(x.headers['last-modified'], y.headers['last-modified']);
+    }
+  } finally {
+    await Promise.all([ours.stop(), theirs.stop()]);
+  }
+});
+
+test('a static file\'s request-log line names the client and counts its variables, also when the response closes the connection', async () => {
+  const { docroot, app } = docrootLayout();
+  const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--static-map', `/s=${docroot}`]);
+  try {
+    // The variables and the peer's address are taken lazily; the log needs them before the close.
+    const r = await request(server.httpPort as number, { path: '/s/css/a.css?close', headers: { Connection: 'close' } });
+    assert.equal(r.status, 200);
+    await server.waitForLog(/\|app: -1\|req: -1\/\d+\] 127\.0\.0\.1 \(\) \{[1-9]\d* vars in [1-9]\d* bytes\} .* GET \/s\/css\/a\.css\?close => generated 19 bytes/);
+  } finally {
+    await server.stop();
+  }
+});

@@ -53,3 +53,18 @@ test('check-static-docroot alone starts the static server; file-serve-mode takes
   assert.equal(staticConfigFromOptions(options([['static-map', '/s=/x'], ['fileserve-mode', 'nginx']]), '/srv')?.fileServeMode, 'X-Accel-Redirect');
   assert.throws(() => mode('apache'), /file-serve-mode "apache": unknown mode/);
 });
+
+test('static-cache-paths-name: the name is not looked up (no named caches); it changes nothing, and says so once', () => {
+  const lines: string[] = [];
+  const withCache = staticConfigFromOptions(options([['static-map', '/s=static'], ['static-cache-paths', '30'], ['static-cache-paths-name', 'paths']]), '/srv', (l) => lines.push(l));
+  assert.equal(withCache?.cachePathsSeconds, 30);
+  assert.deepEqual(lines, ['static-cache-paths-name "paths": nuwsgi has no named caches, the name is not looked up; static-cache-paths 30 keeps real paths in each worker\'s memory instead']);
+  lines.length = 0;
+  // uWSGI reads the name only when static-cache-paths is set: alone it caches nothing.
+  const alone = staticConfigFromOptions(options([['static-map', '/s=static'], ['static-cache-paths-name', 'paths']]), '/srv', (l) => lines.push(l));
+  assert.equal(alone?.cachePathsSeconds, 0);
+  assert.deepEqual(lines, ['static-cache-paths-name "paths": nuwsgi has no named caches, the name is not looked up; without static-cache-paths it turns nothing on, as in uWSGI']);
+  lines.length = 0;
+  staticConfigFromOptions(options([['static-map', '/s=static']]), '/srv', (l) => lines.push(l));
+  assert.deepEqual(lines, []);
+});

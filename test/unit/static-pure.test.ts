@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mapping, type StaticMount } from '../../src/worker/static/config';
+import { staticRequestFromHead, staticRequestFromVars } from '../../src/worker/static/http';
+import { httpHeadToCgiVars } from '../../src/protocol/cgi';
+import { Http1Parser, type HttpHead } from '../../src/protocol/http1';
 import { hostilePath, isInside, nodeFs, pathUnderMount, StaticResolver, type StaticFs } from '../../src/worker/static/resolve';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -161,4 +164,21 @@ test('static-cache-paths: real paths are remembered for N seconds, then looked u
   resolver.resolve('/s/a.css');
   assert.equal(realpaths, afterFirst + 1, 'expired: looked up again');
   assert.equal(resolver.resolve('/s/missing.css'), null);
+});
+
+test('the static request read from an HTTP head is the one read from the CGI variables that head makes', () => {
+  const heads: HttpHead[] = [];
+  const parser = new Http1Parser({ onHead: (h) => heads.push(h), onBody: () => undefined, onEnd: () => undefined, onError: (e) => assert.fail(e.message) }, { maxHeadBytes: 65536, maxBodyBytes: 0 });
+  const requests = [
+    'GET /s/a%20b.css?x=1 HTTP/1.1\r\nHost: h\r\nIf-None-Match: "a"\r\nif-none-match: "b"\r\nRange: bytes=0-1\r\nIf-Range: "a"\r\nAccept-Encoding: gzip, br\r\n\r\n',
+    'HEAD /s/./x/../a.css HTTP/1.0\r\nIf-Modified-Since: Tue, 01 Dec 2026 21:24:35 GMT\r\nIf-Unmodified-Since: x\r\nIf-Match: *\r\nIf_Match: spoof\r\nConstructor: x\r\nRange:\r\n\r\n',
+    'GET http://h/s/a.css HTTP/1.1\r\nHost: h\r\n\r\n',
+    'POST /s/a.css HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n',
+  ];
+  for (const text of requests) parser.push(Buffer.from(text, 'latin1'));
+  assert.equal(heads.length, requests.length);
+  for (const head of heads) {
+    const vars = httpHeadToCgiVars(head, { remoteAddr: '127.0.0.1', remotePort: 1, localAddr: '127.0.0.1', localPort: 80, scheme: 'http' });
+    assert.deepEqual(staticRequestFromHead(head), staticRequestFromVars(vars), head.target);
+  }
 });

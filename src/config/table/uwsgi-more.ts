@@ -473,7 +473,10 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
     name: 'check-static-docroot', kind: 'flag', type: 'bool', status: 'implemented', section: S_ROUTING_AND_STATIC_FILES, help: 'check for static files in the requested DOCUMENT_ROOT',
     note: 'the DOCUMENT_ROOT request variable (nginx\'s uwsgi_params sends it), after check-static and the maps; a DOCUMENT_ROOT that does not exist sends the request to the app (uWSGI drops it unanswered)',
   },
-  { name: 'static-cache-paths-name', kind: 'scalar', type: 'string', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'use the specified cache for static paths' },
+  {
+    name: 'static-cache-paths-name', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', section: S_ROUTING_AND_STATIC_FILES, help: 'use the specified cache for static paths',
+    note: 'accepted, the name is not looked up: static-cache-paths keeps real paths in each worker\'s memory, which has no name (nuwsgi has no shared caches); alone it caches nothing, as in uWSGI, which reads it only with static-cache-paths; a startup line says so',
+  },
   { name: 'honour-range', kind: 'flag', type: 'bool', status: 'planned', section: S_ROUTING_AND_STATIC_FILES, help: 'enable support for the HTTP Range header' },
   {
     name: 'file-serve-mode', aliases: ['fileserve-mode'], kind: 'scalar', type: 'string', status: 'implemented', metavar: 'mode', section: S_ROUTING_AND_STATIC_FILES, help: 'set static file serving mode',

@@ -79,8 +79,13 @@ export function fileServeMode(value: string | undefined): FileServeMode {
 
 export const DEFAULT_MIME_FILE = '/etc/mime.types';
 
-/** The static settings, or undefined when no option asks for static files (the common case costs nothing). */
-export function staticConfigFromOptions(o: Options, base: string): StaticConfig | undefined {
+/**
+ * The static settings, or undefined when no option asks for static files (the
+ * common case costs nothing). `warn` gets what is worth a startup line.
+ */
+export function staticConfigFromOptions(o: Options, base: string, warn: (line: string) => void = () => undefined): StaticConfig | undefined {
+  const cacheName = cachePathsNameNote(o);
+  if (cacheName !== undefined) warn(cacheName);
   const abs = (p: string): string => path.resolve(base, p);
   const mounts: StaticMount[] = [
     ...o.list('check-static').map((dir) => ({ mount: '', root: abs(dir), mode: 'append' as const, option: 'check-static' as const })),
@@ -115,6 +120,23 @@ export function staticConfigFromOptions(o: Options, base: string): StaticConfig 
     checkDocroot,
     fileServeMode: mode,
   };
+}
+
+/**
+ * static-cache-paths-name picks one of uWSGI's named shared caches (cache2)
+ * for the path cache. nuwsgi's path cache is each worker's own memory: there
+ * is nothing to name, so the value is not looked up (uWSGI exits when the
+ * cache does not exist; refusing here would refuse configs whose cache2 line
+ * nuwsgi accepts and ignores). Without static-cache-paths uWSGI never reads
+ * the name, and it turns nothing on here either.
+ */
+function cachePathsNameNote(o: Options): string | undefined {
+  const name = o.str('static-cache-paths-name');
+  if (name === undefined) return undefined;
+  const effect = o.has('static-cache-paths')
+    ? `static-cache-paths ${o.int('static-cache-paths')} keeps real paths in each worker's memory instead`
+    : 'without static-cache-paths it turns nothing on, as in uWSGI';
+  return `static-cache-paths-name "${name}": nuwsgi has no named caches, the name is not looked up; ${effect}`;
 }
 
 /** `/mount=dir`, as uWSGI's uwsgi_opt_static_map (which exits on a missing '='). */

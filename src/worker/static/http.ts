@@ -5,8 +5,10 @@
  * then If-Range), a single byte range, and the response head. Pure functions
  * of the request's fields and the file's size and mtime.
  */
+import { pathInfoOfTarget } from '../../protocol/cgi';
+import type { HttpHead } from '../../protocol/http1';
 
-/** The request fields static serving reads, from the CGI variables. */
+/** The request fields static serving reads, from the CGI variables (or, on HTTP sockets, the head they come from). */
 export interface StaticRequest {
   method: string;
   pathInfo: string;
@@ -41,6 +43,34 @@ export function staticRequestFromVars(vars: ReadonlyArray<readonly [string, stri
   for (const [k, v] of vars) {
     const field = FIELDS[k];
     if (field !== undefined && (req[field] === undefined || req[field] === '')) req[field] = v;
+  }
+  return req;
+}
+
+/** The same request header fields, by lower-case name (their CGI names are these, upper-cased, '-' as '_'). */
+const HEADER_FIELDS = new Map<string, keyof StaticRequest>([
+  ['if-modified-since', 'ifModifiedSince'],
+  ['if-unmodified-since', 'ifUnmodifiedSince'],
+  ['if-none-match', 'ifNoneMatch'],
+  ['if-match', 'ifMatch'],
+  ['range', 'range'],
+  ['if-range', 'ifRange'],
+  ['accept-encoding', 'acceptEncoding'],
+]);
+
+/**
+ * What staticRequestFromVars reads from the CGI variables an HTTP head makes
+ * (src/protocol/cgi.ts), read from the head itself: a static file is then
+ * answered without building the variables, or asking for the peer's address
+ * (a getpeername(2)). Repeated fields are joined with ", ", as there.
+ */
+export function staticRequestFromHead(head: HttpHead): StaticRequest {
+  const req: StaticRequest = { method: head.method, pathInfo: pathInfoOfTarget(head.target), uri: head.target };
+  for (const [name, value] of head.headers) {
+    const field = HEADER_FIELDS.get(name.toLowerCase());
+    if (field === undefined) continue;
+    const previous = req[field];
+    req[field] = previous === undefined ? value : `${previous}, ${value}`;
   }
   return req;
 }

@@ -40,7 +40,7 @@ export class OpenFileCache {
   }
 
   /** The cached file for `key` when it is still the same file, with fresh stats; null otherwise. */
-  lookup(key: string, nowMs: number): { found: ResolvedFile; fd: number } | null {
+  lookup(key: string, nowMs: number): { readonly found: ResolvedFile; readonly fd: number } | null {
     const e = this.entries.get(key);
     if (e === undefined) return null;
     let now: Stats | undefined;
@@ -55,7 +55,7 @@ export class OpenFileCache {
       this.drop(key, e);
       return null;
     }
-    return { found: e.found, fd: e.fd };
+    return e; // its found and fd: no copy per hit
   }
 
   /** Remember a fresh lookup; `small` files get a descriptor kept open. Returns that descriptor, or -1. */

@@ -33,11 +33,13 @@ export interface SendResult {
 
 /**
  * Head and a small body in one buffer. The file is read with one pread(2);
- * a short read means it shrank since fstat: the caller closes after it.
+ * a short read means it shrank since fstat: the caller closes after it. A
+ * head given as a (latin-1) string is written straight into that buffer.
  */
-export function readSmall(fd: number, head: Buffer, start: number, length: number): { wire: Buffer; bytes: number } {
+export function readSmall(fd: number, head: Buffer | string, start: number, length: number): { wire: Buffer; bytes: number } {
   const wire = Buffer.allocUnsafe(head.length + length);
-  head.copy(wire, 0);
+  if (typeof head === 'string') wire.write(head, 0, 'latin1');
+  else head.copy(wire, 0);
   let got = 0;
   while (got < length) {
     const n = readSync(fd, wire, head.length + got, length - got, start + got);

@@ -8,7 +8,7 @@ import { fstatSync, openSync, closeSync, type Stats } from 'node:fs';
 import type { LoggedOutcome } from '../access-log';
 import type { Exchange } from '../exchange';
 import type { StaticConfig } from './config';
-import { httpDate, planStaticResponse, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
+import { httpDate, planStaticResponse, staticRequestFromHead, staticRequestFromVars, statusLine, type StaticPlan, type StaticRequest } from './http';
 import { contentTypeHeader, loadMimeTypes, mimeTypeFor, type MimeTable } from './mime';
 import { acceptedEncodings, cacheHeaders, compileExpires, makeGzipCheck, type CompiledExpires } from './policy';
 import { OpenFileCache } from './open-cache';
@@ -58,7 +58,7 @@ export class StaticServer {
   /** The hook: answer `ex` from a file and return true, or return false and leave it to the app. */
   tryServe(ex: Exchange): boolean {
     if (this.cfg.mounts.length === 0 && !this.cfg.checkDocroot) return false;
-    const req = staticRequestFromVars(ex.vars);
+    const req = ex.head !== undefined ? staticRequestFromHead(ex.head) : staticRequestFromVars(ex.vars);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false; // uWSGI: other methods go to the app
     if (this.skipped(req.pathInfo)) return false;
     const file = this.lookup(req.pathInfo, ex.startedAtMs) ?? this.lookupDocroot(req, ex.startedAtMs);
@@ -71,7 +71,7 @@ export class StaticServer {
   /** The file for PATH_INFO (from the open-file cache when it is still the same file), with a kept descriptor or -1. */
   private lookup(pathInfo: string, nowMs: number): CachedLookup | null {
     const hit = this.openFiles.lookup(pathInfo, nowMs);
-    if (hit !== null) return { ...hit, key: pathInfo };
+    if (hit !== null) return { found: hit.found, fd: hit.fd, key: pathInfo };
     const found = this.resolver.resolve(pathInfo);
     if (found === null || this.skipped(found.file)) return null;
     return { found, fd: this.openFiles.remember(pathInfo, found, found.stats.size <= SMALL_FILE, nowMs), key: pathInfo };
@@ -83,7 +83,7 @@ export class StaticServer {
     if (!this.cfg.checkDocroot || docroot === undefined || docroot === '') return null;
     const key = `\0${docroot}\0${req.pathInfo}`; // never a PATH_INFO key: those hold the mounts' answers
     const hit = this.openFiles.lookup(key, nowMs);
-    if (hit !== null) return { ...hit, key };
+    if (hit !== null) return { found: hit.found, fd: hit.fd, key };
     const found = this.resolver.resolveDocroot(docroot, req.pathInfo);
     if (found === null || this.skipped(found.file)) return null;
     return { found, fd: this.openFiles.remember(key, found, found.stats.size <= SMALL_FILE, nowMs), key };
@@ -164,12 +164,17 @@ export class StaticServer {
   }
 
   private head(ex: Exchange, plan: StaticPlan, keepAlive: boolean): Buffer {
+    return Buffer.from(this.headText(ex, plan, keepAlive), 'latin1');
+  }
+
+  /** The response head as a latin-1 string (one char per byte). */
+  private headText(ex: Exchange, plan: StaticPlan, keepAlive: boolean): string {
     let framing = '';
     if (!ex.raw) {
       if (!keepAlive && ex.clientHttp11) framing = 'Connection: close\r\n';
       if (keepAlive && !ex.clientHttp11) framing = 'Connection: keep-alive\r\n';
     }
-    return Buffer.from(`${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`, 'latin1');
+    return `${ex.protocol} ${statusLine(plan.status)}\r\n${plan.headers}${framing}\r\n`;
   }
 
   /**
@@ -207,8 +212,9 @@ export class StaticServer {
   private writeBody(ex: Exchange, plan: StaticPlan, fd: number, done: Done, cacheKey?: string): void {
     const owned = cacheKey === undefined;
     const keepAlive = this.keepAlive(ex);
-    const head = this.head(ex, plan, keepAlive);
     if (plan.length <= SMALL_FILE) {
+      // The head is written straight into the buffer the file is read into: one allocation, one write(2).
+      const head = this.headText(ex, plan, keepAlive);
       let small: { wire: Buffer; bytes: number; complete: boolean };
       try {
         small = readWhole(fd, head, plan);
@@ -225,6 +231,7 @@ export class StaticServer {
       done(outcome(plan, head.length, small.bytes, false));
       return;
     }
+    const head = this.head(ex, plan, keepAlive);
     ex.out.write([head]);
     const sent = plan.multipart !== undefined ? pumpParts(fd, plan.multipart.parts, plan.multipart.trailer, ex.out) : pumpFile(fd, plan.start, plan.length, ex.out);
     void sent.then(
@@ -301,10 +308,10 @@ interface CachedLookup {
 }
 
 /** A small body (one range, the whole file, or a few parts) and its head, in one buffer. */
-function readWhole(fd: number, head: Buffer, plan: StaticPlan): { wire: Buffer; bytes: number; complete: boolean } {
-  if (plan.multipart !== undefined) return readParts(fd, head, plan.multipart.parts, plan.multipart.trailer);
+function readWhole(fd: number, head: string, plan: StaticPlan): { wire: Buffer; bytes: number; complete: boolean } {
+  if (plan.multipart !== undefined) return readParts(fd, Buffer.from(head, 'latin1'), plan.multipart.parts, plan.multipart.trailer);
   const small = readSmall(fd, head, plan.start, plan.length);
-  return { ...small, complete: small.bytes === plan.length };
+  return { wire: small.wire, bytes: small.bytes, complete: small.bytes === plan.length };
 }
 
 /** How long a looked-up path is trusted without a full lookup when static-cache-paths is not set (see open-cache.ts). */
