@@ -122,9 +122,10 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
 function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
   const t = conn.transport;
   const remoteAddr = t.remoteAddress;
+  const remotePort = t.remotePort;
   const vars = httpHeadToCgiVars(head, {
     remoteAddr,
-    remotePort: t.remotePort,
+    remotePort,
     // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
     get localAddr() {
       return t.localAddress;
@@ -152,6 +153,7 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     appId: 0,
     core: 0,
     out: conn,
+    http: { version: head.version, headers: head.headers, remotePort, local: () => ({ address: t.localAddress, port: t.localPort }) },
   };
 }
 
