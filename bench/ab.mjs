@@ -4,8 +4,9 @@
 //
 // usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
 //   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
-//   APP     hello | flask | io50
-//   SERVER  uw (uWSGI) | nu:TREE[:ENV=V,...] (nuwsgi from a built checkout, e.g. nu:. and nu:/tmp/base)
+//   APP     hello | flask | io50 (WSGI) | asgi-hello | fastapi (ASGI: nuwsgi --asgi, and uvicorn as `uv`)
+//   SERVER  uw (uWSGI) | uv (uvicorn, uvloop + httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
+//           checkout, e.g. nu:. and nu:/tmp/base)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
 import { spawn, execFileSync } from 'node:child_process';
@@ -17,8 +18,10 @@ import net from 'node:net';
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const [mode, appName, roundsS, secsS, ...names] = process.argv.slice(2);
 const rounds = Number(roundsS), secs = Number(secsS);
-const APPS = { hello: ['examples/hello.py', '/'], flask: ['examples/flask_app.py', '/'], io50: ['bench/apps/bench_app.py', '/io'] };
-const [appFile, path] = APPS[appName];
+const APPS = { hello: ['examples/hello.py', '/'], flask: ['examples/flask_app.py', '/'], io50: ['bench/apps/bench_app.py', '/io'],
+  'asgi-hello': ['asgi_hello:app', '/', true], fastapi: ['fastapi_app:app', '/', true] }; // ASGI modules are in bench/apps
+const [appFile, path, asgi] = APPS[appName];
+const appArgs = asgi ? ['--chdir', join(ROOT, 'bench/apps'), '--asgi', appFile] : ['--wsgi-file', join(ROOT, appFile)];
 const procs = Number(process.env.PROCS ?? 2), threads = Number(process.env.THREADS ?? 1);
 const conns = Number(process.env.CONNS ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-ab-'));
@@ -28,7 +31,11 @@ function cfg(name, sock) {
   const th = threads > 1 ? ['--threads', String(threads)] : [];
   const [kind, tree, env] = name.split(':'); // e.g. nu:/tmp/base:PYTHONMALLOC=malloc
   const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const [k, v] = kv.split('='); envObj[k] = v; }
-  if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, ...appArgs, '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  if (kind === 'uv') {
+    const bind = sock[0] === '--socket' ? ['--uds', sock[1]] : ['--host', '127.0.0.1', '--port', sock[1].split(':')[1]];
+    return { cmd: '/usr/bin/python3', args: ['-m', 'uvicorn', appFile, '--app-dir', join(ROOT, 'bench/apps'), '--workers', String(procs), ...bind, '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning'], env: envObj };
+  }
   return { cmd: 'uwsgi', args: ['--plugin', 'python3', '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--disable-logging', '--die-on-term'], env: envObj };
 }
 function tree(root) { const out = [root]; for (let i = 0; i < out.length; i++) { try { const ch = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim(); if (ch) out.push(...ch.split(' ').map(Number)); } catch {} } return out; }
@@ -72,6 +79,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
 console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians`);
-const base = results[servers.find((s) => s.name.startsWith('uw'))?.name];
-for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x uwsgi' : ''}`); }
+const ref = servers.find((s) => s.name.startsWith('uw') || s.name === 'uv')?.name;
+const base = results[ref];
+for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x ' + (ref === 'uv' ? 'uvicorn' : 'uwsgi') : ''}`); }
 process.exit(0);
