@@ -332,7 +332,7 @@ class _Lifespan(object):
 def _scope(parts, state, flags):
     """The ASGI HTTP scope from the pieces Node built (src/worker/asgi/scope.ts): on the HTTP
     socket the headers are the request's own fields, one pair each in the client's order;
-    behind nginx (uwsgi protocol) they come from the CGI variables, repeated ones joined."""
+    behind nginx (uwsgi protocol) they come from the CGI variables, one pair per variable."""
     http_version, method, scheme, path, raw_path, query_string, root_path, headers, client, server = parts
     if flags & FLAG_PATH_BYTES:  # not valid UTF-8: decoded as uvicorn's unquote does
         path = path.decode("utf-8", "replace")

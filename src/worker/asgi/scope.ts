@@ -7,14 +7,16 @@
  *     headers, client, server), body, app, flags)
  *
  * `headers` is a list of (name, value) bytes pairs, `client` a (host, port)
- * tuple or None, `server` a (host, port) tuple. marshal.loads builds every
- * object in C; a binary layout sliced in Python and a marshalled dict were
- * both slower (docs/asgi.md, "Measured").
+ * tuple or None, `server` a (host, port) tuple or None. marshal.loads builds
+ * every object in C and Python only wraps them in the scope dict; a binary
+ * layout sliced in Python was several times slower, a marshalled dict no
+ * faster (docs/asgi.md, "Measured").
  *
  * On the HTTP socket (and HTTPS) the headers are the parsed request's own
  * fields, one pair each, in the client's order, names lowercased, values as
  * received (as uvicorn gives them). Behind nginx (the uwsgi protocol) only
- * the CGI variables exist: repeated headers arrive as nginx joined them.
+ * the CGI variables exist: one pair per HTTP_* variable, repeated headers as
+ * nginx sent them (one variable each from nginx 1.22, joined from 1.23).
  */
 import { isUtf8 } from 'node:buffer';
 import { pathOfTarget } from '../../protocol/cgi';
