@@ -1,11 +1,13 @@
 // Same-minute A/B of server builds: every server is up at once and the wrk rounds are interleaved
 // (A, B, uWSGI, A, B, uWSGI...), so load from the rest of the machine hits each alike; prints CPU
-// µs per request (schedstat of the server's process tree, as run.mjs) per round and the medians.
+// µs per request (schedstat of the server's process tree, as run.mjs) per round and the medians, split into the
+// processes' main threads (Node's, for nuwsgi) and their other threads (the ASGI loop thread, libuv's, V8's).
 //
 // usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
 //   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
-//   APP     hello | flask | io50
-//   SERVER  uw (uWSGI) | nu:TREE[:ENV=V,...] (nuwsgi from a built checkout, e.g. nu:. and nu:/tmp/base)
+//   APP     hello | flask | io50 (WSGI) | asgi-hello | fastapi (ASGI: nuwsgi --asgi, and uvicorn as `uv`)
+//   SERVER  uw (uWSGI) | uv (uvicorn, uvloop + httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
+//           checkout, e.g. nu:. and nu:/tmp/base)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
 import { spawn, execFileSync } from 'node:child_process';
@@ -17,8 +19,10 @@ import net from 'node:net';
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const [mode, appName, roundsS, secsS, ...names] = process.argv.slice(2);
 const rounds = Number(roundsS), secs = Number(secsS);
-const APPS = { hello: ['examples/hello.py', '/'], flask: ['examples/flask_app.py', '/'], io50: ['bench/apps/bench_app.py', '/io'] };
-const [appFile, path] = APPS[appName];
+const APPS = { hello: ['examples/hello.py', '/'], flask: ['examples/flask_app.py', '/'], io50: ['bench/apps/bench_app.py', '/io'],
+  'asgi-hello': ['asgi_hello:app', '/', true], fastapi: ['fastapi_app:app', '/', true] }; // ASGI modules are in bench/apps
+const [appFile, path, asgi] = APPS[appName];
+const appArgs = asgi ? ['--chdir', join(ROOT, 'bench/apps'), '--asgi', appFile] : ['--wsgi-file', join(ROOT, appFile)];
 const procs = Number(process.env.PROCS ?? 2), threads = Number(process.env.THREADS ?? 1);
 const conns = Number(process.env.CONNS ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-ab-'));
@@ -28,11 +32,16 @@ function cfg(name, sock) {
   const th = threads > 1 ? ['--threads', String(threads)] : [];
   const [kind, tree, env] = name.split(':'); // e.g. nu:/tmp/base:PYTHONMALLOC=malloc
   const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const [k, v] = kv.split('='); envObj[k] = v; }
-  if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, ...appArgs, '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  if (kind === 'uv') {
+    const bind = sock[0] === '--socket' ? ['--uds', sock[1]] : ['--host', '127.0.0.1', '--port', sock[1].split(':')[1]];
+    return { cmd: '/usr/bin/python3', args: ['-m', 'uvicorn', appFile, '--app-dir', join(ROOT, 'bench/apps'), '--workers', String(procs), ...bind, '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning'], env: envObj };
+  }
   return { cmd: 'uwsgi', args: ['--plugin', 'python3', '--master', '--processes', String(procs), ...th, ...sock, '--wsgi-file', join(ROOT, appFile), '--disable-logging', '--die-on-term'], env: envObj };
 }
 function tree(root) { const out = [root]; for (let i = 0; i < out.length; i++) { try { const ch = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim(); if (ch) out.push(...ch.split(' ').map(Number)); } catch {} } return out; }
-function cpuUs(root) { let ns = 0; for (const pid of tree(root)) { let t = []; try { t = readdirSync(`/proc/${pid}/task`); } catch { continue; } for (const tid of t) { try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch {} } } return ns / 1000; }
+// CPU µs of the tree; `.main` = the processes' main threads (Node's for nuwsgi), the rest = other threads (the ASGI loop's).
+function cpuUs(root) { let ns = 0, main = 0; for (const pid of tree(root)) { let t = []; try { t = readdirSync(`/proc/${pid}/task`); } catch { continue; } for (const tid of t) { try { const v = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); ns += v; if (Number(tid) === pid) main += v; } catch {} } } return { total: ns / 1000, main: main / 1000 }; }
 const servers = [];
 process.on('exit', () => { for (const s of servers) { for (const pid of tree(s.pid).reverse()) { try { process.kill(pid, 'SIGKILL'); } catch {} } try { process.kill(-s.pid, 'SIGKILL'); } catch (e) { console.error('kill', s.pid, e.message); } try { if (s.nginx) process.kill(-s.nginx.pid, 'SIGKILL'); } catch {} } rmSync(dir, { recursive: true, force: true }); });
 process.on('SIGINT', () => process.exit(1));
@@ -66,12 +75,14 @@ for (let r = 0; r < rounds; r++) {
     const reqs = Number(/(\d+) requests in/.exec(out)[1]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
     const errs = /Non-2xx|Socket errors/.test(out) ? ' ERR' : '';
-    results[s.name].push({ us: (c1 - c0) / reqs, rps });
-    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${((c1 - c0) / reqs).toFixed(1).padStart(7)} us/req ${rps.toFixed(0).padStart(7)} req/s${errs}\n`);
+    const us = (c1.total - c0.total) / reqs, main = (c1.main - c0.main) / reqs;
+    results[s.name].push({ us, rps, main, other: us - main });
+    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s${errs}\n`);
   }
 }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
 console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians`);
-const base = results[servers.find((s) => s.name.startsWith('uw'))?.name];
-for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x uwsgi' : ''}`); }
+const ref = servers.find((s) => s.name.startsWith('uw') || s.name === 'uv')?.name;
+const base = results[ref];
+for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(1); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x ' + (ref === 'uv' ? 'uvicorn' : 'uwsgi') : ''}`); }
 process.exit(0);

@@ -2,8 +2,10 @@
 
 Node owns every socket. For each request in flight Node uses one *slot*: a
 shared region (the same layout as a core's, see _nuwsgi.py) and a slot id.
-Node writes the request (the same marshal blob as for WSGI) into the slot's
-region and a 4-byte command into the loop's job pipe:
+Node writes the request into the slot's region — for an ASGI app the scope's
+pieces, ``(scope parts, body, app, flags)`` (src/worker/asgi/scope.ts, see
+_scope); for a WSGI app mounted beside it the same environ blob as a WSGI
+core's — and a 4-byte command into the loop's job pipe:
 
     u8 command (CMD_HANDLE / CMD_PULL / CMD_ABORT / CMD_SHUTDOWN), u8 0, u16 slot (LE)
 
@@ -27,7 +29,7 @@ waits while the client is slow.
 WSGI apps mounted in the same worker run in the loop's default executor with
 _nuwsgi's own handle/pull/abort on the slot's region.
 
-Streamed request bodies (the environ holds "nuwsgi.body_stream"): the body in
+Streamed request bodies (FLAG_BODY_STREAM in the flags): the body in
 the request blob is only what had arrived; receive() asks Node for more with
 EV_RECEIVE, and Node answers with CMD_BODY once it has a piece, written into
 the slot's *body area* (its last BODY_AREA bytes: u32 BODY_* kind, u32 length,
@@ -66,6 +68,12 @@ BODY_MORE = 0
 BODY_LAST = 1
 BODY_GONE = 2
 _BODY_HEAD = struct.Struct("<II")
+
+# The request's flags (src/worker/asgi/scope.ts SCOPE_FLAG).
+FLAG_BODY_STREAM = 1
+FLAG_TRAILERS = 2
+FLAG_PATH_BYTES = 4
+FLAG_EARLY_HINTS = 8
 
 _COMMAND = struct.Struct("<BBH")
 _EVENT = struct.Struct("<HBB")
@@ -184,9 +192,9 @@ class _Server(object):
         if command == CMD_HANDLE:
             core = _w._cores[slot]
             core.held = None
-            environ, body, app = _w._loads(core.view)
-            if self.interfaces[app] == "asgi":
-                request = _Request(self, core, environ, body, app)
+            data = _w._loads(core.view)
+            if len(data) == 4:  # an ASGI app's scope parts (a WSGI app's environ blob has 3 items)
+                request = _Request(self, core, *data)
             else:
                 request = _WsgiRequest(self, core)
             self.requests[slot] = request
@@ -326,67 +334,44 @@ class _Lifespan(object):
 # -------------------------------------------------------------- HTTP requests
 
 
-# CGI variable -> ASGI header name (bytes), or None for variables that are not headers.
-# Every request carries the same few names: one lookup each instead of a slice, a
-# replace, a lower and an encode (the scope's headers were the loop's largest cost).
-_HEADER_NAMES = {"CONTENT_TYPE": b"content-type", "CONTENT_LENGTH": b"content-length"}
-_HEADER_NAMES_MAX = 4096  # names past it are converted each time (a client inventing names cannot grow it)
-
-
-def _header_name(key):
-    name = key[5:].replace("_", "-").lower().encode("latin-1") if key.startswith("HTTP_") else None
-    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
-        _HEADER_NAMES[key] = name
-    return name
-
-
-def _scope(environ, state, trailers):
-    """The ASGI HTTP scope, from the CGI variables Node parsed (HTTP and uwsgi sockets alike)."""
-    headers = []
-    names = _HEADER_NAMES
-    for key, value in environ.items():
-        try:
-            name = names[key]
-        except KeyError:
-            name = _header_name(key)
-        if name is not None and (value or key[0] != "C"):  # an empty header stays; an empty CONTENT_TYPE is none
-            headers.append((name, value.encode("latin-1")))
-    path_info = environ.get("PATH_INFO", "")
-    uri = environ.get("REQUEST_URI", "")
-    raw_path = uri.partition("?")[0].encode("latin-1") if uri else path_info.encode("latin-1")
-    protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
-    client = None
-    if environ.get("REMOTE_ADDR"):
-        client = (environ["REMOTE_ADDR"], _port(environ.get("REMOTE_PORT")))
+def _scope(parts, state, flags):
+    """The ASGI HTTP scope from the pieces Node built (src/worker/asgi/scope.ts): on the HTTP
+    socket the headers are the request's own fields, one pair each in the client's order;
+    behind nginx (uwsgi protocol) they come from the CGI variables, one pair per variable."""
+    http_version, method, scheme, path, raw_path, query_string, root_path, headers, client, server = parts
+    if flags & FLAG_PATH_BYTES:  # not valid UTF-8: decoded as uvicorn's unquote does
+        path = path.decode("utf-8", "replace")
+    extensions = {"http.response.pathsend": {}}
+    if flags & FLAG_TRAILERS:
+        extensions["http.response.trailers"] = {}
+    if flags & FLAG_EARLY_HINTS:
+        extensions["http.response.early_hint"] = {}
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": protocol[5:] if protocol.startswith("HTTP/") else "1.1",
-        "method": environ.get("REQUEST_METHOD", "GET"),
-        "scheme": environ.get("wsgi.url_scheme", "http"),
-        # PATH_INFO holds the decoded path's bytes as latin-1 (WSGI's convention): ASGI wants UTF-8 text.
-        "path": path_info.encode("latin-1").decode("utf-8", "replace"),
+        "http_version": http_version,
+        "method": method,
+        "scheme": scheme,
+        "path": path,  # without root_path, as the Starlette Debian ships expects
         "raw_path": raw_path,
-        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
-        "root_path": environ.get("SCRIPT_NAME", ""),
+        "query_string": query_string,
+        "root_path": root_path,
         "headers": headers,
         "client": client,
-        "server": (environ.get("SERVER_NAME", ""), _port(environ.get("SERVER_PORT"))),
+        "server": server,
+        "extensions": extensions,
     }
     if state is not None:
         scope["state"] = state.copy()
-    extensions = {"http.response.pathsend": {}}
-    if trailers:
-        extensions["http.response.trailers"] = {}
-    scope["extensions"] = extensions
     return scope
 
 
-def _port(text):
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return 0
+def request_environ(parts):
+    """What the log's error lines name (_nuwsgi_mistakes.request_name): the method and the target."""
+    target = parts[4].decode("latin-1")
+    if parts[5]:
+        target += "?" + parts[5].decode("latin-1")
+    return {"REQUEST_METHOD": parts[1], "REQUEST_URI": target}
 
 
 class _Request(object):
@@ -411,17 +396,15 @@ class _Request(object):
     over = False  # the response is over or the client left: receive() says http.disconnect
     hinting = None  # a future while Node writes an http.response.early_hint from the region
 
-    def __init__(self, server, core, environ, body, app):
+    def __init__(self, server, core, parts, body, app, flags):
         self.server = server
         self.core = core
-        self.environ = environ
-        self.streaming = environ.pop("nuwsgi.body_stream", None) is not None
-        self.trailers_ok = environ.pop("nuwsgi.trailers", None) is not None
-        self.hints_ok = environ.pop("nuwsgi.early_hints", None) is not None
+        self.parts = parts
+        self.streaming = flags & FLAG_BODY_STREAM != 0
+        self.trailers_ok = flags & FLAG_TRAILERS != 0
+        self.hints_ok = flags & FLAG_EARLY_HINTS != 0
         self.app = _w._apps[app][1]
-        self.scope = _scope(environ, server.states.get(app), self.trailers_ok)
-        if self.hints_ok:
-            self.scope["extensions"]["http.response.early_hint"] = {}
+        self.scope = _scope(parts, server.states.get(app), flags)
         self.trailer_lines = []
         self.body = body  # None, bytes, or the path of a spooled file
         self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
@@ -451,10 +434,10 @@ class _Request(object):
         if silent:
             pass
         elif isinstance(exc, AsgiError) or quiet:
-            sys.stderr.write("ASGI app error on %s: %s\n" % (_mistakes.request_name(self.environ), exc))
+            sys.stderr.write("ASGI app error on %s: %s\n" % (_mistakes.request_name(request_environ(self.parts)), exc))
             sys.stderr.flush()
         else:
-            _mistakes.log_exception(self.environ, exc)
+            _mistakes.log_exception(request_environ(self.parts), exc)
         if not self.answered:
             self.answered = self.finished = True
             _w._write_meta(self.core, _w.KIND_ERROR, None, 0)

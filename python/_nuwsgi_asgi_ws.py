@@ -67,12 +67,12 @@ class ClientDisconnected(OSError):
 class _WebSocket(object):
     """One ASGI WebSocket on a slot: the app's task, its inbox, its one message on the way to Node."""
 
-    def __init__(self, server, core, environ, app_index):
+    def __init__(self, server, core, parts, app_index):
         self.server = server
         self.core = core
-        self.environ = environ
+        self.parts = parts
         self.app = _w._apps[app_index][1]
-        self.scope = _ws_scope(environ, server.states.get(app_index))
+        self.scope = _ws_scope(parts, server.states.get(app_index))
         self.inbox = []  # messages for receive(), the first is websocket.connect
         self.inbox.append({"type": "websocket.connect"})
         self.waiting = None  # receive()'s future while the inbox is empty
@@ -93,11 +93,11 @@ class _WebSocket(object):
             await self.app(self.scope, self.receive, self.send)
         except BaseException as exc:
             if self.disconnected is None or not isinstance(exc, ClientDisconnected):
-                _mistakes.log_exception(self.environ, exc)
+                _mistakes.log_exception(_a.request_environ(self.parts), exc)
             self._fail()
         else:
             if self.state == "connecting":
-                sys.stderr.write("ASGI app error on %s: the app returned without accepting or closing the WebSocket\n" % _mistakes.request_name(self.environ))
+                sys.stderr.write("ASGI app error on %s: the app returned without accepting or closing the WebSocket\n" % _mistakes.request_name(_a.request_environ(self.parts)))
                 sys.stderr.flush()
                 self._fail()
             elif self.state == "responding":
@@ -273,14 +273,15 @@ def _accept_data(message):
     return (subprotocol or "").encode("latin-1") + b"\r\n" + lines
 
 
-def _ws_scope(environ, state):
+def _ws_scope(parts, state):
     """The ASGI websocket scope: the HTTP scope's fields, ws/wss, subprotocols, no method."""
-    scope = _a._scope(environ, state, False)  # no trailers on a WebSocket
+    scope = _a._scope(parts, state, 0)  # no trailers on a WebSocket
     del scope["method"]
     scope["type"] = "websocket"
     scope["asgi"] = {"version": "3.0", "spec_version": "2.4"}
     scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
-    offered = environ.get("HTTP_SEC_WEBSOCKET_PROTOCOL", "")
+    # Every Sec-WebSocket-Protocol field, in order (a client may send several).
+    offered = b",".join(value for name, value in scope["headers"] if name == b"sec-websocket-protocol").decode("latin-1")
     scope["subprotocols"] = [p.strip() for p in offered.split(",") if p.strip()]
     scope["extensions"] = {"websocket.http.response": {}}
     return scope
@@ -291,8 +292,8 @@ def command(server, command_id, slot):
     if command_id == CMD_WS_CONNECT:
         core = _w._cores[slot]
         core.held = None
-        environ, _body, app = _w._loads(core.view)
-        ws = _WebSocket(server, core, environ, app)
+        parts, _body, app, _flags = _w._loads(core.view)
+        ws = _WebSocket(server, core, parts, app)
         server.requests[slot] = ws
         server.event(slot, EV_WS_TAKEN)  # the request is read: the region may carry messages now
         ws.start()

@@ -117,7 +117,7 @@ function splitTarget(target: string): { path: string; query: string } {
 }
 
 /** The path component of a request-target without its query (RFC 9112 §3.2). */
-function pathOfTarget(target: string): string {
+export function pathOfTarget(target: string): string {
   if (target.startsWith('/')) return target; // origin-form
   if (target === '*') return '*'; // asterisk-form
   const authority = ABSOLUTE_FORM_AUTHORITY.exec(target);

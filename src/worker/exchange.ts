@@ -65,8 +65,20 @@ export interface Exchange {
   stream?: BodyStream;
   /** ASGI: told when the client closes or half-closes while the request is in the app (http.disconnect). */
   clientGone?: () => void;
+  /** HTTP sockets (and HTTPS): what the parser and the socket know beyond the CGI variables (the ASGI scope uses it). */
+  http?: HttpFacts;
   /** Set when the request asked to switch to WebSocket (HTTP sockets): the runner may take the connection over. */
   upgrade?: UpgradeRequest;
+}
+
+/** A request as the HTTP socket received it. */
+export interface HttpFacts {
+  readonly version: '1.0' | '1.1';
+  /** The header fields, raw names as sent, values without surrounding whitespace, in order, latin-1. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly remotePort: number;
+  /** The socket's local address and port (port 0 on a unix socket); a getsockname(2) the first time. */
+  local(): { address: string; port: number };
 }
 
 /** A request with "Upgrade: websocket" (src/worker/asgi/websocket-session.ts serves it for ASGI apps). */

@@ -6,7 +6,7 @@ import { Http1Parser, type HttpHead } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
-import type { Exchange, UpgradeRequest } from './exchange';
+import type { Exchange, HttpFacts, UpgradeRequest } from './exchange';
 import type { Transport } from './transport';
 
 export interface HttpAdapterOptions {
@@ -194,6 +194,12 @@ class HttpExchange implements Exchange {
 
   get remoteAddr(): string {
     return this.conn.transport.remoteAddress;
+  }
+
+  /** The request as received, for ASGI's scope (src/worker/asgi/scope.ts); built on first use. */
+  get http(): HttpFacts {
+    const t = this.conn.transport;
+    return { version: this.head.version, headers: this.head.headers, remotePort: t.remotePort, local: () => ({ address: t.localAddress, port: t.localPort }) };
   }
 }
 

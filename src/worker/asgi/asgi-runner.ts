@@ -9,6 +9,7 @@ import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
 import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
 import { fixChunkedLength } from '../http-adapter';
+import { scopeFlags, writeScope } from './scope';
 
 /** What the loop thread needs to start (python/_nuwsgi_asgi.py's start()). */
 export interface AsgiSettings {
@@ -153,7 +154,7 @@ export class AsgiRunner extends RunnerBase {
       const asgi = this.interfaces[ex.appId] === 'asgi';
       if (!asgi && ex.stream !== undefined && !(await this.collectBody(ex))) return;
       try {
-        this.bridge.writeCoreRequest(slot.id, asgi ? asgiVars(ex) : ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+        this.writeRequest(slot, ex, asgi);
         taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
         const handled = this.command(slot, ASGI_CMD.HANDLE);
         if (asgi) ex.clientGone = () => this.send(encodeCommand(ASGI_CMD.GONE, slot.id));
@@ -202,12 +203,21 @@ export class AsgiRunner extends RunnerBase {
     const session = new WebSocketSession(host, ex, upgrade, this.ws);
     slot.ws = session;
     try {
-      await session.run(() => this.bridge.writeCoreRequest(slot.id, ex.vars, this.schemeOf(ex), null, ex.appId));
+      const scheme = this.schemeOf(ex);
+      await session.run(() => this.bridge.writeCoreScope(slot.id, (w) => writeScope(w, ex, scheme), null, ex.appId, 0));
     } finally {
       slot.ws = null;
       ex.body.dispose();
       this.done(ex, session.outcome);
     }
+  }
+
+  /** An ASGI app gets its scope's pieces (src/worker/asgi/scope.ts); a WSGI app mounted beside it, its environ. */
+  private writeRequest(slot: Slot, ex: Exchange, asgi: boolean): void {
+    const scheme = this.schemeOf(ex);
+    const body = ex.body.finish();
+    if (asgi) this.bridge.writeCoreScope(slot.id, (w) => writeScope(w, ex, scheme), body, ex.appId, scopeFlags(ex));
+    else this.bridge.writeCoreRequest(slot.id, ex.vars, scheme, body, ex.appId);
   }
 
   /** Draining (reload, recycling, stop): open WebSockets get Close 1012, their apps websocket.disconnect. */
@@ -257,7 +267,7 @@ export class AsgiRunner extends RunnerBase {
 
   /**
    * http.response.early_hint: the framed 103 goes out before the response
-   * (advertised only to HTTP/1.1 clients of the HTTP socket, see asgiVars).
+   * (advertised only to HTTP/1.1 clients of the HTTP socket, see scopeFlags in scope.ts).
    * Always answered, so the app's send() never waits for a client that left.
    */
   private earlyHint(slot: Slot): void {
@@ -314,29 +324,4 @@ export class AsgiRunner extends RunnerBase {
   close(): void {
     closeSync(this.jobFd);
   }
-}
-
-/** TE: trailers, in a header value list. */
-const TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
-
-/**
- * What only ASGI's loop reads, added to the request's variables: whether the
- * body streams in after the request (nuwsgi.body_stream), whether the
- * client takes trailer fields (HTTP/1.1 "TE: trailers" on an HTTP socket:
- * nginx's uwsgi_pass does not pass them on), and whether it may get 103
- * Early Hints (an HTTP/1.1 client on an HTTP socket: RFC 9110 §15.2 forbids
- * 1xx to HTTP/1.0 clients; nginx 1.22 takes a 103 from a uwsgi upstream
- * as the final response, docs/asgi.md).
- */
-function asgiVars(ex: Exchange): Array<[string, string]> {
-  const streams = ex.stream !== undefined;
-  const http11 = !ex.raw && ex.clientHttp11;
-  const te = http11 ? ex.vars.find(([k]) => k === 'HTTP_TE') : undefined;
-  const trailers = te !== undefined && TRAILERS.test(te[1]);
-  if (!streams && !http11) return ex.vars;
-  const vars = [...ex.vars];
-  if (streams) vars.push(['nuwsgi.body_stream', '1']);
-  if (trailers) vars.push(['nuwsgi.trailers', '1']);
-  if (http11) vars.push(['nuwsgi.early_hints', '1']);
-  return vars;
 }

@@ -286,10 +286,24 @@ export class PythonBridge {
     w.key('wsgi.url_scheme');
     w.str(scheme);
     w.endDict();
-    if (body === null) w.none();
-    else if (Buffer.isBuffer(body)) w.bytes(body);
-    else w.str(body.spooledPath);
+    writeBody(w, body);
     w.int(appId);
+    region.writeUInt32LE(w.offset - 4, 0);
+  }
+
+  /**
+   * ASGI: the slot's request as `(scope, body, app, flags)`, the scope tuple
+   * written by `writeScope` (src/worker/asgi/scope.ts), which returns flags
+   * of its own to add.
+   */
+  writeCoreScope(slot: number, writeScope: (w: MarshalWriter) => number, body: BridgeBody, appId: number, flags: number): void {
+    const region = this.regions[slot] as Buffer;
+    const w = new MarshalWriter(region, 4);
+    w.tuple(4);
+    const more = writeScope(w);
+    writeBody(w, body);
+    w.int(appId);
+    w.int(flags | more);
     region.writeUInt32LE(w.offset - 4, 0);
   }
 
@@ -368,4 +382,10 @@ function importFromLoaderDir(module: string): string {
 
 function isNull(ptr: PyPtr): boolean {
   return ptr === null || ptr === undefined;
+}
+
+function writeBody(w: MarshalWriter, body: BridgeBody): void {
+  if (body === null) w.none();
+  else if (Buffer.isBuffer(body)) w.bytes(body);
+  else w.str(body.spooledPath);
 }

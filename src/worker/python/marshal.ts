@@ -13,6 +13,7 @@ const TYPE_UNICODE = 0x75; // 'u'
 const TYPE_SHORT_ASCII = 0x7a; // 'z'
 const TYPE_ASCII = 0x61; // 'a'
 const TYPE_SMALL_TUPLE = 0x29; // ')'
+const TYPE_LIST = 0x5b; // '['
 const TYPE_INT = 0x69; // 'i' (32-bit signed)
 const TYPE_DICT = 0x7b; // '{'
 const TYPE_NULL = 0x30; // '0' ends a dict
@@ -36,6 +37,13 @@ export class MarshalWriter {
     this.need(2);
     this.buf[this.pos++] = TYPE_SMALL_TUPLE;
     this.buf[this.pos++] = count;
+  }
+
+  list(count: number): void {
+    this.need(5);
+    this.buf[this.pos] = TYPE_LIST;
+    this.buf.writeUInt32LE(count, this.pos + 1);
+    this.pos += 5;
   }
 
   beginDict(): void {
@@ -108,6 +116,44 @@ export class MarshalWriter {
     this.buf.writeUInt32LE(length, this.pos + 1);
     this.pos += 5;
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** A latin-1 string (one char per byte, as the parsers make them) as the bytes it stands for. */
+  latin1Bytes(s: string): void {
+    this.bytesOfLatin1(s, false);
+  }
+
+  /** A header name as ASGI wants it: its bytes, A-Z lowered (names are tokens: ASCII only). */
+  lowerLatin1Bytes(s: string): void {
+    this.bytesOfLatin1(s, true);
+  }
+
+  private bytesOfLatin1(s: string, lower: boolean): void {
+    const n = s.length;
+    this.need(5 + n);
+    const buf = this.buf;
+    buf[this.pos] = TYPE_BYTES;
+    buf.writeUInt32LE(n, this.pos + 1);
+    let p = this.pos + 5;
+    if (n > 64 && !lower) {
+      buf.write(s, p, 'latin1'); // the wire's strings never hold chars above U+00FF
+      this.pos = p + n;
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i) & 0xff;
+      buf[p++] = lower && c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    this.pos = p;
+  }
+
+  /** Bytes known to be valid UTF-8, read by Python as a str. */
+  utf8(data: Buffer): void {
+    this.need(5 + data.length);
+    this.buf[this.pos] = TYPE_UNICODE;
+    this.buf.writeUInt32LE(data.length, this.pos + 1);
+    this.pos += 5;
+    this.pos += data.copy(this.buf, this.pos);
   }
 
   int(value: number): void {
