@@ -48,7 +48,12 @@ describe('idle', () => {
       await until(() => workers(server) === 0, 20_000, 'every worker stopped');
       const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
       assert.equal(res.status, 200);
-      assert.equal(workers(server), 2);
+      // A wake spawns worker 1 first (a connection waits), worker 2 once it is ready.
+      await until(() => workers(server) === 2, 20_000, 'both workers back');
+      const wake = server.logs().split('cheap mode enabled: waiting for socket connection...')[1] ?? '';
+      const at = (re: RegExp): number => wake.search(re);
+      assert.ok(at(/pawned nuwsgi worker 1 /) >= 0 && at(/pawned nuwsgi worker 1 /) < at(/ready in/), wake);
+      assert.ok(at(/ready in/) < at(/pawned nuwsgi worker 2 /), `worker 2 is spawned once worker 1 is ready:\n${wake}`);
       // And again: idle once more after the wake-up.
       await until(() => (server.logs().match(/workers have been inactive/g) ?? []).length === 2, 20_000, 'a second idle period');
     } finally {
