@@ -509,6 +509,7 @@ export class Master {
     }
     if (!wasCurrent && !wasBooting) return; // a replaced worker: its successor already serves
     if (wasBooting) this.releaseHeld(); // the first boot failed: the others try theirs meanwhile
+    if (this.held.includes(slot) && !this.heldSlotFreed(slot)) return; // spawned once the first is ready
     slot.respawns++;
     if (wasBooting) slot.bootFailures++;
     this.scheduleRespawn(slot);
@@ -636,13 +637,22 @@ export class Master {
    * docs/architecture.md ("Worker startup") has the measurements.
    */
   private spawnFirstThenRest(slots: WorkerSlot[]): void {
-    const [first, ...rest] = slots;
-    if (first === undefined) return;
-    first.current = this.spawn(first);
-    this.held.push(...rest);
+    // A slot whose old worker still drains (a wake right after going cheap) gets its new one when
+    // that exits: as the first if no other is booting by then (onExit), else with the rest.
+    const first = slots.find((s) => s.current === null && s.next === null);
+    if (first !== undefined) first.current = this.spawn(first);
+    this.held.push(...slots.filter((s) => s !== first));
   }
 
-  /** The first worker is ready or gone: the held slots get theirs now. */
+  /** A held slot's old worker exited: it boots now if no first worker is booting or ready, else it stays held. */
+  private heldSlotFreed(slot: WorkerSlot): boolean {
+    const firstUnderway = this.slots.some((s) => !this.held.includes(s) && (s.current?.state === 'spawning' || s.current?.state === 'ready'));
+    if (firstUnderway) return false;
+    this.held.splice(this.held.indexOf(slot), 1);
+    return true;
+  }
+
+  /** The first worker is ready or gone: the held slots get theirs now (one whose old worker still drains, when it exits). */
   private releaseHeld(): void {
     const held = this.held.splice(0);
     if (this.stopping !== 'no') return;
