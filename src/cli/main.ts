@@ -8,7 +8,7 @@ import { loadConfig, renderConfigOutput, renderShowConfig } from '../config';
 import { listenerFor, type BoundSocket } from '../master/sockets';
 import { inheritedStdinSocket, inheritedSystemdSockets, vacuum } from '../master/socket-setup';
 import { bindAll } from './bind';
-import { locateInterpreter } from '../worker/python/locate';
+import { locateInterpreter, locateInterpreterAsync, type InterpreterInfo } from '../worker/python/locate';
 import type { WorkerTemplate } from '../contracts/worker-config';
 import { signalPidfile, writePidfile } from './pidfile';
 import { workerTemplate } from './template';
@@ -106,6 +106,8 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   // A vassal that detached would look dead to its emperor, which would start it again and again.
   if (daemonLog !== undefined && hasEmperor()) writeLog(`daemonize ignored: a vassal stays attached to its emperor (log: ${daemonLog} unused)`);
   else if (daemonLog !== undefined && !isDaemon()) return daemonize(daemonLog, argv, plan.daemonize === undefined, writeLog);
+  // The interpreter is probed (a Python start) while the log opens and the sockets are bound.
+  const interpreterFound = startLocating(plan);
   process.on('SIGHUP', lazy.masterSetup().ignoreEarlyReload);
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   fatalHooks(plan.hooks.asap, 'asap');
@@ -118,10 +120,11 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   if (plan.sockets.length === 0 && inheritedSystemdSockets().length === 0 && inheritedStdinSocket() === undefined) {
     throw new NuwsgiError('E_CONFIG', 'no socket configured: use --http-socket ADDR (HTTP) or --socket ADDR (uwsgi protocol, for nginx)');
   }
-  const interpreter = locateInterpreter({ python: plan.python, home: plan.home });
-  writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
   const identity = resolveIdentity(plan.uid, plan.gid); // an unknown user fails before anything is bound
   const { sockets, vacuum: vacuumTargets } = await bindAll(plan, writeLog, identity);
+  const interpreter = await interpreterFound;
+  // After the bindings, as uWSGI's python plugin prints it.
+  writeLog(`Python version: ${interpreter.version} (${interpreter.executable}, ${interpreter.libpython})`);
   if (plan.pidfile !== undefined) {
     writePidfile(plan.pidfile, process.pid);
     vacuumTargets.push({ kind: 'pidfile', path: plan.pidfile });
@@ -141,6 +144,13 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   writeLog(`*** Operational MODE: preforking${plan.threads > 1 ? '+threaded' : ''} ***`);
   // The workers' last output is written before the process exits.
   return lazy.masterSetup().runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
+}
+
+/** The probe's promise, already guarded: a failure surfaces where it is awaited, not as an unhandled rejection. */
+function startLocating(plan: ServerPlan): Promise<InterpreterInfo> {
+  const found = locateInterpreterAsync({ python: plan.python, home: plan.home });
+  found.catch(() => undefined);
+  return found;
 }
 
 /**

@@ -78,6 +78,8 @@ export async function runMaster(
       listenQueue: () => longestListenQueue(sockets),
       cheap: plan.idle.cheap,
       idleSeconds: plan.idle.seconds,
+      // Descriptor 0 is the socket an emperor held for us (on demand): a connection waits for a worker.
+      firstWorkerFirst: sockets.some((s) => s.fd === 0),
       // uWSGI: a vassal asks its emperor (byte 22), which stops it; alone, the instance stops.
       ...(plan.idle.die ? { onIdleDeath: () => void (emperor.voluntaryStop() || master.stopGracefully()) } : {}),
       onStopping: () => {

@@ -6,11 +6,16 @@
  * Sending is fire-and-forget: a log line must never block or fail a request,
  * and a connected UDP socket reports ECONNREFUSED whenever nobody listens.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { NuwsgiError } from '../util/errors';
 import { lineBuffer, type LineEncoding, type LogSink } from './sink';
+
+// Loaded when a UDP log target is used: every master and worker imports this module, few log over UDP.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dgram = (): typeof import('node:dgram') => require('node:dgram') as typeof import('node:dgram');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dns = (): typeof import('node:dns/promises') => require('node:dns/promises') as typeof import('node:dns/promises');
 
 const ignore = (): void => {};
 
@@ -29,7 +34,7 @@ export class UdpLog implements LogSink {
   /** Resolves `host`, connects a UDP socket to it; throws E_LOG_TARGET when the host does not resolve. */
   static async open(host: string, port: number): Promise<UdpLog> {
     const address = await resolve(host);
-    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    const socket = dgram().createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     socket.on('error', ignore);
     await new Promise<void>((done, fail) => {
       socket.once('connect', done);
@@ -80,7 +85,7 @@ export class UdpLog implements LogSink {
 async function resolve(host: string): Promise<string> {
   if (isIP(host) !== 0) return host;
   try {
-    return (await lookup(host, { family: 4 }).catch(() => lookup(host))).address;
+    return (await dns().lookup(host, { family: 4 }).catch(() => dns().lookup(host))).address;
   } catch (err) {
     throw new NuwsgiError('E_LOG_TARGET', `cannot resolve log host '${host}': ${(err as Error).message}`);
   }

@@ -92,6 +92,13 @@ export interface MasterOptions {
   idleSeconds?: number;
   /** --die-on-idle: what to do instead of going cheap (stop the instance, or ask the emperor to). */
   onIdleDeath?: () => void;
+  /**
+   * A connection is waiting as we start (an on-demand vassal: the emperor
+   * started us for it): spawn one worker, the others once it is ready
+   * (spawnFirstThenRest). Otherwise all at once, which readies the full set
+   * sooner when the host has idle cores.
+   */
+  firstWorkerFirst?: boolean;
 }
 
 import type { WorkerMessage } from '../contracts/ipc';
@@ -135,6 +142,8 @@ export class Master {
   private readonly wakeAlarm = new ConnectionAlarm();
   /** A full GC and malloc_trim once a minute at most, after worker churn (reclaim.ts). */
   private readonly reclaimer = new ChurnReclaimer();
+  /** Slots whose first worker waits for another slot's first one to be ready (spawnFirstThenRest). */
+  private readonly held: WorkerSlot[] = [];
 
   constructor(opts: MasterOptions, sockets: BoundSocket[], template: WorkerTemplate) {
     this.opts = opts;
@@ -161,8 +170,10 @@ export class Master {
       const slot: WorkerSlot = { id, current: null, next: null, draining: [], respawns: 0, bootFailures: 0, respawnTimer: null, cheaped: id > initial };
       this.slots.push(slot);
       if (slot.cheaped) this.opts.events?.setCheaped(id, true);
-      else slot.current = this.spawn(slot);
     }
+    const initialSlots = this.slots.filter((s) => !s.cheaped);
+    if (this.opts.firstWorkerFirst === true) this.spawnFirstThenRest(initialSlots);
+    else for (const slot of initialSlots) slot.current = this.spawn(slot);
     this.ticker = setInterval(() => this.tick(), 1000);
     if (this.opts.cheap === true) {
       this.sleep();
@@ -409,6 +420,7 @@ export class Master {
     proc.state = 'ready';
     slot.bootFailures = 0;
     this.everReady = true;
+    this.releaseHeld();
     if (this.stopping === 'graceful') {
       this.drain(proc);
       return;
@@ -496,6 +508,8 @@ export class Master {
       return;
     }
     if (!wasCurrent && !wasBooting) return; // a replaced worker: its successor already serves
+    if (wasBooting) this.releaseHeld(); // the first boot failed: the others try theirs meanwhile
+    if (this.held.includes(slot) && !this.heldSlotFreed(slot)) return; // spawned once the first is ready
     slot.respawns++;
     if (wasBooting) slot.bootFailures++;
     this.scheduleRespawn(slot);
@@ -606,7 +620,43 @@ export class Master {
     this.idleClock?.restart();
     const wanted = this.opts.cheaper?.initial ?? this.opts.processes;
     // A slot whose old worker still drains gets its new one when that exits (onExit).
-    for (const slot of this.slots.slice(0, wanted)) this.decheap(slot);
+    const waking = this.slots.slice(0, wanted);
+    for (const slot of waking) {
+      slot.cheaped = false;
+      this.opts.events?.setCheaped(slot.id, false);
+    }
+    this.spawnFirstThenRest(waking.filter((s) => s.current === null && s.next === null));
+  }
+
+  /**
+   * When a connection is already waiting (an on-demand start, a wake from
+   * cheap mode): the first slot's worker is spawned alone and the others once
+   * it is ready (or has died), so that connection waits for one boot with the
+   * host to itself rather than N boots sharing its cores. A worker boots in
+   * hundreds of ms of CPU (Node, CPython, the app's import) where uWSGI forks;
+   * docs/architecture.md ("Worker startup") has the measurements.
+   */
+  private spawnFirstThenRest(slots: WorkerSlot[]): void {
+    // A slot whose old worker still drains (a wake right after going cheap) gets its new one when
+    // that exits: as the first if no other is booting by then (onExit), else with the rest.
+    const first = slots.find((s) => s.current === null && s.next === null);
+    if (first !== undefined) first.current = this.spawn(first);
+    this.held.push(...slots.filter((s) => s !== first));
+  }
+
+  /** A held slot's old worker exited: it boots now if no first worker is booting or ready, else it stays held. */
+  private heldSlotFreed(slot: WorkerSlot): boolean {
+    const firstUnderway = this.slots.some((s) => !this.held.includes(s) && (s.current?.state === 'spawning' || s.current?.state === 'ready'));
+    if (firstUnderway) return false;
+    this.held.splice(this.held.indexOf(slot), 1);
+    return true;
+  }
+
+  /** The first worker is ready or gone: the held slots get theirs now (one whose old worker still drains, when it exits). */
+  private releaseHeld(): void {
+    const held = this.held.splice(0);
+    if (this.stopping !== 'no') return;
+    for (const slot of held) if (!slot.cheaped && slot.current === null && slot.next === null) slot.current = this.spawn(slot);
   }
 
   /** Read from the scoreboard, so it works while the worker is stuck inside Python. */

@@ -13,6 +13,7 @@ import { chmodSync, chownSync, fstatSync, lstatSync, readFileSync, unlinkSync } 
 import net from 'node:net';
 import os from 'node:os';
 import { ConfigError, NuwsgiError } from '../util/errors';
+import { socketCalls } from '../util/socket-calls';
 
 /** Where log lines go (the CLI passes writeLog). */
 export type LogFn = (line: string) => void;
@@ -367,14 +368,6 @@ export function parseProcNetUnix(text: string): ProcNetListener[] {
   return out;
 }
 
-function readProcTable(name: string): string {
-  try {
-    return readFileSync(`/proc/net/${name}`, 'latin1');
-  } catch {
-    return ''; // e.g. no IPv6 in this kernel: tcp6 is missing
-  }
-}
-
 /** LISTEN_FDS for this pid, or 0 (not for us / not set), as sd_listen_fds() decides. */
 function systemdFdCount(env: NodeJS.ProcessEnv, pid: number): number {
   const listenPid = env['LISTEN_PID'];
@@ -387,9 +380,9 @@ function systemdFdCount(env: NodeJS.ProcessEnv, pid: number): number {
 /**
  * The sockets systemd passed us (socket activation): when LISTEN_PID is our
  * pid, fds 3 .. 3+LISTEN_FDS-1. Each must be a listening TCP or UNIX stream
- * socket. The address is found without touching the fd (a net.Server on it
- * would start accepting in the master): fstat gives the socket's inode, and
- * /proc/net/{tcp,tcp6,unix} map inodes to addresses.
+ * socket. The address is found without touching the fd's queue (a net.Server
+ * on it would start accepting in the master): describeSocketFd asks the
+ * socket (getsockname, SO_ACCEPTCONN).
  *
  * uWSGI (observed, 2.0.21) logs "- SystemD socket activation detected -" and
  * serves them as uwsgi-protocol sockets numbered after the configured ones,
@@ -399,10 +392,8 @@ function systemdFdCount(env: NodeJS.ProcessEnv, pid: number): number {
 export function inheritedSystemdSockets(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): InheritedSocket[] {
   const count = systemdFdCount(env, pid);
   if (count === 0) return [];
-  const tables = [...parseProcNetTcp(readProcTable('tcp')), ...parseProcNetTcp(readProcTable('tcp6')), ...parseProcNetUnix(readProcTable('unix'))];
-  const byInode = new Map(tables.map((t) => [t.inode, t]));
   const out: InheritedSocket[] = [];
-  for (let fd = 3; fd < 3 + count; fd++) out.push(describeFd(fd, byInode));
+  for (let fd = 3; fd < 3 + count; fd++) out.push(describeFd(fd));
   return out;
 }
 
@@ -414,31 +405,71 @@ export function inheritedSystemdSockets(env: NodeJS.ProcessEnv = process.env, pi
  * as stdin) is not served, as it could never accept.
  */
 export function inheritedStdinSocket(): InheritedSocket | undefined {
-  let ino: number;
   try {
-    const st = fstatSync(0);
-    if (!st.isSocket()) return undefined;
-    ino = st.ino;
+    if (!fstatSync(0).isSocket()) return undefined;
   } catch {
     return undefined; // closed
   }
-  const tables = [...parseProcNetTcp(readProcTable('tcp')), ...parseProcNetTcp(readProcTable('tcp6')), ...parseProcNetUnix(readProcTable('unix'))];
-  const entry = tables.find((t) => t.inode === ino);
+  const entry = describeSocketFd(0);
   if (entry === undefined || !entry.listening) return undefined;
   return { fd: 0, kind: entry.kind, address: entry.address, port: entry.port };
 }
 
-function describeFd(fd: number, byInode: ReadonlyMap<number, ProcNetListener>): InheritedSocket {
-  let ino: number;
+const SOL_SOCKET = 1;
+const SO_TYPE = 3;
+const SO_ACCEPTCONN = 30;
+const SOCK_STREAM = 1;
+const AF_UNIX = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/**
+ * A socket descriptor's address and whether it listens, asked of the socket
+ * itself (getsockname, SO_ACCEPTCONN) without touching its queue. Not read
+ * from /proc/net/{tcp,tcp6,unix}: those list every socket of the host, tens
+ * of thousands on a busy one, where reading and parsing them cost an
+ * on-demand vassal's master ~1 s of CPU at start (docs/architecture.md,
+ * "Worker startup"). Undefined for what nuwsgi cannot serve (a datagram
+ * socket, another family).
+ */
+export function describeSocketFd(fd: number): Omit<ProcNetListener, 'inode'> | undefined {
+  const s = socketCalls();
+  const int = (name: number): number | undefined => {
+    const value = Buffer.alloc(4);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(4);
+    return s.getsockopt(fd, SOL_SOCKET, name, value, length) === 0 ? value.readInt32LE(0) : undefined;
+  };
+  if (int(SO_TYPE) !== SOCK_STREAM) return undefined;
+  const addr = Buffer.alloc(128); // sizeof(struct sockaddr_storage)
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(addr.length);
+  if (s.getsockname(fd, addr, length) !== 0) return undefined;
+  const listening = int(SO_ACCEPTCONN) === 1;
+  const family = addr.readUInt16LE(0);
+  if (family === AF_UNIX) return { kind: 'unix', address: unixName(addr.subarray(2, Math.min(addr.length, length.readUInt32LE(0)))), port: 0, listening };
+  const port = addr.readUInt16BE(2);
+  if (family === AF_INET) return { kind: 'tcp', address: `${[...addr.subarray(4, 8)].join('.')}:${port}`, port, listening };
+  if (family === AF_INET6) return { kind: 'tcp', address: `[${formatIPv6([...addr.subarray(8, 24)])}]:${port}`, port, listening };
+  return undefined;
+}
+
+/** sun_path as /proc/net/unix shows it: the path, "@name" for an abstract one, "" unnamed. */
+function unixName(path: Buffer): string {
+  if (path.length === 0) return '';
+  if (path[0] === 0) return `@${path.subarray(1).toString('latin1').replace(/\0/g, '@')}`;
+  const end = path.indexOf(0);
+  return path.subarray(0, end === -1 ? path.length : end).toString('utf8');
+}
+
+function describeFd(fd: number): InheritedSocket {
   try {
-    const st = fstatSync(fd);
-    if (!st.isSocket()) throw new NuwsgiError('E_BIND', `LISTEN_FDS: fd ${fd} is not a socket`);
-    ino = st.ino;
+    if (!fstatSync(fd).isSocket()) throw new NuwsgiError('E_BIND', `LISTEN_FDS: fd ${fd} is not a socket`);
   } catch (err) {
     if (err instanceof NuwsgiError) throw err;
     throw new NuwsgiError('E_BIND', `LISTEN_FDS: fd ${fd} is not open (${errnoCode(err) ?? String(err)})`);
   }
-  const entry = byInode.get(ino);
+  const entry = describeSocketFd(fd);
   if (entry === undefined) throw new NuwsgiError('E_BIND', `LISTEN_FDS: fd ${fd} is not a TCP or UNIX stream socket (e.g. a datagram socket): nuwsgi cannot serve it`);
   if (!entry.listening) {
     const what = entry.address === '' ? 'an unnamed UNIX socket' : entry.address;

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { constants } from 'node:os';
@@ -148,7 +147,9 @@ function removeStaleSocket(path: string): void {
 
 async function resolveHost(host: string, spec: string): Promise<string> {
   try {
-    return (await lookup(host)).address;
+    // node:dns/promises is loaded by the masters that bind a host name, not by every master's boot.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (await (require('node:dns/promises') as typeof import('node:dns/promises')).lookup(host)).address;
   } catch {
     throw new NuwsgiError('E_BIND', `cannot resolve host "${host}" in socket address "${spec}"`);
   }

@@ -1,7 +1,6 @@
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { BridgeBody } from './python/bridge';
 
 /** How a body is buffered (--post-buffering and --post-buffering-bufsize). */
@@ -149,6 +148,9 @@ export class BodyCollector {
   }
 
   private spill(): void {
+    // node:crypto is loaded here, by the first body that spills, not by every worker's boot (~5 ms).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
     this.spoolPath = path.join(os.tmpdir(), `nuwsgi-body-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.fd = openSync(this.spoolPath, 'wx', 0o600);
     const chunks = this.chunks;

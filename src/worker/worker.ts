@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as Tls from 'node:tls';
 import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import type { Connection, ConnectionHost } from './connection';
@@ -204,12 +204,13 @@ export class Worker implements ConnectionHost, StaticHost {
     const c = this.config;
     for (const listener of c.listeners) {
       const secure = listener.tls !== undefined ? loadTlsContext(listener.tls) : undefined;
+      const TLSSocket = secure !== undefined ? tlsModule().TLSSocket : undefined;
       const start = this.connectionStarter(listener.protocol, secure !== undefined);
       const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
         const transport =
-          secure === undefined
+          TLSSocket === undefined
             ? new SocketTransport(socket, true)
-            : new SocketTransport(new tls.TLSSocket(socket, { isServer: true, secureContext: secure }), false);
+            : new SocketTransport(new TLSSocket(socket, { isServer: true, secureContext: secure }), false);
         this.adopt(transport, start);
       });
       server.on('error', (err: NodeJS.ErrnoException) => {
@@ -457,13 +458,20 @@ export class Worker implements ConnectionHost, StaticHost {
   }
 }
 
+/**
+ * node:tls (with crypto, ~50 internal modules, 5-10 ms of a worker's boot) is
+ * loaded only by a worker that has an https socket.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsModule = (): typeof Tls => require('node:tls') as typeof Tls;
+
 /** Read the certificate and key once per worker; a bad file stops the worker with a clear message. */
-function loadTlsContext(files: TlsFiles): tls.SecureContext {
+function loadTlsContext(files: TlsFiles): Tls.SecureContext {
   try {
-    const options: tls.SecureContextOptions = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+    const options: Tls.SecureContextOptions = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
     if (files.ciphers !== undefined) options.ciphers = files.ciphers;
     if (files.ca !== undefined) options.ca = readFileSync(files.ca);
-    return tls.createSecureContext(options);
+    return tlsModule().createSecureContext(options);
   } catch (err) {
     throw new NuwsgiError('E_CONFIG', `https: cannot load certificate ${files.cert} / key ${files.key}: ${(err as Error).message}`);
   }

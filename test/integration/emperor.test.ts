@@ -283,6 +283,32 @@ describe('the emperor', () => {
     }
   });
 
+  test('a cold on-demand vassal with 2 workers: its master spawns worker 1, serves the waiting connection, and spawns worker 2 once worker 1 is ready', async () => {
+    const l = layout();
+    writeFileSync(join(l.vassals, 'two.ini'), ['[uwsgi]', `wsgi-file = ${l.root}/app.py`, 'master = true', 'processes = 2', 'env = VERSION=two', ''].join('\n'));
+    const emperor = await startNuwsgi(['--emperor', l.vassals, '--emperor-on-demand-directory', l.run, '--emperor-stats', join(l.run, 'stats.sock')], { waitReady: false });
+    const socket = join(l.run, 'two.socket');
+    try {
+      await emperor.waitForLog(/two\.ini -> "on demand" instance detected/, 15_000);
+      await eventually(() => (existsSync(socket) ? true : undefined), 'the on-demand socket');
+      const first = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
+      assert.equal(first.status, 200, 'the connection that woke the vassal is served, not dropped');
+      assert.equal((JSON.parse(first.body.toString()) as AppAnswer).version, 'two');
+      await vassalPid(l, 'two.ini');
+      await emperor.waitForLog(/spawned nuwsgi worker 2 \(pid: \d+/, 30_000);
+      const log = emperor.logs();
+      const worker1 = /spawned nuwsgi worker 1 \(pid: (\d+)/.exec(log)?.[1];
+      assert.ok(worker1 !== undefined, log);
+      const ready1 = log.search(new RegExp(`ready in \\d+ seconds on interpreter pid: ${worker1}`));
+      assert.ok(ready1 > log.search(/spawned nuwsgi worker 1 /), log);
+      assert.ok(ready1 < log.search(/spawned nuwsgi worker 2 /), `worker 2 is spawned once worker 1 is ready:\n${log}`);
+      const again = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
+      assert.equal(again.status, 200);
+    } finally {
+      await stopEmperor(emperor, l);
+    }
+  });
+
   test('a broken vassal is respawned ever more slowly (logged, in stats) while the others keep serving', async () => {
     const l = layout();
     l.writeVassal('one');

@@ -33,6 +33,11 @@ describe('cheap', () => {
       const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
       assert.equal(res.status, 200);
       await server.waitForLog(/spawned nuwsgi worker 2/);
+      // The waiting connection gets worker 1's boot alone: worker 2 is spawned once worker 1 is ready.
+      const log = server.logs();
+      const worker1 = /spawned nuwsgi worker 1 \(pid: (\d+)/.exec(log)?.[1] ?? 'none';
+      const ready1 = log.search(new RegExp(`ready in \\d+ seconds on interpreter pid: ${worker1}`));
+      assert.ok(log.search(/spawned nuwsgi worker 1 /) < ready1 && ready1 < log.search(/spawned nuwsgi worker 2 /), log);
     } finally {
       await server.stop();
     }
@@ -48,7 +53,15 @@ describe('idle', () => {
       await until(() => workers(server) === 0, 20_000, 'every worker stopped');
       const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
       assert.equal(res.status, 200);
-      assert.equal(workers(server), 2);
+      // A wake spawns worker 1 first (a connection waits), worker 2 once it is ready.
+      await until(() => workers(server) === 2, 20_000, 'both workers back');
+      // Either slot may come first (the request can arrive while the old workers still drain): one
+      // spawn line, then its app's "ready in", then the other spawn.
+      const wake = server.logs().split('cheap mode enabled: waiting for socket connection...')[1] ?? '';
+      const spawns = [...wake.matchAll(/[Ss]pawned nuwsgi worker \d /g)].map((m) => m.index);
+      const firstReady = wake.search(/ready in \d+ seconds/);
+      assert.equal(spawns.length, 2, wake);
+      assert.ok((spawns[0] as number) < firstReady && firstReady < (spawns[1] as number), `the second worker is spawned once the first is ready:\n${wake}`);
       // And again: idle once more after the wake-up.
       await until(() => (server.logs().match(/workers have been inactive/g) ?? []).length === 2, 20_000, 'a second idle period');
     } finally {

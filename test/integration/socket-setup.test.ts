@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { AddressInfo, Server, createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { AddressInfo, Server, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -308,6 +309,29 @@ describe('inheritedSystemdSockets (real inherited fds)', () => {
       assert.deepEqual(found, expected);
     } finally {
       await Promise.all([v4, ux, ...(v6 !== undefined ? [v6] : [])].map(close));
+    }
+  });
+
+  test('an abstract UNIX listener keeps its @name; a datagram socket and a connected one are refused (asked of the socket, not /proc/net)', async () => {
+    const name = `nuwsgi-test-${process.pid}-${Date.now()}`;
+    const abstract = await listenUnix(`\0${name}`);
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    const udpFd = (udp as unknown as { _handle: { fd: number } })._handle.fd;
+    const peer = connect(`\0${name}`);
+    await new Promise<void>((resolve) => peer.once('connect', () => resolve()));
+    const peerFd = (peer as unknown as { _handle: { fd: number } })._handle.fd;
+    try {
+      const [found] = (await inChild([fdOf(abstract)])) as InheritedSocket[];
+      // Node binds the whole sun_path (NUL-padded), which /proc/net/unix shows as '@'s, as this does.
+      assert.match(found?.address ?? '', new RegExp(`^@${name}@*$`));
+      assert.deepEqual({ ...found, address: '' }, { fd: 3, kind: 'unix', address: '', port: 0 });
+      assert.match(String(await inChild([udpFd])), /LISTEN_FDS: fd 3 is not a TCP or UNIX stream socket/);
+      assert.match(String(await inChild([peerFd])), /LISTEN_FDS: fd 3 \(.*\) is not a listening socket/);
+    } finally {
+      peer.destroy();
+      udp.close();
+      await close(abstract);
     }
   });
 

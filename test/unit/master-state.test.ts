@@ -78,6 +78,35 @@ describe('master state machine (fake timers)', () => {
     assert.equal(h.allReady, 1);
   });
 
+  test('firstWorkerFirst (an on-demand start): one worker, the others once it is ready; "all ready" after the last', () => {
+    const h = start({ processes: 3, firstWorkerFirst: true });
+    assert.equal(h.children.length, 1, 'the waiting connection gets one boot with the host to itself');
+    h.children[0]?.ready();
+    assert.equal(h.children.length, 3, 'the rest are spawned once the first is ready');
+    assert.equal(h.allReady, 0);
+    h.children[1]?.ready();
+    h.children[2]?.ready();
+    assert.equal(h.allReady, 1);
+    assert.deepEqual(
+      h.logs.filter((l) => l.startsWith('spawned nuwsgi worker')).map((l) => l.split(' (')[0]),
+      ['spawned nuwsgi worker 1', 'spawned nuwsgi worker 2', 'spawned nuwsgi worker 3'],
+    );
+  });
+
+  test('firstWorkerFirst: a first worker that dies while booting does not hold the others back', () => {
+    const h = start({ processes: 2, firstWorkerFirst: true });
+    h.children[0]?.exit(1);
+    assert.equal(alive(h).length, 1, "worker 2 is spawned now (worker 1's respawn waits its backoff)");
+    assert.match(h.logs.join('\n'), /spawned nuwsgi worker 2/);
+  });
+
+  test('firstWorkerFirst: a stop while the first boots spawns nothing more', () => {
+    const h = start({ processes: 2, firstWorkerFirst: true });
+    h.master.stopGracefully();
+    h.children[0]?.ready();
+    assert.equal(h.children.length, 1);
+  });
+
   test('a worker dying during boot is respawned with a doubling backoff, never in a busy loop', () => {
     const h = start({ processes: 1 });
     h.children[0]?.ready(); // it booted once: exit 22 later is not "the app cannot load"
