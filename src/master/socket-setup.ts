@@ -11,7 +11,6 @@
  */
 import { chmodSync, chownSync, fstatSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import { ConfigError, NuwsgiError } from '../util/errors';
 import { socketCalls } from '../util/socket-calls';
 
@@ -293,22 +292,12 @@ export interface InheritedSocket {
   port: number;
 }
 
-/** A listening socket found in /proc/net/{tcp,tcp6,unix}, keyed by inode. */
-export interface ProcNetListener {
-  inode: number;
+/** What a socket descriptor is, as the kernel tells it (describeSocketFd). */
+export interface SocketDescription {
   kind: 'tcp' | 'unix';
   address: string;
   port: number;
   listening: boolean;
-}
-
-/** One 32-bit word of /proc/net/tcp* (printed in host byte order) → network-order bytes. */
-function wordBytes(hex: string): number[] {
-  const b = Buffer.alloc(4);
-  const v = parseInt(hex, 16);
-  if (os.endianness() === 'LE') b.writeUInt32LE(v);
-  else b.writeUInt32BE(v);
-  return [...b];
 }
 
 /** Formats 16 bytes as RFC 5952 text (longest zero run compressed, IPv4-mapped kept dotted). */
@@ -326,46 +315,6 @@ export function formatIPv6(bytes: readonly number[]): string {
   const hex = groups.map((g) => g.toString(16));
   if (best.start < 0) return hex.join(':');
   return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.len).join(':')}`;
-}
-
-/** Decodes "0100007F:1F90" (v4) or the 32-hex-digit v6 form into [ip, port]. */
-export function decodeProcNetAddress(text: string): { ip: string; port: number; v6: boolean } {
-  const [hexIp = '', hexPort = ''] = text.split(':');
-  const port = parseInt(hexPort, 16);
-  if (hexIp.length === 8) return { ip: wordBytes(hexIp).join('.'), port, v6: false };
-  const bytes: number[] = [];
-  for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hexIp.slice(i, i + 8)));
-  return { ip: formatIPv6(bytes), port, v6: true };
-}
-
-const TCP_LISTEN = '0A';
-
-/** Parses /proc/net/tcp or /proc/net/tcp6. */
-export function parseProcNetTcp(text: string): ProcNetListener[] {
-  const out: ProcNetListener[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const { ip, port, v6 } = decodeProcNetAddress(f[1] ?? '');
-    out.push({ inode: Number(f[9]), kind: 'tcp', address: v6 ? `[${ip}]:${port}` : `${ip}:${port}`, port, listening: f[3] === TCP_LISTEN });
-  }
-  return out;
-}
-
-/** __SO_ACCEPTCON in /proc/net/unix's Flags column: listen() was called. */
-const SO_ACCEPTCON = 0x10000;
-const UNIX_LINE = /^\s*[0-9a-fA-F]+: [0-9a-fA-F]+ [0-9a-fA-F]+ ([0-9a-fA-F]+) ([0-9a-fA-F]+) [0-9a-fA-F]+ (\d+)(?: (.*))?$/;
-
-/** Parses /proc/net/unix (stream sockets only; paths may contain spaces; abstract ones start with '@'). */
-export function parseProcNetUnix(text: string): ProcNetListener[] {
-  const out: ProcNetListener[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const m = UNIX_LINE.exec(line);
-    if (m === null || m[2] !== '0001') continue; // 0001 = SOCK_STREAM
-    const listening = (parseInt(m[1] ?? '0', 16) & SO_ACCEPTCON) !== 0;
-    out.push({ inode: Number(m[3]), kind: 'unix', address: m[4] ?? '', port: 0, listening });
-  }
-  return out;
 }
 
 /** LISTEN_FDS for this pid, or 0 (not for us / not set), as sd_listen_fds() decides. */
@@ -432,7 +381,7 @@ const AF_INET6 = 10;
  * "Worker startup"). Undefined for what nuwsgi cannot serve (a datagram
  * socket, another family).
  */
-export function describeSocketFd(fd: number): Omit<ProcNetListener, 'inode'> | undefined {
+export function describeSocketFd(fd: number): SocketDescription | undefined {
   const s = socketCalls();
   const int = (name: number): number | undefined => {
     const value = Buffer.alloc(4);

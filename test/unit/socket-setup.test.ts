@@ -1,19 +1,16 @@
 // The pure parts of src/master/socket-setup.ts: option values, passwd/group
-// tables, /proc/net parsing, the somaxconn warning and log-line wording.
+// tables, IPv6 formatting, the somaxconn warning and log-line wording.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import {
-  decodeProcNetAddress,
   describeInheritedSocket,
   formatIPv6,
   inheritedSystemdSockets,
   parseChmodSocket,
   parseNameTable,
-  parseProcNetTcp,
-  parseProcNetUnix,
   parseUmask,
   resolveOwner,
   somaxconnWarning,
@@ -143,57 +140,10 @@ describe('somaxconnWarning', () => {
   });
 });
 
-describe('/proc/net parsing (systemd socket activation)', () => {
-  test('IPv4 addresses are printed in host byte order', () => {
-    assert.deepEqual(decodeProcNetAddress('0100007F:1F90'), { ip: '127.0.0.1', port: 8080, v6: false });
-    assert.deepEqual(decodeProcNetAddress('00000000:B365'), { ip: '0.0.0.0', port: 0xb365, v6: false });
-  });
-
-  test('IPv6 addresses: four host-order words', () => {
-    assert.equal(decodeProcNetAddress('00000000000000000000000001000000:0050').ip, '::1');
-    assert.equal(decodeProcNetAddress('00000000000000000000000000000000:0050').ip, '::');
-    assert.equal(decodeProcNetAddress('0000000000000000FFFF00000100007F:0050').ip, '::ffff:127.0.0.1');
-    assert.equal(decodeProcNetAddress('B80D0120000000000000000001000000:01BB').ip, '2001:db8::1');
-  });
-
+describe('systemd socket activation', () => {
   test('formatIPv6 compresses the longest zero run only', () => {
     assert.equal(formatIPv6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]), '2001:db8::1:0:0:1');
     assert.equal(formatIPv6([0xfe, 0x80, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7]), 'fe80:1:2:3:4:5:6:7');
-  });
-
-  test('parseProcNetTcp: address, port, LISTEN state, inode', () => {
-    const text = [
-      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-      '   0: 0100007F:46AA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 133817 1 00000000099e10a8 100 0 0 10 0',
-      '   1: 0100007F:46AA 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 133999 1 00000000099e10a8 100 0 0 10 0',
-    ].join('\n');
-    assert.deepEqual(parseProcNetTcp(text), [
-      { inode: 133817, kind: 'tcp', address: '127.0.0.1:18090', port: 18090, listening: true },
-      { inode: 133999, kind: 'tcp', address: '127.0.0.1:18090', port: 18090, listening: false },
-    ]);
-  });
-
-  test('parseProcNetTcp: tcp6 addresses are bracketed', () => {
-    const text = [
-      '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-      '   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0',
-    ].join('\n');
-    assert.deepEqual(parseProcNetTcp(text), [{ inode: 4242, kind: 'tcp', address: '[::1]:8080', port: 8080, listening: true }]);
-  });
-
-  test('parseProcNetUnix: stream sockets, listening flag, paths with spaces, abstract names', () => {
-    const text = [
-      'Num       RefCount Protocol Flags    Type St Inode Path',
-      '0000000000000000: 00000002 00000000 00010000 0001 01 5001 /run/app/my socket',
-      '0000000000000000: 00000002 00000000 00010000 0001 01 5002 @abstract-name',
-      '0000000000000000: 00000003 00000000 00000000 0001 03 5003',
-      '0000000000000000: 00000002 00000000 00000000 0002 01 5004 /run/dgram',
-    ].join('\n');
-    assert.deepEqual(parseProcNetUnix(text), [
-      { inode: 5001, kind: 'unix', address: '/run/app/my socket', port: 0, listening: true },
-      { inode: 5002, kind: 'unix', address: '@abstract-name', port: 0, listening: true },
-      { inode: 5003, kind: 'unix', address: '', port: 0, listening: false },
-    ]);
   });
 
   test('LISTEN_PID must be ours, as sd_listen_fds() checks', () => {
