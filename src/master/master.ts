@@ -625,7 +625,9 @@ export class Master {
       slot.cheaped = false;
       this.opts.events?.setCheaped(slot.id, false);
     }
-    this.spawnFirstThenRest(waking.filter((s) => s.current === null && s.next === null));
+    // All of them: a slot whose old worker still drains is held too, so that when the old workers exit
+    // one after the other only the first to exit boots at once (heldSlotFreed), the rest once it is ready.
+    this.spawnFirstThenRest(waking);
   }
 
   /**

@@ -54,11 +54,14 @@ describe('idle', () => {
       const res = await request(server.httpPort as number, { path: '/', timeoutMs: 30_000 });
       assert.equal(res.status, 200);
       // A wake spawns worker 1 first (a connection waits), worker 2 once it is ready.
-      await until(() => workers(server) === 2, 20_000, 'both workers back');
       // Either slot may come first (the request can arrive while the old workers still drain): one
-      // spawn line, then its app's "ready in", then the other spawn.
-      const wake = server.logs().split('cheap mode enabled: waiting for socket connection...')[1] ?? '';
-      const spawns = [...wake.matchAll(/[Ss]pawned nuwsgi worker \d /g)].map((m) => m.index);
+      // spawn line, then its app's "ready in", then the other spawn. (Counting processes is not enough:
+      // an old worker still draining would count.)
+      const wakeLog = (): string => server.logs().split('cheap mode enabled: waiting for socket connection...')[1] ?? '';
+      const spawnsIn = (text: string): number[] => [...text.matchAll(/[Ss]pawned nuwsgi worker \d /g)].map((m) => m.index);
+      await until(() => spawnsIn(wakeLog()).length >= 2 && workers(server) === 2, 20_000, 'both workers back');
+      const wake = wakeLog();
+      const spawns = spawnsIn(wake);
       const firstReady = wake.search(/ready in \d+ seconds/);
       assert.equal(spawns.length, 2, wake);
       assert.ok((spawns[0] as number) < firstReady && firstReady < (spawns[1] as number), `the second worker is spawned once the first is ready:\n${wake}`);
