@@ -9,13 +9,13 @@
 // for before/after in the same minutes). See bench/README.md.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { fail, parseFlags } from './lib/cli.mjs';
 import { processTree, readProcText } from './lib/proc-tree.mjs';
+import { uwsgiGet } from './lib/uwsgi-client.mjs';
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEADLINE_MS = 120_000;
@@ -40,46 +40,6 @@ function parseOptions(argv) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-function uwsgiPacket(path) {
-  const vars = { REQUEST_METHOD: 'GET', REQUEST_URI: path, PATH_INFO: path, QUERY_STRING: '', SERVER_NAME: 'localhost', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', HTTP_HOST: 'localhost' };
-  const parts = [];
-  for (const [k, v] of Object.entries(vars)) {
-    for (const s of [k, v]) {
-      const b = Buffer.from(s);
-      const len = Buffer.alloc(2);
-      len.writeUInt16LE(b.length);
-      parts.push(len, b);
-    }
-  }
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([0, body.length & 0xff, body.length >> 8, 0]), body]);
-}
-
-/** One request; resolves with the status and when the first byte of the answer came. */
-function uwsgiGet(socketPath, timeoutMs) {
-  return new Promise((resolvePromise, reject) => {
-    const chunks = [];
-    let firstByteMs;
-    const sock = connect(socketPath);
-    const timer = setTimeout(() => sock.destroy(new Error('timeout')), timeoutMs);
-    sock.on('connect', () => sock.write(uwsgiPacket('/')));
-    sock.on('data', (c) => {
-      firstByteMs ??= nowMs();
-      chunks.push(c);
-    });
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'))?.[1];
-      if (status === undefined) reject(new Error('no response'));
-      else resolvePromise({ status: Number(status), firstByteMs });
-    });
-  });
-}
 
 /** utime + stime of a process, in ms (undefined once it is gone). */
 function cpuMs(pid) {
@@ -135,7 +95,7 @@ async function oneRun(opts) {
     await sleep(1500); // the emperor's own startup is not what is measured
     const emperorCpu0 = cpuMs(proc.pid);
     const t0 = nowMs();
-    const answer = await uwsgiGet(socket, 60_000);
+    const answer = await uwsgiGet(socket, '/', 60_000);
     const tDone = nowMs();
     if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
     const atFirst = treeCpu(proc.pid);

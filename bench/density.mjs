@@ -7,7 +7,7 @@
 // One emperor at a time; every process started is killed. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { uwsgiGet } from './lib/uwsgi-client.mjs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,55 +69,14 @@ function parseOptions(argv) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// ---------------------------------------------------------------------------
-// A minimal uwsgi-protocol client: vassals listen on unix sockets, as behind nginx.
-
-function uwsgiPacket(path) {
-  const vars = {
-    REQUEST_METHOD: 'GET', REQUEST_URI: path, PATH_INFO: path, QUERY_STRING: '', SERVER_NAME: 'localhost',
-    SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', HTTP_HOST: 'localhost', REMOTE_ADDR: '127.0.0.1',
-  };
-  const parts = [];
-  for (const [k, v] of Object.entries(vars)) {
-    for (const s of [k, v]) {
-      const b = Buffer.from(s);
-      const len = Buffer.alloc(2);
-      len.writeUInt16LE(b.length);
-      parts.push(len, b);
-    }
-  }
-  const body = Buffer.concat(parts);
-  const head = Buffer.from([0, body.length & 0xff, body.length >> 8, 0]);
-  return Buffer.concat([head, body]);
-}
-
-/** One request; resolves with the HTTP status the app answered. */
-function uwsgiGet(socketPath, path, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    const sock = connect(socketPath);
-    const timer = setTimeout(() => sock.destroy(new Error('timeout')), timeoutMs);
-    sock.on('connect', () => sock.write(uwsgiPacket(path)));
-    sock.on('data', (c) => chunks.push(c));
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'))?.[1];
-      if (status === undefined) reject(new Error('no response'));
-      else resolve(Number(status));
-    });
-  });
-}
+// Vassals listen on unix sockets, as behind nginx: requests go through bench/lib/uwsgi-client.mjs.
 
 async function untilServing(socketPath, deadline) {
   let last = 'not tried';
   while (Date.now() < deadline) {
     if (existsSync(socketPath)) {
       try {
-        const status = await uwsgiGet(socketPath, '/', 10_000);
+        const { status } = await uwsgiGet(socketPath, '/', 10_000);
         if (status === 200) return;
         last = `HTTP ${status}`;
       } catch (err) {
@@ -221,7 +180,7 @@ function memorySummary(e) {
 
 async function traffic(socketPath, count) {
   for (let i = 0; i < count; i++) {
-    const status = await uwsgiGet(socketPath, '/', 10_000);
+    const { status } = await uwsgiGet(socketPath, '/', 10_000);
     if (status !== 200) throw new Error(`${socketPath}: HTTP ${status}`);
   }
 }
@@ -269,7 +228,7 @@ async function onDemand(server, opts) {
     const coldMs = [];
     for (const n of names.slice(0, opts.active)) {
       const t0 = performance.now();
-      const status = await uwsgiGet(join(run, `${n}.socket`), '/', 60_000);
+      const { status } = await uwsgiGet(join(run, `${n}.socket`), '/', 60_000);
       coldMs.push(performance.now() - t0);
       if (status !== 200) throw new Error(`cold request to ${n}: HTTP ${status}`);
     }
