@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { httpHeadToCgiVars } from '../protocol/cgi';
+import { httpHeadToCgiVars, type ConnectionInfo } from '../protocol/cgi';
+import { equalsLowercase, hasListToken } from '../protocol/ascii';
 import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
@@ -120,28 +121,17 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
 }
 
 function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
-  const t = conn.transport;
-  const remoteAddr = t.remoteAddress;
-  const vars = httpHeadToCgiVars(head, {
-    remoteAddr,
-    remotePort: t.remotePort,
-    // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
-    get localAddr() {
-      return t.localAddress;
-    },
-    localPort: t.localPort,
-    serverName: HOSTNAME,
-    scheme: opts.scheme,
-  });
+  const info = new TransportInfo(conn.transport, opts.scheme);
+  const vars = httpHeadToCgiVars(head, info);
   return {
     vars,
     body: new BodyCollector(opts.spool),
     method: head.method,
     uri: head.target,
-    remoteAddr,
+    remoteAddr: info.remoteAddr,
     remoteUser: '',
     protocol: SERVER_PROTOCOL,
-    requestProtocol: `HTTP/${head.version}`,
+    requestProtocol: head.version === '1.1' ? 'HTTP/1.1' : `HTTP/${head.version}`,
     clientKeepAlive: head.keepAlive && opts.keepAlive,
     clientHttp11: head.version === '1.1',
     raw: false,
@@ -153,6 +143,37 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
     core: 0,
     out: conn,
   };
+}
+
+/**
+ * The connection's addresses for the CGI variables, asked of the transport
+ * only when read: the local address only without a server name and a Host (a
+ * getsockname(2) we can mostly skip). A class, not an object literal with a
+ * getter: that made a closure and a fresh object shape per request.
+ */
+class TransportInfo implements ConnectionInfo {
+  readonly serverName = HOSTNAME;
+  readonly remoteAddr: string;
+  private readonly transport: Transport;
+  readonly scheme: 'http' | 'https';
+
+  constructor(transport: Transport, scheme: 'http' | 'https') {
+    this.transport = transport;
+    this.scheme = scheme;
+    this.remoteAddr = transport.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.transport.remotePort;
+  }
+
+  get localAddr(): string {
+    return this.transport.localAddress;
+  }
+
+  get localPort(): number {
+    return this.transport.localPort;
+  }
 }
 
 /**
@@ -174,16 +195,15 @@ export function fixChunkedLength(ex: Exchange): void {
  */
 function asksForWebSocket(head: HttpHead): boolean {
   if (head.method !== 'GET' || head.version !== '1.1') return false;
-  let upgrade = false;
-  let connection = false;
-  for (const [name, value] of head.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'upgrade') upgrade ||= hasToken(value, 'websocket');
-    else if (lower === 'connection') connection ||= hasToken(value, 'upgrade');
-  }
-  return upgrade && connection;
+  // Upgrade first: most requests have none, and then Connection is never scanned.
+  if (!someField(head.headers, 'upgrade', 'websocket')) return false;
+  return someField(head.headers, 'connection', 'upgrade');
 }
 
-function hasToken(list: string, token: string): boolean {
-  return list.split(',').some((item) => item.trim().toLowerCase() === token);
+/** Whether a field named `name` (lowercase) lists `token`. */
+function someField(headers: Array<[string, string]>, name: string, token: string): boolean {
+  for (const [n, value] of headers) {
+    if (equalsLowercase(n, name) && hasListToken(value, token)) return true;
+  }
+  return false;
 }

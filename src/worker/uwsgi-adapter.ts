@@ -80,25 +80,22 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
 function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOptions): Exchange {
   const vars = head.vars;
   if (head.modifier1 === MODIFIER_WSGI_STRIP_SCRIPT_NAME) stripScriptName(vars);
-  const get = (key: string): string | undefined => {
-    for (const [k, v] of vars) if (k === key) return v;
-    return undefined;
-  };
-  const serverProtocol = get('SERVER_PROTOCOL') ?? '';
+  const known = knownVars(vars);
+  const serverProtocol = known.serverProtocol ?? '';
   return {
     vars,
     body: new BodyCollector(opts.spool),
-    method: get('REQUEST_METHOD') ?? '',
-    uri: get('REQUEST_URI') ?? get('PATH_INFO') ?? '',
-    remoteAddr: get('REMOTE_ADDR') ?? '',
-    remoteUser: get('REMOTE_USER') ?? '',
+    method: known.method ?? '',
+    uri: known.requestUri ?? known.pathInfo ?? '',
+    remoteAddr: known.remoteAddr ?? '',
+    remoteUser: known.remoteUser ?? '',
     protocol: statusLineProtocol(serverProtocol),
     requestProtocol: serverProtocol,
     clientKeepAlive: false,
     clientHttp11: false,
     raw: true,
-    scheme: schemeFromHttpsVar(get('HTTPS')),
-    isHead: get('REQUEST_METHOD') === 'HEAD',
+    scheme: schemeFromHttpsVar(known.https),
+    isHead: known.method === 'HEAD',
     startedAtMs: Date.now(),
     startedAtPerf: performance.now(),
     appId: 0,
@@ -107,12 +104,57 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
   };
 }
 
+/** The vars the worker itself reads; the first of duplicates wins. */
+interface KnownVars {
+  method: string | undefined;
+  requestUri: string | undefined;
+  pathInfo: string | undefined;
+  remoteAddr: string | undefined;
+  remoteUser: string | undefined;
+  serverProtocol: string | undefined;
+  https: string | undefined;
+}
+
+/** One pass over the vars (a lookup per var was seven passes per request). */
+function knownVars(vars: ReadonlyArray<readonly [string, string]>): KnownVars {
+  const k: KnownVars = { method: undefined, requestUri: undefined, pathInfo: undefined, remoteAddr: undefined, remoteUser: undefined, serverProtocol: undefined, https: undefined };
+  for (const [key, value] of vars) {
+    switch (key) {
+      case 'REQUEST_METHOD':
+        k.method ??= value;
+        break;
+      case 'REQUEST_URI':
+        k.requestUri ??= value;
+        break;
+      case 'PATH_INFO':
+        k.pathInfo ??= value;
+        break;
+      case 'REMOTE_ADDR':
+        k.remoteAddr ??= value;
+        break;
+      case 'REMOTE_USER':
+        k.remoteUser ??= value;
+        break;
+      case 'SERVER_PROTOCOL':
+        k.serverProtocol ??= value;
+        break;
+      case 'HTTPS':
+        k.https ??= value;
+        break;
+      default:
+        break;
+    }
+  }
+  return k;
+}
+
 /**
  * The protocol of the status line. uWSGI writes SERVER_PROTOCOL as it came;
  * a var with a CR, LF or any garbage would then split or break the response
  * (found by scripts/fuzz.mjs), so anything but HTTP/x.y gets HTTP/1.0.
  */
 function statusLineProtocol(serverProtocol: string): string {
+  if (serverProtocol === 'HTTP/1.1' || serverProtocol === 'HTTP/1.0') return serverProtocol;
   return /^HTTP\/[0-9]\.[0-9]$/.test(serverProtocol) ? serverProtocol : 'HTTP/1.0';
 }
 
