@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ProtocolError } from '../protocol/errors';
-import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
+import { UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers } from '../protocol/uwsgi';
 import { BodyCollector, type SpoolPolicy } from './body';
-import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
+import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
 
@@ -27,54 +27,81 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   const conn = new Connection(transport, host, opts.timeouts);
   conn.timeoutProtocol = 'HTTP/1.0'; // what our own error answers say on uwsgi sockets
   conn.partialRequest = true; // until the packet is complete, the connection is "reading"
-  let current: Exchange | null = null;
-  const parser = new UwsgiParser(
-    {
-      onHead: (head) => {
-        if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
-          // uWSGI's words; nothing is written, nginx answers 502.
-          host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
-          conn.destroy();
-          return;
-        }
-        current = exchangeFor(head, conn, opts);
-        conn.headParsed();
-      },
-      onBody: (chunk) => {
-        conn.noteBody(chunk.length);
-        current?.body.push(chunk);
-      },
-      onEnd: () => {
-        const ex = current;
-        current = null;
-        conn.partialRequest = false;
-        if (ex !== null) conn.enqueue(ex);
-      },
-      onError: (err: ProtocolError) => {
-        current?.body.dispose();
-        current = null;
-        conn.fail(err, 'HTTP/1.0');
-      },
-    },
-    { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes },
-  );
-  conn.read({
-    data: (chunk) => {
-      parser.push(chunk);
-      conn.noteInput();
-    },
-    end: () => {
-      if (!parser.finished) conn.destroy(); // a truncated packet: nothing to answer
-    },
-    closed: () => {
-      current?.body.dispose();
-      current = null;
-    },
-    // nginx sends nothing after the packet, and the connection closes after the response.
-    needsInput: () => !parser.finished,
-  });
+  conn.read(new UwsgiSession(conn, host, opts));
   conn.noteInput();
   return conn;
+}
+
+/**
+ * The parser's handlers and the connection's reader in one object: behind
+ * nginx every request is a new connection, and eight closures (and their
+ * objects) per connection were a good part of what it allocated.
+ */
+class UwsgiSession implements UwsgiParserHandlers, ConnectionReader {
+  private readonly conn: Connection;
+  private readonly host: ConnectionHost;
+  private readonly opts: UwsgiAdapterOptions;
+  private readonly parser: UwsgiParser;
+  private current: Exchange | null = null;
+
+  constructor(conn: Connection, host: ConnectionHost, opts: UwsgiAdapterOptions) {
+    this.conn = conn;
+    this.host = host;
+    this.opts = opts;
+    this.parser = new UwsgiParser(this, { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes });
+  }
+
+  // ------------------------------------------------------------ UwsgiParserHandlers
+
+  onHead(head: UwsgiHead): void {
+    if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
+      // uWSGI's words; nothing is written, nginx answers 502.
+      this.host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
+      this.conn.destroy();
+      return;
+    }
+    this.current = exchangeFor(head, this.conn, this.opts);
+    this.conn.headParsed();
+  }
+
+  onBody(chunk: Buffer): void {
+    this.conn.noteBody(chunk.length);
+    this.current?.body.push(chunk);
+  }
+
+  onEnd(): void {
+    const ex = this.current;
+    this.current = null;
+    this.conn.partialRequest = false;
+    if (ex !== null) this.conn.enqueue(ex);
+  }
+
+  onError(err: ProtocolError): void {
+    this.current?.body.dispose();
+    this.current = null;
+    this.conn.fail(err, 'HTTP/1.0');
+  }
+
+  // ------------------------------------------------------------ ConnectionReader
+
+  data(chunk: Buffer): void {
+    this.parser.push(chunk);
+    this.conn.noteInput();
+  }
+
+  end(): void {
+    if (!this.parser.finished) this.conn.destroy(); // a truncated packet: nothing to answer
+  }
+
+  closed(): void {
+    this.current?.body.dispose();
+    this.current = null;
+  }
+
+  /** nginx sends nothing after the packet, and the connection closes after the response. */
+  needsInput(): boolean {
+    return !this.parser.finished;
+  }
 }
 
 function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOptions): Exchange {
