@@ -2,8 +2,9 @@
  * getpeername(2)/getsockname(2) on a bare descriptor, formatted as Node's
  * handles format them (`address`, `port`): for connections that have no libuv
  * handle (transport.ts makes one only when a connection needs the event
- * loop). IPv6 text follows libuv's inet_ntop (RFC 5952 "::" compression, an
- * IPv4-mapped or -compatible address with its dotted quad).
+ * loop). IPv6 text is inet_ntop's, as Node prints it (the first longest run
+ * of zero words as "::", an IPv4-mapped or -compatible address with its
+ * dotted quad; checked against net.SocketAddress in test/unit/sockaddr.test.ts).
  */
 import os from 'node:os';
 import { koffi } from '../util/libc';
@@ -61,7 +62,7 @@ export function socketAddress(fd: number, which: 'getpeername' | 'getsockname'):
   return null;
 }
 
-/** The 16 bytes at `at` as libuv's inet_ntop6 writes them. */
+/** The 16 bytes at `at` as inet_ntop writes them. */
 export function formatIpv6(b: Buffer, at: number): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push(b.readUInt16BE(at + 2 * i));
@@ -90,7 +91,7 @@ export function formatIpv6(b: Buffer, at: number): string {
       continue;
     }
     if (i !== 0) out += ':';
-    const embedsIpv4 = bestBase === 0 && (bestLen === 6 || (bestLen === 7 && words[7] !== 0x0001) || (bestLen === 5 && words[5] === 0xffff));
+    const embedsIpv4 = bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff));
     if (i === 6 && embedsIpv4) {
       out += `${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
       return out;
