@@ -110,6 +110,8 @@ export interface FinishedRequest {
 /** A worker's own row: what it writes as it serves. */
 export class ScoreboardWriter {
   private readonly row: Float64Array;
+  /** Each core's description bytes, made once: a typed array per request was a measurable part of it. */
+  private readonly descViews: Array<Uint8Array | undefined> = [];
 
   constructor(memory: Float64Array, row: number, cores = 1) {
     this.row = memory.subarray(row * ROW_FLOATS, (row + 1) * ROW_FLOATS);
@@ -128,7 +130,7 @@ export class ScoreboardWriter {
     if (appId >= 0 && appId < MAX_APPS) this.add(APP_REQUESTS + appId, 1);
     if (core >= MAX_CORES) return;
     const base = CORE_AREA + core * CORE_FLOATS;
-    const bytes = new Uint8Array(this.row.buffer, this.row.byteOffset + (base + CORE_DESC) * 8, DESC_BYTES);
+    const bytes = (this.descViews[core] ??= new Uint8Array(this.row.buffer, this.row.byteOffset + (base + CORE_DESC) * 8, DESC_BYTES));
     const n = Math.min(description.length, DESC_BYTES);
     for (let i = 0; i < n; i++) bytes[i] = description.charCodeAt(i) & 0xff;
     this.row[base + CORE_DESC_LENGTH] = n;

@@ -35,6 +35,7 @@
  *   only present when the request had a Content-Length field; a chunked
  *   request has none here.
  */
+import { equalsLowercase } from './ascii';
 import type { HttpHead } from './http1';
 
 export interface ConnectionInfo {
@@ -60,45 +61,76 @@ export function httpHeadToCgiVars(head: HttpHead, conn: ConnectionInfo): Array<[
     ['PATH_INFO', pathInfoOf(path)],
     ['QUERY_STRING', query],
     ['SCRIPT_NAME', ''],
-    ['SERVER_PROTOCOL', `HTTP/${head.version}`],
+    ['SERVER_PROTOCOL', head.version === '1.1' ? 'HTTP/1.1' : `HTTP/${head.version}`],
     ['SERVER_NAME', serverName(host, conn)],
     ['SERVER_PORT', serverPort(host, conn)],
     ['REMOTE_ADDR', conn.remoteAddr],
     ['REMOTE_PORT', String(conn.remotePort)],
   ];
   if (conn.scheme === 'https') vars.push(['HTTPS', 'on']);
-  const headerVars = headersToCgiVars(head.headers);
-  const contentType = headerVars.get('CONTENT_TYPE');
+  const contentType = joinedField(head.headers, 'CONTENT_TYPE');
   if (contentType !== undefined) vars.push(['CONTENT_TYPE', contentType]);
   if (head.contentLength >= 0) vars.push(['CONTENT_LENGTH', String(head.contentLength)]);
-  for (const [name, value] of headerVars) {
-    if (name !== 'CONTENT_TYPE') vars.push([name, value]);
-  }
+  pushHeaderVars(head.headers, vars);
   return vars;
 }
 
 /**
- * Header fields as CGI names (HTTP_ + uppercase, '-' → '_'; Content-Type as
- * CONTENT_TYPE), repeated fields joined, in order of first appearance.
- * Content-Length is skipped: the caller uses the parser's validated value.
+ * Header fields as CGI names (HTTP_ + uppercase, '-' → '_'), repeated fields
+ * joined, in order of first appearance, appended to `vars`. Content-Type
+ * (CONTENT_TYPE, placed by the caller) and Content-Length (the caller uses
+ * the parser's validated value) are skipped. A linear search for repeats: a
+ * Map per request cost more than the few comparisons it saves.
  */
-function headersToCgiVars(headers: Array<[string, string]>): Map<string, string> {
-  const vars = new Map<string, string>();
+function pushHeaderVars(headers: Array<[string, string]>, vars: Array<[string, string]>): void {
+  const first = vars.length;
   for (const [name, value] of headers) {
-    // Dropped, as gunicorn does since 22.0: once '-' becomes '_', a client's
-    // "X_Forwarded_For" would land on the same HTTP_X_FORWARDED_FOR as the
-    // "X-Forwarded-For" a trusted proxy sets, and could spoof or pollute it.
-    if (name.includes('_')) continue;
-    const upper = name.toUpperCase();
-    if (upper === 'CONTENT-LENGTH') continue;
-    const cgiName = upper === 'CONTENT-TYPE' ? 'CONTENT_TYPE' : `HTTP_${upper.replace(/-/g, '_')}`;
-    const previous = vars.get(cgiName);
-    // RFC 9110 §5.3 joins repeated fields with ", "; Cookie is the exception
-    // (RFC 6265 §5.4: cookie-pairs are separated by "; ").
-    const separator = cgiName === 'HTTP_COOKIE' ? '; ' : ', ';
-    vars.set(cgiName, previous === undefined ? value : previous + separator + value);
+    const cgiName = cgiNameOf(name);
+    if (cgiName === '' || cgiName === 'CONTENT_TYPE') continue;
+    let i = first;
+    while (i < vars.length && (vars[i] as [string, string])[0] !== cgiName) i++;
+    if (i === vars.length) vars.push([cgiName, value]);
+    else (vars[i] as [string, string])[1] += separatorFor(cgiName) + value;
   }
-  return vars;
+}
+
+/** Every value of the fields whose CGI name is `cgiName`, joined; undefined when there is none. */
+function joinedField(headers: Array<[string, string]>, cgiName: string): string | undefined {
+  let joined: string | undefined;
+  for (const [name, value] of headers) {
+    if (cgiNameOf(name) !== cgiName) continue;
+    joined = joined === undefined ? value : joined + separatorFor(cgiName) + value;
+  }
+  return joined;
+}
+
+/** RFC 9110 §5.3 joins repeated fields with ", "; Cookie is the exception (RFC 6265 §5.4: cookie-pairs are separated by "; "). */
+function separatorFor(cgiName: string): string {
+  return cgiName === 'HTTP_COOKIE' ? '; ' : ', ';
+}
+
+/** Header name → CGI name, remembered: the same few names arrive with every request. */
+const cgiNames = new Map<string, string>();
+const CGI_NAMES_KEPT = 512;
+
+/** The CGI name of a header field; '' for the fields that get none. */
+function cgiNameOf(name: string): string {
+  const known = cgiNames.get(name);
+  if (known !== undefined) return known;
+  const cgiName = computeCgiName(name);
+  if (cgiNames.size >= CGI_NAMES_KEPT) cgiNames.clear(); // a client inventing names cannot grow it
+  cgiNames.set(name, cgiName);
+  return cgiName;
+}
+
+function computeCgiName(name: string): string {
+  // Dropped, as gunicorn does since 22.0: once '-' becomes '_', a client's
+  // "X_Forwarded_For" would land on the same HTTP_X_FORWARDED_FOR as the
+  // "X-Forwarded-For" a trusted proxy sets, and could spoof or pollute it.
+  if (name.includes('_')) return '';
+  const upper = name.toUpperCase();
+  if (upper === 'CONTENT-LENGTH') return '';
+  return upper === 'CONTENT-TYPE' ? 'CONTENT_TYPE' : `HTTP_${upper.replace(/-/g, '_')}`;
 }
 
 /** PATH_INFO for a request-target: its path, dot segments removed, then percent-decoded. */
@@ -182,7 +214,7 @@ function hexDigitValue(code: number): number {
 
 function findHost(headers: Array<[string, string]>): string {
   for (const [name, value] of headers) {
-    if (name.length === 4 && name.toLowerCase() === 'host') return value;
+    if (equalsLowercase(name, 'host')) return value;
   }
   return '';
 }

@@ -64,6 +64,8 @@
  * propagates out of `push()` and leaves the parser in an unspecified state.
  */
 import { ProtocolError } from './errors';
+import { equalsLowercase, hasListToken } from './ascii';
+import { latin1Cached } from './latin1-cache';
 
 export interface HttpHead {
   /** A token, case-sensitive as sent. */
@@ -152,15 +154,8 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const AUTHORITY_FORM = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+):[0-9]+$/;
 const WELL_FORMED_VERSION = /^HTTP\/[0-9](\.[0-9])?$/;
 
-interface Latin1SliceBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-}
-/** Node's Buffer#latin1Slice skips toString()'s encoding dispatch; it is undocumented, so fall back if it goes. */
-const HAS_LATIN1_SLICE = typeof (Buffer.prototype as Partial<Latin1SliceBuffer>).latin1Slice === 'function';
-
-function latin1(buf: Buffer, start: number, end: number): string {
-  return HAS_LATIN1_SLICE ? (buf as Latin1SliceBuffer).latin1Slice(start, end) : buf.toString('latin1', start, end);
-}
+/** Request-line parts and header fields: mostly the same few strings every request (latin1-cache.ts). */
+const latin1 = latin1Cached;
 
 /** Like buf.indexOf(byte, start) but only looks before `end`. */
 function indexOfWithin(buf: Buffer, byte: number, start: number, end: number): number {
@@ -340,20 +335,20 @@ class HeadInProgress {
   /** Records one header field and interprets the few that matter to the parser. */
   addField(name: string, value: string): ProtocolError | null {
     this.headers.push([name, value]);
-    // Switching on the length first keeps toLowerCase() off the common path.
+    // Switching on the length first keeps the comparisons off the common path.
     switch (name.length) {
       case 4:
-        return name.toLowerCase() === 'host' ? this.noteHost(value) : null;
+        return equalsLowercase(name, 'host') ? this.noteHost(value) : null;
       case 6:
-        if (name.toLowerCase() === 'expect' && value.toLowerCase() === '100-continue') this.expectsContinue = true;
+        if (equalsLowercase(name, 'expect') && equalsLowercase(value, '100-continue')) this.expectsContinue = true;
         return null;
       case 10:
-        if (name.toLowerCase() === 'connection') this.noteConnection(value);
+        if (equalsLowercase(name, 'connection')) this.noteConnection(value);
         return null;
       case 14:
-        return name.toLowerCase() === 'content-length' ? this.noteContentLength(value) : null;
+        return equalsLowercase(name, 'content-length') ? this.noteContentLength(value) : null;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
+        if (equalsLowercase(name, 'transfer-encoding')) {
           this.transferCodings = (this.transferCodings ?? []).concat(lowercaseListElements(value));
         }
         return null;
@@ -369,11 +364,10 @@ class HeadInProgress {
     return null;
   }
 
+  /** Scans the value in place: splitting and lowercasing it cost two allocations per element, per request. */
   private noteConnection(value: string): void {
-    for (const option of lowercaseListElements(value)) {
-      if (option === 'close') this.connectionClose = true;
-      else if (option === 'keep-alive') this.connectionKeepAlive = true;
-    }
+    if (hasListToken(value, 'close')) this.connectionClose = true;
+    if (hasListToken(value, 'keep-alive')) this.connectionKeepAlive = true;
   }
 
   private noteContentLength(value: string): ProtocolError | null {

@@ -30,6 +30,7 @@
  * Handlers must not throw and must not call `push()` re-entrantly.
  */
 import { ProtocolError } from './errors';
+import { latin1Cached } from './latin1-cache';
 
 export interface UwsgiHead {
   modifier1: number;
@@ -113,7 +114,8 @@ export function parseUwsgiVars(block: Buffer, maxVars: number): Array<[string, s
     pos += 2;
     if (pos + valueLength > end) return truncatedVar(valueLength);
     if ((vars.length + 1) * 2 > maxVars) return packetError('E_UWSGI_PACKET', 'max vec size reached. skip this var.');
-    vars.push([block.toString('latin1', keyStart, keyStart + keyLength), block.toString('latin1', pos, pos + valueLength)]);
+    // nginx sends the same keys, and mostly the same values, every request: reuse their strings.
+    vars.push([latin1Cached(block, keyStart, keyStart + keyLength), latin1Cached(block, pos, pos + valueLength)]);
     pos += valueLength;
     lastSize = valueLength;
   }

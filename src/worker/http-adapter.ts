@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { httpHeadToCgiVars } from '../protocol/cgi';
+import { httpHeadToCgiVars, type ConnectionInfo } from '../protocol/cgi';
+import { equalsLowercase, hasListToken } from '../protocol/ascii';
 import type { ProtocolError } from '../protocol/errors';
-import { Http1Parser, type HttpHead } from '../protocol/http1';
+import { Http1Parser, type HttpHead, type HttpParserHandlers } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { BodyStream } from './asgi/body-stream';
-import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
+import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange, HttpFacts, UpgradeRequest } from './exchange';
 import type { Transport } from './transport';
 
@@ -28,96 +29,133 @@ const HOSTNAME = os.hostname();
 /** Serve one HTTP/1.x client connection: parse, collect bodies, hand complete requests on. */
 export function serveHttpConnection(transport: Transport, host: ConnectionHost, opts: HttpAdapterOptions): Connection {
   const conn = new Connection(transport, host, opts.timeouts);
-  let current: Exchange | null = null;
+  conn.read(new HttpSession(conn, host, opts));
+  return conn;
+}
+
+/**
+ * The parser's handlers and the connection's reader in one object: with
+ * `Connection: close` every request is a new connection, and eight closures
+ * (and their objects) per connection were a good part of what it allocated.
+ */
+class HttpSession implements HttpParserHandlers, ConnectionReader {
+  private readonly conn: Connection;
+  private readonly host: ConnectionHost;
+  private readonly opts: HttpAdapterOptions;
+  private readonly parser: Http1Parser;
+  private current: Exchange | null = null;
   /** A WebSocket request's session, told if the client leaves before its 101. */
-  let upgradeGone: (() => void) | null = null;
+  private upgradeGone: (() => void) | null = null;
   /** The head just parsed has a body: once this read is consumed, hand the request on if the body is still arriving. */
-  let mayStream = false;
-  let expectContinue = false;
-  const parser = new Http1Parser(
-    {
-      onHead: (head) => {
-        current = exchangeFor(head, conn, opts);
-        if (asksForWebSocket(head)) {
-          current.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (upgradeGone = listener) };
-        }
-        conn.headParsed();
-        const hasBody = head.contentLength > 0 || head.chunked;
-        mayStream = hasBody && host.streamsBodies === true;
-        if (mayStream) current.body.spillsOverBudget = false; // one read at most: then it streams
-        expectContinue = head.expectContinue && hasBody;
-        // ASGI answers it when the app first awaits receive() instead (BodyStream's firstTake).
-        if (expectContinue && !mayStream && !conn.closed && !conn.busy) {
-          // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
-          transport.write(CONTINUE);
-        }
-      },
-      onBody: (chunk) => {
-        conn.noteBody(chunk.length);
-        if (current?.stream !== undefined) current.stream.push(chunk);
-        else current?.body.push(chunk);
-      },
-      onEnd: () => {
-        const ex = current;
-        current = null;
-        if (ex === null) return;
-        conn.partialRequest = false;
-        if (ex.stream !== undefined) {
-          ex.stream.end();
-          conn.bodyEnded();
-          return;
-        }
-        fixChunkedLength(ex);
-        conn.enqueue(ex);
-      },
-      onError: (err: ProtocolError) => {
-        if (current?.stream === undefined) current?.body.dispose(); // a streamed one: the runner disposes it
-        current = null;
-        conn.fail(err, SERVER_PROTOCOL);
-      },
-    },
-    { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes },
-  );
-  conn.read({
-    data: (chunk) => {
-      parser.push(chunk);
-      conn.partialRequest = !parser.idle;
-      if (mayStream) {
-        mayStream = false;
-        if (current !== null && !current.body.spooled) streamBody(current);
-      }
-      conn.noteInput();
-    },
-    // The client half-closed: answer what it sent completely, then close.
-    // (A WebSocket client never does before its 101: it left.)
-    end: () => {
-      upgradeGone?.();
-      upgradeGone = null;
-      current?.stream?.fail(); // a body cut short never completes
-      conn.closeWhenIdle();
-    },
-    closed: () => {
-      if (current?.stream !== undefined) current.stream.fail();
-      else current?.body.dispose();
-      current = null;
-      upgradeGone?.();
-      upgradeGone = null;
-    },
-    needsInput: () => true, // keep-alive: the next request, or EOF
-  });
+  private mayStream = false;
+  private expectContinue = false;
+
+  constructor(conn: Connection, host: ConnectionHost, opts: HttpAdapterOptions) {
+    this.conn = conn;
+    this.host = host;
+    this.opts = opts;
+    this.parser = new Http1Parser(this, { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes });
+  }
+
+  // ------------------------------------------------------------ HttpParserHandlers
+
+  onHead(head: HttpHead): void {
+    const conn = this.conn;
+    const ex = exchangeFor(head, conn, this.opts);
+    this.current = ex;
+    if (asksForWebSocket(head)) {
+      ex.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (this.upgradeGone = listener) };
+    }
+    conn.headParsed();
+    const hasBody = head.contentLength > 0 || head.chunked;
+    this.mayStream = hasBody && this.host.streamsBodies === true;
+    if (this.mayStream) ex.body.spillsOverBudget = false; // one read at most: then it streams
+    this.expectContinue = head.expectContinue && hasBody;
+    // ASGI answers it when the app first awaits receive() instead (BodyStream's firstTake).
+    if (this.expectContinue && !this.mayStream && !conn.closed && !conn.busy) {
+      // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
+      conn.transport.write(CONTINUE);
+    }
+  }
+
+  onBody(chunk: Buffer): void {
+    this.conn.noteBody(chunk.length);
+    const current = this.current;
+    if (current?.stream !== undefined) current.stream.push(chunk);
+    else current?.body.push(chunk);
+  }
+
+  onEnd(): void {
+    const ex = this.current;
+    this.current = null;
+    if (ex === null) return;
+    this.conn.partialRequest = false;
+    if (ex.stream !== undefined) {
+      ex.stream.end();
+      this.conn.bodyEnded();
+      return;
+    }
+    fixChunkedLength(ex);
+    this.conn.enqueue(ex);
+  }
+
+  onError(err: ProtocolError): void {
+    if (this.current?.stream === undefined) this.current?.body.dispose(); // a streamed one: the runner disposes it
+    this.current = null;
+    this.conn.fail(err, SERVER_PROTOCOL);
+  }
+
+  // ------------------------------------------------------------ ConnectionReader
+
+  data(chunk: Buffer): void {
+    this.parser.push(chunk);
+    this.conn.partialRequest = !this.parser.idle;
+    if (this.mayStream) {
+      this.mayStream = false;
+      const current = this.current;
+      if (current !== null && !current.body.spooled) this.streamBody(current);
+    }
+    this.conn.noteInput();
+  }
+
+  /**
+   * The client half-closed: answer what it sent completely, then close.
+   * (A WebSocket client never does before its 101: it left.)
+   */
+  end(): void {
+    this.upgradeGone?.();
+    this.upgradeGone = null;
+    this.current?.stream?.fail(); // a body cut short never completes
+    this.conn.closeWhenIdle();
+  }
+
+  closed(): void {
+    const current = this.current;
+    if (current?.stream !== undefined) current.stream.fail();
+    else current?.body.dispose();
+    this.current = null;
+    this.upgradeGone?.();
+    this.upgradeGone = null;
+  }
+
+  /** Keep-alive: the next request, or EOF. */
+  needsInput(): boolean {
+    return true;
+  }
+
   /** ASGI: the app gets the body as it arrives (http.request with more_body); what came so far is its first piece. */
-  function streamBody(ex: Exchange): void {
-    const expects = expectContinue;
+  private streamBody(ex: Exchange): void {
+    const expects = this.expectContinue;
+    const conn = this.conn;
     ex.stream = new BodyStream({
       pause: () => conn.pauseBody(),
       resume: () => conn.resumeBody(),
       firstTake: () => {
-        if (expects && conn.mayContinue) transport.write(CONTINUE);
+        if (expects && conn.mayContinue) conn.transport.write(CONTINUE);
       },
-    }, opts.spool.budget);
+    }, this.opts.spool.budget);
     conn.enqueueEarly(ex);
   }
-  return conn;
 }
 
 function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions): Exchange {
@@ -164,7 +202,7 @@ class HttpExchange implements Exchange {
     this.body = new BodyCollector(opts.spool);
     this.method = head.method;
     this.uri = head.target;
-    this.requestProtocol = `HTTP/${head.version}`;
+    this.requestProtocol = head.version === '1.1' ? 'HTTP/1.1' : `HTTP/${head.version}`;
     this.clientKeepAlive = head.keepAlive && opts.keepAlive;
     this.clientHttp11 = head.version === '1.1';
     this.scheme = opts.scheme;
@@ -174,18 +212,7 @@ class HttpExchange implements Exchange {
 
   get vars(): Array<[string, string]> {
     if (this.cgiVars !== undefined) return this.cgiVars;
-    const t = this.conn.transport;
-    return (this.cgiVars = httpHeadToCgiVars(this.head, {
-      remoteAddr: t.remoteAddress,
-      remotePort: t.remotePort,
-      // Read only without a server name and a Host: a getsockname(2) we can mostly skip.
-      get localAddr() {
-        return t.localAddress;
-      },
-      localPort: t.localPort,
-      serverName: HOSTNAME,
-      scheme: this.socketScheme,
-    }));
+    return (this.cgiVars = httpHeadToCgiVars(this.head, new TransportInfo(this.conn.transport, this.socketScheme)));
   }
 
   set vars(value: Array<[string, string]>) {
@@ -200,6 +227,37 @@ class HttpExchange implements Exchange {
   get http(): HttpFacts {
     const t = this.conn.transport;
     return { version: this.head.version, headers: this.head.headers, remotePort: t.remotePort, local: () => ({ address: t.localAddress, port: t.localPort }) };
+  }
+}
+
+/**
+ * The connection's addresses for the CGI variables, asked of the transport
+ * only when read: the local address only without a server name and a Host (a
+ * getsockname(2) we can mostly skip). A class, not an object literal with a
+ * getter: that made a closure and a fresh object shape per request.
+ */
+class TransportInfo implements ConnectionInfo {
+  readonly serverName = HOSTNAME;
+  readonly remoteAddr: string;
+  private readonly transport: Transport;
+  readonly scheme: 'http' | 'https';
+
+  constructor(transport: Transport, scheme: 'http' | 'https') {
+    this.transport = transport;
+    this.scheme = scheme;
+    this.remoteAddr = transport.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.transport.remotePort;
+  }
+
+  get localAddr(): string {
+    return this.transport.localAddress;
+  }
+
+  get localPort(): number {
+    return this.transport.localPort;
   }
 }
 
@@ -224,16 +282,15 @@ export function fixChunkedLength(ex: Exchange): void {
  */
 function asksForWebSocket(head: HttpHead): boolean {
   if (head.method !== 'GET' || head.version !== '1.1') return false;
-  let upgrade = false;
-  let connection = false;
-  for (const [name, value] of head.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'upgrade') upgrade ||= hasToken(value, 'websocket');
-    else if (lower === 'connection') connection ||= hasToken(value, 'upgrade');
-  }
-  return upgrade && connection;
+  // Upgrade first: most requests have none, and then Connection is never scanned.
+  if (!someField(head.headers, 'upgrade', 'websocket')) return false;
+  return someField(head.headers, 'connection', 'upgrade');
 }
 
-function hasToken(list: string, token: string): boolean {
-  return list.split(',').some((item) => item.trim().toLowerCase() === token);
+/** Whether a field named `name` (lowercase) lists `token`. */
+function someField(headers: Array<[string, string]>, name: string, token: string): boolean {
+  for (const [n, value] of headers) {
+    if (equalsLowercase(n, name) && hasListToken(value, token)) return true;
+  }
+  return false;
 }

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { ProtocolError } from '../protocol/errors';
-import { UwsgiParser, uwsgiVarSlots, type UwsgiHead } from '../protocol/uwsgi';
+import { UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers } from '../protocol/uwsgi';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { BodyStream } from './asgi/body-stream';
-import { Connection, type ConnectionHost, type ConnectionTimeouts } from './connection';
+import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
 import type { Transport } from './transport';
 
@@ -28,104 +28,134 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   const conn = new Connection(transport, host, opts.timeouts);
   conn.timeoutProtocol = 'HTTP/1.0'; // what our own error answers say on uwsgi sockets
   conn.partialRequest = true; // until the packet is complete, the connection is "reading"
-  let current: Exchange | null = null;
-  /** The packet has a body: once this read is consumed, hand the request on if the body is still arriving (ASGI). */
-  let mayStream = false;
-  const parser = new UwsgiParser(
-    {
-      onHead: (head) => {
-        if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
-          // uWSGI's words; nothing is written, nginx answers 502.
-          host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
-          conn.destroy();
-          return;
-        }
-        current = exchangeFor(head, conn, opts);
-        conn.headParsed();
-        mayStream = head.contentLength > 0 && host.streamsBodies === true;
-        if (mayStream) current.body.spillsOverBudget = false; // one read at most: then it streams
-      },
-      onBody: (chunk) => {
-        conn.noteBody(chunk.length);
-        if (current?.stream !== undefined) current.stream.push(chunk);
-        else current?.body.push(chunk);
-      },
-      onEnd: () => {
-        const ex = current;
-        current = null;
-        conn.partialRequest = false;
-        if (ex === null) return;
-        if (ex.stream !== undefined) {
-          ex.stream.end();
-          conn.bodyEnded();
-          return;
-        }
-        conn.enqueue(ex);
-      },
-      onError: (err: ProtocolError) => {
-        if (current?.stream === undefined) current?.body.dispose(); // a streamed one: the runner disposes it
-        current = null;
-        conn.fail(err, 'HTTP/1.0');
-      },
-    },
-    { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes },
-  );
-  conn.read({
-    data: (chunk) => {
-      parser.push(chunk);
-      if (mayStream) {
-        mayStream = false;
-        if (current !== null && !current.body.spooled) streamBody(current);
-      }
-      conn.noteInput();
-    },
-    end: () => {
-      current?.stream?.fail(); // a body cut short never completes
-      if (!parser.finished) conn.destroy(); // a truncated packet: nothing to answer
-    },
-    closed: () => {
-      if (current?.stream !== undefined) current.stream.fail();
-      else current?.body.dispose();
-      current = null;
-    },
-    // nginx sends nothing after the packet, and the connection closes after the response.
-    needsInput: () => !parser.finished,
-  });
+  conn.read(new UwsgiSession(conn, host, opts));
   conn.noteInput();
+  return conn;
+}
+
+/**
+ * The parser's handlers and the connection's reader in one object: behind
+ * nginx every request is a new connection, and eight closures (and their
+ * objects) per connection were a good part of what it allocated.
+ */
+class UwsgiSession implements UwsgiParserHandlers, ConnectionReader {
+  private readonly conn: Connection;
+  private readonly host: ConnectionHost;
+  private readonly opts: UwsgiAdapterOptions;
+  private readonly parser: UwsgiParser;
+  private current: Exchange | null = null;
+  /** The packet has a body: once this read is consumed, hand the request on if the body is still arriving (ASGI). */
+  private mayStream = false;
+
+  constructor(conn: Connection, host: ConnectionHost, opts: UwsgiAdapterOptions) {
+    this.conn = conn;
+    this.host = host;
+    this.opts = opts;
+    this.parser = new UwsgiParser(this, { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes });
+  }
+
+  // ------------------------------------------------------------ UwsgiParserHandlers
+
+  onHead(head: UwsgiHead): void {
+    if (head.modifier1 !== MODIFIER_WSGI && head.modifier1 !== MODIFIER_WSGI_STRIP_SCRIPT_NAME) {
+      // uWSGI's words; nothing is written, nginx answers 502.
+      this.host.log(`-- unavailable modifier requested: ${head.modifier1} --`);
+      this.conn.destroy();
+      return;
+    }
+    const ex = exchangeFor(head, this.conn, this.opts);
+    this.current = ex;
+    this.conn.headParsed();
+    this.mayStream = head.contentLength > 0 && this.host.streamsBodies === true;
+    if (this.mayStream) ex.body.spillsOverBudget = false; // one read at most: then it streams
+  }
+
+  onBody(chunk: Buffer): void {
+    this.conn.noteBody(chunk.length);
+    const current = this.current;
+    if (current?.stream !== undefined) current.stream.push(chunk);
+    else current?.body.push(chunk);
+  }
+
+  onEnd(): void {
+    const ex = this.current;
+    this.current = null;
+    this.conn.partialRequest = false;
+    if (ex === null) return;
+    if (ex.stream !== undefined) {
+      ex.stream.end();
+      this.conn.bodyEnded();
+      return;
+    }
+    this.conn.enqueue(ex);
+  }
+
+  onError(err: ProtocolError): void {
+    if (this.current?.stream === undefined) this.current?.body.dispose(); // a streamed one: the runner disposes it
+    this.current = null;
+    this.conn.fail(err, 'HTTP/1.0');
+  }
+
+  // ------------------------------------------------------------ ConnectionReader
+
+  data(chunk: Buffer): void {
+    this.parser.push(chunk);
+    if (this.mayStream) {
+      this.mayStream = false;
+      const current = this.current;
+      if (current !== null && !current.body.spooled) this.streamBody(current);
+    }
+    this.conn.noteInput();
+  }
+
+  end(): void {
+    this.current?.stream?.fail(); // a body cut short never completes
+    if (!this.parser.finished) this.conn.destroy(); // a truncated packet: nothing to answer
+  }
+
+  closed(): void {
+    const current = this.current;
+    if (current?.stream !== undefined) current.stream.fail();
+    else current?.body.dispose();
+    this.current = null;
+  }
+
+  /** nginx sends nothing after the packet, and the connection closes after the response. */
+  needsInput(): boolean {
+    return !this.parser.finished;
+  }
+
   /**
    * ASGI: the app gets the body as it arrives (nginx sends it as the client
    * does with `uwsgi_request_buffering off`), with the HTTP socket's
    * backpressure. nginx answers Expect: 100-continue itself.
    */
-  function streamBody(ex: Exchange): void {
-    ex.stream = new BodyStream({ pause: () => conn.pauseBody(), resume: () => conn.resumeBody(), firstTake: () => undefined }, opts.spool.budget);
+  private streamBody(ex: Exchange): void {
+    const conn = this.conn;
+    ex.stream = new BodyStream({ pause: () => conn.pauseBody(), resume: () => conn.resumeBody(), firstTake: () => undefined }, this.opts.spool.budget);
     conn.enqueueEarly(ex);
   }
-  return conn;
 }
 
 function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOptions): Exchange {
   const vars = head.vars;
   if (head.modifier1 === MODIFIER_WSGI_STRIP_SCRIPT_NAME) stripScriptName(vars);
-  const get = (key: string): string | undefined => {
-    for (const [k, v] of vars) if (k === key) return v;
-    return undefined;
-  };
-  const serverProtocol = get('SERVER_PROTOCOL') ?? '';
+  const known = knownVars(vars);
+  const serverProtocol = known.serverProtocol ?? '';
   return {
     vars,
     body: new BodyCollector(opts.spool),
-    method: get('REQUEST_METHOD') ?? '',
-    uri: get('REQUEST_URI') ?? get('PATH_INFO') ?? '',
-    remoteAddr: get('REMOTE_ADDR') ?? '',
-    remoteUser: get('REMOTE_USER') ?? '',
+    method: known.method ?? '',
+    uri: known.requestUri ?? known.pathInfo ?? '',
+    remoteAddr: known.remoteAddr ?? '',
+    remoteUser: known.remoteUser ?? '',
     protocol: statusLineProtocol(serverProtocol),
     requestProtocol: serverProtocol,
     clientKeepAlive: false,
     clientHttp11: false,
     raw: true,
-    scheme: schemeFromHttpsVar(get('HTTPS')),
-    isHead: get('REQUEST_METHOD') === 'HEAD',
+    scheme: schemeFromHttpsVar(known.https),
+    isHead: known.method === 'HEAD',
     startedAtMs: Date.now(),
     startedAtPerf: performance.now(),
     appId: 0,
@@ -134,12 +164,57 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
   };
 }
 
+/** The vars the worker itself reads; the first of duplicates wins. */
+interface KnownVars {
+  method: string | undefined;
+  requestUri: string | undefined;
+  pathInfo: string | undefined;
+  remoteAddr: string | undefined;
+  remoteUser: string | undefined;
+  serverProtocol: string | undefined;
+  https: string | undefined;
+}
+
+/** One pass over the vars (a lookup per var was seven passes per request). */
+function knownVars(vars: ReadonlyArray<readonly [string, string]>): KnownVars {
+  const k: KnownVars = { method: undefined, requestUri: undefined, pathInfo: undefined, remoteAddr: undefined, remoteUser: undefined, serverProtocol: undefined, https: undefined };
+  for (const [key, value] of vars) {
+    switch (key) {
+      case 'REQUEST_METHOD':
+        k.method ??= value;
+        break;
+      case 'REQUEST_URI':
+        k.requestUri ??= value;
+        break;
+      case 'PATH_INFO':
+        k.pathInfo ??= value;
+        break;
+      case 'REMOTE_ADDR':
+        k.remoteAddr ??= value;
+        break;
+      case 'REMOTE_USER':
+        k.remoteUser ??= value;
+        break;
+      case 'SERVER_PROTOCOL':
+        k.serverProtocol ??= value;
+        break;
+      case 'HTTPS':
+        k.https ??= value;
+        break;
+      default:
+        break;
+    }
+  }
+  return k;
+}
+
 /**
  * The protocol of the status line. uWSGI writes SERVER_PROTOCOL as it came;
  * a var with a CR, LF or any garbage would then split or break the response
  * (found by scripts/fuzz.mjs), so anything but HTTP/x.y gets HTTP/1.0.
  */
 function statusLineProtocol(serverProtocol: string): string {
+  if (serverProtocol === 'HTTP/1.1' || serverProtocol === 'HTTP/1.0') return serverProtocol;
   return /^HTTP\/[0-9]\.[0-9]$/.test(serverProtocol) ? serverProtocol : 'HTTP/1.0';
 }
 

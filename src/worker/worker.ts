@@ -10,7 +10,7 @@ import type { WorkerStatsMessage } from '../stats/worker-report';
 import type { Exchange } from './exchange';
 import { serveHttpConnection } from './http-adapter';
 import { serveUwsgiConnection } from './uwsgi-adapter';
-import { acceptQueued as acceptAllQueued, acceptRawHandles, RawTransport, SocketTransport, type RawListener, type StreamHandle, type Transport } from './transport';
+import { acceptQueued as acceptAllQueued, acceptRawHandles, SocketTransport, type RawListener, type RawTransport, type Transport } from './transport';
 import { PythonBridge, type AppSpec } from './python/bridge';
 import { makeAppRouter } from './mounts';
 import { InlineRunner, type Runner, type RunnerOptions } from './runner';
@@ -222,18 +222,18 @@ export class Worker implements ConnectionHost, StaticHost {
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
-        const onHandle = (handle: StreamHandle, localPort: number): void => {
-          this.adopt(new RawTransport(handle, localPort), start);
+        const onAccepted = (transport: RawTransport): void => {
+          this.adopt(transport, start);
           // Descriptors are allocated lowest first: this one this high means
           // at most FD_HEADROOM are left. Stop accepting before accept(2)
           // fails, since libuv then silently accepts and closes every queued
           // connection (its "EMFILE trick"); they wait in the queue instead.
-          if (handle.fd >= this.fdCeiling) this.acceptBackoff.failed(-os.constants.errno.EMFILE, listener.name);
+          if (transport.fd >= this.fdCeiling) this.acceptBackoff.failed(-os.constants.errno.EMFILE, listener.name);
         };
-        const raw = acceptRawHandles(server, onHandle, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy);
+        const raw = acceptRawHandles(server, onAccepted, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy);
         if (raw !== null) this.listeners.push(raw);
         this.rawListenerOf.push(raw);
-        this.takeQueued.push(() => acceptAllQueued(server, onHandle));
+        this.takeQueued.push(() => acceptAllQueued(server, onAccepted));
       } else {
         this.rawListenerOf.push(null);
       }
