@@ -1,7 +1,9 @@
 // Same-minute A/B of server builds: every server is up at once and the wrk rounds are interleaved
 // (A, B, uWSGI, A, B, uWSGI...), so load from the rest of the machine hits each alike; prints CPU
 // µs per request (schedstat of the server's process tree, as run.mjs) per round and the medians, split into the
-// processes' main threads (Node's, for nuwsgi) and their other threads (the ASGI loop thread, libuv's, V8's).
+// processes' main threads (Node's, for nuwsgi) and their other threads (the ASGI loop thread, libuv's, V8's), with the
+// voluntary and involuntary context switches per request over the same threads (/proc/PID/task/*/status):
+// on a shared machine CPU µs move by ±50 % from round to round, switches per request much less.
 //
 // usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
 //   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
@@ -42,6 +44,7 @@ function cfg(name, sock) {
 function tree(root) { const out = [root]; for (let i = 0; i < out.length; i++) { try { const ch = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim(); if (ch) out.push(...ch.split(' ').map(Number)); } catch {} } return out; }
 // CPU µs of the tree; `.main` = the processes' main threads (Node's for nuwsgi), the rest = other threads (the ASGI loop's).
 function cpuUs(root) { let ns = 0, main = 0; for (const pid of tree(root)) { let t = []; try { t = readdirSync(`/proc/${pid}/task`); } catch { continue; } for (const tid of t) { try { const v = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); ns += v; if (Number(tid) === pid) main += v; } catch {} } } return { total: ns / 1000, main: main / 1000 }; }
+function switches(root) { let vol = 0, inv = 0; for (const pid of tree(root)) { let t = []; try { t = readdirSync(`/proc/${pid}/task`); } catch { continue; } for (const tid of t) { try { const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'); vol += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(st)[1]); inv += Number(/\nnonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)[1]); } catch {} } } return [vol, inv]; }
 const servers = [];
 process.on('exit', () => { for (const s of servers) { for (const pid of tree(s.pid).reverse()) { try { process.kill(pid, 'SIGKILL'); } catch {} } try { process.kill(-s.pid, 'SIGKILL'); } catch (e) { console.error('kill', s.pid, e.message); } try { if (s.nginx) process.kill(-s.nginx.pid, 'SIGKILL'); } catch {} } rmSync(dir, { recursive: true, force: true }); });
 process.on('SIGINT', () => process.exit(1));
@@ -69,20 +72,21 @@ const wrkArgs = (s, d) => ['-t2', `-c${conns}`, `-d${d}s`, ...(mode === 'close' 
 for (const s of servers) execFileSync('wrk', wrkArgs(s, 1)); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const s of servers) {
-    const c0 = cpuUs(s.pid);
+    const x0 = switches(s.pid), c0 = cpuUs(s.pid);
     const out = execFileSync('wrk', wrkArgs(s, secs), { encoding: 'utf8' });
-    const c1 = cpuUs(s.pid);
+    const c1 = cpuUs(s.pid), x1 = switches(s.pid);
     const reqs = Number(/(\d+) requests in/.exec(out)[1]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
     const errs = /Non-2xx|Socket errors/.test(out) ? ' ERR' : '';
     const us = (c1.total - c0.total) / reqs, main = (c1.main - c0.main) / reqs;
-    results[s.name].push({ us, rps, main, other: us - main });
-    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s${errs}\n`);
+    const vol = (x1[0] - x0[0]) / reqs, inv = (x1[1] - x0[1]) / reqs;
+    results[s.name].push({ us, rps, main, other: us - main, vol, inv });
+    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s  cs ${vol.toFixed(2)}+${inv.toFixed(2)}${errs}\n`);
   }
 }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
-console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians`);
+console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians (cs: voluntary+involuntary context switches per request)`);
 const ref = servers.find((s) => s.name.startsWith('uw') || s.name === 'uv')?.name;
 const base = results[ref];
-for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(1); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x ' + (ref === 'uv' ? 'uvicorn' : 'uwsgi') : ''}`); }
+for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(k === 'vol' || k === 'inv' ? 2 : 1); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')} ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x ' + (ref === 'uv' ? 'uvicorn' : 'uwsgi') : ''}`); }
 process.exit(0);
