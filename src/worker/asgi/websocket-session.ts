@@ -219,7 +219,7 @@ export class WebSocketSession {
       this.queueDisconnect(ABNORMAL, '');
       return;
     }
-    this.parser = new WebSocketParser({ maxMessageSize: this.settings.maxSize, inflater, requireMask: true });
+    this.parser = new WebSocketParser({ maxMessageSize: this.settings.maxSize, inflater, requireMask: true, textAsBytes: true });
     const head = buildHandshakeResponse({ key: this.key, subprotocol, extensionsHeader, extraHeaders });
     this.outcome.headerBytes = head.length;
     this.outcome.headerCount = 3 + extraHeaders.length + (subprotocol !== undefined ? 1 : 0) + (extensionsHeader !== undefined ? 1 : 0);
@@ -290,7 +290,10 @@ export class WebSocketSession {
 
   private onFrameEvent(event: WsEvent): void {
     switch (event.type) {
-      case 'text':
+      case 'utf8': // text, validated: Python decodes its bytes once
+        this.queueMessage(WS_IN.TEXT, event.data);
+        break;
+      case 'text': // not produced with textAsBytes
         this.queueMessage(WS_IN.TEXT, Buffer.from(event.data, 'utf8'));
         break;
       case 'binary':
