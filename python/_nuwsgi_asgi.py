@@ -189,7 +189,9 @@ class _Server(object):
                 self.answer(slot, None)
 
     def _command(self, command, slot):
-        if command == CMD_HANDLE:
+        if command >= CMD_WS_FIRST:  # WebSockets (python/_nuwsgi_asgi_ws.py): first, two of them come per message
+            _ws.command(self, command, slot)
+        elif command == CMD_HANDLE:
             core = _w._cores[slot]
             core.held = None
             data = _w._loads(core.view)
@@ -212,8 +214,6 @@ class _Server(object):
             self.requests[slot].hinted()
         elif command == CMD_SHUTDOWN:
             self.loop.create_task(self._shutdown())
-        elif command >= CMD_WS_FIRST:  # WebSockets: python/_nuwsgi_asgi_ws.py
-            _ws.command(self, command, slot)
 
     def answer(self, slot, data):
         """The slot's region holds its answer; `data`, if any, is returned by address (kept until the next command)."""

@@ -20,8 +20,13 @@ time in each direction (src/worker/asgi/ws-contract.ts is the other half):
       EV_FREE         the app's task is over (as for HTTP)
 
 Backpressure: Node sends the next message only after EV_WS_TAKEN, and pauses
-the socket meanwhile; the app's send() returns once Node has written the
-message and the socket drained (CMD_WS_SENT).
+the socket meanwhile. The app's websocket.send hands its message to Node and
+returns at once when Node has nothing else of this WebSocket in hand; a send()
+while the last message is not yet written and drained (CMD_WS_SENT) waits for
+that, and then for its own. So at most one message per WebSocket is in Node's
+hands beyond the socket's buffer, and an echo costs no extra round trip
+through the loop per message. Accept, close and the HTTP response wait for
+CMD_WS_SENT as before.
 """
 
 import struct
@@ -157,12 +162,19 @@ class _WebSocket(object):
             if text is not None:
                 if type(text) is not str:
                     raise _a.AsgiError("websocket.send 'text' must be a str, not %s" % _mistakes.a_type(text))
-                await self._send(OUT_TEXT, 0, 0, text.encode("utf-8"))
-                return
-            data = message.get("bytes")
-            if data is None or not isinstance(data, (bytes, bytearray, memoryview)):
-                raise _a.AsgiError("websocket.send needs 'text' (str) or 'bytes' (bytes)")
-            await self._send(OUT_BYTES, 0, 0, bytes(data))
+                data = text.encode("utf-8")
+                kind = OUT_TEXT
+            else:
+                data = message.get("bytes")
+                if data is None or not isinstance(data, (bytes, bytearray, memoryview)):
+                    raise _a.AsgiError("websocket.send needs 'text' (str) or 'bytes' (bytes)")
+                if type(data) is not bytes:
+                    data = bytes(data)
+                kind = OUT_BYTES
+            if self.outgoing:  # the last message is still with Node: wait for it to be written and drained
+                await self._send(kind, 0, 0, data)
+            else:  # straight to Node, no round trip: the next send() waits if this one is not out yet
+                self._queue(kind, 0, 0, data, None)
         elif kind == "websocket.close":
             code = message.get("code", 1000)
             reason = message.get("reason") or ""
@@ -288,8 +300,12 @@ def _ws_scope(parts, state):
 
 
 def command(server, command_id, slot):
-    """One WebSocket command from Node (called by _nuwsgi_asgi's _command)."""
-    if command_id == CMD_WS_CONNECT:
+    """One WebSocket command from Node (called by _nuwsgi_asgi's _command); the per-message ones first."""
+    if command_id == CMD_WS_RECEIVE:
+        server.requests[slot].received()
+    elif command_id == CMD_WS_SENT:
+        server.requests[slot].sent()
+    elif command_id == CMD_WS_CONNECT:
         core = _w._cores[slot]
         core.held = None
         parts, _body, app, _flags = _w._loads(core.view)
@@ -297,7 +313,3 @@ def command(server, command_id, slot):
         server.requests[slot] = ws
         server.event(slot, EV_WS_TAKEN)  # the request is read: the region may carry messages now
         ws.start()
-    elif command_id == CMD_WS_RECEIVE:
-        server.requests[slot].received()
-    elif command_id == CMD_WS_SENT:
-        server.requests[slot].sent()

@@ -52,6 +52,7 @@ export const DEFAULT_OPTIONS: WebSocketParserOptions = { maxMessageSize: 1 << 20
 /** Events with Buffers turned into hex, so deepEqual messages stay readable. */
 export type Observed =
   | { type: 'text'; data: string }
+  | { type: 'utf8'; hex: string }
   | { type: 'binary' | 'ping' | 'pong'; hex: string }
   | { type: 'close'; code?: number; reason: string }
   | { type: 'error'; closeCode: number };
@@ -60,6 +61,7 @@ export function observe(event: WsEvent): Observed {
   switch (event.type) {
     case 'text':
       return { type: 'text', data: event.data };
+    case 'utf8':
     case 'binary':
     case 'ping':
     case 'pong':

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  allocFrame,
   encodeBinary,
   encodeClose,
   encodeFrame,
@@ -25,6 +26,16 @@ test('frame headers use the shortest length encoding; server frames are unmasked
   assert.deepEqual(encodeFrameHeader(0x2, 2 ** 40 + 5), Buffer.from([0x82, 127, 0, 0, 1, 0, 0, 0, 0, 5]));
   assert.deepEqual(encodeFrameHeader(0x0, 3, { fin: false, rsv1: true }), Buffer.from([0x40, 3]));
   assert.deepEqual(encodeFrameHeader(0x9, 1, { maskKey: Buffer.from([1, 2, 3, 4]) }), Buffer.from([0x89, 0x81, 1, 2, 3, 4]));
+});
+
+test('allocFrame: the header of encodeFrame, the payload left for the caller at the end', () => {
+  for (const size of [0, 5, 125, 126, 65535, 65536]) {
+    const payload = Buffer.alloc(size, 0x61);
+    const frame = allocFrame(0x2, size);
+    assert.equal(frame.length, encodeFrame(0x2, payload).length);
+    payload.copy(frame, frame.length - size);
+    assert.deepEqual(frame, encodeFrame(0x2, payload), `${size} bytes`);
+  }
 });
 
 test('encoded messages and control frames read back through the parser', () => {

@@ -68,6 +68,19 @@ test('1.x several messages in one chunk come out in order', () => {
   ]);
 });
 
+test('textAsBytes: text messages come out as their validated UTF-8 bytes, at every split; invalid ones are still 1007', () => {
+  const options = (): { maxMessageSize: number; textAsBytes: boolean } => ({ maxMessageSize: 1 << 20, textAsBytes: true });
+  const text = 'héllo, wörld €𝄞';
+  const input = Buffer.concat([clientFrame(TEXT, text.slice(0, 4), { fin: false }), clientFrame(CONT, text.slice(4)), clientFrame(TEXT, '')]);
+  for (let size = 1; size <= input.length; size++) {
+    assert.deepEqual(runInPieces(input, size, options), [
+      { type: 'utf8', hex: Buffer.from(text, 'utf8').toString('hex') },
+      { type: 'utf8', hex: '' },
+    ]);
+  }
+  assert.deepEqual(runParser([clientFrame(TEXT, Buffer.from([0x61, 0xc3, 0x28]))], options), [INVALID_PAYLOAD]);
+});
+
 test('frames must be masked (1002); requireMask: false accepts unmasked ones', () => {
   assertSplitInvariant(clientFrame(TEXT, 'hello', { mask: false }), [PROTOCOL_ERROR]);
   // Fails on the second byte: the rest of the frame is never waited for.

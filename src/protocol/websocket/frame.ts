@@ -30,33 +30,54 @@ export interface FrameOptions {
 
 /** The frame header (2 to 14 bytes) for a payload of `payloadLength` bytes. */
 export function encodeFrameHeader(opcode: number, payloadLength: number, options: FrameOptions = {}): Buffer {
-  const { fin = true, rsv1 = false, maskKey } = options;
-  const extended = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
-  const header = Buffer.allocUnsafe(2 + extended + (maskKey ? 4 : 0));
-  header[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0f);
-  const maskBit = maskKey ? 0x80 : 0;
-  if (extended === 0) {
-    header[1] = maskBit | payloadLength;
-  } else if (extended === 2) {
-    header[1] = maskBit | 126;
-    header.writeUInt16BE(payloadLength, 2);
-  } else {
-    header[1] = maskBit | 127;
-    header.writeUInt32BE(Math.floor(payloadLength / 0x100000000), 2);
-    header.writeUInt32BE(payloadLength >>> 0, 6);
-  }
-  if (maskKey) header.set(maskKey.subarray(0, 4), 2 + extended);
+  const header = Buffer.allocUnsafe(headerLength(payloadLength, options.maskKey !== undefined));
+  writeHeader(header, opcode, payloadLength, options);
   return header;
 }
 
-/** One complete frame: header and payload in one buffer. */
+/** One complete frame: header and payload in one buffer (no header allocated apart). */
 export function encodeFrame(opcode: number, payload: Buffer, options: FrameOptions = {}): Buffer {
-  const header = encodeFrameHeader(opcode, payload.length, options);
-  const frame = Buffer.allocUnsafe(header.length + payload.length);
-  header.copy(frame, 0);
-  if (options.maskKey) applyMask(payload, options.maskKey, 0, frame, header.length);
-  else payload.copy(frame, header.length);
+  const at = headerLength(payload.length, options.maskKey !== undefined);
+  const frame = Buffer.allocUnsafe(at + payload.length);
+  writeHeader(frame, opcode, payload.length, options);
+  if (options.maskKey) applyMask(payload, options.maskKey, 0, frame, at);
+  else payload.copy(frame, at);
   return frame;
+}
+
+/**
+ * An unmasked, final, uncompressed frame of `payloadLength` bytes whose
+ * payload, its last `payloadLength` bytes, the caller writes in place: a
+ * server's data frame with no intermediate copy (the ASGI session copies the
+ * app's bytes straight from Python's memory into it).
+ */
+export function allocFrame(opcode: number, payloadLength: number): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(payloadLength, false) + payloadLength);
+  writeHeader(frame, opcode, payloadLength, {});
+  return frame;
+}
+
+function headerLength(payloadLength: number, masked: boolean): number {
+  return 2 + (payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8) + (masked ? 4 : 0);
+}
+
+/** The frame header at the start of `target` (which has room for it). */
+function writeHeader(target: Buffer, opcode: number, payloadLength: number, options: FrameOptions): void {
+  const { fin = true, rsv1 = false, maskKey } = options;
+  const extended = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
+  target[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0f);
+  const maskBit = maskKey ? 0x80 : 0;
+  if (extended === 0) {
+    target[1] = maskBit | payloadLength;
+  } else if (extended === 2) {
+    target[1] = maskBit | 126;
+    target.writeUInt16BE(payloadLength, 2);
+  } else {
+    target[1] = maskBit | 127;
+    target.writeUInt32BE(Math.floor(payloadLength / 0x100000000), 2);
+    target.writeUInt32BE(payloadLength >>> 0, 6);
+  }
+  if (maskKey) target.set(maskKey.subarray(0, 4), 2 + extended);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -14,6 +14,7 @@ export {
 } from './deflate';
 export { isToken, parseExtensionsHeader, type ExtensionOffer } from './extensions';
 export {
+  allocFrame,
   applyMask,
   CLOSE_CODE_WHEN_ABSENT,
   encodeBinary,

@@ -48,6 +48,8 @@ import { Utf8Validator } from './utf8';
 
 export type WsEvent =
   | { type: 'text'; data: string }
+  /** A text message, validated, as its UTF-8 bytes (instead of `text`, with `textAsBytes`). */
+  | { type: 'utf8'; data: Buffer }
   | { type: 'binary'; data: Buffer }
   | { type: 'ping'; data: Buffer }
   | { type: 'pong'; data: Buffer }
@@ -62,6 +64,12 @@ export interface WebSocketParserOptions {
   inflater?: MessageInflater | null;
   /** Refuse unmasked frames (a server reading a client: true, the default). False accepts both. */
   requireMask?: boolean;
+  /**
+   * Emit text messages as `utf8` events (their validated bytes) rather than
+   * decoded strings: for a caller that wants the bytes anyway (the ASGI
+   * session hands them to Python, which decodes them once).
+   */
+  textAsBytes?: boolean;
 }
 
 export type WebSocketParserStatus = 'open' | 'closed' | 'failed';
@@ -75,6 +83,7 @@ export class WebSocketParser {
   private readonly maxCompressedSize: number;
   private readonly inflater: MessageInflater | null;
   private readonly requireMask: boolean;
+  private readonly textAsBytes: boolean;
   private state: WebSocketParserStatus = 'open';
 
   // The frame header being read (at most 2 + 8 + 4 bytes).
@@ -112,6 +121,7 @@ export class WebSocketParser {
     this.maxCompressedSize = compressedAllowance(this.maxMessageSize);
     this.inflater = options.inflater ?? null;
     this.requireMask = options.requireMask ?? true;
+    this.textAsBytes = options.textAsBytes ?? false;
   }
 
   get status(): WebSocketParserStatus {
@@ -304,7 +314,7 @@ export class WebSocketParser {
       this.fail(events, CloseCode.INVALID_PAYLOAD, 'text message is not valid UTF-8');
       return;
     }
-    events.push({ type: 'text', data: data.toString('utf8') });
+    events.push(this.textAsBytes ? { type: 'utf8', data } : { type: 'text', data: data.toString('utf8') });
   }
 
   /** RFC 6455 §5.5.1, §7.4: an optional 2-byte code, then an optional UTF-8 reason. */

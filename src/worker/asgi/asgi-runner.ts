@@ -7,7 +7,7 @@ import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
-import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, encodeCommand, EventReader } from './protocol';
+import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, EventReader } from './protocol';
 import { fixChunkedLength } from '../http-adapter';
 import { scopeFlags, writeScope } from './scope';
 
@@ -51,8 +51,9 @@ export class AsgiRunner extends RunnerBase {
   private readonly interfaces: string[];
   private stopped: (() => void) | null = null;
   private readonly ws: WsSettings;
-  /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
-  private commands: Buffer[] = [];
+  /** Commands of this tick (encodeCommand's layout), written to the job pipe at once (one write, one wake-up of the loop). */
+  private commands = Buffer.allocUnsafe(4096);
+  private commandBytes = 0;
 
   constructor(bridge: PythonBridge, settings: AsgiSettings, interfaces: string[], opts: RunnerOptions) {
     super(opts);
@@ -157,7 +158,7 @@ export class AsgiRunner extends RunnerBase {
         this.writeRequest(slot, ex, asgi);
         taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
         const handled = this.command(slot, ASGI_CMD.HANDLE);
-        if (asgi) ex.clientGone = () => this.send(encodeCommand(ASGI_CMD.GONE, slot.id));
+        if (asgi) ex.clientGone = () => this.send(ASGI_CMD.GONE, slot.id);
         await handled;
       } catch (err) {
         this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
@@ -194,9 +195,11 @@ export class AsgiRunner extends RunnerBase {
   private async runWebSocket(slot: Slot, ex: Exchange): Promise<void> {
     const upgrade = ex.upgrade as NonNullable<Exchange['upgrade']>;
     const host = {
-      command: (command: number) => this.send(encodeCommand(command, slot.id)),
+      command: (command: number) => this.send(command, slot.id),
       region: this.bridge.slotRegion(slot.id),
       outData: () => this.bridge.slotData(slot.id),
+      outLength: () => this.bridge.slotDataLength(slot.id),
+      copyOut: (target: Buffer, at: number) => this.bridge.copySlotData(slot.id, target, at),
       log: this.opts.log,
       opened: () => this.opts.observer?.detached?.(ex),
     };
@@ -252,7 +255,7 @@ export class AsgiRunner extends RunnerBase {
       region.writeUInt32LE(kind, at);
       region.writeUInt32LE(data?.length ?? 0, at + 4);
       data?.copy(region, at + 8);
-      this.send(encodeCommand(ASGI_CMD.BODY, slot.id));
+      this.send(ASGI_CMD.BODY, slot.id);
     };
     const stream = ex?.stream;
     if (stream === undefined) {
@@ -277,25 +280,35 @@ export class AsgiRunner extends RunnerBase {
       const length = region.readUInt32LE(0);
       if (length <= region.length - BODY_AREA - HINT_AT) ex.out.interim?.(Buffer.from(region.subarray(HINT_AT, HINT_AT + length)));
     }
-    this.send(encodeCommand(ASGI_CMD.HINTED, slot.id));
+    this.send(ASGI_CMD.HINTED, slot.id);
   }
 
   private command(slot: Slot, command: number): Promise<void> {
     return new Promise<void>((resolve) => {
       slot.answered = resolve;
-      this.send(encodeCommand(command, slot.id));
+      this.send(command, slot.id);
     });
   }
 
-  private send(command: Buffer): void {
-    this.commands.push(command);
-    if (this.commands.length === 1) setImmediate(this.flushCommands);
+  /** Queue a command for the loop thread; written into one reused buffer (no Buffer per command). */
+  private send(command: number, slot: number): void {
+    if (this.commandBytes === this.commands.length) {
+      const grown = Buffer.allocUnsafe(this.commands.length * 2);
+      this.commands.copy(grown, 0, 0, this.commandBytes);
+      this.commands = grown;
+    }
+    const at = this.commandBytes;
+    this.commands[at] = command;
+    this.commands[at + 1] = 0;
+    this.commands.writeUInt16LE(slot, at + 2);
+    this.commandBytes += 4;
+    if (at === 0) setImmediate(this.flushCommands);
   }
 
   private readonly flushCommands = (): void => {
-    const data = this.commands.length === 1 ? (this.commands[0] as Buffer) : Buffer.concat(this.commands);
-    this.commands = [];
-    for (let offset = 0; offset < data.length; ) offset += writeSync(this.jobFd, data, offset);
+    const length = this.commandBytes;
+    this.commandBytes = 0;
+    for (let offset = 0; offset < length; ) offset += writeSync(this.jobFd, this.commands, offset, length - offset);
   };
 
   async pull(id: number): Promise<PullResult> {
@@ -311,7 +324,7 @@ export class AsgiRunner extends RunnerBase {
   shutdown(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.stopped = resolve;
-      this.send(encodeCommand(ASGI_CMD.SHUTDOWN, 0));
+      this.send(ASGI_CMD.SHUTDOWN, 0);
     });
   }
 

@@ -4,6 +4,7 @@ import { errorResponse } from '../framing';
 import {
   buildHandshakeErrorResponse,
   buildHandshakeResponse,
+  allocFrame,
   encodeFrame,
   encodePing,
   encodePong,
@@ -37,6 +38,10 @@ export interface SessionHost {
   readonly region: Buffer;
   /** A copy of the bytes the app's OUT message points at. */
   outData(): Buffer | null;
+  /** How many bytes the app's OUT message points at (-1: none). */
+  outLength(): number;
+  /** Copy them into `target` at `at`, which has room. */
+  copyOut(target: Buffer, at: number): void;
   log(line: string): void;
   /** The 101 is out: the connection may now stay open for hours (harakiri stops timing it). */
   opened(): void;
@@ -64,8 +69,8 @@ const CLOSE_TIMEOUT_MS = 5000;
  * app's accept, frames both ways, pings, the close handshake, and the app's
  * messages through the slot's region (ws-contract.ts). One message at a time
  * goes to Python: the socket is paused while the app has not taken the last
- * one; the app's send() returns once its frame is written and the socket has
- * drained.
+ * one; CMD_WS_SENT tells Python once a message's frame is written and the
+ * socket has drained (the app's next send() waits for it).
  */
 export class WebSocketSession {
   private readonly host: SessionHost;
@@ -149,22 +154,36 @@ export class WebSocketSession {
   private async onOut(): Promise<void> {
     const region = this.host.region;
     const kind = region.readUInt32LE(0);
-    const code = region.readUInt32LE(4);
-    const flags = region.readUInt32LE(8);
-    const data = this.host.outData() ?? EMPTY;
     try {
-      if (kind === WS_OUT.ACCEPT) this.accept(data);
-      else if (kind === WS_OUT.TEXT || kind === WS_OUT.BYTES) await this.sendMessage(kind === WS_OUT.TEXT ? Opcode.TEXT : Opcode.BINARY, data);
-      else if (kind === WS_OUT.CLOSE) this.sendClose(code, data.toString('utf8'));
-      else if (kind === WS_OUT.HTTP_HEAD) this.httpHead = data;
-      else if (kind === WS_OUT.HTTP_BODY) this.httpBodyPiece(data, (flags & WS_FLAG_MORE) !== 0);
-      else if (kind === WS_OUT.ERROR) this.appFailed();
+      if ((kind === WS_OUT.TEXT || kind === WS_OUT.BYTES) && this.deflater === null) await this.sendFrameOfOut(kind);
+      else await this.onOtherOut(kind, region.readUInt32LE(4), region.readUInt32LE(8));
     } catch (err) {
       this.host.log(`WebSocket ${this.ex.uri}: ${(err as Error).message}\n`);
       this.fail(1011);
     } finally {
       this.host.command(WS_CMD.SENT);
     }
+  }
+
+  /** The hot path: the app's bytes go from Python's memory straight into the frame (one allocation, one copy). */
+  private async sendFrameOfOut(kind: number): Promise<void> {
+    if (this.phase !== 'open') return; // the client is gone or closing: the app learns it from websocket.disconnect
+    const length = Math.max(0, this.host.outLength());
+    const frame = allocFrame(kind === WS_OUT.TEXT ? Opcode.TEXT : Opcode.BINARY, length);
+    if (length > 0) this.host.copyOut(frame, frame.length - length);
+    this.outcome.bodyBytes += length;
+    if (!this.ex.out.write([frame])) await this.ex.out.drained();
+  }
+
+  /** Accept, close, the HTTP response, an error, and compressed messages. */
+  private async onOtherOut(kind: number, code: number, flags: number): Promise<void> {
+    const data = this.host.outData() ?? EMPTY;
+    if (kind === WS_OUT.ACCEPT) this.accept(data);
+    else if (kind === WS_OUT.TEXT || kind === WS_OUT.BYTES) await this.sendMessage(kind === WS_OUT.TEXT ? Opcode.TEXT : Opcode.BINARY, data);
+    else if (kind === WS_OUT.CLOSE) this.sendClose(code, data.toString('utf8'));
+    else if (kind === WS_OUT.HTTP_HEAD) this.httpHead = data;
+    else if (kind === WS_OUT.HTTP_BODY) this.httpBodyPiece(data, (flags & WS_FLAG_MORE) !== 0);
+    else if (kind === WS_OUT.ERROR) this.appFailed();
   }
 
   private accept(data: Buffer): void {
@@ -200,7 +219,7 @@ export class WebSocketSession {
       this.queueDisconnect(ABNORMAL, '');
       return;
     }
-    this.parser = new WebSocketParser({ maxMessageSize: this.settings.maxSize, inflater, requireMask: true });
+    this.parser = new WebSocketParser({ maxMessageSize: this.settings.maxSize, inflater, requireMask: true, textAsBytes: true });
     const head = buildHandshakeResponse({ key: this.key, subprotocol, extensionsHeader, extraHeaders });
     this.outcome.headerBytes = head.length;
     this.outcome.headerCount = 3 + extraHeaders.length + (subprotocol !== undefined ? 1 : 0) + (extensionsHeader !== undefined ? 1 : 0);
@@ -271,7 +290,10 @@ export class WebSocketSession {
 
   private onFrameEvent(event: WsEvent): void {
     switch (event.type) {
-      case 'text':
+      case 'utf8': // text, validated: Python decodes its bytes once
+        this.queueMessage(WS_IN.TEXT, event.data);
+        break;
+      case 'text': // not produced with textAsBytes
         this.queueMessage(WS_IN.TEXT, Buffer.from(event.data, 'utf8'));
         break;
       case 'binary':

@@ -17,7 +17,7 @@ export const WS_CMD = {
   CONNECT: 16,
   /** The IN header and data hold a message, a piece of one (FLAG_MORE), or the disconnect. */
   RECEIVE: 17,
-  /** Node has written the OUT message (and the socket drained): the app's send() returns. */
+  /** Node has written the OUT message (and the socket drained): the next may go; a send() waiting for it returns. */
   SENT: 18,
 } as const;
 

@@ -275,6 +275,23 @@ export class PythonBridge {
     return coreData(this.regions[slot] as Buffer);
   }
 
+  /** The length of the bytes the slot's answer returns by address; -1 when none. */
+  slotDataLength(slot: number): number {
+    return Number((this.regions[slot] as Buffer).readBigInt64LE(DATA_LENGTH));
+  }
+
+  /**
+   * Copy the bytes the slot's answer returns by address into `target` at
+   * `at` (room for slotDataLength bytes): no intermediate Buffer, and the
+   * address read as a Number (user-space addresses fit in 53 bits), not a BigInt.
+   */
+  copySlotData(slot: number, target: Buffer, at: number): void {
+    const region = this.regions[slot] as Buffer;
+    const length = region.readUInt32LE(DATA_LENGTH);
+    const address = region.readUInt32LE(DATA_ADDRESS) + region.readUInt32LE(DATA_ADDRESS + 4) * 0x100000000;
+    if (length > 0) memcpyFrom()(target.subarray(at, at + length), address, length);
+  }
+
   private writeRequest(region: Buffer, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     const w = new MarshalWriter(region, 4);
     w.tuple(3);
@@ -359,7 +376,7 @@ function coreData(region: Buffer): Buffer | null {
   return out;
 }
 
-type MemcpyFrom = (dst: Buffer, src: bigint, n: number) => unknown;
+type MemcpyFrom = (dst: Buffer, src: bigint | number, n: number) => unknown;
 let memcpyFn: MemcpyFrom | undefined;
 
 function memcpyFrom(): MemcpyFrom {
