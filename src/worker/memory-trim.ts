@@ -18,12 +18,23 @@ export interface TrimmableBudget {
   throughBytes: number;
 }
 
+/** Sweeps (seconds) between a burst's trim and its follow-up. */
+const FOLLOW_UP_SWEEPS = 5;
+
+function trimNow(): true {
+  fullGc()?.();
+  mallocTrim()?.(0);
+  return true;
+}
+
 export class MemoryTrimmer {
   private readonly thresholdBytes: number;
   private armed = false;
   private throughAtArm = 0;
   private lastThrough = 0;
   private peakConnections = 0;
+  /** Sweeps until the follow-up trim of the last burst (0: none pending). */
+  private followUpIn = 0;
 
   constructor(thresholdBytes = 32 << 20) {
     this.thresholdBytes = thresholdBytes;
@@ -48,13 +59,19 @@ export class MemoryTrimmer {
     if (budget.throughBytes - this.throughAtArm >= this.thresholdBytes) this.armed = true;
     const quiet = budget.throughBytes === this.lastThrough;
     this.lastThrough = budget.throughBytes;
+    if (this.followUpIn > 0 && --this.followUpIn === 0) {
+      if (!quiet) this.followUpIn = 1; // bytes still arriving: try at the next sweep
+      else if (!this.armed) return trimNow();
+    }
     if (!this.armed || !quiet || budget.usedBytes > budget.peakBytes / 4) return false;
     this.armed = false;
     this.throughAtArm = budget.throughBytes;
     budget.peakBytes = budget.usedBytes;
-    fullGc()?.();
-    mallocTrim()?.(0);
-    return true;
+    // What a burst held is still being freed for a while after its bytes stop (the app's objects,
+    // responses going out, connections closing): one more trim a few sweeps later gives that back
+    // too, rather than leaving it until the next burst (seen as a worker kept 100 MB up).
+    this.followUpIn = FOLLOW_UP_SWEEPS;
+    return trimNow();
   }
 }
 

@@ -77,3 +77,15 @@ test('the trimmer waits for a burst, a quiet second and most bodies gone', () =>
   trimmer.connections(10);
   assert.equal(trimmer.maybeTrim(budget), true, 'most of many connections gone');
 });
+
+test('a burst gets one follow-up trim five quiet sweeps later (what was freed after the first), and no more', () => {
+  const trimmer = new MemoryTrimmer(1000);
+  const budget = { usedBytes: 0, peakBytes: 0, throughBytes: 5000 };
+  assert.equal(trimmer.maybeTrim(budget), false, 'bytes arrived since the last sweep');
+  assert.equal(trimmer.maybeTrim(budget), true, 'the burst is over');
+  for (let i = 1; i <= 4; i++) assert.equal(trimmer.maybeTrim(budget), false, `sweep ${i} after it`);
+  budget.throughBytes += 10; // a small body arrives at the fifth: the follow-up waits for a quiet sweep
+  assert.equal(trimmer.maybeTrim(budget), false, 'not while bytes arrive');
+  assert.equal(trimmer.maybeTrim(budget), true, 'the follow-up');
+  for (let i = 0; i < 10; i++) assert.equal(trimmer.maybeTrim(budget), false, 'then nothing until the next burst');
+});
