@@ -5,7 +5,7 @@
 // screenshot is kept as an artifact (its path is printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWhile, until } from '../helpers/load';
@@ -103,11 +103,16 @@ test('the dashboard in headless chromium: counter grows under load, a FIFO-added
     await poll(async () => (await page.evaluate<string>('document.getElementById("events").textContent')).includes('HARAKIRI on worker'), 'the harakiri in the events');
     await stuck;
 
+    // The page renders to an image; kept for a human to look at only when asked (no temp dir left behind).
     const shots = mkdtempSync(join(tmpdir(), 'nuwsgi-dashboard-shot-'));
     const shot = join(shots, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
-    t.diagnostic(`screenshot: ${shot}`);
-    process.stderr.write(`dashboard screenshot: ${shot}\n`);
+    if (process.env['NUWSGI_KEEP_SCREENSHOT'] === '1') {
+      t.diagnostic(`screenshot: ${shot}`);
+      process.stderr.write(`dashboard screenshot: ${shot}\n`);
+    } else {
+      rmSync(shots, { recursive: true, force: true });
+    }
     assert.deepEqual(problems, [], 'no console errors');
   } finally {
     await browser.close();
