@@ -2,12 +2,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { httpHeadToCgiVars, type ConnectionInfo } from '../protocol/cgi';
 import { equalsLowercase, hasListToken } from '../protocol/ascii';
-import type { ProtocolError } from '../protocol/errors';
 import { Http1Parser, type HttpHead, type HttpParserHandlers } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
-import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange, HttpFacts, UpgradeRequest } from './exchange';
+import type { BodyStream } from './asgi/body-stream';
+import { RequestSession } from './request-session';
 import type { Transport } from './transport';
 
 export interface HttpAdapterOptions {
@@ -33,25 +33,18 @@ export function serveHttpConnection(transport: Transport, host: ConnectionHost, 
   return conn;
 }
 
-/**
- * The parser's handlers and the connection's reader in one object: with
- * `Connection: close` every request is a new connection, and eight closures
- * (and their objects) per connection were a good part of what it allocated.
- */
-class HttpSession implements HttpParserHandlers, ConnectionReader {
-  private readonly conn: Connection;
+/** An HTTP/1.x connection's session: keep-alive, 100-continue and WebSocket upgrades on top of RequestSession. */
+class HttpSession extends RequestSession implements HttpParserHandlers, ConnectionReader {
+  protected readonly errorProtocol = SERVER_PROTOCOL;
   private readonly host: ConnectionHost;
   private readonly opts: HttpAdapterOptions;
   private readonly parser: Http1Parser;
-  private current: Exchange | null = null;
   /** A WebSocket request's session, told if the client leaves before its 101. */
   private upgradeGone: (() => void) | null = null;
-  /** The head just parsed has a body: once this read is consumed, hand the request on if the body is still arriving. */
-  private mayStream = false;
   private expectContinue = false;
 
   constructor(conn: Connection, host: ConnectionHost, opts: HttpAdapterOptions) {
-    this.conn = conn;
+    super(conn, opts.spool.budget);
     this.host = host;
     this.opts = opts;
     this.parser = new Http1Parser(this, { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes });
@@ -62,47 +55,30 @@ class HttpSession implements HttpParserHandlers, ConnectionReader {
   onHead(head: HttpHead): void {
     const conn = this.conn;
     const ex = exchangeFor(head, conn, this.opts);
-    this.current = ex;
     if (asksForWebSocket(head)) {
       ex.upgrade = { headers: head.headers, takeOver: (reader) => conn.takeOver(reader), onClosed: (listener) => (this.upgradeGone = listener) };
     }
-    conn.headParsed();
     const hasBody = head.contentLength > 0 || head.chunked;
-    this.mayStream = hasBody && this.host.streamsBodies === true;
-    if (this.mayStream) ex.body.spillsOverBudget = false; // one read at most: then it streams
+    const streams = hasBody && this.host.streamsBodies === true;
+    this.begin(ex, streams);
     this.expectContinue = head.expectContinue && hasBody;
-    // ASGI answers it when the app first awaits receive() instead (BodyStream's firstTake).
-    if (this.expectContinue && !this.mayStream && !conn.closed && !conn.busy) {
+    // ASGI answers it when the app first awaits receive() instead (firstTake).
+    if (this.expectContinue && !streams && !conn.closed && !conn.busy) {
       // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
       conn.transport.write(CONTINUE);
     }
   }
 
-  onBody(chunk: Buffer): void {
-    this.conn.noteBody(chunk.length);
-    const current = this.current;
-    if (current?.stream !== undefined) current.stream.push(chunk);
-    else current?.body.push(chunk);
-  }
-
-  onEnd(): void {
-    const ex = this.current;
-    this.current = null;
-    if (ex === null) return;
-    this.conn.partialRequest = false;
-    if (ex.stream !== undefined) {
-      ex.stream.end();
-      this.conn.bodyEnded();
-      return;
-    }
+  protected override complete(ex: Exchange): void {
     fixChunkedLength(ex);
-    this.conn.enqueue(ex);
   }
 
-  onError(err: ProtocolError): void {
-    if (this.current?.stream === undefined) this.current?.body.dispose(); // a streamed one: the runner disposes it
-    this.current = null;
-    this.conn.fail(err, SERVER_PROTOCOL);
+  protected firstTake(): () => void {
+    const expects = this.expectContinue;
+    const conn = this.conn;
+    return () => {
+      if (expects && conn.mayContinue) conn.transport.write(CONTINUE);
+    };
   }
 
   // ------------------------------------------------------------ ConnectionReader
@@ -110,11 +86,7 @@ class HttpSession implements HttpParserHandlers, ConnectionReader {
   data(chunk: Buffer): void {
     this.parser.push(chunk);
     this.conn.partialRequest = !this.parser.idle;
-    if (this.mayStream) {
-      this.mayStream = false;
-      const current = this.current;
-      if (current !== null && !current.body.spooled) this.streamBody(current);
-    }
+    this.streamIfStillArriving();
     this.conn.noteInput();
   }
 
@@ -125,15 +97,12 @@ class HttpSession implements HttpParserHandlers, ConnectionReader {
   end(): void {
     this.upgradeGone?.();
     this.upgradeGone = null;
-    this.current?.stream?.fail(); // a body cut short never completes
+    this.cutShort();
     this.conn.closeWhenIdle();
   }
 
   closed(): void {
-    const current = this.current;
-    if (current?.stream !== undefined) current.stream.fail();
-    else current?.body.dispose();
-    this.current = null;
+    this.dropCurrent();
     this.upgradeGone?.();
     this.upgradeGone = null;
   }
@@ -141,20 +110,6 @@ class HttpSession implements HttpParserHandlers, ConnectionReader {
   /** Keep-alive: the next request, or EOF. */
   needsInput(): boolean {
     return true;
-  }
-
-  /** ASGI: the app gets the body as it arrives (http.request with more_body); what came so far is its first piece. */
-  private streamBody(ex: Exchange): void {
-    const expects = this.expectContinue;
-    const conn = this.conn;
-    ex.stream = new BodyStream({
-      pause: () => conn.pauseBody(),
-      resume: () => conn.resumeBody(),
-      firstTake: () => {
-        if (expects && conn.mayContinue) conn.transport.write(CONTINUE);
-      },
-    }, this.opts.spool.budget);
-    conn.enqueueEarly(ex);
   }
 }
 

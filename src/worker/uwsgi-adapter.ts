@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { ProtocolError } from '../protocol/errors';
 import { UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers } from '../protocol/uwsgi';
 import { BodyCollector, type SpoolPolicy } from './body';
-import { BodyStream } from './asgi/body-stream';
 import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
+import { RequestSession } from './request-session';
 import type { Transport } from './transport';
 
 export interface UwsgiAdapterOptions {
@@ -33,22 +32,15 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   return conn;
 }
 
-/**
- * The parser's handlers and the connection's reader in one object: behind
- * nginx every request is a new connection, and eight closures (and their
- * objects) per connection were a good part of what it allocated.
- */
-class UwsgiSession implements UwsgiParserHandlers, ConnectionReader {
-  private readonly conn: Connection;
+/** A uwsgi connection's session: one packet (and its body) per connection, as nginx's uwsgi_pass sends it. */
+class UwsgiSession extends RequestSession implements UwsgiParserHandlers, ConnectionReader {
+  protected readonly errorProtocol = 'HTTP/1.0';
   private readonly host: ConnectionHost;
   private readonly opts: UwsgiAdapterOptions;
   private readonly parser: UwsgiParser;
-  private current: Exchange | null = null;
-  /** The packet has a body: once this read is consumed, hand the request on if the body is still arriving (ASGI). */
-  private mayStream = false;
 
   constructor(conn: Connection, host: ConnectionHost, opts: UwsgiAdapterOptions) {
-    this.conn = conn;
+    super(conn, opts.spool.budget);
     this.host = host;
     this.opts = opts;
     this.parser = new UwsgiParser(this, { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes });
@@ -63,77 +55,35 @@ class UwsgiSession implements UwsgiParserHandlers, ConnectionReader {
       this.conn.destroy();
       return;
     }
-    const ex = exchangeFor(head, this.conn, this.opts);
-    this.current = ex;
-    this.conn.headParsed();
-    this.mayStream = head.contentLength > 0 && this.host.streamsBodies === true;
-    if (this.mayStream) ex.body.spillsOverBudget = false; // one read at most: then it streams
+    // With `uwsgi_request_buffering off` nginx sends the body as the client does: ASGI apps get it as it arrives.
+    this.begin(exchangeFor(head, this.conn, this.opts), head.contentLength > 0 && this.host.streamsBodies === true);
   }
 
-  onBody(chunk: Buffer): void {
-    this.conn.noteBody(chunk.length);
-    const current = this.current;
-    if (current?.stream !== undefined) current.stream.push(chunk);
-    else current?.body.push(chunk);
-  }
-
-  onEnd(): void {
-    const ex = this.current;
-    this.current = null;
-    this.conn.partialRequest = false;
-    if (ex === null) return;
-    if (ex.stream !== undefined) {
-      ex.stream.end();
-      this.conn.bodyEnded();
-      return;
-    }
-    this.conn.enqueue(ex);
-  }
-
-  onError(err: ProtocolError): void {
-    if (this.current?.stream === undefined) this.current?.body.dispose(); // a streamed one: the runner disposes it
-    this.current = null;
-    this.conn.fail(err, 'HTTP/1.0');
+  /** nginx answers Expect: 100-continue itself. */
+  protected firstTake(): () => void {
+    return () => undefined;
   }
 
   // ------------------------------------------------------------ ConnectionReader
 
   data(chunk: Buffer): void {
     this.parser.push(chunk);
-    if (this.mayStream) {
-      this.mayStream = false;
-      const current = this.current;
-      if (current !== null && !current.body.spooled) this.streamBody(current);
-    }
+    this.streamIfStillArriving();
     this.conn.noteInput();
   }
 
   end(): void {
-    this.current?.stream?.fail(); // a body cut short never completes
+    this.cutShort();
     if (!this.parser.finished) this.conn.destroy(); // a truncated packet: nothing to answer
   }
 
   closed(): void {
-    const current = this.current;
-    if (current?.stream !== undefined) current.stream.fail();
-    else current?.body.dispose();
-    this.current = null;
+    this.dropCurrent();
   }
 
   /** nginx sends nothing after the packet, and the connection closes after the response. */
   needsInput(): boolean {
     return !this.parser.finished;
-  }
-
-  /**
-   * ASGI: the app gets the body as it arrives (nginx sends it as the client
-   * does with `uwsgi_request_buffering off`), with the HTTP socket's
-   * backpressure. nginx answers Expect: 100-continue itself.
-   */
-  private streamBody(ex: Exchange): void {
-    const conn = this.conn;
-    ex.stream = new BodyStream({ pause: () => conn.pauseBody(), resume: () => conn.resumeBody(), firstTake: () => undefined }, this.opts.spool.budget);
-    conn.enqueueEarly(ex);
   }
 }
 
