@@ -413,6 +413,9 @@ export class InlineRunner extends RunnerBase {
         if (ex === undefined) {
           if (refills < InlineRunner.REFILL_MAX && this.refill()) {
             refills++;
+            // Its request is not all there yet: take no other one meanwhile (each would wait in this
+            // worker for the core, and a kill -9 would lose it with the in-flight one).
+            if (this.queue.length === 0) break;
             continue;
           }
           break;
