@@ -31,6 +31,8 @@ async function titles(server: ServerProcess, workers: number): Promise<string[]>
     const all = descendants(server.pid).map((pid) => ({ pid, title: title(pid) }));
     // A worker just forked still shows node's command line (".../worker/main.js") until it sets its title.
     if (all.some((p) => p.title.includes('worker/main.js'))) return false;
+    // uWSGI's master renames itself after forking its workers: until then it shows its command line.
+    if (title(server.pid).includes(' --')) return false;
     children = all.filter((p) => /worker/.test(p.title)).map((p) => p.pid);
     return children.length === workers;
   }, 10_000, `${workers} workers with their titles`);
