@@ -189,13 +189,15 @@ export class Master {
   stopGracefully(): void {
     if (this.stopping !== 'no') return;
     this.stopping = 'graceful';
+    // First, before the log line and before the workers drain: no new connection enters, the last
+    // worker to close the socket ends it (see stopListening). A client that reads the log line and
+    // then connects (a test, a supervisor) is never queued on a socket about to close.
+    for (const s of this.sockets) stopListening(s);
     this.opts.events?.stopping();
     this.opts.log('SIGTERM received: gracefully stopping workers...');
     this.opts.onStopping?.();
     if (this.paused) this.togglePause(); // a stopped process would never act on SIGTERM
     this.wakeAlarm.disarm();
-    // Before the workers drain: no new connection enters, the last worker to close the socket ends it (see stopListening).
-    for (const s of this.sockets) stopListening(s);
     for (const proc of this.allProcs()) this.drain(proc);
     this.checkStopped();
   }

@@ -63,6 +63,11 @@ function start(config: WorkerConfig): void {
   worker.onStats = (msg) => {
     if (process.send !== undefined && process.connected) process.send(msg);
   };
+  // Before boot: a graceful drain asked while the app loads (a reload right after a spawn) must not
+  // take SIGTERM's default action and kill the worker outright, skipping ASGI's lifespan.shutdown.
+  // Its handler runs once start() has returned and the worker serves. SIGINT/SIGQUIT (brutal) keep
+  // their default until then: a worker hung in its import still dies at once.
+  const graceful = installGracefulSignals(worker);
   try {
     worker.enterEnvironment();
     hooks(config.hooks?.postFork, 'post-fork');
@@ -74,7 +79,7 @@ function start(config: WorkerConfig): void {
     writeLog(`${e.message}\n`);
     process.exit(e instanceof NuwsgiError ? e.exitCode : 1);
   }
-  installSignals(worker);
+  installControl(worker, graceful);
   worker.serve();
   hooks(config.hooks?.accepting, 'accepting');
   if (config.ksm !== undefined) startKsm(config.ksm, writeLog);
@@ -96,7 +101,8 @@ function hooks(list: Hook[] | undefined, phase: HookPhase): void {
   process.exit(1);
 }
 
-function installSignals(worker: Worker): void {
+/** SIGTERM/SIGHUP: finish what is in flight, then exit. Returns the drain, for the master's `stop` message too. */
+function installGracefulSignals(worker: Worker): () => void {
   let draining = false;
   const graceful = (): void => {
     if (draining) return;
@@ -106,6 +112,11 @@ function installSignals(worker: Worker): void {
   };
   process.on('SIGTERM', graceful);
   process.on('SIGHUP', graceful);
+  return graceful;
+}
+
+/** SIGINT/SIGQUIT (brutal), the master going away, and the master's messages. */
+function installControl(worker: Worker, graceful: () => void): void {
   process.on('SIGINT', () => process.exit(0));
   process.on('SIGQUIT', () => process.exit(0));
   // no-orphans, always: a worker whose master is gone must not keep serving alone.

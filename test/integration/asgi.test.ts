@@ -3,10 +3,13 @@
 // mounted in one worker.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, type HttpResponse } from '../helpers/http';
 import { runNuwsgi, startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
 import { skipReason } from '../helpers/system';
+import { eventually, until } from '../helpers/load';
+import { makeTempDir } from '../helpers/tmp';
 import { uwsgiRequest } from '../helpers/uwsgi';
 
 const fixtures = (): string => join(repoRoot(), 'test', 'fixtures', 'asgi');
@@ -197,6 +200,34 @@ describe('lifespan', () => {
     });
     const run = await runNuwsgi(['--http-socket', '127.0.0.1:0', '--chdir', fixtures(), '--asgi', 'plain_asgi:no_lifespan', '--lifespan', 'on'], { deadlineMs: 20_000 });
     assert.equal(run.code, 22, run.logs);
+  });
+
+  test('a reload that reaches a worker still loading the app: it finishes loading, then runs lifespan shutdown', async () => {
+    const dir = makeTempDir('nuwsgi-slow-boot-');
+    const marker = join(dir, 'loading');
+    const release = join(dir, 'release');
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--chdir', fixtures(), '--master', '--asgi', 'slow_boot_asgi:app'], {
+      waitReady: false,
+      env: { SLOW_BOOT_MARKER: marker, SLOW_BOOT_RELEASE: release },
+    });
+    try {
+      const loading = (): string[] => readdirSync(dir).filter((f) => f.startsWith('loading.'));
+      await until(() => loading().length === 1, 20_000, 'the first worker to start loading the app');
+      const first = Number((loading()[0] as string).split('.')[1]);
+      // The worker is not ready: the master's reload drains it (SIGTERM) while Python still runs its import.
+      server.signal('SIGHUP');
+      await server.waitForLog(/gracefully replacing workers/);
+      writeFileSync(release, '');
+      await server.waitForLog(new RegExp(`slow_boot ${first}: lifespan shutdown`), 20_000);
+      await server.waitForLog(new RegExp(`Gracefully killing worker 1 \\(pid: ${first}\\)`), 5_000);
+      const res = await eventually(async () => {
+        const r = await request(server.httpPort as number, { path: '/' }).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      }, 'the replacement to serve', 20_000, server);
+      assert.notEqual(res.body.toString(), `pid ${first}`);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('--lifespan off: no lifespan scope, no state', async () => {
