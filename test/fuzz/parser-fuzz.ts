@@ -232,6 +232,8 @@ export interface ParserFuzzOptions {
   durationMs: number;
   /** Stop after this many failures (default 10). */
   maxFailures?: number;
+  /** Stop after this many inputs, even before the time is up (the test's fixed amount of work). */
+  maxInputs?: number;
 }
 
 /** Alternates HTTP and uwsgi inputs until the time is up. */
@@ -241,7 +243,8 @@ export function runParserFuzz(opts: ParserFuzzOptions): ParserFuzzStats {
   const stats: ParserFuzzStats = { inputs: { http: 0, uwsgi: 0 }, parses: 0, outcomes: {}, failures: [] };
   const deadline = Date.now() + opts.durationMs;
   const maxFailures = opts.maxFailures ?? 10;
-  for (let i = 0; Date.now() < deadline && stats.failures.length < maxFailures; i++) {
+  const maxInputs = opts.maxInputs ?? Infinity;
+  for (let i = 0; i < maxInputs && Date.now() < deadline && stats.failures.length < maxFailures; i++) {
     const protocol: Protocol = i % 3 === 2 ? 'uwsgi' : 'http';
     const input = mutate(rng, seeds[protocol], protocol === 'http' ? HTTP_MUTATORS : UWSGI_MUTATORS);
     stats.inputs[protocol]++;
