@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpConnection, request } from '../helpers/http';
+import { uwsgiRequest } from '../helpers/uwsgi';
 import { count, loadWhile, until } from '../helpers/load';
 import { descendants } from '../helpers/procs';
 import { startNuwsgi, startUwsgi, repoRoot, type ServerProcess } from '../helpers/server';
@@ -70,7 +71,7 @@ function lockInode(workers: number[]): number {
 }
 
 /** Whether one of the process's epoll sets holds its listening socket ("tfd: 5" in the epoll's fdinfo): whether a connection wakes it. */
-function watchesListener(pid: number): boolean {
+function watchesListener(pid: number, listenerFd = LISTENER_FD): boolean {
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       let target = '';
@@ -79,7 +80,7 @@ function watchesListener(pid: number): boolean {
       } catch {
         continue;
       }
-      if (target === 'anon_inode:[eventpoll]' && new RegExp(`^tfd:\\s+${LISTENER_FD}\\s`, 'm').test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'))) return true;
+      if (target === 'anon_inode:[eventpoll]' && new RegExp(`^tfd:\\s+${listenerFd}\\s`, 'm').test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'))) return true;
     }
   } catch {
     // gone meanwhile
@@ -96,7 +97,7 @@ function lockState(server: ServerProcess): { workers: number[]; holders: number[
     workers,
     holders: mine.filter((l) => !l.blocked).map((l) => l.pid),
     waiters: mine.filter((l) => l.blocked).map((l) => l.pid),
-    watching: workers.filter(watchesListener),
+    watching: workers.filter((pid) => watchesListener(pid)),
   };
 }
 
@@ -111,6 +112,43 @@ async function oneHolder(server: ServerProcess, workers: number, what: string): 
     throw new Error(`${err.message} (last seen: ${JSON.stringify(last)})`);
   });
   return last.holders[0] as number;
+}
+
+/** Times the main thread (Node's event loop) of each process went to sleep: each is one wake-up of its loop. */
+function loopSleeps(pids: readonly number[]): number[] {
+  return pids.map((pid) => {
+    try {
+      return Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'latin1'))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/**
+ * Loop wake-ups per connection, summed over the workers: `n` Connection:
+ * close requests one after another, each sent once every worker's loop sleeps.
+ */
+async function wakeUpsPerConnection(server: ServerProcess, workers: number[], n: number): Promise<number> {
+  const port = server.httpPort as number;
+  const before = loopSleeps(workers);
+  for (let i = 0; i < n; i++) {
+    // Each connection finds every loop asleep (on a busy machine a loop still finishing the last one would not wake).
+    await until(() => workers.every(asleep), 10_000, 'every worker\'s loop asleep');
+    assert.equal((await request(port, { path: '/', headers: { Connection: 'close' } })).status, 200);
+  }
+  await until(() => workers.every(asleep), 10_000, 'every worker\'s loop asleep at the end');
+  return loopSleeps(workers).reduce((sum, v, j) => sum + v - (before[j] as number), 0) / n;
+}
+
+/** Whether the process's main thread is asleep (state S in /proc/PID/task/PID/stat). */
+function asleep(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'S';
+  } catch {
+    return false;
+  }
 }
 
 function appDir(): string {
@@ -233,6 +271,84 @@ describe('--thunder-lock', () => {
       }, 20_000, 'a new holder');
       for (let i = 0; i < 20; i++) assert.equal((await request(port, { path: '/', headers: { Connection: 'close' } })).status, 200);
       await oneHolder(server, 4, 'after the respawn');
+      const { statuses } = await burst(port, 80);
+      assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a connection wakes one idle worker\'s loop, not all of them (6 workers, with and without the lock)', async (t) => {
+    const rates: Record<string, number> = {};
+    for (const locked of [false, true]) {
+      const args = ['--http-socket', '127.0.0.1:0', '--wsgi-file', join(repoRoot(), 'examples', 'hello.py'), '--master', '--processes', '6', '--disable-logging'];
+      const server = await startNuwsgi(locked ? [...args, '--thunder-lock'] : args);
+      try {
+        let workers: number[] = [];
+        await until(() => (workers = descendants(server.pid)).length === 6, 20_000, 'six workers');
+        if (locked) await oneHolder(server, 6, 'at start');
+        else await until(() => workers.every((pid) => watchesListener(pid)), 20_000, 'every worker watching');
+        for (let i = 0; i < 12; i++) await request(server.httpPort as number, { path: '/', headers: { Connection: 'close' } }); // every worker warm
+        rates[locked ? 'locked' : 'unlocked'] = await wakeUpsPerConnection(server, workers, 150);
+      } finally {
+        await server.stop();
+      }
+    }
+    const { locked, unlocked } = rates as { locked: number; unlocked: number };
+    t.diagnostic(`loop wake-ups per connection: ${unlocked.toFixed(2)} without the lock, ${locked.toFixed(2)} with it`);
+    // Without the lock every idle loop wakes (the kernel wakes each epoll watching the socket): about one per worker.
+    assert.ok(unlocked >= 5, `without the lock: ${unlocked.toFixed(2)} loop wake-ups per connection`);
+    // With it: the holder's, and the next holder's as its lock arrives (its threadpool thread is not a loop wake-up).
+    assert.ok(locked < 4 && locked < unlocked * 0.7, `with the lock: ${locked.toFixed(2)} loop wake-ups per connection (without: ${unlocked.toFixed(2)})`);
+  });
+
+  test('several sockets (two HTTP, one uwsgi): the holder alone watches all three; each is served, also all at once', async () => {
+    const dir = appDir();
+    const server = await startLocked(['--wsgi-file', 'app.py', '--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0'], 3, dir);
+    try {
+      const [http1, http2, uwsgi] = server.ports as [number, number, number];
+      const holder = await oneHolder(server, 3, 'at start');
+      // The listeners are descriptors 5, 6 and 7 in every worker, in socket order.
+      await until(() => {
+        const s = lockState(server);
+        return s.holders.length === 1 && s.workers.every((pid) => [5, 6, 7].every((fd) => watchesListener(pid, fd) === (pid === s.holders[0])));
+      }, 20_000, `only the holder (${holder} at first) watching descriptors 5, 6 and 7`);
+      assert.equal((await request(http2, { path: '/', headers: { Connection: 'close' } })).status, 200);
+      assert.equal((await uwsgiRequest(uwsgi, { path: '/' })).status, 200);
+      const mixed = await Promise.all([
+        burst(http1, 48),
+        burst(http2, 48),
+        Promise.all(Array.from({ length: 24 }, () => uwsgiRequest(uwsgi, { path: '/' }).then((r) => r.status))),
+      ]);
+      assert.deepEqual([...mixed[0].statuses, ...mixed[1].statuses, ...mixed[2]].filter((s) => s !== 200), []);
+      await oneHolder(server, 3, 'after the mixed burst');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('kill -9 of the holder and of a waiter under load: the load goes on, and nothing is lost after the respawn', async () => {
+    const server = await startLocked();
+    try {
+      const port = server.httpPort as number;
+      const holder = await oneHolder(server, 4, 'at start');
+      const killed = [holder, lockState(server).waiters.find((pid) => pid !== holder) as number];
+      const spawned = count(server, /spawned nuwsgi worker|Respawned nuwsgi worker/);
+      const killing = (async (): Promise<void> => {
+        await new Promise((r) => setTimeout(r, 300));
+        for (const pid of killed) process.kill(pid, 'SIGKILL');
+        await until(() => count(server, /Respawned nuwsgi worker|spawned nuwsgi worker/) >= spawned + 2, 20_000, 'two respawns');
+      })();
+      const during = await loadWhile(port, 6, killing, '/', { close: true }); // 6 clients
+      await killing;
+      // A killed worker loses the connections it had accepted, as without the lock (where 0-3 of them failed
+      // in the same test): one in flight per client at most. The kills must not stop the load.
+      assert.ok(during.failures.length <= 6, `failures during the kills: ${JSON.stringify(during.failures)}`);
+      assert.ok(during.ok > 20, `${during.ok} requests during the kills`);
+      await oneHolder(server, 4, 'after the respawns');
+      const after = await loadWhile(port, 6, new Promise((r) => setTimeout(r, 1500)), '/', { close: true });
+      assert.deepEqual(after.failures, []);
+      assert.ok(after.ok > 20, `${after.ok} requests after the respawns`);
       const { statuses } = await burst(port, 80);
       assert.deepEqual(statuses.filter((s) => s !== 200), []);
     } finally {
