@@ -111,6 +111,15 @@ export interface ServerPlan {
   static: StaticConfig | undefined;
 }
 
+/** The sockets in the order they were given: uWSGI numbers them so (`socket 0 bound to ...`). */
+function socketPlans(o: Options, base: string, defaultProtocol: PlannedSocket['protocol']): PlannedSocket[] {
+  return o.listInOrder(['http-socket', 'https', 'https-socket', 'socket']).map(({ name, value }) => {
+    if (name === 'http-socket') return { protocol: 'http' as const, spec: socketPath(value, base) };
+    if (name === 'socket') return { protocol: defaultProtocol, spec: socketPath(value, base) };
+    return httpsSocket(value, base);
+  });
+}
+
 export function planFromOptions(o: Options, cwd: string): ServerPlan {
   const chdir = o.str('chdir');
   const base = chdir !== undefined ? path.resolve(cwd, chdir) : cwd;
@@ -128,11 +137,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     crons: cronSpecs(o, warn),
     hooks: hookPlan(o),
     warnings,
-    sockets: [
-      ...o.list('http-socket').map((spec) => ({ protocol: 'http' as const, spec: socketPath(spec, base) })),
-      ...[...o.list('https'), ...o.list('https-socket')].map((value) => httpsSocket(value, base)),
-      ...o.list('socket').map((spec) => ({ protocol: defaultProtocol, spec: socketPath(spec, base) })),
-    ],
+    sockets: socketPlans(o, base, defaultProtocol),
     defaultProtocol,
     chmodSocket: o.has('chmod-socket') ? (o.str('chmod-socket') ?? '') : undefined,
     chownSocket: o.str('chown-socket'),

@@ -18,6 +18,8 @@ export interface ResolvedEntry {
 interface Occurrence {
   readonly value: string | null;
   readonly origin: ConfigOrigin;
+  /** Position among all entries, for listInOrder. */
+  readonly seq: number;
 }
 
 export type TypedValue = boolean | number | string | string[] | null;
@@ -29,14 +31,14 @@ export class ResolvedOptions implements Options {
 
   /** Validates every value of a known option; unknown keys (placeholders) are not options. */
   constructor(entries: readonly ResolvedEntry[]) {
-    for (const entry of entries) {
+    for (const [seq, entry] of entries.entries()) {
       const spec = findOption(entry.key);
       if (spec === undefined) continue;
       const value = valueOf(spec, entry.value);
       const warning = validateValue(spec, entry.key, value, entry.origin);
       if (warning !== undefined) this.warnings.push(warning);
       const list = this.occurrences.get(spec.name) ?? [];
-      list.push({ value, origin: entry.origin });
+      list.push({ value, origin: entry.origin, seq });
       this.occurrences.set(spec.name, list);
     }
   }
@@ -71,6 +73,14 @@ export class ResolvedOptions implements Options {
   list(name: string): string[] {
     const spec = this.spec(name);
     return (this.occurrences.get(spec.name) ?? []).map((o) => o.value ?? '');
+  }
+
+  listInOrder(names: readonly string[]): Array<{ name: string; value: string }> {
+    const all = names.flatMap((name) => {
+      const canonical = this.spec(name).name;
+      return (this.occurrences.get(canonical) ?? []).map((o) => ({ name: canonical, value: o.value ?? '', seq: o.seq }));
+    });
+    return all.sort((a, b) => a.seq - b.seq).map(({ name, value }) => ({ name, value }));
   }
 
   has(name: string): boolean {

@@ -15,6 +15,11 @@ export interface Options {
   str(name: string): string | undefined;
   /** Every occurrence of a list option, in order. Empty when unset. */
   list(name: string): string[];
+  /**
+   * Every occurrence of several list options, in the order they were given
+   * (uWSGI numbers `--http-socket A --socket B --http-socket C` as 0, 1, 2).
+   */
+  listInOrder(names: readonly string[]): Array<{ name: string; value: string }>;
   /** True when the option was set by any source (argv, env, file). */
   has(name: string): boolean;
 }

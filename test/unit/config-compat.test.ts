@@ -72,7 +72,23 @@ test("a socket address without ':' is a UNIX socket path, relative to chdir (uWS
     "command line: socket '8000' has no ':', so it is a UNIX socket file named '8000' (as in uWSGI); for TCP port 8000 write ':8000'",
   ]);
   const { options } = loadConfig(['--chdir', 'app', '--socket', 'myproject.sock', '--http-socket', 'web.sock', '-w', 'wsgi'], {}, '/srv');
-  assert.deepEqual(planFromOptions(options, '/srv').sockets.map((s) => s.spec), ['/srv/app/web.sock', '/srv/app/myproject.sock']);
+  assert.deepEqual(planFromOptions(options, '/srv').sockets.map((s) => s.spec), ['/srv/app/myproject.sock', '/srv/app/web.sock']);
+});
+
+test('sockets are numbered in the order given, whatever their kind (uWSGI: socket 0, 1, 2 as on the command line)', () => {
+  const { options } = loadConfig(
+    ['--http-socket', ':8001', '--socket', ':8002', '--https', ':8003,c.pem,k.pem', '--uwsgi-socket', ':8004', '--http11-socket', ':8005', '-w', 'wsgi'],
+    {},
+    '/srv',
+  );
+  const plan = planFromOptions(options, '/srv').sockets;
+  assert.deepEqual(plan.map((s) => [s.spec, s.protocol]), [
+    [':8001', 'http'],
+    [':8002', 'uwsgi'],
+    [':8003', 'https'],
+    [':8004', 'uwsgi'],
+    [':8005', 'http'],
+  ]);
 });
 
 test('--module is always a module name; mount keeps uWSGI mount-loader rules (.py/.wsgi are files)', () => {
