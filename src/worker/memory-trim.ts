@@ -1,4 +1,4 @@
-import { fullGc, mallocTrim } from '../util/reclaim';
+import { collectAllGarbage, fullGc, mallocTrim } from '../util/reclaim';
 
 /**
  * Gives request-body memory back to the system once the bodies are gone.
@@ -7,9 +7,11 @@ import { fullGc, mallocTrim } from '../util/reclaim';
  * when V8 collects their small JS wrappers, and V8 sees no reason to collect
  * while the worker is idle; glibc then keeps the freed pieces in its arenas.
  * Measured (docs/hardening.md): 200 uploads holding 1 MB each left a worker
- * at 277 MB two minutes after the clients left. So when a worker has dropped
- * held many body bytes and most are gone, it runs one full GC and malloc_trim(3) at its next
- * once-a-second sweep: a few milliseconds, only after a burst of big bodies.
+ * at 277 MB two minutes after the clients left. So when a worker has held
+ * many body bytes and most are gone, it collects its garbage (collectAllGarbage:
+ * two full GCs, so that the dead Buffers are freed, not only found dead) and
+ * runs malloc_trim(3) at its next once-a-second sweep: a few milliseconds,
+ * only after a burst of big bodies.
  */
 export interface TrimmableBudget {
   usedBytes: number;
@@ -21,8 +23,9 @@ export interface TrimmableBudget {
 /** Sweeps (seconds) between a burst's trim and its follow-up. */
 const FOLLOW_UP_SWEEPS = 5;
 
+/** The garbage collected and freed first (collectAllGarbage: freed, not only found dead), then glibc gives it back. */
 function trimNow(): true {
-  fullGc()?.();
+  collectAllGarbage();
   mallocTrim()?.(0);
   return true;
 }
@@ -85,6 +88,6 @@ export class MemoryTrimmer {
  * `withGc` is for processes that have the global gc() (workers).
  */
 export function releaseStartupMemory(withGc: boolean): void {
-  if (withGc) fullGc()?.();
+  if (withGc) fullGc()?.(); // one GC, as measured in docs/architecture.md; the burst trimmer needs two (trimNow)
   mallocTrim()?.(0);
 }
