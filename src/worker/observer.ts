@@ -28,14 +28,15 @@ export class WorkerObserver implements RequestObserver {
   private readonly metrics: RequestMetrics | undefined;
   private reporter: StatsReporter | undefined;
 
-  constructor(config: WorkerConfig, recycle: (reason: string, retire: boolean) => void) {
+  /** `cores`: what the worker runs at once: --threads, or an ASGI worker's --asgi-concurrency slots. */
+  constructor(config: WorkerConfig, cores: number, recycle: (reason: string, retire: boolean) => void) {
     this.metrics = config.stats ? new RequestMetrics() : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
     this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
     const sb = config.scoreboard;
-    this.board = sb === undefined ? ScoreboardWriter.private(config.threads) : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
+    this.board = sb === undefined ? ScoreboardWriter.private(cores) : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, cores, sb.rowCores);
   }
 
   /** Send the histograms to the master every second (and a last time on flush), when stats are on. */
