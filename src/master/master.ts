@@ -383,8 +383,20 @@ export class Master {
     if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid, this.rowOf(proc));
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
-    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.template.threads})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
+    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.workerCores()})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
     return proc;
+  }
+
+  /**
+   * The spawn line's cores: --threads, or for --asgi apps their slots (as
+   * uWSGI counts --async cores). An app detected as ASGI at load is known
+   * only to its worker; the line then says --threads (the stats say more).
+   */
+  private workerCores(): number {
+    const t = this.template;
+    const apps = (t.apps as WorkerTemplate['apps'] | undefined) ?? []; // the state machine's tests pass a partial template
+    const asgi = apps.length > 0 && apps.every((app) => app.interface === 'asgi');
+    return asgi && t.asgi !== undefined ? t.asgi.concurrency : t.threads;
   }
 
   /**

@@ -84,6 +84,7 @@ describe('ASGI requests in supervision and stats', () => {
         return busyCores(w).length === 10 ? w : undefined;
       }, 'ten requests in flight in the stats', 20_000, server);
       assert.equal(worker?.cores.length, 16, 'one core per --asgi-concurrency slot');
+      assert.match(server.logs(), /spawned nuwsgi worker 1 \(pid: \d+, cores: 16\)/, 'as uWSGI counts --async cores');
       assert.equal(worker?.status, 'busy');
       for (const core of busyCores(worker)) assert.ok(core.vars.some((v) => v.startsWith('REQUEST_URI=/sleep/3?n=')), JSON.stringify(core.vars));
       assert.ok(busyCores(worker).some((c) => c.id >= 1), 'slots beyond --threads are seen');
