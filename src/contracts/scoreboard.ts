@@ -295,6 +295,23 @@ export class ScoreboardReader {
     };
   }
 
+  /**
+   * The cores whose request entered the app at or before `startedBy` (epoch
+   * ms): harakiri's once-a-second check, which reads only each core's start
+   * (an ASGI worker may have thousands of slots).
+   */
+  overdue(row: number, startedBy: number): CoreRow[] {
+    const base = row * this.floats;
+    const m = this.memory;
+    const found: CoreRow[] = [];
+    for (let id = 0, n = this.coresIn(base); id < n; id++) {
+      const at = base + CORE_AREA + id * CORE_FLOATS;
+      const start = m[at + CORE_START] as number;
+      if (start > 0 && start <= startedBy) found.push(this.readCore(at, id));
+    }
+    return found;
+  }
+
   private coresIn(base: number): number {
     return Math.min(Math.max(1, this.memory[base + CORES] as number), this.rowCores);
   }
@@ -302,7 +319,6 @@ export class ScoreboardReader {
   private readCore(base: number, id: number): CoreRow {
     const m = this.memory;
     const descLength = Math.min(m[base + CORE_DESC_LENGTH] as number, DESC_BYTES);
-    const bytes = new Uint8Array(m.buffer, m.byteOffset + (base + CORE_DESC) * 8, descLength);
     const start = m[base + CORE_START] as number;
     return {
       id,
@@ -311,7 +327,8 @@ export class ScoreboardReader {
       requests: m[base + CORE_REQUESTS] as number,
       staticRequests: m[base + CORE_STATIC] as number,
       writeErrors: m[base + CORE_WRITE_ERRORS] as number,
-      current: Buffer.from(bytes).toString('latin1'),
+      // Idle cores (most of an ASGI worker's slots) cost no allocation: the master reads every row each second.
+      current: descLength > 0 ? Buffer.from(m.buffer, m.byteOffset + (base + CORE_DESC) * 8, descLength).toString('latin1') : '',
     };
   }
 

@@ -681,9 +681,7 @@ export class Master {
     for (const slot of this.slots) {
       for (const proc of [slot.current, ...slot.draining]) {
         if (proc === null || proc.state === 'dead') continue;
-        const row = this.scoreboard.reader.read(proc.row);
-        const limitMs = this.opts.harakiri * 1000;
-        const stuck = row.cores.filter((core) => core.requestStartMs > 0 && now - core.requestStartMs >= limitMs);
+        const stuck = this.scoreboard.reader.overdue(proc.row, now - this.opts.harakiri * 1000);
         if (stuck.length === 0) continue;
         proc.harakiriTries++;
         if (proc.harakiriTries === 1) this.opts.events?.harakiri(slot.id);

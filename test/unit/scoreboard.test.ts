@@ -70,6 +70,8 @@ test('rows sized for ASGI slots: a request in slot 999 of 1000 is seen (harakiri
   assert.equal(reader.read(2).cores.length, 1);
   assert.equal(reader.read(2).current, '127.0.0.1 - GET /wsgi', 'the next row starts where the room of 1000 cores ends');
   assert.equal(reader.read(0).pid, 0);
+  assert.deepEqual(reader.overdue(1, 2000).map((c) => [c.id, c.current]), [[999, '127.0.0.1 - GET /slow']], 'harakiri: started by 2000');
+  assert.deepEqual(reader.overdue(1, 3000).map((c) => c.id), [3, 999]);
   reader.clear(1);
   assert.equal(reader.read(1).inRequest, 0);
   assert.equal(reader.read(2).inRequest, 1, 'clearing a row leaves the next alone');
