@@ -110,7 +110,7 @@ describe('ASGI requests in supervision and stats', () => {
   test('--harakiri 2: requests stuck in asyncio.sleep in slots beyond --threads kill the worker; each is named in the log', async () => {
     await withServer(['--asgi-concurrency', '16', '--threads', '1', '--harakiri', '2'], async (server, port, stats) => {
       // Slot 0 (the only one a --threads 1 scoreboard used to show) gets a request that ends in time.
-      const quick = request(port, { path: '/sleep/0.5', timeoutMs: 20_000 });
+      const quick = request(port, { path: '/sleep/1.2', timeoutMs: 20_000 });
       await eventually(async () => (busyCores((await readStats(stats)).workers[0]).some((c) => c.id === 0) ? true : undefined), 'the quick request in slot 0', 10_000, server);
       const stuck = Array.from({ length: 9 }, (_, i) => hang(port, `/sleep/60?stuck=${i}`));
       assert.equal((await quick).status, 200);
