@@ -135,6 +135,9 @@ export class Worker implements ConnectionHost, StaticHost {
     const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
     // An ASGI worker's cores are its slots: each request in flight has its own place in the scoreboard.
     const cores = interfaces.includes('asgi') ? asgi.concurrency : c.threads;
+    const room = c.scoreboard?.rowCores ?? cores;
+    // A reload raised --asgi-concurrency past the rows the master made at its start: say what is not watched.
+    if (cores > room) this.logFn(`*** WARNING: ${cores} cores but the scoreboard has room for ${room} (sized when the master started): harakiri and the stats do not see cores past ${room - 1} until a restart ***\n`);
     const observer = new WorkerObserver(c, cores, (reason, retire) => {
       if (retire) this.retire();
       this.onRecycle(reason);
