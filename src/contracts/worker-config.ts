@@ -62,8 +62,8 @@ export interface WorkerConfig {
   forwardedAllowIps: string[];
   /** When the worker asks its master for a replacement (max-requests, reload-on-rss, ...). */
   recycle: RecyclePolicy;
-  /** The master's shared scoreboard (absent in single-process mode). */
-  scoreboard?: { fd: number; bytes: number; row: number };
+  /** The master's shared scoreboard (absent in single-process mode); `rowCores`: the room of each row (src/contracts/scoreboard.ts). */
+  scoreboard?: { fd: number; bytes: number; row: number; rowCores: number };
   /** Report request counters to the master each second (--stats / --metrics are on). */
   stats: boolean;
   /** --py-autoreload: seconds between scans of the imported modules' files (0 = off). */

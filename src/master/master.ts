@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 import { ctime } from '../worker/access-log';
 import { createSharedMemory } from '../util/shm';
-import { ScoreboardReader, scoreboardBytes, scoreboardRows, type WorkerRow } from '../contracts/scoreboard';
+import { ScoreboardReader, rowCores, scoreboardBytes, scoreboardRows, type WorkerRow } from '../contracts/scoreboard';
 import { listenerFor, stopListening, type BoundSocket } from './sockets';
 import { TouchWatcher } from './touch';
 import { ChurnReclaimer } from './reclaim';
@@ -124,7 +124,7 @@ export class Master {
   private readonly sockets: BoundSocket[];
   private template: WorkerTemplate;
   private readonly slots: WorkerSlot[] = [];
-  private readonly scoreboard: { fd: number; bytes: number; reader: ScoreboardReader; freeRows: number[] };
+  private readonly scoreboard: { fd: number; bytes: number; rowCores: number; reader: ScoreboardReader; freeRows: number[] };
   private stopping: 'no' | 'graceful' | 'immediate' = 'no';
   private exitCode = 0;
   private resolveStopped: ((code: number) => void) | undefined;
@@ -150,9 +150,11 @@ export class Master {
     this.sockets = sockets;
     this.template = template;
     const rows = scoreboardRows(opts.processes);
-    const bytes = scoreboardBytes(rows);
+    // Every ASGI slot is a core (harakiri and the stats see each request in flight): rows have room for them.
+    const cores = rowCores(template.threads, template.asgi?.concurrency ?? 0);
+    const bytes = scoreboardBytes(rows, cores);
     const shm = createSharedMemory('nuwsgi-scoreboard', bytes);
-    this.scoreboard = { fd: shm.fd, bytes, reader: new ScoreboardReader(shm.memory), freeRows: Array.from({ length: rows }, (_, i) => i) };
+    this.scoreboard = { fd: shm.fd, bytes, rowCores: cores, reader: new ScoreboardReader(shm.memory, cores), freeRows: Array.from({ length: rows }, (_, i) => i) };
     this.cheaperAlgo = opts.cheaper === undefined ? undefined : cheaperAlgorithm(opts.cheaper, opts.log);
     this.idleClock = (opts.idleSeconds ?? 0) > 0 ? new IdleClock(opts.idleSeconds as number) : undefined;
     this.touch = new TouchWatcher([
@@ -366,7 +368,7 @@ export class Master {
       ...(title !== undefined ? { title } : {}),
       id: slot.id,
       listeners: this.sockets.map((s, i) => listenerFor(s, FIRST_SOCKET_FD + i)),
-      scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row },
+      scoreboard: { fd: SCOREBOARD_FD, bytes: this.scoreboard.bytes, row, rowCores: this.scoreboard.rowCores },
       ...(logIo !== undefined ? { logTarget: logIo.target } : {}),
     };
     const child = (this.opts.forkWorker ?? fork)(WORKER_ENTRY, [], {
@@ -383,8 +385,20 @@ export class Master {
     if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid, this.rowOf(proc));
     child.on('exit', (code, signal) => this.onExit(slot, proc, code, signal));
     const first = slot.respawns === 0 && slot.bootFailures === 0 && slot.current === null;
-    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.template.threads})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
+    this.opts.log(first ? `spawned nuwsgi worker ${slot.id} (pid: ${proc.pid}, cores: ${this.workerCores()})` : `Respawned nuwsgi worker ${slot.id} (new pid: ${proc.pid})`);
     return proc;
+  }
+
+  /**
+   * The spawn line's cores: --threads, or for --asgi apps their slots (as
+   * uWSGI counts --async cores). An app detected as ASGI at load is known
+   * only to its worker; the line then says --threads (the stats say more).
+   */
+  private workerCores(): number {
+    const t = this.template;
+    const apps = (t.apps as WorkerTemplate['apps'] | undefined) ?? []; // the state machine's tests pass a partial template
+    const asgi = apps.length > 0 && apps.every((app) => app.interface === 'asgi');
+    return asgi && t.asgi !== undefined ? t.asgi.concurrency : t.threads;
   }
 
   /**
@@ -588,7 +602,8 @@ export class Master {
     for (const proc of this.allProcs()) {
       const row = this.scoreboard.reader.read(proc.row);
       requests += row.requests;
-      if (proc.state === 'spawning' || row.cores.some((core) => core.requestStartMs > 0)) busy = true;
+      // An open WebSocket is not idleness either: going cheap would close it.
+      if (proc.state === 'spawning' || row.inRequest > 0 || row.openConnections > 0) busy = true;
     }
     if (!clock.observe(now, requests, busy)) return;
     this.opts.log(clock.idleLine(now));
@@ -668,9 +683,7 @@ export class Master {
     for (const slot of this.slots) {
       for (const proc of [slot.current, ...slot.draining]) {
         if (proc === null || proc.state === 'dead') continue;
-        const row = this.scoreboard.reader.read(proc.row);
-        const limitMs = this.opts.harakiri * 1000;
-        const stuck = row.cores.filter((core) => core.requestStartMs > 0 && now - core.requestStartMs >= limitMs);
+        const stuck = this.scoreboard.reader.overdue(proc.row, now - this.opts.harakiri * 1000);
         if (stuck.length === 0) continue;
         proc.harakiriTries++;
         if (proc.harakiriTries === 1) this.opts.events?.harakiri(slot.id);

@@ -10,6 +10,8 @@ import type { InstanceSnapshot, WorkerSnapshot } from './snapshot';
 export interface CoreView {
   id: number;
   busy: boolean;
+  /** Holds an open WebSocket (an ASGI slot after the 101): neither busy nor free. */
+  open: boolean;
   method: string;
   uri: string;
   /** Epoch seconds the running request started (0 = idle). */
@@ -102,6 +104,7 @@ function workerView(w: WorkerSnapshot): WorkerView {
     cores: w.cores.map((c) => ({
       id: c.id,
       busy: c.inRequest,
+      open: c.openConnection === true,
       method: c.inRequest ? varOf(c.vars, 'REQUEST_METHOD') : '',
       uri: c.inRequest ? (varOf(c.vars, 'REQUEST_URI') || varOf(c.vars, 'PATH_INFO')) : '',
       since: c.inRequest ? c.requestStart : 0,

@@ -180,12 +180,18 @@ function renderWorkers(f) {
     tr.appendChild(el('td', 'num', w.status === 'cheap' ? '\\u2013' : w.pid));
     const st = el('td'); st.appendChild(el('span', 'pill ' + (w.status.startsWith('sig') ? 'bad' : w.status), w.status + (w.accepting || w.status === 'cheap' ? '' : ' \\u00b7 not accepting'))); tr.appendChild(st);
     const req = el('td', 'req');
+    // An ASGI worker has a core per slot (--asgi-concurrency): past a few, only the used ones get a line.
+    const many = w.cores.length > 8;
+    let free = 0;
     for (const c of w.cores) {
       if (w.status === 'cheap') break;
+      if (many && !c.busy && !c.open) { free++; continue; }
       const line = el('span', 'core ' + (c.busy ? 'busy' : 'idle'));
-      line.textContent = (w.cores.length > 1 ? 'core ' + c.id + ': ' : '') + (c.busy ? ((c.method ? c.method + ' ' + c.uri : 'in a request') + ' \\u2014 ' + fmtAge(Math.max(0, now - c.since))) : 'idle');
+      const doing = c.busy ? ((c.method ? c.method + ' ' + c.uri : 'in a request') + ' \\u2014 ' + fmtAge(Math.max(0, now - c.since))) : c.open ? 'WebSocket open' : 'idle';
+      line.textContent = (w.cores.length > 1 ? 'core ' + c.id + ': ' : '') + doing;
       req.appendChild(line);
     }
+    if (free > 0) req.appendChild(el('span', 'core idle', free + ' of ' + w.cores.length + ' cores idle'));
     tr.appendChild(req);
     const prev = prevRequests.get(w.id);
     const rate = prev && f.t > prev.t ? Math.max(0, (w.requests - prev.n) * 1000 / (f.t - prev.t)) : 0;

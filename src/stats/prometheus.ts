@@ -42,7 +42,9 @@ function instanceMetrics(out: Exposition, s: InstanceSnapshot): void {
   out.metric('nuwsgi_socket_listen_queue_max', 'gauge', 'Accept queue size of each socket (min of --listen and somaxconn).', sock((k) => k.maxQueue));
   out.metric('nuwsgi_workers', 'gauge', 'Worker slots.', [[{}, s.workers.length]]);
   const inRequest = s.workers.reduce((n, w) => n + w.cores.filter((c) => c.inRequest).length, 0);
-  out.metric('nuwsgi_requests_in_flight', 'gauge', 'Requests being run by the app now (one per busy core).', [[{}, inRequest]]);
+  out.metric('nuwsgi_requests_in_flight', 'gauge', 'Requests being run by the app now (one per busy core; an ASGI worker: per busy slot).', [[{}, inRequest]]);
+  const open = s.workers.reduce((n, w) => n + openConnections(w), 0);
+  out.metric('nuwsgi_websockets_open', 'gauge', 'WebSockets open now (after their 101; not in requests_in_flight).', [[{}, open]]);
 }
 
 function workerMetrics(out: Exposition, workers: readonly WorkerSnapshot[]): void {
@@ -62,8 +64,13 @@ function workerMetrics(out: Exposition, workers: readonly WorkerSnapshot[]): voi
     STATUSES.map((st) => [{ worker: String(w.id), status: st }, statusGroup(w.status) === st ? 1 : 0] as const),
   );
   out.metric('nuwsgi_worker_status', 'gauge', 'The worker status as a state set: 1 for the current one (sig = handling a signal).', status);
-  out.metric('nuwsgi_worker_cores', 'gauge', 'Cores (threads) of the worker.', per((w) => w.cores.length));
+  out.metric('nuwsgi_worker_cores', 'gauge', 'Cores of the worker: threads, or an ASGI worker\'s --asgi-concurrency slots.', per((w) => w.cores.length));
   out.metric('nuwsgi_worker_busy_cores', 'gauge', 'Cores of the worker running a request now.', per((w) => w.cores.filter((c) => c.inRequest).length));
+  out.metric('nuwsgi_worker_websockets_open', 'gauge', 'WebSockets the worker holds open now (each holds an ASGI slot).', per(openConnections));
+}
+
+function openConnections(w: WorkerSnapshot): number {
+  return w.cores.filter((c) => c.openConnection === true).length;
 }
 
 /** Per app (summed over the workers): uWSGI's apps[] figures. */

@@ -45,6 +45,12 @@ export interface CoreSnapshot {
   vars: string[];
   /** Epoch seconds the running request started; only meaningful while inRequest. */
   requestStart: number;
+  /**
+   * nuwsgi: the core (an ASGI slot) holds an open WebSocket after its 101:
+   * not in a request (harakiri leaves it alone), but not free either. Not in
+   * uWSGI's JSON; Prometheus' nuwsgi_websockets_open counts these.
+   */
+  openConnection?: boolean;
 }
 
 export interface WorkerSnapshot {

@@ -287,6 +287,7 @@ function coreSnapshot(id: number, past: CoreTotals | undefined, live: CoreRow | 
     core.requestStart = Math.floor(live.requestStartMs / 1000);
     core.vars = describedVars(live.current);
   }
+  if (live !== undefined && live.openSinceMs > 0) core.openConnection = true;
   return core;
 }
 

@@ -156,8 +156,8 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
     this.headerCount = o.headerCount;
     this.headerBytes = o.headerBytes;
     this.via = o.via;
-    // uWSGI counts a sendfile response as no switch.
-    this.switches = o.via === 'sendfile' ? 0 : 1;
+    // uWSGI counts a sendfile response as no switch; an ASGI request, each time its task was woken.
+    this.switches = o.via === 'sendfile' ? 0 : (ex.switches ?? 1);
     this.writeErrors = o.writeErrors ?? 0;
     this.rss = c.memory?.rss ?? 0;
     this.vsz = c.memory?.vsz ?? 0;

@@ -58,8 +58,15 @@ export interface Exchange {
   startedAtPerf?: number;
   /** The app serving it, once the runner has routed it. */
   appId: number;
-  /** The core (--threads) running it, once started. */
+  /** The core (--threads) running it, once started; an ASGI worker's slot. */
   core: number;
+  /**
+   * ASGI: how many times Node woke the app's task for this request (the
+   * request, each body piece, each pull of a streamed response, each
+   * WebSocket message): the log's "N switches", as uWSGI's async cores count
+   * their resumptions. Unset: one (a WSGI request is one call).
+   */
+  switches?: number;
   out: ResponseOutput;
   /** ASGI: the body, when the request was handed on before all of it arrived (its first bytes are in `body`). */
   stream?: BodyStream;

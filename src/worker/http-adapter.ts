@@ -145,6 +145,7 @@ class HttpExchange implements Exchange {
   startedAtPerf = performance.now();
   appId = 0;
   core = 0;
+  switches?: number = undefined;
   out: Connection;
   stream?: BodyStream = undefined;
   clientGone?: () => void = undefined;

@@ -27,15 +27,18 @@ export class WorkerObserver implements RequestObserver {
   /** Per-status counts and latency histogram, only when the master serves stats or metrics. */
   private readonly metrics: RequestMetrics | undefined;
   private reporter: StatsReporter | undefined;
+  /** WebSockets after their 101: the time their handshake took, what the latency histogram gets for them. */
+  private readonly handshakeUs = new WeakMap<Exchange, number>();
 
-  constructor(config: WorkerConfig, recycle: (reason: string, retire: boolean) => void) {
+  /** `cores`: what the worker runs at once: --threads, or an ASGI worker's --asgi-concurrency slots. */
+  constructor(config: WorkerConfig, cores: number, recycle: (reason: string, retire: boolean) => void) {
     this.metrics = config.stats ? new RequestMetrics() : undefined;
     this.policy = config.recycle;
     this.recycle = recycle;
     const p = config.recycle;
     this.maxRequests = p.maxRequests > 0 ? p.maxRequests + config.id * p.maxRequestsDelta : 0;
     const sb = config.scoreboard;
-    this.board = sb === undefined ? ScoreboardWriter.private(config.threads) : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, config.threads);
+    this.board = sb === undefined ? ScoreboardWriter.private(cores) : new ScoreboardWriter(mapSharedMemory(sb.fd, sb.bytes), sb.row, cores, sb.rowCores);
   }
 
   /** Send the histograms to the master every second (and a last time on flush), when stats are on. */
@@ -64,12 +67,13 @@ export class WorkerObserver implements RequestObserver {
   /** A WebSocket after its 101: its slot is no longer timed by harakiri (it may stay open for hours). */
   detached(ex: Exchange): void {
     this.board.requestDetached(ex.core);
+    if (this.metrics !== undefined) this.handshakeUs.set(ex, Math.max(0, Math.round((Date.now() - ex.startedAtMs) * 1000)));
   }
 
   finished(ex: Exchange, o: ResponseOutcome): void {
     const writeError = (o.writeErrors ?? 0) > 0;
     const durationUs = this.board.requestFinished(ex.core, { appId: ex.appId, txBytes: o.wireBytes ?? o.headerBytes + o.bodyBytes, exception: o.exception === true, writeError });
-    this.metrics?.observe(o.status, durationUs);
+    this.metrics?.observe(o.status, this.handshakeUs.get(ex) ?? durationUs);
     this.checkRequests();
     // As uWSGI, after every request: a leak is caught before the next one adds to it.
     if (this.policy.reloadOnRssBytes > 0) this.checkRss(Date.now());

@@ -110,6 +110,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
     startedAtPerf: performance.now(),
     appId: 0,
     core: 0,
+    switches: undefined,
     out: conn,
   };
 }

@@ -132,7 +132,13 @@ export class Worker implements ConnectionHost, StaticHost {
     });
     if (c.apps.length === 0) throw noApp('no app configured (use --module, --wsgi-file, --asgi or --mount)');
     const interfaces = c.apps.map((app, id) => this.loadApp(bridge, app, id));
-    const observer = new WorkerObserver(c, (reason, retire) => {
+    const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
+    // An ASGI worker's cores are its slots: each request in flight has its own place in the scoreboard.
+    const cores = interfaces.includes('asgi') ? asgi.concurrency : c.threads;
+    const room = c.scoreboard?.rowCores ?? cores;
+    // A reload raised --asgi-concurrency past the rows the master made at its start: say what is not watched.
+    if (cores > room) this.logFn(`*** WARNING: ${cores} cores but the scoreboard has room for ${room} (sized when the master started): harakiri and the stats do not see cores past ${room - 1} until a restart ***\n`);
+    const observer = new WorkerObserver(c, cores, (reason, retire) => {
       if (retire) this.retire();
       this.onRecycle(reason);
     });
@@ -150,7 +156,6 @@ export class Worker implements ConnectionHost, StaticHost {
       appFile: this.statics !== undefined && (c.static?.xSendfileDirs.length ?? 0) > 0 ? this.statics.serveAppFile.bind(this.statics) : undefined,
     };
     if (interfaces.includes('asgi')) {
-      const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
       const ws = asgi.ws ?? { maxSize: 16 << 20, pingIntervalMs: 20_000, pingTimeoutMs: 20_000, perMessageDeflate: true };
       this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, ws, threads: c.threads }, interfaces, runnerOptions);
     } else if (c.threads > 1) {

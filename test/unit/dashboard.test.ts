@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ScoreboardReader, ScoreboardWriter, rowCores, scoreboardBytes } from '../../src/contracts/scoreboard';
 import { validAnnouncement } from '../../src/emperor/announce';
+import { masterFrame, type MasterFrameFacts } from '../../src/stats/dashboard-frame';
 import { dashboardListenSpec, dashboardToken } from '../../src/stats/dashboard-server';
 import { dashboardPage } from '../../src/stats/dashboard-page';
 import { Exposition, parseExposition } from '../../src/stats/exposition';
@@ -151,9 +153,36 @@ test('prometheus: in-flight and busy cores, per-app counters, process_* and 100 
   const has = (line: string): void => assert.ok(text.split('\n').includes(line), `missing: ${line}`);
   has('nuwsgi_requests_in_flight 1');
   has('nuwsgi_worker_busy_cores{worker="1"} 1');
+  has('nuwsgi_websockets_open 0');
+  has('nuwsgi_worker_websockets_open{worker="1"} 0');
   has('nuwsgi_app_requests_total{app="1",mountpoint="/api"} 0');
   has('process_cpu_seconds_total{worker="master"} 1.5');
   has('process_open_fds{worker="master"} 12');
   has('nuwsgi_http_request_duration_seconds_bucket{le="0.0001"} 0');
   assert.equal(text.includes('process_max_fds{'), false, 'an unknown limit is left out, not invented');
+});
+
+test('an ASGI worker: its slots are cores read from the scoreboard; an open WebSocket is open, not in flight (metrics, page frame)', () => {
+  const room = rowCores(1, 300);
+  const memory = new Float64Array(scoreboardBytes(1, room) / 8);
+  const writer = new ScoreboardWriter(memory, 0, 300, room);
+  writer.requestStarted(299, 0, '127.0.0.1 - GET /slow');
+  writer.requestStarted(7, 0, '127.0.0.1 - GET /ws');
+  writer.requestDetached(7);
+  const book = new WorkerStatsBook({ apps: [{ mountpoint: '', chdir: '' }] });
+  book.spawned(1, 10, () => new ScoreboardReader(memory, room).read(0));
+  book.ready(1);
+  const snapshot = instanceSnapshot({ version: 'x', listenQueue: 0, listenQueueErrors: 0, sockets: [], workers: book.workers() });
+  const text = renderPrometheus(snapshot, emptyMetrics(), []);
+  const has = (line: string): void => assert.ok(text.split('\n').includes(line), `missing: ${line}`);
+  has('nuwsgi_requests_in_flight 1');
+  has('nuwsgi_worker_cores{worker="1"} 300');
+  has('nuwsgi_websockets_open 1');
+  has('nuwsgi_worker_websockets_open{worker="1"} 1');
+  assert.equal(snapshot.workers[0]?.status, 'busy');
+  const health = { ok: true, reason: '' } as unknown as MasterFrameFacts['ready'];
+  const frame = masterFrame({ snapshot, sample: undefined, ready: health, live: health, events: [], actions: [], nowMs: Date.now() });
+  const cores = frame.workers[0]?.cores ?? [];
+  assert.deepEqual(cores.filter((c) => c.busy).map((c) => [c.id, c.uri]), [[299, '/slow']]);
+  assert.deepEqual(cores.filter((c) => c.open).map((c) => c.id), [7]);
 });

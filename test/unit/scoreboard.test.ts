@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ROW_BYTES, ScoreboardReader, ScoreboardWriter } from '../../src/contracts/scoreboard';
+import { MAX_CORES, ROW_BYTES, ScoreboardReader, ScoreboardWriter, rowCores, scoreboardBytes } from '../../src/contracts/scoreboard';
 
 test('each core has its own request start and description; the row reports the oldest', () => {
   const memory = new Float64Array((2 * ROW_BYTES) / 8);
@@ -48,4 +48,55 @@ test('exceptions only when flagged; static files count as requests but not as ti
   const alone = ScoreboardWriter.private(2);
   alone.staticServed(1, false);
   assert.equal(alone.requests, 1, 'a worker without a master counts in a private row');
+});
+
+test('rows sized for ASGI slots: a request in slot 999 of 1000 is seen (harakiri, stats), every row in its place', () => {
+  const room = rowCores(1, 1000);
+  assert.equal(room, 1000);
+  assert.equal(rowCores(4, 100), MAX_CORES, 'never fewer than the --threads maximum');
+  const memory = new Float64Array(scoreboardBytes(3, room) / 8);
+  const reader = new ScoreboardReader(memory, room);
+  const asgi = new ScoreboardWriter(memory, 1, 1000, room);
+  const wsgi = new ScoreboardWriter(memory, 2, 1, room);
+  asgi.requestStarted(999, 0, '127.0.0.1 - GET /slow', 1000);
+  asgi.requestStarted(3, 0, '127.0.0.1 - GET /later', 3000);
+  wsgi.requestStarted(0, 0, '127.0.0.1 - GET /wsgi', 2000);
+  const row = reader.read(1);
+  assert.equal(row.cores.length, 1000);
+  assert.equal(row.inRequest, 2);
+  assert.equal(row.requestStartMs, 1000);
+  assert.equal(row.current, '127.0.0.1 - GET /slow');
+  assert.equal(row.cores[999]?.current, '127.0.0.1 - GET /slow');
+  assert.equal(reader.read(2).cores.length, 1);
+  assert.equal(reader.read(2).current, '127.0.0.1 - GET /wsgi', 'the next row starts where the room of 1000 cores ends');
+  assert.equal(reader.read(0).pid, 0);
+  assert.deepEqual(reader.overdue(1, 2000).map((c) => [c.id, c.current]), [[999, '127.0.0.1 - GET /slow']], 'harakiri: started by 2000');
+  assert.deepEqual(reader.overdue(1, 3000).map((c) => c.id), [3, 999]);
+  reader.clear(1);
+  assert.equal(reader.read(1).inRequest, 0);
+  assert.equal(reader.read(2).inRequest, 1, 'clearing a row leaves the next alone');
+  asgi.requestStarted(5000, 0, 'beyond the room', 1); // no throw, no write outside its row
+  assert.equal(reader.read(2).current, '127.0.0.1 - GET /wsgi');
+});
+
+test('a WebSocket after its 101 is open, not in a request: harakiri and the average leave it alone', () => {
+  const memory = new Float64Array(ROW_BYTES / 8);
+  const writer = new ScoreboardWriter(memory, 0, 4);
+  const reader = new ScoreboardReader(memory);
+  writer.requestStarted(1, 0, '127.0.0.1 - GET /ws', 1000);
+  writer.requestDetached(1, 1010);
+  let row = reader.read(0);
+  assert.equal(row.inRequest, 0);
+  assert.equal(row.requestStartMs, 0);
+  assert.equal(row.openConnections, 1);
+  assert.equal(row.cores[1]?.openSinceMs, 1010);
+  assert.equal(row.cores[1]?.requestStartMs, 0);
+  const us = writer.requestFinished(1, { appId: 0, txBytes: 500, exception: false, writeError: false }, 3_600_000);
+  assert.equal(us, 0);
+  row = reader.read(0);
+  assert.equal(row.openConnections, 0);
+  assert.equal(row.requests, 1, 'counted as a request when it ends');
+  assert.equal(row.tx, 500);
+  assert.equal(row.avgRtUs, 0, 'an hour-long WebSocket does not swamp avg_rt');
+  assert.equal(row.busyUs, 0);
 });

@@ -292,6 +292,8 @@ export class AsgiRunner extends RunnerBase {
 
   /** Queue a command for the loop thread; written into one reused buffer (no Buffer per command). */
   private send(command: number, slot: number): void {
+    const ex = this.slots[slot]?.ex;
+    if (ex != null) ex.switches = (ex.switches ?? 0) + 1; // each command wakes the request's task: the log's switches
     if (this.commandBytes === this.commands.length) {
       const grown = Buffer.allocUnsafe(this.commands.length * 2);
       this.commands.copy(grown, 0, 0, this.commandBytes);
