@@ -333,15 +333,15 @@ export class Worker implements ConnectionHost, StaticHost {
   private takenWithoutCore = 0;
 
   /**
-   * Inline runner: whether the connection accepted last left the core free and
-   * wants nothing more now: answered without Python (a static file, an error)
-   * and closed or idle, not holding a partial request that will queue for the
-   * core once the rest arrives.
+   * Inline runner: whether the connection accepted last was answered without
+   * Python (a static file, an error) and closed in the same call. Not one still
+   * open: with nothing read yet, or part of a request, it may queue for the
+   * core later, and connections accepted meanwhile would wait for it (a kill
+   * -9 loses them all). A keep-alive static client stays open, but it is
+   * accepted once for many requests: the batch only matters for closes.
    */
   private lastAnsweredWithoutCore(): boolean {
-    const conn = this.lastAdopted;
-    if (conn === null) return false;
-    return conn.closed || (!conn.busy && !conn.partialRequest);
+    return this.lastAdopted?.closed === true;
   }
 
   // ------------------------------------------------------------ dispatching
