@@ -8,10 +8,14 @@
 // usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
 //   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
 //   APP     hello | flask | io50 (WSGI) | asgi-hello | fastapi (ASGI: nuwsgi --asgi, and uvicorn as `uv`)
-//   SERVER  uw (uWSGI) | uv (uvicorn, uvloop + httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
+//   SERVER  uw (uWSGI, --http11-socket) | uwh (uWSGI, --http-socket: closes every connection) | uv (uvicorn, uvloop +
+//           httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
 //           checkout, e.g. nu:. and nu:/tmp/base)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
+// `close` against `uw` is not like for like: uWSGI's --http11-socket ignores a request's `Connection: close` (no such
+// header in its answer) and wrk sends its next request on the same connection (strace: 11 accept4 for 14,165
+// requests); `uwh` closes after every response, as nuwsgi does. Ratios are printed against each reference server.
 import { spawn, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +55,8 @@ process.on('SIGINT', () => process.exit(1));
 for (const [i, name] of names.entries()) {
   const port = await freePort();
   const unix = join(dir, `s${i}.sock`);
-  const sock = mode === 'nginx' ? ['--socket', unix] : (name.startsWith('uw') ? ['--http11-socket', `127.0.0.1:${port}`] : ['--http-socket', `127.0.0.1:${port}`]);
+  const http = name === 'uw' || name.startsWith('uw:') ? '--http11-socket' : '--http-socket'; // uwh: uWSGI's --http-socket
+  const sock = mode === 'nginx' ? ['--socket', unix] : [http, `127.0.0.1:${port}`];
   const c = cfg(name, sock);
   const p = spawn(c.cmd, c.args, { cwd: ROOT, env: c.env, detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
   const s = { name, pid: p.pid, port };
@@ -86,7 +91,11 @@ for (let r = 0; r < rounds; r++) {
 }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
 console.log(`--- ${mode} ${appName} procs=${procs} threads=${threads} medians (cs: voluntary+involuntary context switches per request)`);
-const ref = servers.find((s) => s.name.startsWith('uw') || s.name === 'uv')?.name;
-const base = results[ref];
-for (const s of servers) { const m = med(results[s.name].map((x) => x.us)); const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(k === 'vol' || k === 'inv' ? 2 : 1); console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')} ${base ? (m / med(base.map((x) => x.us))).toFixed(2) + 'x ' + (ref === 'uv' ? 'uvicorn' : 'uwsgi') : ''}`); }
+const refs = servers.filter((s) => !s.name.startsWith('nu:')).map((s) => s.name);
+for (const s of servers) {
+  const m = med(results[s.name].map((x) => x.us));
+  const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(k === 'vol' || k === 'inv' ? 2 : 1);
+  const ratios = refs.filter((r) => r !== s.name).map((r) => `${(m / med(results[r].map((x) => x.us))).toFixed(2)}x ${r}`).join(' ');
+  console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')} ${ratios}`);
+}
 process.exit(0);

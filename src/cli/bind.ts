@@ -50,6 +50,7 @@ export async function bindAll(plan: ServerPlan, log: (line: string) => void, own
       vacuum.push({ kind: 'unix-socket', path: s.spec, identity: socketIdentity(s.spec) });
     }
     log(describeBinding(bound));
+    if (bound.deferAcceptFailed === true) log(`TCP_DEFER_ACCEPT setsockopt() on ${s.spec} failed: connections are accepted before their first bytes`);
     sockets.push(bound);
   }
   adoptSystemdSockets(sockets, plan.defaultProtocol, log);

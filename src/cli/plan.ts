@@ -95,8 +95,8 @@ export interface ServerPlan {
   exchange: ExchangeOptions;
   /** --ksm [N]: seconds between KSM scans in each worker (0 = off; bare --ksm = 1, as uWSGI's optional int). */
   ksm: number;
-  /** --reuse-port, --so-keepalive on TCP sockets. */
-  tcpFlags: { reusePort: boolean; keepAlive: boolean };
+  /** --reuse-port, --so-keepalive, TCP_DEFER_ACCEPT (--socket-timeout seconds unless --no-defer-accept) on TCP sockets. */
+  tcpFlags: { reusePort: boolean; keepAlive: boolean; deferAcceptSecs: number };
   /** --auto-procname, --procname*: process titles. */
   procname: ProcnameSettings;
   /** --attach-daemon and friends. */
@@ -131,7 +131,11 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
   return {
     procname: procnameSettings(o),
     ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
-    tcpFlags: { reusePort: o.bool('reuse-port'), keepAlive: o.bool('so-keepalive') },
+    tcpFlags: {
+      reusePort: o.bool('reuse-port'),
+      keepAlive: o.bool('so-keepalive'),
+      deferAcceptSecs: o.bool('no-defer-accept') ? 0 : o.int('socket-timeout'),
+    },
     thunderLock: o.bool('thunder-lock'),
     daemons: daemonSpecs(o, warn),
     crons: cronSpecs(o, warn),

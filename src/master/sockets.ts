@@ -7,7 +7,7 @@ import { libc } from '../util/libc';
 
 const osErrno = constants.errno;
 import type { ListenerSpec } from '../contracts/worker-config';
-import { bindReusePort, enableKeepAlive } from './sockopt';
+import { bindReusePort, deferAccept, enableKeepAlive } from './sockopt';
 import { ignoreNewConnections } from './syn-filter';
 
 export type SocketProtocol = 'http' | 'https' | 'uwsgi';
@@ -36,6 +36,8 @@ export interface BoundSocket {
   handle: unknown;
   /** https sockets: the certificate and key each worker loads. */
   tls?: TlsFiles;
+  /** TCP_DEFER_ACCEPT was asked for and refused (logged once by the caller). */
+  deferAcceptFailed?: boolean;
 }
 
 interface ServerHandle {
@@ -76,10 +78,12 @@ export function parseAddress(spec: string): ParsedAddress {
   return { kind: 'tcp', host, port, path: '' };
 }
 
-/** --reuse-port, --so-keepalive: TCP sockets only, as in uWSGI. */
+/** --reuse-port, --so-keepalive, TCP_DEFER_ACCEPT: TCP sockets only, as in uWSGI. */
 export interface TcpSocketFlags {
   reusePort?: boolean;
   keepAlive?: boolean;
+  /** TCP_DEFER_ACCEPT seconds (uWSGI: --socket-timeout, none with --no-defer-accept); 0 or absent: off. */
+  deferAcceptSecs?: number;
 }
 
 export async function bindSocket(index: number, protocol: SocketProtocol, spec: string, backlog: number, flags: TcpSocketFlags = {}): Promise<BoundSocket> {
@@ -87,6 +91,10 @@ export async function bindSocket(index: number, protocol: SocketProtocol, spec: 
   if (addr.kind === 'unix') return bindUnix(index, protocol, spec, addr.path, backlog);
   const bound = await bindTcp(index, protocol, spec, addr, backlog, flags.reusePort === true);
   if (flags.keepAlive === true) enableKeepAlive(bound.fd, spec);
+  if ((flags.deferAcceptSecs ?? 0) > 0 && !deferAccept(bound.fd, flags.deferAcceptSecs as number)) {
+    // uWSGI logs the failed setsockopt and goes on; so do we (the caller logs the warning).
+    bound.deferAcceptFailed = true;
+  }
   return bound;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Socket options Node 20 cannot set on a listening socket: SO_REUSEPORT
- * (must be set between socket(2) and bind(2), which Node does in one call)
- * and SO_KEEPALIVE on the listening socket, which Linux copies to every
- * accepted connection (uWSGI sets both on its server sockets, core/socket.c).
+ * (must be set between socket(2) and bind(2), which Node does in one call),
+ * SO_KEEPALIVE on the listening socket, which Linux copies to every
+ * accepted connection, and TCP_DEFER_ACCEPT (uWSGI sets all three on its
+ * server sockets, core/socket.c).
  */
 import net from 'node:net';
 import { socketCalls as sock } from '../util/socket-calls';
@@ -16,6 +17,8 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_KEEPALIVE = 9;
 const SO_REUSEPORT = 15;
+const IPPROTO_TCP = 6;
+const TCP_DEFER_ACCEPT = 9;
 
 function setFlag(fd: number, name: number): boolean {
   const one = Buffer.alloc(4);
@@ -35,6 +38,23 @@ export function socketFlag(fd: number, name: 'SO_REUSEPORT' | 'SO_KEEPALIVE'): b
 /** --so-keepalive: on the listening socket; accepted connections inherit it. */
 export function enableKeepAlive(fd: number, spec: string): void {
   if (!setFlag(fd, SO_KEEPALIVE)) throw new NuwsgiError('E_BIND', `setsockopt(SO_KEEPALIVE) on ${spec} failed (errno ${sock().errno()})`);
+}
+
+/**
+ * TCP_DEFER_ACCEPT, as uWSGI sets it on every TCP socket it binds (unless
+ * --no-defer-accept), for --socket-timeout seconds: the kernel completes the
+ * handshake but queues the connection for accept(2) only once its first bytes
+ * have arrived (or after about that long). A worker is then never woken for a
+ * connection it cannot serve yet: its first read(2) finds the request, and the
+ * connection is answered and closed without ever being registered with the
+ * event loop (src/worker/transport.ts). Clients that connect before they
+ * write (wrk, browsers, most HTTP libraries) made ~5 % of `Connection: close`
+ * connections take that slower path. Not fatal when refused, as in uWSGI.
+ */
+export function deferAccept(fd: number, seconds: number): boolean {
+  const value = Buffer.alloc(4);
+  value.writeInt32LE(seconds);
+  return sock().setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, value, 4) === 0;
 }
 
 function sockaddr(ip: string, port: number): Buffer {

@@ -478,13 +478,16 @@ export class RawTransport implements Transport {
     return (this.local ??= this.address('getsockname')).port ?? 0;
   }
 
-  /** TCP handles have addresses; unix ones have none (as net.Socket reports them). */
+  /**
+   * TCP handles have addresses; unix ones have none (as net.Socket reports them).
+   * Asked on the descriptor even when there is a handle (libuv accepted it):
+   * the handle's getpeername fills its out-object from C++ through V8's slow
+   * property paths (`AddressToJS`, visible in perf under `Connection: close`).
+   */
   private address(which: 'getpeername' | 'getsockname'): AddressOut {
     if (this.destroyed) return {};
-    if (this.handle === null) {
-      const known = socketAddress(this.fd, which);
-      if (known !== null) return known;
-    }
+    const known = socketAddress(this.fd, which);
+    if (known !== null) return known;
     const handle = this.ensureHandle();
     const out: AddressOut = {};
     const fn = handle?.[which];

@@ -41,6 +41,8 @@ export type LogFn = (line: string) => void;
 
 /** How long an idle keep-alive connection may still send one request while its worker drains. */
 const DRAIN_IDLE_GRACE_MS = 2000;
+/** Most connections the inline runner's worker takes after libuv's in one callback, while each is answered without Python (the pump's REFILL_MAX). */
+const INLINE_ACCEPT_MAX = 7;
 /** Descriptors kept free for what is not a connection: body spool files, log reopening, the app's own files. */
 const FD_HEADROOM = 16;
 
@@ -324,8 +326,27 @@ export class Worker implements ConnectionHost, StaticHost {
       transport.destroy();
       return;
     }
-    this.connections.add(start(transport));
+    const conn = start(transport);
+    this.lastAdopted = conn;
+    this.connections.add(conn);
     this.trimmer.connections(this.connections.size);
+  }
+
+  /** The connection accepted last, for the inline accept policy below. */
+  private lastAdopted: Connection | null = null;
+  /** Connections taken after libuv's in the current listener callback (inline runner). */
+  private takenWithoutCore = 0;
+
+  /**
+   * Inline runner: whether the connection accepted last was answered without
+   * Python (a static file, an error) and closed in the same call. Not one still
+   * open: with nothing read yet, or part of a request, it may queue for the
+   * core later, and connections accepted meanwhile would wait for it (a kill
+   * -9 loses them all). A keep-alive static client stays open, but it is
+   * accepted once for many requests: the batch only matters for closes.
+   */
+  private lastAnsweredWithoutCore(): boolean {
+    return this.lastAdopted?.closed === true;
   }
 
   // ------------------------------------------------------------ dispatching
@@ -333,17 +354,27 @@ export class Worker implements ConnectionHost, StaticHost {
   /**
    * Inline (threads = 1): libuv's one connection per loop turn, and the
    * runner's refill takes more only once the core is free again; the listener
-   * pauses only while a streaming response holds the core. Threaded: take
-   * connections while a core is idle and not promised to a queued request,
-   * pause when none is.
+   * pauses only while a streaming response holds the core. A connection
+   * answered without Python (static files) leaves the core free and starts no
+   * pump, so up to INLINE_ACCEPT_MAX more are taken right away while each is
+   * answered the same way: one per loop turn cost every static `Connection:
+   * close` request a libuv handle, an epoll_pwait and an epoll_ctl.
+   * Threaded: take connections while a core is idle and not promised to a
+   * queued request, pause when none is.
    */
   private readonly acceptPolicy = {
     more: (): boolean => {
       const runner = this.runner;
-      return runner !== undefined && !(runner instanceof InlineRunner) && this.accepting && !this.acceptBackoff.backingOff && runner.freeCores > 0;
+      if (runner === undefined || !this.accepting || this.acceptBackoff.backingOff || runner.freeCores <= 0) return false;
+      if (!(runner instanceof InlineRunner)) return true;
+      return this.takenWithoutCore++ < INLINE_ACCEPT_MAX && this.lastAnsweredWithoutCore();
     },
     full: (): boolean => !this.canAccept(),
-    taken: (): void => this.afterAccepting(),
+    taken: (): void => {
+      this.takenWithoutCore = 0;
+      this.lastAdopted = null;
+      this.afterAccepting();
+    },
   };
 
   private canAccept(): boolean {

@@ -164,10 +164,14 @@ describe('hardening', () => {
     const hogs: net.Socket[] = [];
     try {
       const port = server.httpPort as number;
-      const kept = await connect(port); // a keep-alive client from before
+      // A keep-alive client from before, served once: TCP_DEFER_ACCEPT queues a connection for accept(2) only
+      // once it has sent something, so each client here writes before the worker can hold it.
+      const kept = await connect(port);
+      kept.write('GET /kept HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => kept.once('data', resolve));
       const keptReply = collect(kept, 20_000);
       for (let i = 0; i < 150; i++) {
-        const s = net.connect(port, '127.0.0.1');
+        const s = net.connect(port, '127.0.0.1', () => s.write('G')); // an unfinished request line: accepted and held
         s.on('error', () => undefined);
         hogs.push(s);
       }

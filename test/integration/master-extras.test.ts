@@ -322,6 +322,7 @@ describe('socket flags', () => {
     const client = connect(port, '127.0.0.1');
     try {
       await new Promise((resolve) => client.once('connect', resolve));
+      client.write('GET / HTTP/1.1\r\n'); // the first bytes: TCP_DEFER_ACCEPT queues the connection for accept only then
       let shown = '';
       await until(() => {
         shown = spawnSync('ss', ['-Htnoe', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }).stdout;
@@ -329,6 +330,60 @@ describe('socket flags', () => {
       }, 5_000, `a keepalive timer on the server side: ${shown}`);
     } finally {
       client.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe('deferred accept', () => {
+  /** The server side of connections to `port` in `state`, as ss lists them. */
+  const serverSide = (port: number, state: string): string =>
+    spawnSync('ss', ['-Htnp', 'state', state, `( sport = :${port} )`], { encoding: 'utf8' }).stdout.trim();
+
+  /**
+   * A client that connected and sent nothing: with TCP_DEFER_ACCEPT the server
+   * side stays in SYN-RECV (nobody accepts it) until its first bytes arrive,
+   * then a worker answers; without it a worker accepts it at once.
+   */
+  async function silentClient(port: number, deferred: boolean): Promise<void> {
+    const { connect } = await import('node:net');
+    const client = connect(port, '127.0.0.1');
+    try {
+      await new Promise((resolve) => client.once('connect', resolve));
+      if (deferred) {
+        await until(() => serverSide(port, 'syn-recv') !== '', 5_000, 'the connection waiting in SYN-RECV');
+        assert.equal(serverSide(port, 'established'), '', 'no worker holds a connection that sent nothing');
+      } else {
+        await until(() => /pid=/.test(serverSide(port, 'established')), 5_000, 'a worker holding the silent connection');
+      }
+      const answer = new Promise<string>((resolve) => {
+        let got = '';
+        client.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        client.on('close', () => resolve(got));
+      });
+      client.end('GET / HTTP/1.0\r\nHost: x\r\n\r\n');
+      assert.match(await answer, /^HTTP\/1\.[01] 200/);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  test('a TCP socket defers accept until the first bytes (uWSGI does too); --no-defer-accept turns it off', async () => {
+    for (const [flags, deferred] of [[[], true], [['--no-defer-accept'], false]] as const) {
+      const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master', ...flags]);
+      try {
+        await silentClient(server.httpPort as number, deferred);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
+  test('uWSGI defers accept the same way (oracle)', { skip: !haveUwsgi && 'uWSGI with the python3 plugin is not installed' }, async () => {
+    const server = await startUwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--master']);
+    try {
+      await silentClient(server.httpPort as number, true);
+    } finally {
       await server.stop();
     }
   });

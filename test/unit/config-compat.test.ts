@@ -136,3 +136,10 @@ test('gunicorn habits get a one-line hint naming the nuwsgi spelling', () => {
   assert.equal(loadConfig(['--buffer-size', '32k', '-w', 'app'], {}, '/srv').options.int('buffer-size'), 32); // atoi, with a warning
   assert.match(message(['-b', '127.0.0.1', '-w', 'app']), /for gunicorn's bind use --http-socket 127\.0\.0\.1/);
 });
+
+test('TCP_DEFER_ACCEPT: --socket-timeout seconds on TCP sockets, as uWSGI sets it; off with --no-defer-accept', () => {
+  const flags = (...args: string[]): { deferAcceptSecs: number } => planFromOptions(loadConfig(['--http-socket', ':0', '-w', 'wsgi', ...args], {}, ERRORS).options, '/srv').tcpFlags;
+  assert.equal(flags().deferAcceptSecs, 4);
+  assert.equal(flags('--socket-timeout', '10').deferAcceptSecs, 10);
+  assert.equal(flags('--no-defer-accept').deferAcceptSecs, 0);
+});

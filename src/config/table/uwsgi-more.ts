@@ -52,7 +52,10 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'undeferred-shared-socket', kind: 'list', type: 'string', status: 'planned', section: S_SOCKETS, help: 'create a shared socket for advanced jailing or ipc (undeferred mode)' },
   { name: 'freebind', kind: 'flag', type: 'bool', status: 'planned', section: S_SOCKETS, help: 'put socket in freebind mode' },
   { name: 'map-socket', kind: 'list', type: 'string', status: 'planned', section: S_SOCKETS, help: 'map sockets to specific workers' },
-  { name: 'no-defer-accept', kind: 'flag', type: 'bool', status: 'planned', section: S_SOCKETS, help: 'disable deferred-accept on sockets' },
+  {
+    name: 'no-defer-accept', kind: 'flag', type: 'bool', status: 'implemented', section: S_SOCKETS, help: 'disable deferred-accept on sockets',
+    note: 'without it, TCP sockets get TCP_DEFER_ACCEPT for --socket-timeout seconds, as in uWSGI: a connection is accepted once its first bytes arrive',
+  },
   { name: 'so-send-timeout', aliases: ['socket-send-timeout', 'so-write-timeout', 'socket-write-timeout'], kind: 'flag', type: 'bool', status: 'planned', section: S_SOCKETS, help: 'set SO_SNDTIMEO' },
   { name: 'socket-sndbuf', kind: 'scalar', type: 'int', status: 'planned', section: S_SOCKETS, help: 'set SO_SNDBUF' },
   { name: 'socket-rcvbuf', kind: 'scalar', type: 'int', status: 'planned', section: S_SOCKETS, help: 'set SO_RCVBUF' },
