@@ -68,7 +68,9 @@ const USAGE = `usage: node bench/run.mjs [options]
                       hol:       as nginx, while one more client requests /slow (0.5 s) back to
                                  back: head-of-line blocking (use with --apps hol --connections 4)
   --python PATH       interpreter for nuwsgi (default /usr/bin/python3, as Debian's uWSGI and gunicorn use)
-  --uwsgi-socket F    http11 (--http11-socket, keep-alive; default) or http (--http-socket, closes each time)
+  --uwsgi-socket F    auto (default): --http11-socket for keepalive, --http-socket for close (http11 ignores
+                      'Connection: close' and keeps the connection: wrk would reuse it); or always
+                      http11 (--http11-socket) or http (--http-socket, closes each time)
   --no-install        do not apt-get missing packages
   --no-save           do not write bench/results/*.json`;
 
@@ -85,7 +87,7 @@ function parseOptions(argv) {
     'worker-threads': env.BENCH_WORKER_THREADS ?? '1',
     modes: env.BENCH_MODES ?? 'keepalive,close,nginx',
     python: env.BENCH_PYTHON ?? '/usr/bin/python3',
-    'uwsgi-socket': env.BENCH_UWSGI_SOCKET ?? 'http11',
+    'uwsgi-socket': env.BENCH_UWSGI_SOCKET ?? 'auto',
     install: true,
     save: true,
   };
@@ -106,7 +108,7 @@ function parseOptions(argv) {
     processes: num(o.processes, '--processes'),
     workerThreads: num(o['worker-threads'], '--worker-threads'),
     python: o.python,
-    uwsgiSocket: listOf(o['uwsgi-socket'], ['http11', 'http'], 'uwsgi socket flavour')[0],
+    uwsgiSocket: listOf(o['uwsgi-socket'], ['auto', 'http11', 'http'], 'uwsgi socket flavour')[0],
     install: o.install,
     save: o.save,
   };
@@ -412,6 +414,21 @@ function transports(modes) {
   return out;
 }
 
+/**
+ * uWSGI's --http11-socket ignores a request's "Connection: close" (it keeps the connection and wrk
+ * sends its next request on it): with --uwsgi-socket auto, close mode runs uWSGI on --http-socket,
+ * which closes after each response as nuwsgi does.
+ */
+function uwsgiSocketSplit(server, transport, opts) {
+  if (server !== 'uwsgi' || transport.behindNginx || opts.uwsgiSocket !== 'auto') return [transport];
+  const close = transport.modes.filter((m) => m === 'close');
+  const rest = transport.modes.filter((m) => m !== 'close');
+  return [
+    ...(rest.length > 0 ? [{ ...transport, modes: rest, uwsgiSocket: 'http11' }] : []),
+    ...(close.length > 0 ? [{ ...transport, modes: close, uwsgiSocket: 'http' }] : []),
+  ];
+}
+
 async function benchOne(serverName, appName, opts, transport) {
   const app = APPS[appName];
   const dir = transport.behindNginx ? mkdtempSync(join(tmpdir(), 'nuwsgi-bench-')) : undefined;
@@ -586,11 +603,13 @@ async function main() {
       process.once('exit', site.cleanup);
       Object.assign(APPS[app], { file: site.file, module: site.module, chdir: site.dir });
     }
-    for (const transport of transports(opts.modes)) {
+    for (const shared of transports(opts.modes)) {
       for (const server of opts.servers) {
         if (!(APPS[app].asgi ? ASGI_SERVERS : WSGI_SERVERS).includes(server)) continue;
-        console.log(`- ${app} on ${server} (${transport.modes.join(', ')}) ...`);
-        rows.push(...(await benchOne(server, app, opts, transport)));
+        for (const transport of uwsgiSocketSplit(server, shared, opts)) {
+          console.log(`- ${app} on ${server} (${transport.modes.join(', ')}) ...`);
+          rows.push(...(await benchOne(server, app, { ...opts, uwsgiSocket: transport.uwsgiSocket ?? opts.uwsgiSocket }, transport)));
+        }
       }
     }
   }
