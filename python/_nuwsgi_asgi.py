@@ -164,13 +164,15 @@ class _Server(object):
 
     def _flush_events(self):
         self.flush_scheduled = False
+        if not self.events:
+            return
         data, self.events = memoryview(bytes(self.events)), bytearray()
         while data:
             data = data[os.write(self.done_fd, data) :]
 
     def _on_jobs(self):
         try:
-            data = os.read(self.job_fd, 65536)
+            data = os.read(self.job_fd, 16384)  # 4096 commands: os.read allocates its whole size first
         except (BlockingIOError, InterruptedError):
             return
         if not data:  # Node closed the pipe: the worker is exiting
@@ -195,6 +197,11 @@ class _Server(object):
                 _mistakes.log_exception(None, exc)
                 _w._write_meta(_w._cores[slot], _w.KIND_ERROR, None, 0)
                 self.answer(slot, None)
+        if not self.flush_scheduled:
+            # Queued behind the first steps of the tasks just created: what they answer goes to Node in
+            # this same loop iteration, not one iteration (one epoll_wait) later.
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush_events)
 
     def _handle(self, slot):
         core = _w._cores[slot]
