@@ -76,6 +76,7 @@ FLAG_PATH_BYTES = 4
 FLAG_EARLY_HINTS = 8
 
 _COMMAND = struct.Struct("<BBH")
+_COMPLETE = struct.Struct("<IIIIqIIqqqq")  # _nuwsgi's _HEADER then its _DATA (no bytes returned): a complete answer's meta
 _EVENT = struct.Struct("<HBB")
 _BODY_CHUNK = 64 * 1024
 
@@ -163,44 +164,61 @@ class _Server(object):
 
     def _flush_events(self):
         self.flush_scheduled = False
+        if not self.events:
+            return
         data, self.events = memoryview(bytes(self.events)), bytearray()
         while data:
             data = data[os.write(self.done_fd, data) :]
 
     def _on_jobs(self):
         try:
-            data = os.read(self.job_fd, 65536)
+            data = os.read(self.job_fd, 16384)  # 4096 commands: os.read allocates its whole size first
         except (BlockingIOError, InterruptedError):
             return
         if not data:  # Node closed the pipe: the worker is exiting
             self.loop.remove_reader(self.job_fd)
             self.loop.stop()
             return
-        data = self.pending + data
-        usable = len(data) - len(data) % 4
-        self.pending = data[usable:]
-        for offset in range(0, usable, 4):
-            command, _zero, slot = _COMMAND.unpack_from(data, offset)
+        if self.pending:
+            data = self.pending + data
+        extra = len(data) % 4
+        if extra:
+            self.pending = data[-extra:]
+            data = data[:-extra]
+        else:
+            self.pending = b""
+        for command, _zero, slot in _COMMAND.iter_unpack(data):
             try:
-                self._command(command, slot)
+                if command == CMD_HANDLE:  # the common case first: one call less per request
+                    self._handle(slot)
+                else:
+                    self._command(command, slot)
             except BaseException as exc:  # a bug of ours: answer 500, keep serving
                 _mistakes.log_exception(None, exc)
                 _w._write_meta(_w._cores[slot], _w.KIND_ERROR, None, 0)
                 self.answer(slot, None)
+        if not self.flush_scheduled:
+            # Queued behind the first steps of the tasks just created: what they answer goes to Node in
+            # this same loop iteration, not one iteration (one epoll_wait) later.
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush_events)
+
+    def _handle(self, slot):
+        core = _w._cores[slot]
+        core.held = None
+        data = _w._loads(core.view)
+        if len(data) == 4:  # an ASGI app's scope parts (a WSGI app's environ blob has 3 items)
+            request = self.requests[slot] = _Request(self, core, *data)
+            self.loop.create_task(request._run())  # _Request.start(), one call less
+        else:
+            request = self.requests[slot] = _WsgiRequest(self, core)
+            request.start()
 
     def _command(self, command, slot):
         if command >= CMD_WS_FIRST:  # WebSockets (python/_nuwsgi_asgi_ws.py): first, two of them come per message
             _ws.command(self, command, slot)
         elif command == CMD_HANDLE:
-            core = _w._cores[slot]
-            core.held = None
-            data = _w._loads(core.view)
-            if len(data) == 4:  # an ASGI app's scope parts (a WSGI app's environ blob has 3 items)
-                request = _Request(self, core, *data)
-            else:
-                request = _WsgiRequest(self, core)
-            self.requests[slot] = request
-            request.start()
+            self._handle(slot)
         elif command == CMD_PULL:
             _w._cores[slot].held = None
             self.requests[slot].pull()
@@ -426,8 +444,10 @@ class _Request(object):
             elif not self.finished:
                 self._failed(AsgiError("the app returned before the end of its streaming response"), quiet=True)
         finally:
-            self._close_body()
-            self._disconnect()
+            if self.body_file is not None:
+                self._close_body()
+            if not self.over:
+                self._disconnect()
             self.server.event(self.core.id, EV_FREE)
 
     def _failed(self, exc, quiet=False, silent=False):
@@ -537,11 +557,52 @@ class _Request(object):
         if self.hinting is not None:  # the region is Node's until it wrote the hint (another task's send)
             await asyncio.shield(self.hinting)
         kind = message.get("type")
+        if kind == "http.response.body":
+            if self.response is None:
+                raise AsgiError("http.response.body sent before http.response.start")
+            if self.finished:
+                if self.aborted:
+                    return  # the client left: uvicorn's send() is silent then (spec 2.3)
+                raise AsgiError("http.response.body sent after the response ended")
+            body = message.get("body", b"")
+            if type(body) is not bytes:
+                body = _body_bytes(body)
+            more = message.get("more_body", False)
+            if not more and not self.answered and not self.trailers:
+                self._complete(body)  # the common case first: the whole response in one message
+                return
+            more = bool(more)
+            if self.trailers and not more:
+                more = True  # the response ends with its trailers
+                self.trailers = "waiting"
+                if not body and not self.answered:
+                    self._begin_stream(b"")
+                    return
+            if not self.answered:
+                if not more:
+                    self._complete(body)
+                    return
+                if not body:
+                    return  # nothing to say yet: keep the HANDLE command for the first real chunk
+                self._begin_stream(body)
+                return
+            if body:
+                waiter = self.server.loop.create_future()
+                self.outgoing.append((body, waiter))
+                self._flush()
+            if not more:
+                self.outgoing.append((_END, None))
+                self.finished = True
+                self._flush()
+            elif body:
+                await waiter
+            return
         if kind == "http.response.start":
             if self.response is not None:
                 raise AsgiError("http.response.start sent a second time")
             self.response = _Head.of(message.get("status"), message.get("headers") or ())
-            self.trailers = bool(message.get("trailers", False)) and self.trailers_ok
+            if self.trailers_ok:
+                self.trailers = bool(message.get("trailers", False))
             return
         if kind == "http.response.pathsend":
             return self._pathsend(message)
@@ -549,42 +610,7 @@ class _Request(object):
             return self._trailers(message)
         if kind == "http.response.early_hint":
             return await self._early_hint(message)
-        if kind != "http.response.body":
-            raise AsgiError("unexpected message type %r" % (kind,))
-        if self.response is None:
-            raise AsgiError("http.response.body sent before http.response.start")
-        if self.finished:
-            if self.aborted:
-                return  # the client left: uvicorn's send() is silent then (spec 2.3)
-            raise AsgiError("http.response.body sent after the response ended")
-        body = message.get("body", b"")
-        if type(body) is not bytes:
-            body = _body_bytes(body)
-        more = bool(message.get("more_body", False))
-        if self.trailers and not more:
-            more = True  # the response ends with its trailers
-            self.trailers = "waiting"
-            if not body and not self.answered:
-                self._begin_stream(b"")
-                return
-        if not self.answered:
-            if not more:
-                self._complete(body)
-                return
-            if not body:
-                return  # nothing to say yet: keep the HANDLE command for the first real chunk
-            self._begin_stream(body)
-            return
-        if body:
-            waiter = self.server.loop.create_future()
-            self.outgoing.append((body, waiter))
-            self._flush()
-        if not more:
-            self.outgoing.append((_END, None))
-            self.finished = True
-            self._flush()
-        elif body:
-            await waiter
+        raise AsgiError("unexpected message type %r" % (kind,))
 
     def _pathsend(self, message):
         """http.response.pathsend: Node sends the file (as for wsgi.file_wrapper), the app's send() returns at once."""
@@ -655,10 +681,28 @@ class _Request(object):
             hinting.set_result(None)
 
     def _complete(self, body):
+        """The whole response: its meta and, when small, head and body in the region (_w._complete's
+        layout, written here in one pack and one copy); a larger body is returned by address."""
         self.answered = self.finished = True
-        data = _w._complete(self.core, self.response, body)
-        self.server.answer(self.core.id, data)
-        self._disconnect()
+        core = self.core
+        response = self.response
+        response.sent = True
+        head = response.head
+        size = len(body)
+        if size <= _w._SMALL_BODY and size <= core.capacity - _w.HEADER_SIZE - len(head):
+            mem = core.mem
+            _COMPLETE.pack_into(
+                mem, 0, _w.KIND_COMPLETE, response.code, len(head), size, response.content_length, response.flags,
+                len(response.headers) + _w._ADDED_COUNT, 0, -1, 0, -1,
+            )
+            mem[_w.HEADER_SIZE : _w.HEADER_SIZE + len(head) + size] = head + body if size else head
+            self.server.event(core.id, EV_ANSWER)
+        else:  # _w._complete may mark the head FLAG_BODY_RETURNED: not a cached one shared by other requests
+            response = self.response = response.copy()
+            self.server.answer(core.id, _w._complete(core, response, body))
+        self.over = True  # _disconnect(): a receive() from now on says http.disconnect
+        if self.gone is not None and not self.gone.done():
+            self.gone.set_result(None)
 
     def _begin_stream(self, first):
         self.answered = True
@@ -736,29 +780,33 @@ class _Head(object):
     @classmethod
     def of(cls, status, headers):
         """_Head(status, headers), from a cache of the responses seen before (most apps answer a few
-        shapes: the same status and headers, often the same Content-Length) when they are hashable."""
+        shapes: the same status and headers, often the same Content-Length) when they are hashable.
+        A cached head is shared by the requests that answer its shape: only `sent` (which ASGI never
+        reads) is written on it, and a body returned by address gets a copy (_Request._complete)."""
         # Only an int status and a list or tuple are looked up: 200.0 == 200 must not pass as valid.
         # (An equal read-only memoryview would match cached bytes: the wire bytes are the same then.)
-        framed = key = None
         if type(status) is int and type(headers) in (list, tuple):
             try:
                 key = (status, tuple(headers))
-                framed = _heads.get(key)
+                head = _heads.get(key)
             except TypeError:  # a header as a list: unhashable, framed each time
-                key = None
-        if framed is None:
-            head = cls(status, headers)
-            if key is not None and len(_heads) < _HEADS_MAX:
-                _heads[key] = (head.code, head.head, head.content_length, head.flags, head.headers)
+                return cls(status, headers)
+            if head is None:
+                head = cls(status, headers)
+                if len(_heads) < _HEADS_MAX:
+                    _heads[key] = head
             return head
-        head = cls.__new__(cls)
-        head.code, head.head, head.content_length, head.flags, head.headers = framed
-        head.status = status
-        head.sent = False
+        return cls(status, headers)
+
+    def copy(self):
+        """A head of this request's own (one it may change)."""
+        head = _Head.__new__(_Head)
+        head.code, head.head, head.content_length, head.flags = self.code, self.head, self.content_length, self.flags
+        head.headers, head.status, head.sent = self.headers, self.status, self.sent
         return head
 
 
-# (status, headers) -> what _Head framed: only valid responses get here (the constructor raises otherwise).
+# (status, headers) -> the _Head framed for them: only valid responses get here (the constructor raises otherwise).
 _heads = {}
 _HEADS_MAX = 1024
 

@@ -116,6 +116,21 @@ describe('a plain ASGI 3 app', () => {
     });
   });
 
+  test('a whole response in one message, of any size, after responses of other sizes with the same head', async () => {
+    // Small bodies go into the region with the head, larger ones after it, the largest by address (the head, cached
+    // and shared between requests, is copied before it is marked so): each size in turn, twice.
+    await withServer(['--asgi', 'plain_asgi:app'], async (_server, port) => {
+      for (const size of [10, 10_000, 3_000_000, 0, 10, 5000, 3_000_000, 10]) {
+        const res = await request(port, { path: `/whole?${size}` });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers['content-length'], String(size));
+        assert.equal(res.headers['content-type'], 'application/octet-stream');
+        assert.equal(res.body.length, size);
+        assert.ok(res.body.every((byte) => byte === 0x77), `size ${size}: only w bytes`);
+      }
+    });
+  });
+
   test('a large body arrives in http.request messages of at most 64 KiB (spooled, or streamed as it arrives)', async () => {
     await withServer(['--asgi', 'plain_asgi:app', '--post-buffering', '65536'], async (_server, port) => {
       const body = Buffer.alloc(1_000_000, 'b');

@@ -33,6 +33,13 @@ interface Slot {
   freed: (() => void) | null;
   /** The WebSocket the slot serves: every event of the slot is its. */
   ws: WebSocketSession | null;
+  /** An ASGI HTTP request (handle()): its response is over, its task is over (EV_FREE). */
+  responded: boolean;
+  taskOver: boolean;
+  /** Made once per slot (no closure per request): handle()'s answers to EV_ANSWER and EV_FREE, and the client leaving. */
+  readonly onHandled: () => void;
+  readonly onFreed: () => void;
+  readonly onClientGone: () => void;
 }
 
 /**
@@ -62,7 +69,7 @@ export class AsgiRunner extends RunnerBase {
     this.interfaces = interfaces;
     this.ws = settings.ws;
     bridge.growRegions(settings.concurrency);
-    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push({ id, ex: null, answered: null, freed: null, ws: null });
+    for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push(this.newSlot(id));
     this.slots = [...this.idle].reverse();
     const [jobRead, jobWrite] = makePipe();
     const [doneRead, doneWrite] = makePipe();
@@ -74,6 +81,16 @@ export class AsgiRunner extends RunnerBase {
     );
     if (failure === null) throw new NuwsgiError('E_APP_LOAD', 'the ASGI loop did not start (see the traceback above)', 22);
     if (failure !== '') throw new NuwsgiError('E_APP_LOAD', `ASGI ${failure}\n*** no app loaded. GAME OVER ***`, 22);
+  }
+
+  private newSlot(id: number): Slot {
+    const slot: Slot = {
+      id, ex: null, answered: null, freed: null, ws: null, responded: false, taskOver: false,
+      onHandled: () => this.handled(slot),
+      onFreed: () => this.taskEnded(slot),
+      onClientGone: () => this.send(ASGI_CMD.GONE, id),
+    };
+    return slot;
   }
 
   private readEvents(fd: number): void {
@@ -138,28 +155,101 @@ export class AsgiRunner extends RunnerBase {
 
   private startQueued(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
-      void this.run(this.idle.pop() as Slot, this.queue.shift() as Exchange);
+      this.start(this.idle.pop() as Slot, this.queue.shift() as Exchange);
     }
     if (this.freeCores === 0) this.onFull();
   }
 
-  private async run(slot: Slot, ex: Exchange): Promise<void> {
+  private start(slot: Slot, ex: Exchange): void {
+    if (!this.begin(ex, slot.id)) {
+      queueMicrotask(() => this.release(slot, ex)); // not from inside startQueued's loop: no recursion per closed client
+      return;
+    }
+    slot.ex = ex;
+    if (ex.upgrade === undefined && this.interfaces[ex.appId] === 'asgi') this.handle(slot, ex);
+    else void this.runOther(slot, ex);
+  }
+
+  /**
+   * An ASGI HTTP request, the common case, driven by the slot's events
+   * rather than an async function: no promise, closure or microtask per
+   * request. EV_ANSWER → handled(), EV_FREE → taskEnded(); the slot is free
+   * once both the response and the app's task are over.
+   */
+  private handle(slot: Slot, ex: Exchange): void {
+    try {
+      this.writeRequest(slot, ex, true);
+    } catch (err) {
+      this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
+      this.sendAppError(ex, false);
+      ex.body.dispose();
+      queueMicrotask(() => this.release(slot, ex));
+      return;
+    }
+    slot.responded = false;
+    slot.taskOver = false;
+    slot.answered = slot.onHandled;
+    slot.freed = slot.onFreed;
+    this.send(ASGI_CMD.HANDLE, slot.id);
+    ex.clientGone = slot.onClientGone;
+  }
+
+  /** EV_ANSWER to HANDLE: the response starts (or is whole). */
+  private handled(slot: Slot): void {
+    const ex = slot.ex as Exchange;
+    ex.body.dispose(); // the loop has opened a spooled body by now
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.respond(ex, this.bridge.coreResult(slot.id));
+    } catch (err) {
+      this.responseFailed(slot, ex, err);
+    }
+    if (pending === undefined) this.responseOver(slot, ex);
+    else pending.then(() => this.responseOver(slot, ex), (err: unknown) => { this.responseFailed(slot, ex, err); this.responseOver(slot, ex); });
+  }
+
+  private responseFailed(slot: Slot, ex: Exchange, err: unknown): void {
+    this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
+    ex.out.destroy();
+  }
+
+  private responseOver(slot: Slot, ex: Exchange): void {
+    ex.clientGone = undefined;
+    ex.stream?.fail(); // a receive() still waiting must not answer the slot's next request
+    slot.responded = true;
+    if (slot.taskOver) this.release(slot, ex);
+  }
+
+  /** EV_FREE: the app's task is over (it may outlive its response: background tasks). */
+  private taskEnded(slot: Slot): void {
+    slot.taskOver = true;
+    if (slot.responded) this.release(slot, slot.ex as Exchange);
+  }
+
+  /** The slot serves the next request. */
+  private release(slot: Slot, ex: Exchange): void {
+    ex.clientGone = undefined;
+    ex.stream?.fail();
+    slot.ex = null;
+    this.idle.push(slot);
+    this.startQueued();
+    this.onCoreFree();
+    this.notifyIdle();
+  }
+
+  /** A WebSocket, or a WSGI app mounted beside the ASGI ones. */
+  private async runOther(slot: Slot, ex: Exchange): Promise<void> {
     let taskOver: Promise<void> = Promise.resolve();
     try {
-      if (!this.begin(ex, slot.id)) return;
-      slot.ex = ex;
       if (ex.upgrade !== undefined && this.interfaces[ex.appId] === 'asgi') {
         await this.runWebSocket(slot, ex);
         return;
       }
-      const asgi = this.interfaces[ex.appId] === 'asgi';
-      if (!asgi && ex.stream !== undefined && !(await this.collectBody(ex))) return;
+      if (ex.stream !== undefined && !(await this.collectBody(ex))) return;
       try {
-        this.writeRequest(slot, ex, asgi);
+        this.writeRequest(slot, ex, false);
         taskOver = new Promise<void>((resolve) => (slot.freed = resolve));
-        const handled = this.command(slot, ASGI_CMD.HANDLE);
-        if (asgi) ex.clientGone = () => this.send(ASGI_CMD.GONE, slot.id);
-        await handled;
+        await this.command(slot, ASGI_CMD.HANDLE);
       } catch (err) {
         this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
         slot.freed = null;
@@ -167,7 +257,7 @@ export class AsgiRunner extends RunnerBase {
         this.sendAppError(ex, false);
         return;
       } finally {
-        ex.body.dispose(); // the loop has opened a spooled body by now
+        ex.body.dispose();
       }
       try {
         const pending = this.respond(ex, this.bridge.coreResult(slot.id));
@@ -177,14 +267,8 @@ export class AsgiRunner extends RunnerBase {
         ex.out.destroy();
       }
     } finally {
-      ex.clientGone = undefined;
-      ex.stream?.fail(); // a receive() still waiting must not answer the slot's next request
       await taskOver; // the app's task may outlive its response (background tasks)
-      slot.ex = null;
-      this.idle.push(slot);
-      this.startQueued();
-      this.onCoreFree();
-      this.notifyIdle();
+      this.release(slot, ex);
     }
   }
 

@@ -46,8 +46,12 @@ const TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
 export function scopeFlags(ex: Exchange): number {
   let flags = ex.stream !== undefined ? SCOPE_FLAG.BODY_STREAM : 0;
   if (!ex.raw && ex.clientHttp11) {
-    const te = ex.vars.find(([k]) => k === 'HTTP_TE');
-    if (te !== undefined && TRAILERS.test(te[1])) flags |= SCOPE_FLAG.TRAILERS;
+    for (const [key, value] of ex.vars) {
+      if (key === 'HTTP_TE') {
+        if (TRAILERS.test(value)) flags |= SCOPE_FLAG.TRAILERS;
+        break;
+      }
+    }
     flags |= SCOPE_FLAG.EARLY_HINTS;
   }
   return flags;

@@ -4,7 +4,7 @@ import type { InterpreterInfo } from './locate';
 import { koffi, libc } from '../../util/libc';
 import { LibPython, PyPtr, copyFromPointer, viewOfPointer } from './libpython';
 import { MarshalWriter } from './marshal';
-import { ResponseKind, ResponseMeta, readMeta, HEADER_SIZE, FLAG_BODY_RETURNED, DATA_ADDRESS, DATA_LENGTH } from './meta';
+import { ResponseKind, ResponseMeta, readMeta, readInt64, HEADER_SIZE, FLAG_BODY_RETURNED, DATA_ADDRESS, DATA_LENGTH } from './meta';
 
 /** Where python/_nuwsgi.py lives, from dist/src/worker/python/ or src/worker/python/. */
 const PYTHON_DIR = path.resolve(__dirname, '..', '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'python');
@@ -369,7 +369,7 @@ export class PythonBridge {
  * without the GIL.
  */
 function coreData(region: Buffer): Buffer | null {
-  const length = Number(region.readBigInt64LE(DATA_LENGTH));
+  const length = readInt64(region, DATA_LENGTH);
   if (length < 0) return null;
   const out = Buffer.allocUnsafe(length);
   if (length > 0) memcpyFrom()(out, region.readBigInt64LE(DATA_ADDRESS), length);

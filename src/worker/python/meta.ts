@@ -61,10 +61,18 @@ export function readMeta(region: Buffer): ResponseMeta {
     status: region.readUInt32LE(4),
     headLength: region.readUInt32LE(8),
     bodyLength: region.readUInt32LE(12),
-    contentLength: Number(region.readBigInt64LE(16)),
+    contentLength: readInt64(region, 16),
     flags: region.readUInt32LE(24),
     headerCount: region.readUInt32LE(28),
-    fileOffset: Number(region.readBigInt64LE(32)),
-    fileLength: Number(region.readBigInt64LE(40)),
+    fileOffset: readInt64(region, 32),
+    fileLength: readInt64(region, 40),
   };
+}
+
+/**
+ * A little-endian i64 as a Number, exact within ±2^53 (lengths, offsets, -1):
+ * two 32-bit reads, no BigInt allocated per field per response.
+ */
+export function readInt64(region: Buffer, at: number): number {
+  return region.readInt32LE(at + 4) * 0x100000000 + region.readUInt32LE(at);
 }
