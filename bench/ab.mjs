@@ -6,7 +6,7 @@
 // on a shared machine CPU µs move by ±50 % from round to round, switches per request much less.
 //
 // usage: node bench/ab.mjs MODE APP ROUNDS SECS SERVER...
-//   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:)
+//   MODE    keepalive | close | nginx (wrk -> nginx -> uwsgi_pass unix:; proxy_pass for uvicorn)
 //   APP     hello | flask | io50 (WSGI) | asgi-hello | fastapi (ASGI: nuwsgi --asgi, and uvicorn as `uv`)
 //   SERVER  uw (uWSGI, --http11-socket) | uwh (uWSGI, --http-socket: closes every connection) | uv (uvicorn, uvloop +
 //           httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
@@ -63,7 +63,9 @@ for (const [i, name] of names.entries()) {
   if (mode === 'nginx') {
     const np = await freePort();
     const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t + i)};`).join(' ');
-    writeFileSync(join(dir, `n${i}.conf`), `user root root;\ndaemon off;\nworker_processes 1;\npid ${join(dir, `n${i}.pid`)};\nerror_log ${join(dir, `n${i}.err`)} warn;\nevents { worker_connections 4096; }\nhttp { access_log off; ${temp} server { listen 127.0.0.1:${np}; location / { include /etc/nginx/uwsgi_params; uwsgi_pass unix:${unix}; } } }\n`);
+    // uvicorn speaks no uwsgi protocol: nginx proxies HTTP/1.1 to its unix socket, keep-alive off as uwsgi_pass.
+    const pass = name.startsWith('uv') ? `proxy_http_version 1.1; proxy_set_header Host $host; proxy_pass http://unix:${unix}:;` : `include /etc/nginx/uwsgi_params; uwsgi_pass unix:${unix};`;
+    writeFileSync(join(dir, `n${i}.conf`), `user root root;\ndaemon off;\nworker_processes 1;\npid ${join(dir, `n${i}.pid`)};\nerror_log ${join(dir, `n${i}.err`)} warn;\nevents { worker_connections 4096; }\nhttp { access_log off; ${temp} server { listen 127.0.0.1:${np}; location / { ${pass} } } }\n`);
     const n = spawn('/usr/sbin/nginx', ['-c', join(dir, `n${i}.conf`)], { detached: true, stdio: 'ignore' });
     s.nginx = n; s.port = np;
   }
