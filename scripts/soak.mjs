@@ -363,8 +363,14 @@ async function main() {
           if (workers.length === 0) return 'no worker to kill';
           const victim = workers[Math.floor(Math.random() * workers.length)];
           const ports = clientPortsOf(victim.pid);
+          try {
+            process.kill(victim.pid, 'SIGKILL');
+          } catch (err) {
+            // Recycled and reaped since it was listed: nothing was killed, nothing may fail for it.
+            if (err.code === 'ESRCH') return `${victim.role} pid ${victim.pid} had exited already (no kill)`;
+            throw err;
+          }
           s.kills.push({ at: Date.now(), ports });
-          process.kill(victim.pid, 'SIGKILL');
           return `${victim.role} pid ${victim.pid}, holding ${ports.size} client connections`;
         }],
       ];
@@ -377,7 +383,12 @@ async function main() {
           }
           for (const s of servers) {
             if (s.exited) continue;
-            const detail = act(s);
+            let detail;
+            try {
+              detail = act(s);
+            } catch (err) {
+              detail = `failed: ${err.message}`; // the tool's own trouble: recorded, never an unhandled rejection that leaves the servers running
+            }
             events.push({ t: Date.now() - t0, app: s.name, what: what + (typeof detail === 'string' ? `: ${detail}` : '') });
           }
         }
