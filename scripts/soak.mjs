@@ -23,7 +23,8 @@ const USAGE = `usage: npm run soak -- [--minutes N] [--lanes L] [--max-requests 
   --minutes N       duration (default 10; at least 3 for a verdict)
   --lanes L         keep-alive client connections per app, one request at a time each (default 4)
   --max-requests R  --max-requests of the servers (default 1000)
-  --apps LIST       flask,django (default both, side by side)`;
+  --apps LIST       flask,django (default both, side by side)
+  --report FILE     print the memory verdict of a saved soak.json again, and exit`;
 
 function parseArgs(argv) {
   const o = { minutes: 10, lanes: 4, maxRequests: 1000, apps: ['flask', 'django'] };
@@ -34,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--lanes') o.lanes = Number(v());
     else if (a === '--max-requests') o.maxRequests = Number(v());
     else if (a === '--apps') o.apps = v().split(',');
+    else if (a === '--report') o.report = v();
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -114,6 +116,55 @@ function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** Least-squares slope of `points` ({ x: minutes, y: MB }), in MB per minute. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? NaN : points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+}
+
+/**
+ * The memory verdict, per app and role (master, workers): flat when the last
+ * minute's median RSS is within the tolerance of the second minute's; also
+ * the per-minute medians, the first and last minutes' RSS and PSS, and the
+ * slope from minute 2 on (every sample, least squares), since a slow steady
+ * climb can stay inside the tolerance in a short run. True when all are flat.
+ */
+/** Worker processes a master started, from its log. */
+function workersSpawned(logFile) {
+  return (readFileSync(logFile, 'utf8').match(/^(?:spawned nuwsgi worker|Respawned nuwsgi worker)/gm) ?? []).length;
+}
+
+function memoryVerdict(samples, apps, minutes) {
+  if (minutes < 3) {
+    console.log('memory: no verdict under 3 minutes');
+    return true;
+  }
+  let flat = true;
+  const last = Math.floor(minutes) - 1;
+  for (const app of apps) {
+    for (const role of ['master', 'worker']) {
+      const mine = samples.filter((x) => x.app === app && x.role.startsWith(role));
+      const inMinute = (min) => mine.filter((x) => x.t >= min * 60_000 && x.t < (min + 1) * 60_000);
+      const pick = (min, key = 'rssMb') => median(inMinute(min).map((x) => x[key]));
+      const second = pick(1);
+      const lastMin = pick(last);
+      const ok = lastMin <= second + Math.max(second * FLAT_RATIO, FLAT_MIN_SLACK_MB);
+      flat &&= ok;
+      console.log(`memory ${app} ${role}s: RSS median minute 2 ${second.toFixed(1)} MB, minute ${last + 1} ${lastMin.toFixed(1)} MB -> ${ok ? 'flat' : 'GROWING'}`);
+      const curve = Array.from({ length: last + 1 }, (_, m) => pick(m).toFixed(1)).join(' ');
+      console.log(`  RSS median per minute: ${curve}`);
+      const fromSecond = mine.filter((x) => x.t >= 60_000);
+      const per = (key) => slope(fromSecond.filter((x) => Number.isFinite(x[key])).map((x) => ({ x: x.t / 60_000, y: x[key] })));
+      console.log(`  first/last minute medians: RSS ${pick(0).toFixed(1)} / ${lastMin.toFixed(1)} MB, PSS ${pick(0, 'pssMb').toFixed(1)} / ${pick(last, 'pssMb').toFixed(1)} MB; slope from minute 2: RSS ${per('rssMb').toFixed(3)} MB/min, PSS ${per('pssMb').toFixed(3)} MB/min`);
+    }
+  }
+  return flat;
 }
 
 // ---------------------------------------------------------------------------
@@ -273,6 +324,10 @@ function startLoad(server, lanes, stats, stopAt) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.report !== undefined) {
+    const saved = JSON.parse(readFileSync(o.report, 'utf8'));
+    process.exit(memoryVerdict(saved.samples, saved.options.apps, saved.options.minutes) ? 0 : 1);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-soak-'));
   console.log(`nuwsgi soak: ${o.minutes} min, apps ${o.apps.join(', ')}, ${o.lanes} lanes each, max-requests ${o.maxRequests}; logs in ${dir}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const venv = join(dir, 'venv');
@@ -308,8 +363,14 @@ async function main() {
           if (workers.length === 0) return 'no worker to kill';
           const victim = workers[Math.floor(Math.random() * workers.length)];
           const ports = clientPortsOf(victim.pid);
+          try {
+            process.kill(victim.pid, 'SIGKILL');
+          } catch (err) {
+            // Recycled and reaped since it was listed: nothing was killed, nothing may fail for it.
+            if (err.code === 'ESRCH') return `${victim.role} pid ${victim.pid} had exited already (no kill)`;
+            throw err;
+          }
           s.kills.push({ at: Date.now(), ports });
-          process.kill(victim.pid, 'SIGKILL');
           return `${victim.role} pid ${victim.pid}, holding ${ports.size} client connections`;
         }],
       ];
@@ -322,7 +383,12 @@ async function main() {
           }
           for (const s of servers) {
             if (s.exited) continue;
-            const detail = act(s);
+            let detail;
+            try {
+              detail = act(s);
+            } catch (err) {
+              detail = `failed: ${err.message}`; // the tool's own trouble: recorded, never an unhandled rejection that leaves the servers running
+            }
             events.push({ t: Date.now() - t0, app: s.name, what: what + (typeof detail === 'string' ? `: ${detail}` : '') });
           }
         }
@@ -369,25 +435,8 @@ async function main() {
   console.log(`requests: ${stats.requests} (${stats.retried} GETs retried once after a reused keep-alive connection closed before any response; ${stats.retriedNotKill} of them not on a killed worker's connection)`);
   console.log(`failed: ${stats.failures.length + stats.allowed.length}; allowed (no response, on a connection the killed worker held, sent before the client could see it close): ${stats.allowed.length}; not allowed: ${stats.failures.length}`);
   for (const f of stats.failures.slice(0, 20)) console.log(`  ${f.at} ${f.app} ${f.spec}: ${f.status || ''} ${f.error ?? ''} reused=${f.reused}`);
-  let flat = true;
-  if (o.minutes < 3) {
-    console.log('memory: no verdict under 3 minutes');
-  } else {
-    const last = Math.floor(o.minutes) - 1;
-    for (const s of servers) {
-      for (const role of ['master', 'worker']) {
-        const pick = (min) => median(samples.filter((x) => x.app === s.name && x.role.startsWith(role) && x.t >= min * 60_000 && x.t < (min + 1) * 60_000).map((x) => x.rssMb));
-        const second = pick(1);
-        const lastMin = pick(last);
-        const ok = lastMin <= second + Math.max(second * FLAT_RATIO, FLAT_MIN_SLACK_MB);
-        flat &&= ok;
-        console.log(`memory ${s.name} ${role}s: RSS median minute 2 ${second.toFixed(1)} MB, minute ${last + 1} ${lastMin.toFixed(1)} MB -> ${ok ? 'flat' : 'GROWING'}`);
-        // The whole curve too: a slow, steady climb can stay inside the tolerance for a short run.
-        const curve = Array.from({ length: last + 1 }, (_, m) => pick(m).toFixed(1)).join(' ');
-        console.log(`  RSS median per minute: ${curve}`);
-      }
-    }
-  }
+  const flat = memoryVerdict(samples, servers.map((s) => s.name), o.minutes);
+  console.log(`workers spawned: ${servers.map((s) => `${s.name} ${workersSpawned(join(dir, `${s.name}.log`))}`).join(', ')}`);
   writeFileSync(join(dir, 'soak.json'), JSON.stringify({ options: o, requests: stats.requests, retried: stats.retried, failures: stats.failures, allowed: stats.allowed, events, samples }, null, 1));
   console.log(`samples and events: ${join(dir, 'soak.json')}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const ok = flat && stats.failures.length === 0;
