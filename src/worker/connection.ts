@@ -2,7 +2,11 @@ import type { ProtocolError } from '../protocol/errors';
 import type { Exchange, ResponseOutput, UpgradedConnection } from './exchange';
 import { errorResponse } from './framing';
 import type { Transport, TransportEvents } from './transport';
+import { inputWaiting } from './pending-input';
 import { activeBatch, batchHolding, type BatchAction, type BatchTarget } from './write-batch';
+
+/** An idle connection found with input waiting is looked at again after this long, not closed. */
+const INPUT_WAITING_RECHECK_MS = 1000;
 
 export interface ConnectionTimeouts {
   /** Idle keep-alive limit, and the most a request head may take (--http-timeout), ms. */
@@ -68,6 +72,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   private pendingError: { err: ProtocolError; protocol: string } | null = null;
   /** Epoch ms after which `checkDeadline` closes the connection; 0 = none. */
   private deadline = 0;
+  /** The idle deadline was put off once for input found waiting (checkDeadline); new input resets it. */
+  private inputWaitGranted = false;
   private drainWaiters: Array<(ok: boolean) => void> = [];
   private headStartedAt = 0;
   /** When the current request's body began (its head was parsed), epoch ms; 0 = not in a body. */
@@ -108,6 +114,7 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   // ---------------------------------------------------------- TransportEvents
 
   data(chunk: Buffer): void {
+    this.inputWaitGranted = false;
     this.reader?.data(chunk);
   }
 
@@ -543,6 +550,13 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
       return;
     }
     if (this.deadline === 0 || now < this.deadline) return;
+    if (this.state === 'idle' && !this.inputWaitGranted && inputWaiting(this.transport.fd)) {
+      // Its next request arrived while the app held the loop: the read that follows this timer serves it.
+      // Once per input: a connection whose bytes stay unread (a paused one) still closes at the next sweep.
+      this.inputWaitGranted = true;
+      this.deadline = now + INPUT_WAITING_RECHECK_MS;
+      return;
+    }
     this.deadline = 0;
     if (this.state === 'reading' && this.inFlight === null && this.pending.length === 0) {
       const headLate = this.bodyStartedAt === 0 && now >= this.headStartedAt + this.headerMs;
