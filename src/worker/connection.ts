@@ -68,7 +68,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   private pendingError: { err: ProtocolError; protocol: string } | null = null;
   /** Epoch ms after which `checkDeadline` closes the connection; 0 = none. */
   private deadline = 0;
-  private drainWaiters: Array<(ok: boolean) => void> = [];
+  /** null until a writer waits (most connections never do: one array fewer per connection). */
+  private drainWaiters: Array<(ok: boolean) => void> | null = null;
   private headStartedAt = 0;
   /** When the current request's body began (its head was parsed), epoch ms; 0 = not in a body. */
   private bodyStartedAt = 0;
@@ -359,7 +360,7 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   drained(): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     if (!this.transport.needDrain) return Promise.resolve(true);
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
   finish(keepAlive: boolean): void {
@@ -505,7 +506,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
 
   private resolveDrain(ok: boolean): void {
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
+    if (waiters === null) return;
+    this.drainWaiters = null;
     for (const resolve of waiters) resolve(ok);
   }
 
