@@ -74,7 +74,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   private deadline = 0;
   /** The idle deadline was put off once for input found waiting (checkDeadline); new input resets it. */
   private inputWaitGranted = false;
-  private drainWaiters: Array<(ok: boolean) => void> = [];
+  /** null until a writer waits (most connections never do: one array fewer per connection). */
+  private drainWaiters: Array<(ok: boolean) => void> | null = null;
   private headStartedAt = 0;
   /** When the current request's body began (its head was parsed), epoch ms; 0 = not in a body. */
   private bodyStartedAt = 0;
@@ -366,7 +367,7 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   drained(): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     if (!this.transport.needDrain) return Promise.resolve(true);
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
   finish(keepAlive: boolean): void {
@@ -512,7 +513,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
 
   private resolveDrain(ok: boolean): void {
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
+    if (waiters === null) return;
+    this.drainWaiters = null;
     for (const resolve of waiters) resolve(ok);
   }
 

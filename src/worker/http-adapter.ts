@@ -47,7 +47,7 @@ class HttpSession extends RequestSession implements HttpParserHandlers, Connecti
     super(conn, opts.spool.budget);
     this.host = host;
     this.opts = opts;
-    this.parser = new Http1Parser(this, { maxHeadBytes: opts.maxHeadBytes, maxBodyBytes: opts.maxBodyBytes });
+    this.parser = new Http1Parser(this, opts); // its limits are opts' maxHeadBytes and maxBodyBytes: no object per connection
   }
 
   // ------------------------------------------------------------ HttpParserHandlers

@@ -17,7 +17,7 @@ export interface SockAddress {
 type NameCall = (fd: number, addr: Buffer, len: Buffer) => number;
 
 const AF_UNIX = 1;
-const AF_INET = 2;
+export const AF_INET = 2;
 const AF_INET6 = 10;
 const STORAGE = Buffer.alloc(128); // sizeof(struct sockaddr_storage)
 const LENGTH = Buffer.alloc(4);
@@ -51,15 +51,28 @@ export function socketAddress(fd: number, which: 'getpeername' | 'getsockname'):
   if (c === null || c === undefined) return null;
   LENGTH.writeUInt32LE(STORAGE.length, 0);
   if (c[which](fd, STORAGE, LENGTH) !== 0) return {};
-  const family = STORAGE.readUInt16LE(0);
-  if (family === AF_INET) return { address: `${STORAGE[4]}.${STORAGE[5]}.${STORAGE[6]}.${STORAGE[7]}`, port: STORAGE.readUInt16BE(2) };
+  return parseSockaddr(STORAGE);
+}
+
+/**
+ * A `struct sockaddr_storage` as getpeername(2) or accept4(2) filled it,
+ * formatted as `socketAddress` answers (null: ask a libuv handle).
+ */
+export function parseSockaddr(storage: Buffer): SockAddress | null {
+  const family = storage.readUInt16LE(0);
+  if (family === AF_INET) return { address: `${storage[4]}.${storage[5]}.${storage[6]}.${storage[7]}`, port: storage.readUInt16BE(2) };
   if (family === AF_INET6) {
-    const linkLocal = STORAGE[8] === 0xfe && ((STORAGE[9] as number) & 0xc0) === 0x80;
-    if (linkLocal && STORAGE.readUInt32LE(24) !== 0) return null;
-    return { address: formatIpv6(STORAGE, 8), port: STORAGE.readUInt16BE(2) };
+    const linkLocal = storage[8] === 0xfe && ((storage[9] as number) & 0xc0) === 0x80;
+    if (linkLocal && storage.readUInt32LE(24) !== 0) return null;
+    return { address: formatIpv6(storage, 8), port: storage.readUInt16BE(2) };
   }
   if (family === AF_UNIX) return {};
   return null;
+}
+
+/** An IPv4 address held as a 32-bit number (network order read big-endian), as dotted quads. */
+export function formatIpv4(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
 /** The 16 bytes at `at` as inet_ntop writes them. */

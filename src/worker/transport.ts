@@ -15,10 +15,11 @@
  * about it only under --pending-deprecation, once per worker.
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { koffi } from '../util/libc';
-import { socketAddress } from './sockaddr';
+import { AF_INET, formatIpv4, parseSockaddr, socketAddress } from './sockaddr';
 
 /** What a transport tells its connection. */
 export interface TransportEvents {
@@ -128,6 +129,64 @@ const EINTR = 4;
 type LibcRead = (fd: number, buf: Buffer, count: number) => number;
 let libcRead: LibcRead | null | undefined;
 
+type LibcWrite = (fd: number, buf: Buffer, count: number) => number;
+type LibcClose = (fd: number) => number;
+let directCalls: { write: LibcWrite; close: LibcClose } | null | undefined;
+
+/** write(2) and close(2) through koffi; null when koffi cannot load libc (then fs.writeSync/closeSync). */
+function libcCalls(): typeof directCalls {
+  if (directCalls !== undefined) return directCalls;
+  try {
+    const lib = koffi.load('libc.so.6');
+    directCalls = { write: lib.func('long write(int, const void*, size_t)') as LibcWrite, close: lib.func('int close(int)') as LibcClose };
+  } catch {
+    directCalls = null;
+  }
+  return directCalls;
+}
+
+/** errno -> 'EPIPE', as Node's fs errors name them. */
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) => [no, name]));
+
+/**
+ * One write(2) on a non-blocking socket: the bytes taken (0 on EAGAIN), or
+ * the error's name ('EPIPE', 'ECONNRESET'). Through koffi rather than
+ * fs.writeSync: 0.3 against 0.44 µs of CPU per call measured here, and no
+ * Error built for EAGAIN.
+ */
+function writeDirect(fd: number, data: Buffer): number | string {
+  const calls = libcCalls();
+  if (calls === null || calls === undefined) {
+    try {
+      return writeSync(fd, data);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'EAGAIN' ? 0 : (code ?? 'EIO');
+    }
+  }
+  for (;;) {
+    const n = calls.write(fd, data, data.length);
+    if (n >= 0) return n;
+    const errno = koffi.errno();
+    if (errno === EINTR) continue;
+    return errno === EAGAIN ? 0 : (ERRNO_NAMES.get(errno) ?? 'EIO');
+  }
+}
+
+/** close(2), errors ignored: the descriptor is released all the same (EIO, EINTR on Linux). */
+function closeDirect(fd: number): void {
+  const calls = libcCalls();
+  if (calls !== null && calls !== undefined) {
+    calls.close(fd);
+    return;
+  }
+  try {
+    closeSync(fd);
+  } catch {
+    // as above
+  }
+}
+
 /**
  * One read(2) into `eagerBuffer`: the byte count, 0 at EOF, EAGAIN_RESULT
  * when nothing is there yet, -1 on an error. Through koffi rather than
@@ -189,13 +248,26 @@ interface ListeningHandle {
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 
-type Accept4 = (fd: number, addr: null, len: null, flags: number) => number;
-let accept4Fn: Accept4 | null | undefined;
+type Accept4 = (fd: number, addr: Buffer, len: Buffer, flags: number) => number;
+type TakeOne = (listenFd: number) => number;
+let accept4Fn: TakeOne | null | undefined;
+/** Where accept4(2) writes the peer's address (sizeof(struct sockaddr_storage)), read at once by `fromDescriptor`. */
+const ACCEPTED_ADDR = Buffer.alloc(128);
+const ACCEPTED_LEN = Buffer.alloc(4);
 
-function accept4(): Accept4 | null {
+/**
+ * accept4(2) on a listening descriptor, never waiting: the new descriptor or
+ * -1 (EAGAIN). The peer's address lands in ACCEPTED_ADDR, which spares a
+ * getpeername(2) per connection (uWSGI reads accept's own address too).
+ */
+function accept4(): TakeOne | null {
   if (accept4Fn !== undefined) return accept4Fn;
   try {
-    accept4Fn = koffi.load('libc.so.6').func('int accept4(int, void*, void*, int)') as Accept4;
+    const call = koffi.load('libc.so.6').func('int accept4(int, void*, void*, int)') as Accept4;
+    accept4Fn = (listenFd) => {
+      ACCEPTED_LEN.writeUInt32LE(ACCEPTED_ADDR.length, 0);
+      return call(listenFd, ACCEPTED_ADDR, ACCEPTED_LEN, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    };
   } catch {
     accept4Fn = null;
   }
@@ -260,7 +332,7 @@ export function acceptRawHandles(
   const HandleClass = listening.constructor;
   const acceptOne = (): boolean => {
     if (take === null) return false;
-    const fd = take(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const fd = take(listening.fd);
     if (fd < 0) return false; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
     onAccepted(RawTransport.fromDescriptor(fd, HandleClass, port));
     return true;
@@ -375,7 +447,7 @@ export function acceptQueued(server: Server, onAccepted: (transport: RawTranspor
   const HandleClass = listening.constructor;
   let taken = 0;
   for (;;) {
-    const fd = accept(listening.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const fd = accept(listening.fd);
     if (fd < 0) return taken; // EAGAIN: the queue is empty
     taken++;
     onAccepted(RawTransport.fromDescriptor(fd, HandleClass, name.port ?? 0));
@@ -412,6 +484,9 @@ export class RawTransport implements Transport {
   private queued = 0;
   private closeAfterQueue = false;
   private peer: AddressOut | undefined;
+  /** The peer's IPv4 address from accept4(2), formatted only when asked (-1: none known). */
+  private peerIpv4 = -1;
+  private peerIpv4Port = 0;
   private local: AddressOut | undefined;
   private readonly listenerPort: number;
 
@@ -431,7 +506,26 @@ export class RawTransport implements Transport {
 
   /** A descriptor from our own accept4 (non-blocking); its handle is made by `makeHandle` when first needed. */
   static fromDescriptor(fd: number, makeHandle: HandleFactory, localPort: number): RawTransport {
-    return new RawTransport(fd, localPort, makeHandle);
+    const t = new RawTransport(fd, localPort, makeHandle);
+    t.takeAcceptedPeer();
+    return t;
+  }
+
+  /** The address accept4(2) just wrote: IPv4 kept as numbers, anything else formatted now (or asked later). */
+  private takeAcceptedPeer(): void {
+    if (ACCEPTED_LEN.readUInt32LE(0) < 2) return; // nothing written: getpeername when asked
+    if (ACCEPTED_ADDR.readUInt16LE(0) === AF_INET) {
+      this.peerIpv4 = ACCEPTED_ADDR.readUInt32BE(4);
+      this.peerIpv4Port = ACCEPTED_ADDR.readUInt16BE(2);
+      return;
+    }
+    this.peer = parseSockaddr(ACCEPTED_ADDR) ?? undefined;
+  }
+
+  private peerAddress(): AddressOut {
+    if (this.peer !== undefined) return this.peer;
+    if (this.peerIpv4 >= 0) return (this.peer = { address: formatIpv4(this.peerIpv4), port: this.peerIpv4Port });
+    return (this.peer = this.address('getpeername'));
   }
 
   /** The libuv handle, made now if there is none yet; null when that failed (the transport is then destroyed). */
@@ -462,11 +556,12 @@ export class RawTransport implements Transport {
   }
 
   get remoteAddress(): string {
-    return (this.peer ??= this.address('getpeername')).address ?? '';
+    return this.peerAddress().address ?? '';
   }
 
   get remotePort(): number {
-    return (this.peer ??= this.address('getpeername')).port ?? 0;
+    if (this.peerIpv4 >= 0) return this.peerIpv4Port;
+    return this.peerAddress().port ?? 0;
   }
 
   get localAddress(): string {
@@ -522,15 +617,13 @@ export class RawTransport implements Transport {
     if (this.state !== 'open') return false;
     let written = 0;
     if (this.queued === 0) {
-      try {
-        written = writeSync(this.fd, data);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
-          this.fail((err as NodeJS.ErrnoException).code); // EPIPE/ECONNRESET: the client is gone
-          return false;
-        }
+      const n = writeDirect(this.fd, data);
+      if (typeof n === 'string') {
+        this.fail(n); // EPIPE/ECONNRESET: the client is gone
+        return false;
       }
-      if (written === data.length) return true;
+      if (n === data.length) return true;
+      written = n;
     }
     return this.enqueue(written === 0 ? data : data.subarray(written));
   }
@@ -650,11 +743,7 @@ export class RawTransport implements Transport {
     }
     // No handle: close(2) now, as uv_close does, and tell the connection
     // later, as libuv's close callback would (never from inside its own call).
-    try {
-      closeSync(this.fd);
-    } catch {
-      // EIO and the like: the descriptor is released all the same
-    }
+    closeDirect(this.fd);
     closeLater(this);
   }
 

@@ -32,6 +32,18 @@ export function serveUwsgiConnection(transport: Transport, host: ConnectionHost,
   return conn;
 }
 
+let limitsFor: UwsgiAdapterOptions | null = null;
+let limits: ConstructorParameters<typeof UwsgiParser>[1] | null = null;
+
+/** The parser's limits for `opts`, made once per listener's options (not per connection: nginx opens one per request). */
+function parserLimits(opts: UwsgiAdapterOptions): ConstructorParameters<typeof UwsgiParser>[1] {
+  if (limitsFor !== opts || limits === null) {
+    limits = { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes };
+    limitsFor = opts;
+  }
+  return limits;
+}
+
 /** A uwsgi connection's session: one packet (and its body) per connection, as nginx's uwsgi_pass sends it. */
 class UwsgiSession extends RequestSession implements UwsgiParserHandlers, ConnectionReader {
   protected readonly errorProtocol = 'HTTP/1.0';
@@ -43,7 +55,7 @@ class UwsgiSession extends RequestSession implements UwsgiParserHandlers, Connec
     super(conn, opts.spool.budget);
     this.host = host;
     this.opts = opts;
-    this.parser = new UwsgiParser(this, { bufferSize: opts.bufferSize, maxVars: uwsgiVarSlots(opts.maxVars), maxBodyBytes: opts.maxBodyBytes });
+    this.parser = new UwsgiParser(this, parserLimits(opts));
   }
 
   // ------------------------------------------------------------ UwsgiParserHandlers

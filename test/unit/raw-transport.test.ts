@@ -216,3 +216,17 @@ test('a unix socket peer has no address, as Node reports it', async () => {
   l.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("the peer's address is the one accept4 wrote: known after the connection closed, without getpeername", async () => {
+  const l = quietListener('tcp4');
+  const client = await connected(l.port, '127.0.0.1');
+  const tr = await takeOne(l);
+  const events = recorder();
+  tr.start(events);
+  tr.destroy(); // getpeername on a closed descriptor could not tell it any more
+  await events.closedAt;
+  assert.equal(tr.remoteAddress, '127.0.0.1');
+  assert.equal(tr.remotePort, client.localPort);
+  client.destroy();
+  l.close();
+});
