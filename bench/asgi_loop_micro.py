@@ -35,22 +35,7 @@ import _nuwsgi_asgi as _a  # noqa: E402
 _a.asyncio = asyncio  # start() imports it
 
 
-def enc(o):
-    """marshal's bytes as src/worker/python/marshal.ts writes them (no refs, short ASCII strings)."""
-    if o is None:
-        return b"N"
-    if isinstance(o, int):
-        return b"i" + struct.pack("<i", o)
-    if isinstance(o, str):
-        b = o.encode("latin-1")
-        return b"z" + bytes([len(b)]) + b
-    if isinstance(o, bytes):
-        return b"s" + struct.pack("<I", len(o)) + o
-    if isinstance(o, tuple):
-        return b")" + bytes([len(o)]) + b"".join(enc(x) for x in o)
-    if isinstance(o, list):
-        return b"[" + struct.pack("<I", len(o)) + b"".join(enc(x) for x in o)
-    raise TypeError(o)
+from marshal_wire import enc  # noqa: E402
 
 
 module, _, attr = os.environ.get("APP", "asgi_hello:app").partition(":")

@@ -18,23 +18,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(HERE, "python"))
 
 
-def enc(o):
-    if o is None:
-        return b"N"
-    if isinstance(o, int):
-        return b"i" + struct.pack("<i", o)
-    if isinstance(o, str):
-        b = o.encode("latin-1")
-        return b"z" + bytes([len(b)]) + b
-    if isinstance(o, bytes):
-        return b"s" + struct.pack("<I", len(o)) + o
-    if isinstance(o, tuple):
-        return b")" + bytes([len(o)]) + b"".join(enc(x) for x in o)
-    if isinstance(o, list):
-        return b"[" + struct.pack("<I", len(o)) + b"".join(enc(x) for x in o)
-    if isinstance(o, dict):
-        return b"{" + b"".join(enc(k) + enc(v) for k, v in o.items()) + b"0"
-    raise TypeError(o)
+from marshal_wire import enc  # noqa: E402
 
 
 def load(path, name):
