@@ -7,8 +7,8 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SocketReader, openSocket, parseResponse, request, type HttpResponse } from '../helpers/http';
-import { startNuwsgi, repoRoot } from '../helpers/server';
-import { nginxSkipReason, startNginx } from '../helpers/nginx';
+import { startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
+import { nginxSkipReason, startNginx, type NginxInstance } from '../helpers/nginx';
 import { descendants } from '../helpers/procs';
 import { eventually, until } from '../helpers/load';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
@@ -28,6 +28,31 @@ async function readOne(reader: SocketReader, timeoutMs = 10_000): Promise<HttpRe
   const r = await reader.waitFor((buf, ended) => parseResponse(buf, ended), timeoutMs);
   reader.consume(r.consumed);
   return r.response;
+}
+
+/** The app behind Debian's nginx (uwsgi_pass unix:, request buffering off), and a client connection to nginx. */
+async function behindNginx(extra: string[]): Promise<{
+  server: ServerProcess;
+  nginx: NginxInstance;
+  client: net.Socket;
+  reader: SocketReader;
+  stop: () => Promise<void>;
+}> {
+  const dir = makeTempDir('nuwsgi-asgi-bodies-');
+  const sock = join(dir, 'app.sock');
+  const server = await startNuwsgi(['--socket', sock, ...app, ...extra]);
+  const nginx = await startNginx({
+    clientMaxBodySize: '256m',
+    servers: [{ locations: [{ path: '/', uwsgiPass: `unix:${sock}`, extra: ['uwsgi_request_buffering off;'] }] }],
+  });
+  const client = await openSocket(nginx.port);
+  const stop = async (): Promise<void> => {
+    client.destroy();
+    await nginx.stop();
+    await server.stop();
+    removeTempDir(dir);
+  };
+  return { server, nginx, client, reader: new SocketReader(client), stop };
 }
 
 /** A probe for until(): true once `value()` has not changed for `polls` polls in a row (20: half a second). */
@@ -54,15 +79,7 @@ function rssMiB(pid: number): number {
 
 describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason() ?? false }, () => {
   test('behind nginx with uwsgi_request_buffering off: the app reads a 100 MB upload as it arrives, memory stays flat', async () => {
-    const dir = makeTempDir('nuwsgi-asgi-bodies-');
-    const sock = join(dir, 'app.sock');
-    const server = await startNuwsgi(['--socket', sock, ...app, '--socket-timeout', '30']);
-    const nginx = await startNginx({
-      clientMaxBodySize: '256m',
-      servers: [{ locations: [{ path: '/', uwsgiPass: `unix:${sock}`, extra: ['uwsgi_request_buffering off;'] }] }],
-    });
-    const client = await openSocket(nginx.port);
-    const reader = new SocketReader(client);
+    const { server, nginx, client, reader, stop } = await behindNginx(['--socket-timeout', '30']);
     try {
       const size = 100 * 1024 * 1024;
       const piece = Buffer.alloc(1 << 20, 'n');
@@ -84,23 +101,12 @@ describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason()
       assert.ok(out.rss_growth_kib < 50 * 1024, `the worker grew by ${out.rss_growth_kib} KiB for a ${size}-byte body`);
       process.stderr.write(`# uwsgi streamed upload: ${out.messages} messages, worker peak RSS +${out.rss_growth_kib} KiB\n`);
     } finally {
-      client.destroy();
-      await nginx.stop();
-      await server.stop();
-      removeTempDir(dir);
+      await stop();
     }
   });
 
   test('an app that waits before reading: Node stops reading nginx (backpressure), every byte arrives', async () => {
-    const dir = makeTempDir('nuwsgi-asgi-bodies-');
-    const sock = join(dir, 'app.sock');
-    const server = await startNuwsgi(['--socket', sock, ...app]);
-    const nginx = await startNginx({
-      clientMaxBodySize: '256m',
-      servers: [{ locations: [{ path: '/', uwsgiPass: `unix:${sock}`, extra: ['uwsgi_request_buffering off;'] }] }],
-    });
-    const client = await openSocket(nginx.port);
-    const reader = new SocketReader(client);
+    const { server, nginx, client, reader, stop } = await behindNginx([]);
     try {
       const size = 40 * 1024 * 1024;
       const worker = descendants(server.pid)[0] ?? server.pid;
@@ -121,10 +127,7 @@ describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason()
       const out = json(await readOne(reader, 60_000)) as { bytes: number };
       assert.equal(out.bytes, size);
     } finally {
-      client.destroy();
-      await nginx.stop();
-      await server.stop();
-      removeTempDir(dir);
+      await stop();
     }
   });
 });
