@@ -167,6 +167,18 @@ function writeAsync(sock: Socket, data: Buffer): Promise<void> {
   });
 }
 
+/** Writes bytes (a string as latin1) and resolves once the socket has taken them. */
+export function writeTo(sock: Socket, data: Bytes): Promise<void> {
+  return writeAsync(sock, toBuffer(data));
+}
+
+/** The next whole response a reader holds (or gets before `timeoutMs`), consumed from it. */
+export async function readNextResponse(reader: SocketReader, timeoutMs = 10_000): Promise<HttpResponse> {
+  const r = await reader.waitFor((buf, ended) => parseResponse(buf, ended), timeoutMs);
+  reader.consume(r.consumed);
+  return r.response;
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

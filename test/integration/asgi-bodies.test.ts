@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SocketReader, openSocket, parseResponse, request, type HttpResponse } from '../helpers/http';
+import { SocketReader, openSocket, request, type HttpResponse, writeTo, readNextResponse } from '../helpers/http';
 import { startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
 import { nginxSkipReason, startNginx, type NginxInstance } from '../helpers/nginx';
 import { descendants } from '../helpers/procs';
@@ -20,15 +20,6 @@ function json(res: HttpResponse): Record<string, unknown> {
   return JSON.parse(res.body.toString()) as Record<string, unknown>;
 }
 
-function write(sock: net.Socket, data: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => sock.write(data, (err) => (err ? reject(err) : resolve())));
-}
-
-async function readOne(reader: SocketReader, timeoutMs = 10_000): Promise<HttpResponse> {
-  const r = await reader.waitFor((buf, ended) => parseResponse(buf, ended), timeoutMs);
-  reader.consume(r.consumed);
-  return r.response;
-}
 
 /** The app behind Debian's nginx (uwsgi_pass unix:, request buffering off), and a client connection to nginx. */
 async function behindNginx(extra: string[]): Promise<{
@@ -83,16 +74,16 @@ describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason()
     try {
       const size = 100 * 1024 * 1024;
       const piece = Buffer.alloc(1 << 20, 'n');
-      await write(client, `POST /upload?a HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
-      for (let i = 0; i < 10; i++) await write(client, piece);
+      await writeTo(client, `POST /upload?a HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+      for (let i = 0; i < 10; i++) await writeTo(client, piece);
       // The upload is held at 10 MB: the app must already have several pieces of it.
       const midway = await eventually(async () => {
         const seen = json(await request(nginx.port, { path: '/progress?a' })) as { messages: number; bytes: number };
         return seen.messages >= 3 ? seen : undefined;
       }, 'the app to see pieces of the body before the upload ended', 20_000, server);
       assert.ok(midway.bytes < size, `${midway.bytes} bytes read while ${size} are being sent`);
-      for (let i = 10; i < size / piece.length; i++) await write(client, piece);
-      const out = json(await readOne(reader, 60_000)) as { bytes: number; messages: number; last: string; rss_growth_kib: number };
+      for (let i = 10; i < size / piece.length; i++) await writeTo(client, piece);
+      const out = json(await readNextResponse(reader, 60_000)) as { bytes: number; messages: number; last: string; rss_growth_kib: number };
       assert.equal(out.bytes, size);
       assert.equal(out.last, 'http.request');
       assert.ok(out.messages > 100, `${out.messages} http.request messages`);
@@ -110,11 +101,11 @@ describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason()
     try {
       const size = 40 * 1024 * 1024;
       const worker = descendants(server.pid)[0] ?? server.pid;
-      await write(client, `POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+      await writeTo(client, `POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
       const piece = Buffer.alloc(1 << 20, 'h');
       let sent = 0;
       const sending = (async (): Promise<void> => {
-        for (; sent < size; sent += piece.length) await write(client, piece);
+        for (; sent < size; sent += piece.length) await writeTo(client, piece);
       })();
       await eventually(async () => ((json(await request(nginx.port, { path: '/held' })) as { waiting: number }).waiting === 1 ? true : undefined), 'the request to reach the app', 20_000, server);
       const before = rssMiB(worker);
@@ -124,7 +115,7 @@ describe('ASGI streamed bodies on the uwsgi protocol', { skip: nginxSkipReason()
       assert.ok(rssMiB(worker) - before < 20, 'the worker does not buffer what nginx sends');
       await request(nginx.port, { path: '/release' });
       await sending;
-      const out = json(await readOne(reader, 60_000)) as { bytes: number };
+      const out = json(await readNextResponse(reader, 60_000)) as { bytes: number };
       assert.equal(out.bytes, size);
     } finally {
       await stop();
@@ -150,11 +141,11 @@ describe('streamed bodies in --body-buffer-budget', () => {
         const s = await openSocket(port);
         s.on('error', () => undefined);
         clients.push(s);
-        const reply = readOne(new SocketReader(s), 120_000);
+        const reply = readNextResponse(new SocketReader(s), 120_000);
         reply.catch(() => undefined); // awaited below; a failed test must not leave an unhandled rejection
         replies.push(reply);
         // The head alone first, as browsers and curl send a large upload: the body then streams.
-        await write(s, `POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+        await writeTo(s, `POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
         s.write(first);
       }
       await eventually(async () => ((json(await request(port, { path: '/held' })) as { waiting: number }).waiting === count ? true : undefined), 'every upload to reach its app', 30_000);
@@ -163,7 +154,7 @@ describe('streamed bodies in --body-buffer-budget', () => {
       const taken = bytesRead(worker) - readBefore;
       await request(port, { path: '/release' });
       const rest = Buffer.alloc(size - first.length, 'c');
-      await Promise.all(clients.map((s) => write(s, rest)));
+      await Promise.all(clients.map((s) => writeTo(s, rest)));
       for (const reply of replies) assert.equal((json(await reply) as { bytes: number }).bytes, size);
       return taken;
     } finally {
@@ -211,18 +202,18 @@ describe('http.response.early_hint', () => {
       const client = await openSocket(port);
       const reader = new SocketReader(client);
       try {
-        await write(client, 'GET /hints HTTP/1.1\r\nHost: x\r\n\r\n');
-        const hint = await readOne(reader);
+        await writeTo(client, 'GET /hints HTTP/1.1\r\nHost: x\r\n\r\n');
+        const hint = await readNextResponse(reader);
         assert.equal(hint.status, 103);
         assert.equal(hint.reason, 'Early Hints');
         assert.deepEqual(hint.rawHeaders, [['Link', '</style.css>; rel=preload; as=style'], ['Link', '</app.js>; rel=preload; as=script']]);
         assert.equal(hint.body.length, 0);
-        const final = await readOne(reader);
+        const final = await readNextResponse(reader);
         assert.equal(final.status, 200);
         assert.deepEqual(JSON.parse(final.body.toString()), ['http.response.early_hint', 'http.response.pathsend']);
         // The connection is still good for the next request.
-        await write(client, 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
-        assert.equal((await readOne(reader)).status, 200);
+        await writeTo(client, 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
+        assert.equal((await readNextResponse(reader)).status, 200);
       } finally {
         client.destroy();
       }

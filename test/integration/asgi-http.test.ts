@@ -4,10 +4,9 @@
 // mistakes, and the body limits that still apply to streamed bodies.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpConnection, SocketReader, openSocket, parseResponse, request, type HttpResponse } from '../helpers/http';
+import { HttpConnection, SocketReader, openSocket, request, type HttpResponse, writeTo, readNextResponse } from '../helpers/http';
 import { startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
 import { skipReason } from '../helpers/system';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
@@ -29,15 +28,6 @@ function json(res: HttpResponse): unknown {
   return JSON.parse(res.body.toString());
 }
 
-function write(sock: net.Socket, data: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => sock.write(data, (err) => (err ? reject(err) : resolve())));
-}
-
-async function readOne(reader: SocketReader, timeoutMs = 10_000): Promise<HttpResponse> {
-  const r = await reader.waitFor((buf, ended) => parseResponse(buf, ended), timeoutMs);
-  reader.consume(r.consumed);
-  return r.response;
-}
 
 async function events(port: number): Promise<string[][]> {
   return json(await request(port, { path: '/events' })) as string[][];
@@ -58,8 +48,8 @@ describe('ASGI request bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, `POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(1000)}`);
-        const res = await readOne(reader);
+        await writeTo(sock, `POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(1000)}`);
+        const res = await readNextResponse(reader);
         assert.deepEqual(json(res), { type: 'http.request', length: 1000, more_body: true });
         // It ended before its body: the rest is not read as a next request, the connection closes.
         assert.equal(res.headers.connection, 'close');
@@ -75,10 +65,10 @@ describe('ASGI request bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, `POST /count?1000 HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+        await writeTo(sock, `POST /count?1000 HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
         const piece = Buffer.alloc(1 << 20, 'u');
-        for (let sent = 0; sent < size; sent += piece.length) await write(sock, piece);
-        const out = json(await readOne(reader, 60_000)) as { bytes: number; messages: number; rss_growth_kib: number };
+        for (let sent = 0; sent < size; sent += piece.length) await writeTo(sock, piece);
+        const out = json(await readNextResponse(reader, 60_000)) as { bytes: number; messages: number; rss_growth_kib: number };
         assert.equal(out.bytes, size);
         assert.ok(out.messages > 100, `${out.messages} http.request messages`);
         assert.ok(out.rss_growth_kib < 100 * 1024, `the worker grew by ${out.rss_growth_kib} KiB for a ${size}-byte body`);
@@ -94,13 +84,13 @@ describe('ASGI request bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, `GET /count?1000 HTTP/1.1\r\nHost: x\r\n\r\nPOST /count?1000 HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+        await writeTo(sock, `GET /count?1000 HTTP/1.1\r\nHost: x\r\n\r\nPOST /count?1000 HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
         const piece = Buffer.alloc(1 << 20, 'q');
         const sending = (async (): Promise<void> => {
-          for (let sent = 0; sent < size; sent += piece.length) await write(sock, piece);
+          for (let sent = 0; sent < size; sent += piece.length) await writeTo(sock, piece);
         })();
-        assert.equal((json(await readOne(reader, 60_000)) as { bytes: number }).bytes, 0);
-        const second = json(await readOne(reader, 60_000)) as { bytes: number; rss_growth_kib: number };
+        assert.equal((json(await readNextResponse(reader, 60_000)) as { bytes: number }).bytes, 0);
+        const second = json(await readNextResponse(reader, 60_000)) as { bytes: number; rss_growth_kib: number };
         await sending;
         assert.equal(second.bytes, size);
         assert.ok(second.rss_growth_kib < 60 * 1024, `the worker grew by ${second.rss_growth_kib} KiB while the app slept`);
@@ -115,8 +105,8 @@ describe('ASGI request bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, 'POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
-        assert.deepEqual(json(await readOne(reader)), { type: 'http.request', length: 5, more_body: true });
+        await writeTo(sock, 'POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+        assert.deepEqual(json(await readNextResponse(reader)), { type: 'http.request', length: 5, more_body: true });
       } finally {
         sock.destroy();
       }
@@ -131,17 +121,17 @@ describe('ASGI request bodies', () => {
       const reader = new SocketReader(sock);
       try {
         const sentAt = Date.now();
-        await write(sock, 'POST /late-read HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
-        const interim = await readOne(reader);
+        await writeTo(sock, 'POST /late-read HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+        const interim = await readNextResponse(reader);
         assert.equal(interim.status, 100);
         assert.ok(Date.now() - sentAt >= 250, 'the app sleeps 300 ms before receive(): 100 Continue waits for it');
-        await write(sock, 'hello');
-        const res = await readOne(reader);
+        await writeTo(sock, 'hello');
+        const res = await readNextResponse(reader);
         assert.equal(res.status, 200);
         assert.equal(res.body.toString(), 'hello');
         // Keep-alive goes on: the body was read whole.
-        await write(sock, 'POST /no-read HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
-        const direct = await readOne(reader);
+        await writeTo(sock, 'POST /no-read HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+        const direct = await readNextResponse(reader);
         assert.equal(direct.status, 200, 'no 100 Continue for an app that never reads');
         assert.equal(direct.body.toString(), 'did not read');
         assert.equal(direct.headers.connection, 'close');
@@ -158,9 +148,9 @@ describe('ASGI request bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, 'POST /w/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
-        await write(sock, '2\r\nde\r\n0\r\n\r\n');
-        assert.equal((await readOne(reader)).body.toString(), '5 5');
+        await writeTo(sock, 'POST /w/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+        await writeTo(sock, '2\r\nde\r\n0\r\n\r\n');
+        assert.equal((await readNextResponse(reader)).body.toString(), '5 5');
       } finally {
         sock.destroy();
       }
@@ -172,13 +162,13 @@ describe('ASGI http.disconnect', () => {
   test('after the body when the client closes, mid-body when it leaves, and at once after the response ended', async () => {
     await withServer(app, async (server, port) => {
       const waiting = await openSocket(port);
-      await write(waiting, 'POST /wait-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+      await writeTo(waiting, 'POST /wait-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
       await waitForEvent(port, ['after-body', 'waiting']);
       waiting.destroy();
       await waitForEvent(port, ['after-body', 'http.disconnect']);
 
       const midBody = await openSocket(port);
-      await write(midBody, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'m'.repeat(1000)}`);
+      await writeTo(midBody, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'m'.repeat(1000)}`);
       await waitForEvent(port, ['mid-body', 'started']);
       midBody.destroy();
       await waitForEvent(port, ['mid-body', 'http.disconnect']);
@@ -215,7 +205,7 @@ describe('ASGI responses', () => {
           sock.on('error', reject);
           sock.on('close', () => (got >= size ? resolve() : reject(new Error(`closed after ${got} bytes`))));
         });
-        await write(sock, `GET /big?${size} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await writeTo(sock, `GET /big?${size} HTTP/1.1\r\nHost: x\r\n\r\n`);
         await done;
       } finally {
         sock.destroy();
@@ -293,11 +283,11 @@ describe('limits on streamed bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n${'c'.repeat(4096)}\r\n`);
+        await writeTo(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n${'c'.repeat(4096)}\r\n`);
         await waitForEvent(port, ['mid-body', 'started']);
         const big = Buffer.alloc(200_000, 'c');
-        await write(sock, Buffer.concat([Buffer.from(`${big.length.toString(16)}\r\n`), big, Buffer.from('\r\n')])).catch(() => undefined);
-        assert.equal((await readOne(reader)).status, 413);
+        await writeTo(sock, Buffer.concat([Buffer.from(`${big.length.toString(16)}\r\n`), big, Buffer.from('\r\n')])).catch(() => undefined);
+        assert.equal((await readNextResponse(reader)).status, 413);
       } finally {
         sock.destroy();
       }
@@ -310,7 +300,7 @@ describe('limits on streamed bodies', () => {
       const sock = await openSocket(port);
       const reader = new SocketReader(sock);
       try {
-        await write(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'t'.repeat(100)}`);
+        await writeTo(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'t'.repeat(100)}`);
         assert.equal(await reader.waitForEnd(15_000), true, 'the server closed the stalled connection');
       } finally {
         sock.destroy();
@@ -326,9 +316,9 @@ describe('limits on streamed bodies', () => {
       const reader = new SocketReader(sock);
       let timer: NodeJS.Timeout | undefined;
       try {
-        await write(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'d'.repeat(100)}`);
+        await writeTo(sock, `POST /disconnect-mid-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'d'.repeat(100)}`);
         timer = setInterval(() => sock.write('d', () => undefined), 100);
-        assert.equal((await readOne(reader, 15_000)).status, 408);
+        assert.equal((await readNextResponse(reader, 15_000)).status, 408);
       } finally {
         clearInterval(timer);
         sock.destroy();

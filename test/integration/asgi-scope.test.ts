@@ -7,7 +7,7 @@
 // nginx sends.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { parseResponse, rawRequest } from '../helpers/http';
@@ -16,6 +16,7 @@ import { nginxSkipReason, startNginx } from '../helpers/nginx';
 import { startNuwsgi, repoRoot } from '../helpers/server';
 import { skipReason } from '../helpers/system';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
+import { selfSignedCert } from '../helpers/tls';
 
 const fixtures = (): string => join(repoRoot(), 'test', 'fixtures', 'asgi');
 
@@ -135,10 +136,7 @@ describe('the ASGI HTTP scope on an HTTPS socket', () => {
   test('repeated headers arrive as separate pairs in order, scheme https, server the local address', async () => {
     const dir = makeTempDir();
     try {
-      const cert = join(dir, 'cert.pem');
-      const key = join(dir, 'key.pem');
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-      assert.equal(made.status, 0);
+      const { cert, key } = selfSignedCert(dir);
       const server = await startNuwsgi(['--https-socket', `127.0.0.1:0,${cert},${key}`, '--chdir', fixtures(), '--asgi', 'scope_echo:app', '--processes', '1'], { waitReady: false });
       try {
         await server.waitForLog(/ASGI app 0 .* ready/, 30_000);

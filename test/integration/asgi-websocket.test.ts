@@ -4,7 +4,7 @@
 // request as a plain request.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { startNuwsgi, repoRoot, type ServerProcess } from '../helpers/server';
@@ -12,6 +12,7 @@ import { skipReason } from '../helpers/system';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 import { nginxSkipReason, startNginx } from '../helpers/nginx';
 import { until } from '../helpers/load';
+import { selfSignedCert } from '../helpers/tls';
 
 const PYTHON = '/usr/bin/python3';
 const fixtures = (): string => join(repoRoot(), 'test', 'fixtures', 'asgi');
@@ -193,10 +194,7 @@ describe('ASGI WebSockets with python3-websockets as the client', { skip: wsSkip
   test('wss on an HTTPS socket', async () => {
     const dir = makeTempDir();
     try {
-      const cert = join(dir, 'cert.pem');
-      const key = join(dir, 'key.pem');
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-      assert.equal(made.status, 0);
+      const { cert, key } = selfSignedCert(dir);
       const server = await startNuwsgi(['--https-socket', `127.0.0.1:0,${cert},${key}`, '--python', PYTHON, '--chdir', fixtures(), ...RAW], { waitReady: false });
       try {
         await server.waitForLog(/ASGI app 0 .* ready/, 30_000);
