@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { koffi } from '../util/libc';
+import { fdCalls, type FdCalls } from '../util/fd-calls';
 import { NuwsgiError } from '../util/errors';
 import type { Exchange } from './exchange';
 import type { HandleResult, PythonBridge, PullResult } from './python/bridge';
@@ -60,7 +61,7 @@ export class ThreadedRunner extends RunnerBase {
   private readonly cores: Core[] = [];
   private readonly idle: Core[] = [];
   private readonly queue: Exchange[] = [];
-  private readonly write = libcWrite();
+  private readonly write = coreWrite();
 
   constructor(bridge: PythonBridge, cores: number, stackKiB: number, opts: RunnerOptions) {
     super(opts);
@@ -269,12 +270,11 @@ export class ThreadedRunner extends RunnerBase {
   }
 }
 
-type Write = (fd: number, buf: Buffer, length: number) => number;
-let writeFn: Write | undefined;
-
-function libcWrite(): Write {
-  writeFn ??= koffi.load('libc.so.6').func('intptr_t write(int fd, const void *buf, size_t count)') as Write;
-  return writeFn;
+/** write(2) for the cores' eventfds (fd-calls.ts); the threads need koffi anyway (eventfd, pipe2). */
+function coreWrite(): FdCalls['write'] {
+  const calls = fdCalls();
+  if (calls === null) throw new NuwsgiError('E_PYTHON_INIT', 'cannot load libc through koffi for the core threads');
+  return calls.write;
 }
 
 type EventFd = (initval: number, flags: number) => number;

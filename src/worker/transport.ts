@@ -19,6 +19,7 @@ import os from 'node:os';
 import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { koffi } from '../util/libc';
+import { fdCalls } from '../util/fd-calls';
 import { AF_INET, formatIpv4, parseSockaddr, socketAddress } from './sockaddr';
 
 /** What a transport tells its connection. */
@@ -126,25 +127,6 @@ const eagerBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 const EAGAIN_RESULT = -2;
 const EAGAIN = 11;
 const EINTR = 4;
-type LibcRead = (fd: number, buf: Buffer, count: number) => number;
-let libcRead: LibcRead | null | undefined;
-
-type LibcWrite = (fd: number, buf: Buffer, count: number) => number;
-type LibcClose = (fd: number) => number;
-let directCalls: { write: LibcWrite; close: LibcClose } | null | undefined;
-
-/** write(2) and close(2) through koffi; null when koffi cannot load libc (then fs.writeSync/closeSync). */
-function libcCalls(): typeof directCalls {
-  if (directCalls !== undefined) return directCalls;
-  try {
-    const lib = koffi.load('libc.so.6');
-    directCalls = { write: lib.func('long write(int, const void*, size_t)') as LibcWrite, close: lib.func('int close(int)') as LibcClose };
-  } catch {
-    directCalls = null;
-  }
-  return directCalls;
-}
-
 /** errno -> 'EPIPE', as Node's fs errors name them. */
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) => [no, name]));
 
@@ -155,8 +137,8 @@ const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) 
  * Error built for EAGAIN.
  */
 function writeDirect(fd: number, data: Buffer): number | string {
-  const calls = libcCalls();
-  if (calls === null || calls === undefined) {
+  const calls = fdCalls();
+  if (calls === null) {
     try {
       return writeSync(fd, data);
     } catch (err) {
@@ -175,8 +157,8 @@ function writeDirect(fd: number, data: Buffer): number | string {
 
 /** close(2), errors ignored: the descriptor is released all the same (EIO, EINTR on Linux). */
 function closeDirect(fd: number): void {
-  const calls = libcCalls();
-  if (calls !== null && calls !== undefined) {
+  const calls = fdCalls();
+  if (calls !== null) {
     calls.close(fd);
     return;
   }
@@ -195,16 +177,10 @@ function closeDirect(fd: number): void {
  * that connects before it writes (wrk, browsers) makes that common.
  */
 function eagerRead(fd: number): number {
-  if (libcRead === undefined) {
-    try {
-      libcRead = koffi.load('libc.so.6').func('long read(int, void*, size_t)') as LibcRead;
-    } catch {
-      libcRead = null;
-    }
-  }
-  if (libcRead === null) return eagerReadSync(fd);
+  const calls = fdCalls();
+  if (calls === null) return eagerReadSync(fd);
   for (;;) {
-    const n = libcRead(fd, eagerBuffer, eagerBuffer.length);
+    const n = calls.read(fd, eagerBuffer, eagerBuffer.length);
     if (n >= 0) return n;
     const errno = koffi.errno();
     if (errno === EINTR) continue;
