@@ -263,8 +263,7 @@ export class AsgiRunner extends RunnerBase {
         const pending = this.respond(ex, this.bridge.coreResult(slot.id));
         if (pending !== undefined) await pending;
       } catch (err) {
-        this.opts.log(`ASGI slot ${slot.id}: ${(err as Error).message}\n`);
-        ex.out.destroy();
+        this.responseFailed(slot, ex, err);
       }
     } finally {
       await taskOver; // the app's task may outlive its response (background tasks)
