@@ -20,10 +20,15 @@ const SO_REUSEPORT = 15;
 const IPPROTO_TCP = 6;
 const TCP_DEFER_ACCEPT = 9;
 
+/** setsockopt(2) of an int option. */
+function setInt(fd: number, level: number, name: number, value: number): boolean {
+  const buf = Buffer.alloc(4);
+  buf.writeInt32LE(value);
+  return sock().setsockopt(fd, level, name, buf, 4) === 0;
+}
+
 function setFlag(fd: number, name: number): boolean {
-  const one = Buffer.alloc(4);
-  one.writeInt32LE(1);
-  return sock().setsockopt(fd, SOL_SOCKET, name, one, 4) === 0;
+  return setInt(fd, SOL_SOCKET, name, 1);
 }
 
 /** A SOL_SOCKET boolean option's value (tests, and the start-up check). */
@@ -52,9 +57,7 @@ export function enableKeepAlive(fd: number, spec: string): void {
  * connections take that slower path. Not fatal when refused, as in uWSGI.
  */
 export function deferAccept(fd: number, seconds: number): boolean {
-  const value = Buffer.alloc(4);
-  value.writeInt32LE(seconds);
-  return sock().setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, value, 4) === 0;
+  return setInt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, seconds);
 }
 
 function sockaddr(ip: string, port: number): Buffer {
