@@ -77,6 +77,8 @@ FLAG_EARLY_HINTS = 8
 
 _COMMAND = struct.Struct("<BBH")
 _COMPLETE = struct.Struct("<IIIIqIIqqqq")  # _nuwsgi's _HEADER then its _DATA (no bytes returned): a complete answer's meta
+_BODY_LENGTH = struct.Struct("<I")  # _COMPLETE's body length field
+_BODY_LENGTH_AT = 12
 _EVENT = struct.Struct("<HBB")
 _BODY_CHUNK = 64 * 1024
 
@@ -413,19 +415,18 @@ class _Request(object):
     gone = None  # a future once receive() waits for http.disconnect
     over = False  # the response is over or the client left: receive() says http.disconnect
     hinting = None  # a future while Node writes an http.response.early_hint from the region
+    # Made a list only once used (a whole response in one message, the common case, never uses them).
+    outgoing = ()  # (chunk or _END, future or None) waiting for a pull
+    trailer_lines = ()  # http.response.trailers' framed lines until the last one
 
     def __init__(self, server, core, parts, body, app, flags):
         self.server = server
         self.core = core
         self.parts = parts
-        self.streaming = flags & FLAG_BODY_STREAM != 0
-        self.trailers_ok = flags & FLAG_TRAILERS != 0
-        self.hints_ok = flags & FLAG_EARLY_HINTS != 0
+        self.flags = flags  # FLAG_*: read where they matter (streamed body, trailers, early hints)
         self.app = _w._apps[app][1]
         self.scope = _scope(parts, server.states.get(app), flags)
-        self.trailer_lines = []
         self.body = body  # None, bytes, or the path of a spooled file
-        self.outgoing = []  # (chunk or _END, future or None) waiting for a pull
 
     def start(self):
         self.server.loop.create_task(self._run())
@@ -474,7 +475,7 @@ class _Request(object):
 
     async def receive(self):
         if not self.body_done:
-            if not self.streaming:
+            if not self.flags & FLAG_BODY_STREAM:
                 return self._next_body()
             if self.body is not None:  # what had arrived with the request comes first
                 body, self.body = self.body, None
@@ -588,10 +589,10 @@ class _Request(object):
                 return
             if body:
                 waiter = self.server.loop.create_future()
-                self.outgoing.append((body, waiter))
+                self._queue(body, waiter)
                 self._flush()
             if not more:
-                self.outgoing.append((_END, None))
+                self._queue(_END, None)
                 self.finished = True
                 self._flush()
             elif body:
@@ -601,7 +602,7 @@ class _Request(object):
             if self.response is not None:
                 raise AsgiError("http.response.start sent a second time")
             self.response = _Head.of(message.get("status"), message.get("headers") or ())
-            if self.trailers_ok:
+            if self.flags & FLAG_TRAILERS:
                 self.trailers = bool(message.get("trailers", False))
             return
         if kind == "http.response.pathsend":
@@ -637,7 +638,7 @@ class _Request(object):
 
     def _trailers(self, message):
         if self.trailers != "waiting":
-            if self.response is not None and not self.trailers_ok:
+            if self.response is not None and not self.flags & FLAG_TRAILERS:
                 return  # the client did not ask for trailers: they are dropped, as the spec allows
             raise AsgiError("http.response.trailers without trailers: True in http.response.start, or before the body's end")
         for item in message.get("headers") or ():
@@ -647,11 +648,13 @@ class _Request(object):
                 raise AsgiError("trailer %r is not a [name, value] pair" % (item,))
             if type(name) is not bytes or type(value) is not bytes or not _w._TOKEN.match(name.decode("latin-1")) or _w._BAD_VALUE.search(value.decode("latin-1")):
                 raise AsgiError("trailer %r: a bytes token name and a bytes value without control characters" % (item,))
+            if not self.trailer_lines:
+                self.trailer_lines = []
             self.trailer_lines.append(name + b": " + value + b"\r\n")
         if message.get("more_trailers", False):
             return
         self.trailers = False
-        self.outgoing.append((_END, b"".join(self.trailer_lines)))
+        self._queue(_END, b"".join(self.trailer_lines))
         self.finished = True
         self._flush()  # backpressure: until Node pulled it, i.e. the client drained the previous one
 
@@ -662,7 +665,7 @@ class _Request(object):
             if type(link) is not bytes or _w._BAD_VALUE.search(link.decode("latin-1")):
                 raise AsgiError("http.response.early_hint links must be bytes without control characters, not %r" % (link,))
             lines.append(b"Link: " + link + b"\r\n")
-        if not self.hints_ok or self.answered or len(lines) == 1:
+        if not self.flags & FLAG_EARLY_HINTS or self.answered or len(lines) == 1:
             return  # not advertised (HTTP/1.0, nginx), too late, or nothing to hint: dropped, as the spec allows
         data = b"".join(lines) + b"\r\n"
         if len(data) > self.core.capacity - 4:
@@ -687,15 +690,14 @@ class _Request(object):
         core = self.core
         response = self.response
         response.sent = True
-        head = response.head
+        prefix = response.prefix  # the meta (body length 0) and the head, packed once per head
         size = len(body)
-        if size <= _w._SMALL_BODY and size <= core.capacity - _w.HEADER_SIZE - len(head):
+        end = len(prefix) + size
+        if size <= _w._SMALL_BODY and end <= core.capacity:
             mem = core.mem
-            _COMPLETE.pack_into(
-                mem, 0, _w.KIND_COMPLETE, response.code, len(head), size, response.content_length, response.flags,
-                len(response.headers) + _w._ADDED_COUNT, 0, -1, 0, -1,
-            )
-            mem[_w.HEADER_SIZE : _w.HEADER_SIZE + len(head) + size] = head + body if size else head
+            mem[0:end] = prefix + body if size else prefix
+            if size:
+                _BODY_LENGTH.pack_into(mem, _BODY_LENGTH_AT, size)
             self.server.event(core.id, EV_ANSWER)
         else:  # _w._complete may mark the head FLAG_BODY_RETURNED: not a cached one shared by other requests
             response = self.response = response.copy()
@@ -709,6 +711,12 @@ class _Request(object):
         self.response.sent = True
         _w._write_meta(self.core, _w.KIND_STREAM, self.response, -1)
         self.server.answer(self.core.id, first)
+
+    def _queue(self, item, waiter):
+        """A chunk (or _END) for Node's next CMD_PULL."""
+        if not self.outgoing:
+            self.outgoing = []
+        self.outgoing.append((item, waiter))
 
     def _flush(self):
         if not self.pull_waiting or not self.outgoing:
@@ -754,7 +762,7 @@ class _Request(object):
 class _Head(object):
     """http.response.start, framed as _nuwsgi's responses are (status line, validated headers)."""
 
-    __slots__ = ("code", "head", "content_length", "flags", "headers", "sent", "status")
+    __slots__ = ("code", "head", "content_length", "flags", "headers", "sent", "status", "prefix")
 
     def __init__(self, status, headers):
         if type(status) is not int or not 100 <= status <= 999:
@@ -776,6 +784,11 @@ class _Head(object):
         self.headers = pairs
         self.status = status
         self.sent = False
+        # A whole response's region bytes but for its body and the body's length (_Request._complete).
+        self.prefix = _COMPLETE.pack(
+            _w.KIND_COMPLETE, self.code, len(self.head), 0, self.content_length, self.flags,
+            len(pairs) + _w._ADDED_COUNT, 0, -1, 0, -1,
+        ) + self.head
 
     @classmethod
     def of(cls, status, headers):
@@ -802,7 +815,7 @@ class _Head(object):
         """A head of this request's own (one it may change)."""
         head = _Head.__new__(_Head)
         head.code, head.head, head.content_length, head.flags = self.code, self.head, self.content_length, self.flags
-        head.headers, head.status, head.sent = self.headers, self.status, self.sent
+        head.headers, head.status, head.sent, head.prefix = self.headers, self.status, self.sent, self.prefix
         return head
 
 

@@ -1,10 +1,11 @@
 import net from 'node:net';
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { Exchange } from '../exchange';
 import type { PythonBridge, PullResult } from '../python/bridge';
 import { RunnerBase, type RunnerOptions } from '../runner';
 import { openRawPipe } from '../transport';
 import { makePipe } from '../threaded-runner';
+import { JobWriter, makeJobPipe } from './job-pipe';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
 import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, EventReader } from './protocol';
@@ -58,9 +59,8 @@ export class AsgiRunner extends RunnerBase {
   private readonly interfaces: string[];
   private stopped: (() => void) | null = null;
   private readonly ws: WsSettings;
-  /** Commands of this tick (encodeCommand's layout), written to the job pipe at once (one write, one wake-up of the loop). */
-  private commands = Buffer.allocUnsafe(4096);
-  private commandBytes = 0;
+  /** Commands of this tick, written to the job pipe at once (one write, one wake-up of the loop). */
+  private readonly jobs: JobWriter;
 
   constructor(bridge: PythonBridge, settings: AsgiSettings, interfaces: string[], opts: RunnerOptions) {
     super(opts);
@@ -71,9 +71,10 @@ export class AsgiRunner extends RunnerBase {
     bridge.growRegions(settings.concurrency);
     for (let id = settings.concurrency - 1; id >= 0; id--) this.idle.push(this.newSlot(id));
     this.slots = [...this.idle].reverse();
-    const [jobRead, jobWrite] = makePipe();
+    const [jobRead, jobWrite] = makeJobPipe();
     const [doneRead, doneWrite] = makePipe();
     this.jobFd = jobWrite;
+    this.jobs = new JobWriter(jobWrite);
     this.readEvents(doneRead);
     const failure = bridge.callAsgi(
       'start',
@@ -373,28 +374,12 @@ export class AsgiRunner extends RunnerBase {
     });
   }
 
-  /** Queue a command for the loop thread; written into one reused buffer (no Buffer per command). */
+  /** Queue a command for the loop thread (JobWriter: one write per turn of Node's loop). */
   private send(command: number, slot: number): void {
     const ex = this.slots[slot]?.ex;
     if (ex != null) ex.switches = (ex.switches ?? 0) + 1; // each command wakes the request's task: the log's switches
-    if (this.commandBytes === this.commands.length) {
-      const grown = Buffer.allocUnsafe(this.commands.length * 2);
-      this.commands.copy(grown, 0, 0, this.commandBytes);
-      this.commands = grown;
-    }
-    const at = this.commandBytes;
-    this.commands[at] = command;
-    this.commands[at + 1] = 0;
-    this.commands.writeUInt16LE(slot, at + 2);
-    this.commandBytes += 4;
-    if (at === 0) setImmediate(this.flushCommands);
+    this.jobs.push(command, slot);
   }
-
-  private readonly flushCommands = (): void => {
-    const length = this.commandBytes;
-    this.commandBytes = 0;
-    for (let offset = 0; offset < length; ) offset += writeSync(this.jobFd, this.commands, offset, length - offset);
-  };
 
   async pull(id: number): Promise<PullResult> {
     await this.command(this.slots[id] as Slot, ASGI_CMD.PULL);
@@ -420,6 +405,7 @@ export class AsgiRunner extends RunnerBase {
 
   /** Closing the job pipe ends the loop thread (tests; the worker simply exits). */
   close(): void {
+    this.jobs.stop();
     closeSync(this.jobFd);
   }
 }
