@@ -168,9 +168,12 @@ class _Server(object):
         self.flush_scheduled = False
         if not self.events:
             return
-        data, self.events = memoryview(bytes(self.events)), bytearray()
-        while data:
-            data = data[os.write(self.done_fd, data) :]
+        events, self.events = self.events, bytearray()
+        written = os.write(self.done_fd, events)  # all of it, nearly always (the pipe holds 16,384 events)
+        if written < len(events):
+            data = memoryview(events)[written:]
+            while data:
+                data = data[os.write(self.done_fd, data) :]
 
     def _on_jobs(self):
         try:
