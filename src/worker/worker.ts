@@ -406,10 +406,12 @@ export class Worker implements ConnectionHost, StaticHost {
   dispatch(ex: Exchange): void {
     // HTTP requests build their variables and learn the peer's address on first use; the request log needs both,
     // and a connection closed after its response no longer has an address: take them now.
-    if (this.requestLog?.active === true) void ex.vars;
+    // (uwsgi requests carry their vars in the packet: made only if something reads them.)
+    const http = ex.head !== undefined;
+    if (http && this.requestLog?.active === true) void ex.vars;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
     if (this.statics !== undefined && this.statics.tryServe(ex)) return;
-    void ex.vars; // for Python: built now, while the connection is open
+    if (http) void ex.vars; // for Python: built now, while the connection is open
     (this.runner as Runner).submit(ex);
   }
 
