@@ -127,6 +127,7 @@ const eagerBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 const EAGAIN_RESULT = -2;
 const EAGAIN = 11;
 const EINTR = 4;
+const ECONNABORTED = 103;
 /** errno -> 'EPIPE', as Node's fs errors name them. */
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) => [no, name]));
 
@@ -273,6 +274,8 @@ export interface RawListener {
   readonly paused: boolean;
   /** Take one already-queued connection now (accept4, never waits); false when none is queued. */
   acceptOne(): boolean;
+  /** The server is closing: stop watching for good (closes our duplicate of its descriptor, if any). */
+  close(): void;
 }
 
 /**
@@ -285,13 +288,17 @@ export interface RawListener {
  * `policy.more()` says a core is still free we take further queued
  * connections ourselves (accept4, never waiting); when `policy.full()`, the
  * listener pauses until the worker resumes it (docs/architecture.md,
- * "Dispatch and cores").
+ * "Dispatch and cores"). `ownWatch`: libuv does not accept at all, we do, on
+ * a readiness watch of our own (watchListener); for the inline runner, which
+ * pauses its listeners rarely (a poll handle's stop and start are an
+ * epoll_ctl each, libuv's stream watcher's lazier).
  */
 export function acceptRawHandles(
   server: Server,
   onAccepted: (transport: RawTransport) => void,
   onError: (errno: number) => void,
   policy: AcceptPolicy,
+  options: { ownWatch?: boolean } = {},
 ): RawListener | null {
   const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
   if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
@@ -309,30 +316,148 @@ export function acceptRawHandles(
   const acceptOne = (): boolean => {
     if (take === null) return false;
     const fd = take(listening.fd);
-    if (fd < 0) return false; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
+    if (fd < 0) return false; // EAGAIN: nothing queued (a real error is reported by the listener's watcher)
     onAccepted(RawTransport.fromDescriptor(fd, HandleClass, port));
     return true;
   };
-  const gate = pausableListener(listening);
-  const listener: RawListener = {
-    pause: (now?: boolean) => gate?.pause(now === true),
-    resume: () => gate?.resume(),
-    get paused() {
-      return gate?.paused ?? false;
-    },
-    acceptOne,
+  /** After the first connection of a wake-up: more while a core is free, then pause if none is. */
+  const acceptMore = (): void => {
+    while (policy.more()) if (!acceptOne()) break;
+    if (policy.full()) listener.pause();
+    policy.taken?.();
   };
+  let gate: ListenerGate | null = null;
+  if (take !== null && options.ownWatch === true) {
+    gate = watchListener(listening, () => {
+      const fd = take(listening.fd);
+      if (fd < 0) {
+        const errno = koffi.errno();
+        // EAGAIN: another worker took it; ECONNABORTED: the client left (libuv skips both too).
+        if (errno !== EAGAIN && errno !== ECONNABORTED && errno !== EINTR) onError(-errno);
+        return;
+      }
+      onAccepted(RawTransport.fromDescriptor(fd, HandleClass, port));
+      acceptMore();
+    });
+  }
+  // libuv's accepts (every one without our watch; none with it, unless a Node change restarts its watcher).
   listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
     if (err !== 0 || handle === undefined) {
       onError(err);
       return;
     }
     onAccepted(new RawTransport(handle, port));
-    while (policy.more()) if (!acceptOne()) break;
-    if (policy.full()) listener.pause();
-    policy.taken?.();
+    acceptMore();
+  };
+  gate ??= pausableListener(listening);
+  const watching = gate;
+  const listener: RawListener = {
+    pause: (now?: boolean) => watching?.pause(now === true),
+    resume: () => watching?.resume(),
+    get paused() {
+      return watching?.paused ?? false;
+    },
+    acceptOne,
+    close: () => watching?.close?.(),
   };
   return listener;
+}
+
+/** Starts and stops a listener's readiness watch (libuv's own, or ours). */
+interface ListenerGate {
+  pause(now: boolean): void;
+  resume(): void;
+  readonly paused: boolean;
+  /** Ours only: stop for good and close our descriptor (the server's close() closes libuv's). */
+  close?(): void;
+}
+
+type Fcntl = (fd: number, cmd: number, ...args: unknown[]) => number;
+let fcntlFn: Fcntl | null | undefined;
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A close-on-exec duplicate of `fd`, -1 when that fails. */
+function dupCloexec(fd: number): number {
+  if (fcntlFn === undefined) {
+    try {
+      fcntlFn = koffi.load('libc.so.6').func('int fcntl(int, int, ...)') as Fcntl;
+    } catch {
+      fcntlFn = null;
+    }
+  }
+  return fcntlFn === null ? -1 : fcntlFn(fd, F_DUPFD_CLOEXEC, 'int', 0);
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Watch a listening socket for readiness without libuv accepting: libuv
+ * accepts the first connection of each wake-up itself, and that connection
+ * got a handle (a C++ object and its JS wrapper, an `epoll_ctl(DEL)` failing
+ * with ENOENT when it closed, its close callback a loop turn later) where the
+ * ones we accept stay bare descriptors. Here a koffi poll handle (uv_poll_t)
+ * watches a duplicate of the socket's descriptor (libuv allows one watcher
+ * per descriptor), libuv's own watcher is stopped for good, and `onReady`
+ * accepts. null (and nothing changed) when any of that is unavailable.
+ *
+ * The poll callback is not one of Node's callback scopes: ticks and promise
+ * jobs queued in it would wait for the next one. An immediate (this turn's
+ * check phase, usually the runner's pump already) runs them.
+ */
+function watchListener(listening: ListeningHandle, onReady: () => void): ListenerGate | null {
+  const h = listening as unknown as { readStart?: () => number; readStop?: () => number };
+  const poll = (koffi as unknown as { node?: { poll?: typeof koffi.node.poll } }).node?.poll;
+  if (poll === undefined || typeof h.readStart !== 'function' || typeof h.readStop !== 'function') return null;
+  const fd = dupCloexec(listening.fd);
+  if (fd < 0) return null;
+  const ready = (): void => {
+    try {
+      onReady();
+    } catch (err) {
+      setImmediate(() => {
+        throw err; // an uncaught exception, as it would be from any other callback
+      });
+    }
+    setImmediate(noop);
+  };
+  let handle: ReturnType<typeof poll>;
+  try {
+    handle = poll(fd, { readable: true }, ready);
+  } catch {
+    fdCalls()?.close(fd);
+    return null;
+  }
+  // A listening stream's watcher stops with uv_read_stop() once uv_read_start() flagged it reading (pausableListener).
+  if (h.readStart() !== 0 || h.readStop() !== 0) {
+    handle.close();
+    fdCalls()?.close(fd);
+    return null;
+  }
+  leaveEpollNow(listening.fd); // libuv would leave it only on the socket's next event: one wake-up for nothing
+  let paused = false;
+  let closed = false;
+  return {
+    // uv_poll_stop() leaves the epoll set at once (uv__platform_invalidate_fd): `now` is always so.
+    pause() {
+      if (paused || closed) return;
+      paused = true;
+      handle.stop();
+    },
+    resume() {
+      if (!paused || closed) return;
+      paused = false;
+      handle.start({ readable: true }, ready);
+    },
+    get paused() {
+      return paused || closed;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      handle.close();
+      fdCalls()?.close(fd);
+    },
+  };
 }
 
 /**
@@ -343,7 +468,7 @@ export function acceptRawHandles(
  * inherited descriptor (every worker's) have. null when this one has not: it
  * then never pauses (the old behaviour).
  */
-function pausableListener(listening: ListeningHandle): { pause(now: boolean): void; resume(): void; readonly paused: boolean } | null {
+function pausableListener(listening: ListeningHandle): ListenerGate | null {
   const h = listening as unknown as { readStart?: () => number; readStop?: () => number };
   if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function' || h.readStart() !== 0) return null;
   let paused = false;

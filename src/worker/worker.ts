@@ -237,7 +237,8 @@ export class Worker implements ConnectionHost, StaticHost {
           // connection (its "EMFILE trick"); they wait in the queue instead.
           if (transport.fd >= this.fdCeiling) this.acceptBackoff.failed(-os.constants.errno.EMFILE, listener.name);
         };
-        const raw = acceptRawHandles(server, onAccepted, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy);
+        const ownWatch = this.runner instanceof InlineRunner;
+        const raw = acceptRawHandles(server, onAccepted, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy, { ownWatch });
         if (raw !== null) this.listeners.push(raw);
         this.rawListenerOf.push(raw);
         this.takeQueued.push(() => acceptAllQueued(server, onAccepted));
@@ -482,6 +483,7 @@ export class Worker implements ConnectionHost, StaticHost {
     if (taken > 0) this.logFn(`worker ${this.config.id} took ${taken} queued connection(s) before closing its sockets\n`);
     this.stopping = true;
     this.stopWatching();
+    for (const listener of this.listeners) listener.close();
     for (const server of this.servers) server.close();
     this.runner?.stopKeepingAlive();
     for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);
