@@ -257,6 +257,8 @@ export interface AcceptPolicy {
   more(): boolean;
   /** No core can start a request: stop watching the listener until resumed. */
   full(): boolean;
+  /** A connection woke the loop (before it is accepted). */
+  woke?(): void;
   /** After each batch of accepted connections (--thunder-lock lets the next idle worker watch). */
   taken?(): void;
 }
@@ -329,6 +331,7 @@ export function acceptRawHandles(
   let gate: ListenerGate | null = null;
   if (take !== null && options.ownWatch === true) {
     gate = watchListener(listening, () => {
+      policy.woke?.();
       const fd = take(listening.fd);
       if (fd < 0) {
         const errno = koffi.errno();
@@ -346,6 +349,7 @@ export function acceptRawHandles(
       onError(err);
       return;
     }
+    policy.woke?.();
     onAccepted(new RawTransport(handle, port));
     acceptMore();
   };
