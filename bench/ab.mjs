@@ -79,16 +79,18 @@ const wrkArgs = (s, d) => ['-t2', `-c${conns}`, `-d${d}s`, ...(mode === 'close' 
 for (const s of servers) execFileSync('wrk', wrkArgs(s, 1)); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const s of servers) {
-    const x0 = switches(s.pid), c0 = cpuUs(s.pid);
+    const x0 = switches(s.pid), c0 = cpuUs(s.pid), n0 = s.nginx ? cpuUs(s.nginx.pid).total : 0;
     const out = execFileSync('wrk', wrkArgs(s, secs), { encoding: 'utf8' });
-    const c1 = cpuUs(s.pid), x1 = switches(s.pid);
+    const c1 = cpuUs(s.pid), x1 = switches(s.pid), n1 = s.nginx ? cpuUs(s.nginx.pid).total : 0;
     const reqs = Number(/(\d+) requests in/.exec(out)[1]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
     const errs = /Non-2xx|Socket errors/.test(out) ? ' ERR' : '';
     const us = (c1.total - c0.total) / reqs, main = (c1.main - c0.main) / reqs;
     const vol = (x1[0] - x0[0]) / reqs, inv = (x1[1] - x0[1]) / reqs;
-    results[s.name].push({ us, rps, main, other: us - main, vol, inv });
-    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s  cs ${vol.toFixed(2)}+${inv.toFixed(2)}${errs}\n`);
+    const nginx = (n1 - n0) / reqs;
+    results[s.name].push({ us, rps, main, other: us - main, vol, inv, nginx });
+    const ng = s.nginx ? `  nginx ${nginx.toFixed(1)} us/req` : '';
+    process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s  cs ${vol.toFixed(2)}+${inv.toFixed(2)}${ng}${errs}\n`);
   }
 }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
@@ -98,6 +100,7 @@ for (const s of servers) {
   const m = med(results[s.name].map((x) => x.us));
   const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(k === 'vol' || k === 'inv' ? 2 : 1);
   const ratios = refs.filter((r) => r !== s.name).map((r) => `${(m / med(results[r].map((x) => x.us))).toFixed(2)}x ${r}`).join(' ');
-  console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')} ${ratios}`);
+  const ng = s.nginx ? ` nginx ${part('nginx')} us/req` : '';
+  console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')}${ng} ${ratios}`);
 }
 process.exit(0);

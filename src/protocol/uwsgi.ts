@@ -37,8 +37,10 @@ export interface UwsgiHead {
   modifier2: number;
   /** Size of the vars block. */
   datasize: number;
-  /** latin-1 (one char per byte), in packet order, duplicates kept. */
-  vars: Array<[string, string]>;
+  /** The vars block and where each var lies in it: Python's environ is written from these bytes. */
+  raw: UwsgiVars;
+  /** latin-1 (one char per byte), in packet order, duplicates kept: made anew on each read (prefer `raw`). */
+  readonly vars: Array<[string, string]>;
   /** From CONTENT_LENGTH (leading digits), 0 when absent. */
   contentLength: number;
 }
@@ -91,35 +93,102 @@ function truncatedVar(strsize: number): ProtocolError {
 }
 
 /**
- * Splits a vars block into [key, value] pairs, with uWSGI's exact bounds checks
- * and error order (truncation, then the slot limit, for each var).
+ * A checked vars block. Strings are made only when asked: behind nginx the
+ * worker reads 7 of ~15 vars, and Python's environ is marshalled straight from
+ * the bytes (one latin-1 string per var, made in C). Walk it as the packet is
+ * laid out: at `pos` a u16 LE key length, the key, a u16 LE value length, the
+ * value; the next var follows (`indexUwsgiVars` checked every length).
  */
-export function parseUwsgiVars(block: Buffer, maxVars: number): Array<[string, string]> | ProtocolError {
-  const vars: Array<[string, string]> = [];
+export class UwsgiVars {
+  /** The vars block: the parser's own copy, never changed. */
+  readonly block: Buffer;
+  /** How many vars (key + value pairs) it holds. */
+  readonly count: number;
+  /** Every key and value is under 256 bytes (what marshal's short strings can say). */
+  readonly allShort: boolean;
+
+  constructor(block: Buffer, count: number, allShort: boolean) {
+    this.block = block;
+    this.count = count;
+    this.allShort = allShort;
+  }
+
+  /** [key, value] pairs in packet order, duplicates kept (fresh array each call). */
+  pairs(): Array<[string, string]> {
+    const block = this.block;
+    const out: Array<[string, string]> = new Array<[string, string]>(this.count);
+    let pos = 0;
+    for (let i = 0; i < this.count; i++) {
+      const keyEnd = pos + 2 + u16(block, pos);
+      const valueEnd = keyEnd + 2 + u16(block, keyEnd);
+      out[i] = [latin1Cached(block, pos + 2, keyEnd), latin1Cached(block, keyEnd + 2, valueEnd)];
+      pos = valueEnd;
+    }
+    return out;
+  }
+
+  /** Where the value of the last var named `name` (ASCII) starts, -1 when there is none. */
+  lastValueAt(name: string): number {
+    const block = this.block;
+    let found = -1;
+    let pos = 0;
+    while (pos < block.length) {
+      const keyEnd = pos + 2 + u16(block, pos);
+      if (keyEnd - pos - 2 === name.length && bytesAre(block, pos + 2, name)) found = keyEnd + 2;
+      pos = keyEnd + 2 + u16(block, keyEnd);
+    }
+    return found;
+  }
+}
+
+/** The u16 LE at `pos`. */
+export function u16(block: Buffer, pos: number): number {
+  return (block[pos] as number) | ((block[pos + 1] as number) << 8);
+}
+
+/** Whether the bytes at `start` are `name` (ASCII); the caller checked the length. */
+export function bytesAre(block: Buffer, start: number, name: string): boolean {
+  for (let j = 0; j < name.length; j++) if (block[start + j] !== name.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * Checks a vars block with uWSGI's exact bounds checks and error order
+ * (truncation, then the slot limit, for each var). `block` is kept: pass a
+ * buffer nobody changes.
+ */
+export function indexUwsgiVars(block: Buffer, maxVars: number): UwsgiVars | ProtocolError {
   const end = block.length;
+  let count = 0;
+  let longest = 0;
   let pos = 0;
   // The length uWSGI last read, which is what its truncation message reports.
   let lastSize = 0;
   while (pos < end) {
     if (pos + 2 >= end) return truncatedVar(lastSize);
-    const keyLength = block.readUInt16LE(pos);
+    const keyLength = u16(block, pos);
     if (keyLength === 0) return packetError('E_UWSGI_PACKET', 'uwsgi key cannot be null. skip this var.');
     pos += 2;
     // A key must leave room after it: uWSGI checks `ptr + keylen < end`.
     if (pos + keyLength >= end) return truncatedVar(keyLength);
-    const keyStart = pos;
     pos += keyLength;
     if (pos + 2 > end) return truncatedVar(keyLength);
-    const valueLength = block.readUInt16LE(pos);
+    const valueLength = u16(block, pos);
     pos += 2;
     if (pos + valueLength > end) return truncatedVar(valueLength);
-    if ((vars.length + 1) * 2 > maxVars) return packetError('E_UWSGI_PACKET', 'max vec size reached. skip this var.');
-    // nginx sends the same keys, and mostly the same values, every request: reuse their strings.
-    vars.push([latin1Cached(block, keyStart, keyStart + keyLength), latin1Cached(block, pos, pos + valueLength)]);
+    if ((count + 1) * 2 > maxVars) return packetError('E_UWSGI_PACKET', 'max vec size reached. skip this var.');
+    count++;
+    longest |= keyLength | valueLength;
     pos += valueLength;
     lastSize = valueLength;
   }
-  return vars;
+  return new UwsgiVars(block, count, longest < 256);
+}
+
+/** Splits a vars block into [key, value] pairs (see indexUwsgiVars). */
+export function parseUwsgiVars(block: Buffer, maxVars: number): Array<[string, string]> | ProtocolError {
+  const vars = indexUwsgiVars(block, maxVars);
+  return vars instanceof ProtocolError ? vars : vars.pairs();
 }
 
 /** uWSGI's get_content_length(): the leading decimal digits, 0 when there are none. */
@@ -133,12 +202,34 @@ export function uwsgiContentLength(value: string): number {
   return n;
 }
 
-function lastContentLength(vars: Array<[string, string]>): number {
-  for (let i = vars.length - 1; i >= 0; i--) {
-    const [key, value] = vars[i]!;
-    if (key === 'CONTENT_LENGTH') return uwsgiContentLength(value);
+/** CONTENT_LENGTH as uWSGI reads it when the var appears more than once: the last one wins. */
+function lastContentLength(vars: UwsgiVars): number {
+  const start = vars.lastValueAt('CONTENT_LENGTH');
+  if (start < 0) return 0;
+  const block = vars.block;
+  const end = start + u16(block, start - 2);
+  let n = 0;
+  for (let p = start; p < end; p++) {
+    const digit = (block[p] as number) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    n = n * 10 + digit;
   }
-  return 0;
+  return n;
+}
+
+/** What onHead gets; `vars` is made from the block when read. */
+class ParsedHead implements UwsgiHead {
+  constructor(
+    readonly modifier1: number,
+    readonly modifier2: number,
+    readonly datasize: number,
+    readonly raw: UwsgiVars,
+    readonly contentLength: number,
+  ) {}
+
+  get vars(): Array<[string, string]> {
+    return this.raw.pairs();
+  }
 }
 
 type UwsgiState = 'header' | 'vars' | 'body' | 'done' | 'failed';
@@ -215,7 +306,10 @@ export class UwsgiParser {
     // Common case: the whole block is in this chunk; parse it in place.
     if (this.varsFilled === 0 && available >= this.datasize) {
       const end = pos + this.datasize;
-      this.onVarsBlock(chunk.subarray(pos, end));
+      // Our own copy: the head keeps the block (the caller may reuse `chunk`).
+      const block = Buffer.allocUnsafe(this.datasize);
+      chunk.copy(block, 0, pos, end);
+      this.onVarsBlock(block);
       return end;
     }
     this.varsBlock ??= Buffer.allocUnsafe(this.datasize);
@@ -231,7 +325,7 @@ export class UwsgiParser {
   }
 
   private onVarsBlock(block: Buffer): void {
-    const vars = parseUwsgiVars(block, this.limits.maxVars);
+    const vars = indexUwsgiVars(block, this.limits.maxVars);
     if (vars instanceof ProtocolError) {
       this.fail(vars);
       return;
@@ -254,13 +348,7 @@ export class UwsgiParser {
       this.fail(packetError('E_UWSGI_PACKET', 'Invalid (too big) CONTENT_LENGTH. skip.'));
       return;
     }
-    this.handlers.onHead({
-      modifier1: this.header[0]!,
-      modifier2: this.header[3]!,
-      datasize: this.datasize,
-      vars,
-      contentLength,
-    });
+    this.handlers.onHead(new ParsedHead(this.header[0]!, this.header[3]!, this.datasize, vars, contentLength));
     if (contentLength === 0) {
       this.finish();
     } else {

@@ -124,18 +124,26 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
   readonly writeErrors: number;
   readonly rss: number;
   readonly vsz: number;
-  private readonly vars: ReadonlyArray<readonly [string, string]>;
+  /** Read only by formats that name a var (a uwsgi request's vars are made then). */
+  private readonly ex: Exchange;
 
   constructor(ex: Exchange, o: LoggedOutcome, c: LogCounters) {
-    const vars = ex.vars;
-    let bytes = 0;
-    for (let i = 0; i < vars.length; i++) {
-      const pair = vars[i] as [string, string];
-      bytes += 4 + pair[0].length + pair[1].length;
+    this.ex = ex;
+    const packet = ex.uwsgiVars;
+    if (packet !== undefined) {
+      // The block is the vars' lengths (2 bytes each) and bytes: what the loop below counts.
+      this.varsCount = packet.count * 2;
+      this.varsBytes = packet.block.length;
+    } else {
+      const vars = ex.vars;
+      let bytes = 0;
+      for (let i = 0; i < vars.length; i++) {
+        const pair = vars[i] as [string, string];
+        bytes += 4 + pair[0].length + pair[1].length;
+      }
+      this.varsCount = vars.length * 2;
+      this.varsBytes = bytes;
     }
-    this.vars = vars;
-    this.varsCount = vars.length * 2;
-    this.varsBytes = bytes;
     this.appId = ex.appId;
     this.core = ex.core;
     this.appRequests = c.appRequests;
@@ -164,24 +172,24 @@ class ExchangeLogRecord implements RequestLogRecordV2 {
   }
 
   get host(): string {
-    return lookupVar(this.vars, 'HTTP_HOST') ?? '';
+    return lookupVar(this.ex.vars, 'HTTP_HOST') ?? '';
   }
 
   get userAgent(): string {
-    return lookupVar(this.vars, 'HTTP_USER_AGENT') ?? '';
+    return lookupVar(this.ex.vars, 'HTTP_USER_AGENT') ?? '';
   }
 
   get referer(): string {
-    return lookupVar(this.vars, 'HTTP_REFERER') ?? '';
+    return lookupVar(this.ex.vars, 'HTTP_REFERER') ?? '';
   }
 
   get contentLength(): number {
-    const cl = Number(lookupVar(this.vars, 'CONTENT_LENGTH') ?? 0);
+    const cl = Number(lookupVar(this.ex.vars, 'CONTENT_LENGTH') ?? 0);
     return Number.isFinite(cl) ? cl : 0;
   }
 
   requestVar(name: string): string | undefined {
-    return lookupVar(this.vars, name);
+    return lookupVar(this.ex.vars, name);
   }
 }
 

@@ -2,6 +2,7 @@ import type { BodyCollector } from './body';
 import type { ConnectionReader } from './connection';
 import type { BodyStream } from './asgi/body-stream';
 import type { HttpHead } from '../protocol/http1';
+import type { UwsgiVars } from '../protocol/uwsgi';
 
 /** Where a response goes: the client connection, seen from the runner. */
 export interface ResponseOutput {
@@ -35,6 +36,12 @@ export interface Exchange {
    * they are built on first use (a static file is answered from `head`).
    */
   vars: Array<[string, string]>;
+  /**
+   * uwsgi sockets: the packet's vars, as long as `vars` has not been read
+   * (reading it makes the pairs, which a router may change): the bridge then
+   * writes Python's environ from these bytes, and no JS string is made for them.
+   */
+  readonly uwsgiVars?: UwsgiVars | undefined;
   /** HTTP sockets: the parsed request head. */
   head?: HttpHead;
   body: BodyCollector;

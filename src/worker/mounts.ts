@@ -11,12 +11,15 @@ import type { AppSpec } from './python/bridge';
  */
 export type AppRouter = (vars: Array<[string, string]>) => number;
 
+/** The router without mountpoints: app 0, whatever the vars say (callers skip making them). */
+export const defaultAppOnly: AppRouter = () => 0;
+
 export function makeAppRouter(apps: readonly AppSpec[], manageScriptName: boolean): AppRouter {
   const mounts = apps
     .map((app, index) => ({ mountpoint: trimSlash(app.mountpoint), index }))
     .filter((m) => m.mountpoint !== '')
     .sort((a, b) => b.mountpoint.length - a.mountpoint.length);
-  if (mounts.length === 0) return () => 0;
+  if (mounts.length === 0) return defaultAppOnly;
   return (vars) => {
     const pathIndex = indexOfVar(vars, 'PATH_INFO');
     const scriptIndex = indexOfVar(vars, 'SCRIPT_NAME');

@@ -3,8 +3,8 @@ import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
 import type { Exchange } from './exchange';
-import type { AppRouter } from './mounts';
-import type { SchemeResolver } from './scheme';
+import { defaultAppOnly, type AppRouter } from './mounts';
+import { socketSchemeOnly, type SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
@@ -143,13 +143,16 @@ export abstract class RunnerBase implements CoreCalls {
       return false;
     }
     ex.core = core;
-    ex.appId = this.opts.route(ex.vars);
+    // Only a router with mountpoints reads the vars (a uwsgi request's are not made otherwise).
+    const route = this.opts.route;
+    ex.appId = route === defaultAppOnly ? 0 : route(ex.vars);
     this.opts.observer?.started(ex);
     return true;
   }
 
   protected schemeOf(ex: Exchange): 'http' | 'https' {
-    return this.opts.scheme(ex.scheme, ex.vars, ex.remoteAddr);
+    const scheme = this.opts.scheme;
+    return scheme === socketSchemeOnly ? ex.scheme : scheme(ex.scheme, ex.vars, ex.remoteAddr);
   }
 
   /** Send what Python answered. Resolves when the core is free again (at once unless streaming). */
@@ -454,7 +457,7 @@ export class InlineRunner extends RunnerBase {
     }
     let result: HandleResult;
     try {
-      result = this.bridge.handle(ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+      result = this.bridge.handle(ex.uwsgiVars ?? ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
     } finally {
       ex.body.dispose();
       this.noteCall(ex.uri, started, performance.now());

@@ -8,9 +8,12 @@ import net from 'node:net';
  */
 export type SchemeResolver = (base: 'http' | 'https', vars: ReadonlyArray<readonly [string, string]>, remoteAddr: string) => 'http' | 'https';
 
+/** The resolver without --forwarded-allow-ips: the socket's scheme (callers skip making the vars). */
+export const socketSchemeOnly: SchemeResolver = (base) => base;
+
 export function makeSchemeResolver(allowIps: readonly string[]): SchemeResolver {
   const allowed = new Set(allowIps.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
-  if (allowed.size === 0) return (base) => base;
+  if (allowed.size === 0) return socketSchemeOnly;
   const anyone = allowed.has('*');
   return (base, vars, remoteAddr) => {
     if (base === 'https' || !(anyone || allowed.has(normalizeIp(remoteAddr)))) return base;

@@ -156,7 +156,7 @@ export class ThreadedRunner extends RunnerBase {
     if (!this.begin(ex, core.id)) return false;
     core.ex = ex;
     try {
-      this.bridge.writeCoreRequest(core.id, ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
+      this.bridge.writeCoreRequest(core.id, ex.uwsgiVars ?? ex.vars, this.schemeOf(ex), ex.body.finish(), ex.appId);
       core.waiting = core.onHandled;
       this.wake(core, CMD_HANDLE);
     } catch (err) {

@@ -21,6 +21,7 @@ import { getSystemErrorName } from 'node:util';
 import { koffi } from '../util/libc';
 import { fdCalls } from '../util/fd-calls';
 import { AF_INET, formatIpv4, parseSockaddr, socketAddress } from './sockaddr';
+import { pausableListener, watchListener, type ListenerGate } from './listener-gate';
 
 /** What a transport tells its connection. */
 export interface TransportEvents {
@@ -127,6 +128,7 @@ const eagerBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 const EAGAIN_RESULT = -2;
 const EAGAIN = 11;
 const EINTR = 4;
+const ECONNABORTED = 103;
 /** errno -> 'EPIPE', as Node's fs errors name them. */
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) => [no, name]));
 
@@ -256,6 +258,8 @@ export interface AcceptPolicy {
   more(): boolean;
   /** No core can start a request: stop watching the listener until resumed. */
   full(): boolean;
+  /** A connection woke the loop (before it is accepted). */
+  woke?(): void;
   /** After each batch of accepted connections (--thunder-lock lets the next idle worker watch). */
   taken?(): void;
 }
@@ -273,6 +277,8 @@ export interface RawListener {
   readonly paused: boolean;
   /** Take one already-queued connection now (accept4, never waits); false when none is queued. */
   acceptOne(): boolean;
+  /** The server is closing: stop watching for good (closes our duplicate of its descriptor, if any). */
+  close(): void;
 }
 
 /**
@@ -285,13 +291,17 @@ export interface RawListener {
  * `policy.more()` says a core is still free we take further queued
  * connections ourselves (accept4, never waiting); when `policy.full()`, the
  * listener pauses until the worker resumes it (docs/architecture.md,
- * "Dispatch and cores").
+ * "Dispatch and cores"). `ownWatch`: libuv does not accept at all, we do, on
+ * a readiness watch of our own (watchListener); for the inline runner, which
+ * pauses its listeners rarely (a poll handle's stop and start are an
+ * epoll_ctl each, libuv's stream watcher's lazier).
  */
 export function acceptRawHandles(
   server: Server,
   onAccepted: (transport: RawTransport) => void,
   onError: (errno: number) => void,
   policy: AcceptPolicy,
+  options: { ownWatch?: boolean } = {},
 ): RawListener | null {
   const listening = (server as unknown as { _handle?: ListeningHandle | null })._handle;
   if (streamBinding() === null || listening === null || listening === undefined || typeof listening.onconnection !== 'function') {
@@ -309,83 +319,53 @@ export function acceptRawHandles(
   const acceptOne = (): boolean => {
     if (take === null) return false;
     const fd = take(listening.fd);
-    if (fd < 0) return false; // EAGAIN: nothing queued (any real error, libuv reports on its next accept)
+    if (fd < 0) return false; // EAGAIN: nothing queued (a real error is reported by the listener's watcher)
     onAccepted(RawTransport.fromDescriptor(fd, HandleClass, port));
     return true;
   };
-  const gate = pausableListener(listening);
-  const listener: RawListener = {
-    pause: (now?: boolean) => gate?.pause(now === true),
-    resume: () => gate?.resume(),
-    get paused() {
-      return gate?.paused ?? false;
-    },
-    acceptOne,
+  /** After the first connection of a wake-up: more while a core is free, then pause if none is. */
+  const acceptMore = (): void => {
+    while (policy.more()) if (!acceptOne()) break;
+    if (policy.full()) listener.pause();
+    policy.taken?.();
   };
+  let gate: ListenerGate | null = null;
+  if (take !== null && options.ownWatch === true) {
+    gate = watchListener(listening, () => {
+      policy.woke?.();
+      const fd = take(listening.fd);
+      if (fd < 0) {
+        const errno = koffi.errno();
+        // EAGAIN: another worker took it; ECONNABORTED: the client left (libuv skips both too).
+        if (errno !== EAGAIN && errno !== ECONNABORTED && errno !== EINTR) onError(-errno);
+        return;
+      }
+      onAccepted(RawTransport.fromDescriptor(fd, HandleClass, port));
+      acceptMore();
+    });
+  }
+  // libuv's accepts (every one without our watch; none with it, unless a Node change restarts its watcher).
   listening.onconnection = (err: number, handle: StreamHandle | undefined): void => {
     if (err !== 0 || handle === undefined) {
       onError(err);
       return;
     }
+    policy.woke?.();
     onAccepted(new RawTransport(handle, port));
-    while (policy.more()) if (!acceptOne()) break;
-    if (policy.full()) listener.pause();
-    policy.taken?.();
+    acceptMore();
+  };
+  gate ??= pausableListener(listening);
+  const watching = gate;
+  const listener: RawListener = {
+    pause: (now?: boolean) => watching?.pause(now === true),
+    resume: () => watching?.resume(),
+    get paused() {
+      return watching?.paused ?? false;
+    },
+    acceptOne,
+    close: () => watching?.close?.(),
   };
   return listener;
-}
-
-/**
- * libuv has no "stop listening" short of closing the socket, but a listening
- * stream's POLLIN watcher is the one uv_read_stop()/uv_read_start() stop and
- * start: read_cb is never used for it (its I/O callback stays uv__server_io).
- * uv_read_start() needs the READABLE flag, which listeners opened on an
- * inherited descriptor (every worker's) have. null when this one has not: it
- * then never pauses (the old behaviour).
- */
-function pausableListener(listening: ListeningHandle): { pause(now: boolean): void; resume(): void; readonly paused: boolean } | null {
-  const h = listening as unknown as { readStart?: () => number; readStop?: () => number };
-  if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function' || h.readStart() !== 0) return null;
-  let paused = false;
-  return {
-    pause(now) {
-      if (paused) return;
-      paused = true;
-      h.readStop?.();
-      if (now) leaveEpollNow(listening.fd);
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      h.readStart?.();
-    },
-    get paused() {
-      return paused;
-    },
-  };
-}
-
-const EPOLL_CTL_DEL = 2;
-type EpollCtl = (epfd: number, op: number, fd: number, event: null) => number;
-let loopEpoll: { fd: number; ctl: EpollCtl } | null | undefined;
-
-/**
- * Remove a stopped watcher's descriptor from the main loop's epoll set now:
- * what uv__io_poll does itself when an event arrives for a descriptor nobody
- * watches any more (libuv's state is the same either way; a later
- * readStart adds it again). Node exports libuv's symbols, for addons.
- */
-function leaveEpollNow(fd: number): void {
-  if (loopEpoll === undefined) {
-    try {
-      const self = koffi.load(null);
-      const backend = (self.func('int uv_backend_fd(void*)') as (loop: unknown) => number)((self.func('void* uv_default_loop()') as () => unknown)());
-      loopEpoll = backend >= 0 ? { fd: backend, ctl: koffi.load('libc.so.6').func('int epoll_ctl(int, int, int, void*)') as EpollCtl } : null;
-    } catch {
-      loopEpoll = null;
-    }
-  }
-  loopEpoll?.ctl(loopEpoll.fd, EPOLL_CTL_DEL, fd, null); // ENOENT when it was not in the set: fine
 }
 
 /**

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers } from '../protocol/uwsgi';
+import { bytesAre, u16, UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers, type UwsgiVars } from '../protocol/uwsgi';
+import { latin1Cached } from '../protocol/latin1-cache';
+import type { BodyStream } from './asgi/body-stream';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
@@ -100,31 +102,71 @@ class UwsgiSession extends RequestSession implements UwsgiParserHandlers, Connec
 }
 
 function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOptions): Exchange {
-  const vars = head.vars;
-  if (head.modifier1 === MODIFIER_WSGI_STRIP_SCRIPT_NAME) stripScriptName(vars);
-  const known = knownVars(vars);
-  const serverProtocol = known.serverProtocol ?? '';
-  return {
-    vars,
-    body: new BodyCollector(opts.spool),
-    method: known.method ?? '',
-    uri: known.requestUri ?? known.pathInfo ?? '',
-    remoteAddr: known.remoteAddr ?? '',
-    remoteUser: known.remoteUser ?? '',
-    protocol: statusLineProtocol(serverProtocol),
-    requestProtocol: serverProtocol,
-    clientKeepAlive: false,
-    clientHttp11: false,
-    raw: true,
-    scheme: schemeFromHttpsVar(known.https),
-    isHead: known.method === 'HEAD',
-    startedAtMs: Date.now(),
-    startedAtPerf: performance.now(),
-    appId: 0,
-    core: 0,
-    switches: undefined,
-    out: conn,
-  };
+  const ex = new UwsgiExchange(head.raw, new BodyCollector(opts.spool), conn);
+  if (head.modifier1 === MODIFIER_WSGI_STRIP_SCRIPT_NAME) stripScriptName(ex.vars);
+  return ex;
+}
+
+/**
+ * A uwsgi request. Its vars stay the packet's bytes (`uwsgiVars`) until
+ * something reads `vars` (a router with mountpoints, the static server, a
+ * log format naming a var, ASGI's scope): most requests never make them.
+ */
+class UwsgiExchange implements Exchange {
+  body: BodyCollector;
+  method: string;
+  uri: string;
+  remoteAddr: string;
+  remoteUser: string;
+  protocol: string;
+  requestProtocol: string;
+  clientKeepAlive = false;
+  clientHttp11 = false;
+  raw = true;
+  scheme: 'http' | 'https';
+  isHead: boolean;
+  startedAtMs = Date.now();
+  startedAtPerf = performance.now();
+  appId = 0;
+  core = 0;
+  switches?: number = undefined;
+  out: Connection;
+  stream?: BodyStream = undefined;
+  clientGone?: () => void = undefined;
+  private packetVars: UwsgiVars | undefined;
+  private pairs: Array<[string, string]> | undefined = undefined;
+
+  constructor(vars: UwsgiVars, body: BodyCollector, conn: Connection) {
+    this.packetVars = vars;
+    this.body = body;
+    this.out = conn;
+    const known = knownVars(vars);
+    const serverProtocol = known.serverProtocol ?? '';
+    this.method = known.method ?? '';
+    this.uri = known.requestUri ?? known.pathInfo ?? '';
+    this.remoteAddr = known.remoteAddr ?? '';
+    this.remoteUser = known.remoteUser ?? '';
+    this.protocol = statusLineProtocol(serverProtocol);
+    this.requestProtocol = serverProtocol;
+    this.scheme = schemeFromHttpsVar(known.https);
+    this.isHead = known.method === 'HEAD';
+  }
+
+  get uwsgiVars(): UwsgiVars | undefined {
+    return this.packetVars;
+  }
+
+  get vars(): Array<[string, string]> {
+    if (this.pairs !== undefined) return this.pairs;
+    const pairs = (this.packetVars as UwsgiVars).pairs();
+    this.packetVars = undefined; // from now on the pairs are the request's vars (they may be changed)
+    return (this.pairs = pairs);
+  }
+
+  set vars(value: Array<[string, string]>) {
+    this.pairs = value;
+    this.packetVars = undefined;
+  }
 }
 
 /** The vars the worker itself reads; the first of duplicates wins. */
@@ -138,31 +180,34 @@ interface KnownVars {
   https: string | undefined;
 }
 
-/** One pass over the vars (a lookup per var was seven passes per request). */
-function knownVars(vars: ReadonlyArray<readonly [string, string]>): KnownVars {
+/** One pass over the vars, keys compared on the bytes: only these values become strings. */
+function knownVars(vars: UwsgiVars): KnownVars {
   const k: KnownVars = { method: undefined, requestUri: undefined, pathInfo: undefined, remoteAddr: undefined, remoteUser: undefined, serverProtocol: undefined, https: undefined };
-  for (const [key, value] of vars) {
-    switch (key) {
-      case 'REQUEST_METHOD':
-        k.method ??= value;
+  const block = vars.block;
+  let pos = 0;
+  while (pos < block.length) {
+    const key = pos + 2;
+    const keyEnd = key + u16(block, pos);
+    const value = keyEnd + 2;
+    const valueEnd = value + u16(block, keyEnd);
+    pos = valueEnd;
+    switch (keyEnd - key) {
+      case 14:
+        if (k.method === undefined && bytesAre(block, key, 'REQUEST_METHOD')) k.method = latin1Cached(block, value, valueEnd);
         break;
-      case 'REQUEST_URI':
-        k.requestUri ??= value;
+      case 11:
+        if (k.requestUri === undefined && bytesAre(block, key, 'REQUEST_URI')) k.requestUri = latin1Cached(block, value, valueEnd);
+        else if (k.remoteAddr === undefined && bytesAre(block, key, 'REMOTE_ADDR')) k.remoteAddr = latin1Cached(block, value, valueEnd);
+        else if (k.remoteUser === undefined && bytesAre(block, key, 'REMOTE_USER')) k.remoteUser = latin1Cached(block, value, valueEnd);
         break;
-      case 'PATH_INFO':
-        k.pathInfo ??= value;
+      case 9:
+        if (k.pathInfo === undefined && bytesAre(block, key, 'PATH_INFO')) k.pathInfo = latin1Cached(block, value, valueEnd);
         break;
-      case 'REMOTE_ADDR':
-        k.remoteAddr ??= value;
+      case 15:
+        if (k.serverProtocol === undefined && bytesAre(block, key, 'SERVER_PROTOCOL')) k.serverProtocol = latin1Cached(block, value, valueEnd);
         break;
-      case 'REMOTE_USER':
-        k.remoteUser ??= value;
-        break;
-      case 'SERVER_PROTOCOL':
-        k.serverProtocol ??= value;
-        break;
-      case 'HTTPS':
-        k.https ??= value;
+      case 5:
+        if (k.https === undefined && bytesAre(block, key, 'HTTPS')) k.https = latin1Cached(block, value, valueEnd);
         break;
       default:
         break;

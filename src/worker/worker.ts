@@ -28,6 +28,13 @@ import type { WorkerConfig } from '../contracts/worker-config';
 import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
 import { BodyBudget } from './body';
 import { AcceptBackoff } from './accept-backoff';
+
+/**
+ * A connection waking the loop this soon (ms) after the inline refill found
+ * the listen queues empty means they fill again: a loop turn takes a few µs,
+ * a client's next connection (nginx's, behind a sequential client) more.
+ */
+const REFILL_RETRY_MS = 0.02;
 import { AcceptLock } from './accept-lock';
 import { MemoryTrimmer } from './memory-trim';
 import { readFdLimit } from '../util/fd-limit';
@@ -237,7 +244,8 @@ export class Worker implements ConnectionHost, StaticHost {
           // connection (its "EMFILE trick"); they wait in the queue instead.
           if (transport.fd >= this.fdCeiling) this.acceptBackoff.failed(-os.constants.errno.EMFILE, listener.name);
         };
-        const raw = acceptRawHandles(server, onAccepted, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy);
+        const ownWatch = this.runner instanceof InlineRunner;
+        const raw = acceptRawHandles(server, onAccepted, (errno) => this.acceptBackoff.failed(errno, listener.name), this.acceptPolicy, { ownWatch });
         if (raw !== null) this.listeners.push(raw);
         this.rawListenerOf.push(raw);
         this.takeQueued.push(() => acceptAllQueued(server, onAccepted));
@@ -370,6 +378,7 @@ export class Worker implements ConnectionHost, StaticHost {
       return this.takenWithoutCore++ < INLINE_ACCEPT_MAX && this.lastAnsweredWithoutCore();
     },
     full: (): boolean => !this.canAccept(),
+    woke: (): void => this.wokeForConnection(),
     taken: (): void => {
       this.takenWithoutCore = 0;
       this.lastAdopted = null;
@@ -383,11 +392,32 @@ export class Worker implements ConnectionHost, StaticHost {
     return runner instanceof InlineRunner ? !runner.holdingCore : runner.freeCores > 0;
   }
 
-  /** Inline runner's refill: one connection already queued in the kernel, if any, from the first listener that has one. */
+  /** Whether the refill asks the kernel (see acceptQueued). */
+  private refillLikely = true;
+  /** performance.now() when the refill last found the queues empty, or did not ask. */
+  private refillGaveUpAt = -Infinity;
+
+  /**
+   * Inline runner's refill: one connection already queued in the kernel, if
+   * any, from the first listener that has one. Once the queues were found
+   * empty it stops asking (each ask an accept4 failing with EAGAIN: one per
+   * request when connections come one at a time) until a connection wakes
+   * the loop within REFILL_RETRY_MS of that: then they fill faster than this
+   * worker empties them, and taking them in the pump saves loop turns again.
+   */
   private acceptQueued(): boolean {
     if (!this.accepting || this.acceptBackoff.backingOff) return false;
-    for (const listener of this.listeners) if (listener.acceptOne()) return true;
+    if (this.refillLikely) {
+      for (const listener of this.listeners) if (listener.acceptOne()) return true;
+      this.refillLikely = false;
+    }
+    this.refillGaveUpAt = performance.now();
     return false;
+  }
+
+  /** A listener woke the loop: right after the refill gave up, the queue is filling again. */
+  private wokeForConnection(): void {
+    if (!this.refillLikely && performance.now() - this.refillGaveUpAt < REFILL_RETRY_MS) this.refillLikely = true;
   }
 
   /** `afterBusy`: a core just finished (the lock is likely free if every worker is busy). */
@@ -406,10 +436,12 @@ export class Worker implements ConnectionHost, StaticHost {
   dispatch(ex: Exchange): void {
     // HTTP requests build their variables and learn the peer's address on first use; the request log needs both,
     // and a connection closed after its response no longer has an address: take them now.
-    if (this.requestLog?.active === true) void ex.vars;
+    // (uwsgi requests carry their vars in the packet: made only if something reads them.)
+    const http = ex.head !== undefined;
+    if (http && this.requestLog?.active === true) void ex.vars;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
     if (this.statics !== undefined && this.statics.tryServe(ex)) return;
-    void ex.vars; // for Python: built now, while the connection is open
+    if (http) void ex.vars; // for Python: built now, while the connection is open
     (this.runner as Runner).submit(ex);
   }
 
@@ -480,6 +512,7 @@ export class Worker implements ConnectionHost, StaticHost {
     if (taken > 0) this.logFn(`worker ${this.config.id} took ${taken} queued connection(s) before closing its sockets\n`);
     this.stopping = true;
     this.stopWatching();
+    for (const listener of this.listeners) listener.close();
     for (const server of this.servers) server.close();
     this.runner?.stopKeepingAlive();
     for (const conn of this.connections) conn.drainIdle(DRAIN_IDLE_GRACE_MS);

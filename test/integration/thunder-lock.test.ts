@@ -70,17 +70,29 @@ function lockInode(workers: number[]): number {
   return -1;
 }
 
-/** Whether one of the process's epoll sets holds its listening socket ("tfd: 5" in the epoll's fdinfo): whether a connection wakes it. */
+/**
+ * Whether one of the process's epoll sets holds its listening socket ("tfd: 5" in the epoll's fdinfo): whether a
+ * connection wakes it. The inline runner watches a duplicate of the listener's descriptor (src/worker/transport.ts,
+ * watchListener): any descriptor of the same socket counts.
+ */
 function watchesListener(pid: number, listenerFd = LISTENER_FD): boolean {
   try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      let target = '';
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    const targets = new Map<string, string>();
+    for (const fd of fds) {
       try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        targets.set(fd, readlinkSync(`/proc/${pid}/fd/${fd}`));
       } catch {
-        continue;
+        // closed meanwhile
       }
-      if (target === 'anon_inode:[eventpoll]' && new RegExp(`^tfd:\\s+${listenerFd}\\s`, 'm').test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'))) return true;
+    }
+    const socket = targets.get(String(listenerFd));
+    if (socket === undefined) return false;
+    const sameSocket = fds.filter((fd) => targets.get(fd) === socket);
+    for (const fd of fds) {
+      if (targets.get(fd) !== 'anon_inode:[eventpoll]') continue;
+      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+      if (sameSocket.some((n) => new RegExp(`^tfd:\\s+${n}\\s`, 'm').test(info))) return true;
     }
   } catch {
     // gone meanwhile

@@ -4,6 +4,7 @@ import type { InterpreterInfo } from './locate';
 import { koffi, libc } from '../../util/libc';
 import { LibPython, PyPtr, copyFromPointer, viewOfPointer } from './libpython';
 import { MarshalWriter } from './marshal';
+import { u16, UwsgiVars } from '../../protocol/uwsgi';
 import { ResponseKind, ResponseMeta, readMeta, readInt64, HEADER_SIZE, FLAG_BODY_RETURNED, DATA_ADDRESS, DATA_LENGTH } from './meta';
 
 /** Where python/_nuwsgi.py lives, from dist/src/worker/python/ or src/worker/python/. */
@@ -36,6 +37,12 @@ export interface AppSpec {
   /** --interface / --asgi: how the app is called; absent = auto (detected as uvicorn does). */
   interface?: 'auto' | 'wsgi' | 'asgi';
 }
+
+/**
+ * A request's CGI variables as the bridge takes them: [key, value] pairs, or
+ * a uwsgi packet's vars block, marshalled from its bytes without JS strings.
+ */
+export type BridgeVars = ReadonlyArray<readonly [string, string]> | UwsgiVars;
 
 /** The body of a request as the bridge hands it to Python. */
 export type BridgeBody = Buffer | { spooledPath: string } | null;
@@ -138,7 +145,7 @@ export class PythonBridge {
   }
 
   /** Run one request through the app on core 0, inline; returns what to send. `scheme` becomes wsgi.url_scheme. */
-  handle(vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId = 0): HandleResult {
+  handle(vars: BridgeVars, scheme: 'http' | 'https', body: BridgeBody, appId = 0): HandleResult {
     this.writeRequest(this.region, vars, scheme, body, appId);
     return this.withGil(() => {
       const result = this.py.PyObject_CallObject(this.fns.handle, null);
@@ -245,7 +252,7 @@ export class PythonBridge {
   }
 
   /** Put a request into a core's region (no GIL: the core's thread is waiting on its pipe). */
-  writeCoreRequest(slot: number, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
+  writeCoreRequest(slot: number, vars: BridgeVars, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     this.writeRequest(this.regions[slot] as Buffer, vars, scheme, body, appId);
   }
 
@@ -292,13 +299,16 @@ export class PythonBridge {
     if (length > 0) memcpyFrom()(target.subarray(at, at + length), address, length);
   }
 
-  private writeRequest(region: Buffer, vars: ReadonlyArray<readonly [string, string]>, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
+  private writeRequest(region: Buffer, vars: BridgeVars, scheme: 'http' | 'https', body: BridgeBody, appId: number): void {
     const w = new MarshalWriter(region, 4);
     w.tuple(3);
     w.beginDict();
-    for (const [key, value] of vars) {
-      w.key(key);
-      w.str(value);
+    if (vars instanceof UwsgiVars) writeUwsgiVars(w, vars);
+    else {
+      for (const [key, value] of vars) {
+        w.key(key);
+        w.str(value);
+      }
     }
     w.key('wsgi.url_scheme');
     w.str(scheme);
@@ -399,6 +409,23 @@ function importFromLoaderDir(module: string): string {
 
 function isNull(ptr: PyPtr): boolean {
   return ptr === null || ptr === undefined;
+}
+
+/** Each var's key and value straight from the packet's bytes (the same latin-1 strings, made by marshal.loads). */
+function writeUwsgiVars(w: MarshalWriter, vars: UwsgiVars): void {
+  const block = vars.block;
+  if (vars.allShort) {
+    w.shortLatin1Block(block);
+    return;
+  }
+  let pos = 0;
+  while (pos < block.length) {
+    const keyEnd = pos + 2 + u16(block, pos);
+    const valueEnd = keyEnd + 2 + u16(block, keyEnd);
+    w.latin1Span(block, pos + 2, keyEnd);
+    w.latin1Span(block, keyEnd + 2, valueEnd);
+    pos = valueEnd;
+  }
 }
 
 function writeBody(w: MarshalWriter, body: BridgeBody): void {

@@ -109,6 +109,52 @@ export class MarshalWriter {
     this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
+  /**
+   * buf[start, end) as a native string: each byte one character (latin-1),
+   * what `str` writes for the same bytes decoded, without making the string.
+   */
+  latin1Span(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const out = this.buf;
+    if (n < 256) {
+      this.need(2 + n);
+      let p = this.pos;
+      out[p++] = TYPE_SHORT_ASCII;
+      out[p++] = n;
+      // Short spans: a plain loop beats a call into Buffer.copy.
+      if (n <= 32) for (let i = start; i < end; i++) out[p++] = buf[i] as number;
+      else p += buf.copy(out, p, start, end);
+      this.pos = p;
+      return;
+    }
+    this.need(5 + n);
+    out[this.pos] = TYPE_ASCII;
+    out.writeUInt32LE(n, this.pos + 1);
+    this.pos += 5;
+    this.pos += buf.copy(out, this.pos, start, end);
+  }
+
+  /**
+   * A uwsgi vars block whose keys and values are all under 256 bytes, as
+   * their native strings in order. Such a block is laid out as marshal's
+   * short strings but for the 2 bytes before each string (a u16 LE length
+   * instead of a type and a one-byte length): copy it whole, then rewrite those.
+   */
+  shortLatin1Block(block: Buffer): void {
+    const n = block.length;
+    this.need(n);
+    const out = this.buf;
+    const base = this.pos;
+    block.copy(out, base);
+    for (let p = 0; p < n; ) {
+      const length = block[p] as number; // the high byte is 0
+      out[base + p] = TYPE_SHORT_ASCII;
+      out[base + p + 1] = length;
+      p += 2 + length;
+    }
+    this.pos = base + n;
+  }
+
   private unicode(s: string): void {
     const length = Buffer.byteLength(s, 'utf8');
     this.need(5 + length);
