@@ -193,6 +193,23 @@ describe('--threads', () => {
     }
   });
 
+  test('threads=4: bursts of requests finishing together or apart, with the worker idle between bursts: every completion is seen', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '4', '--disable-logging']);
+    try {
+      const port = server.httpPort as number;
+      // Several cores finishing within one read of the completion pipe, and a lone one after the loop went
+      // back to sleep, must each reach Node (a completion left unread would hang its request).
+      for (let burst = 0; burst < 40; burst++) {
+        const size = 1 + (burst % 8);
+        const paths = Array.from({ length: size }, (_, i) => ((burst + i) % 3 === 0 ? '/sleep?0.002' : '/'));
+        const statuses = await Promise.all(paths.map((path) => request(port, { path, timeoutMs: 5_000, headers: { Connection: 'close' } }).then((r) => r.status)));
+        assert.deepEqual(statuses, Array(size).fill(200), `burst ${burst}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--thread-stacksize (KiB) sizes the core threads; --threads-stacksize is its alias', async () => {
     for (const flag of ['--thread-stacksize', '--threads-stacksize']) {
       const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', flag, '512']);
