@@ -168,7 +168,9 @@ export class Worker implements ConnectionHost, StaticHost {
       const ws = asgi.ws ?? { maxSize: 16 << 20, pingIntervalMs: 20_000, pingTimeoutMs: 20_000, perMessageDeflate: true };
       this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, ws, threads: c.threads }, interfaces, runnerOptions);
     } else if (c.threads > 1) {
-      this.runner = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions);
+      const threaded = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions);
+      threaded.refill = () => this.acceptQueuedWhilePaused();
+      this.runner = threaded;
     } else {
       const inline = new InlineRunner(bridge, runnerOptions);
       inline.refill = () => this.acceptQueued();
@@ -200,6 +202,9 @@ export class Worker implements ConnectionHost, StaticHost {
     this.logFn(`${iface === 'asgi' ? 'ASGI' : 'WSGI'} app ${id} (mountpoint='${app.mountpoint}') ready in ${seconds} seconds on interpreter pid: ${process.pid}${suffix}\n`);
     return iface;
   }
+
+  /** False once the threaded runner's refill found no connection queued, until one is accepted again. */
+  private mayHaveQueued = true;
 
   /** Accepted descriptors at or above this leave too few for spool files, logs and the app. */
   private fdCeiling = Infinity;
@@ -237,6 +242,7 @@ export class Worker implements ConnectionHost, StaticHost {
       if (secure === undefined) {
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
         const onAccepted = (transport: RawTransport): void => {
+          this.mayHaveQueued = true;
           this.adopt(transport, start);
           // Descriptors are allocated lowest first: this one this high means
           // at most FD_HEADROOM are left. Stop accepting before accept(2)
@@ -418,6 +424,20 @@ export class Worker implements ConnectionHost, StaticHost {
   /** A listener woke the loop: right after the refill gave up, the queue is filling again. */
   private wokeForConnection(): void {
     if (!this.refillLikely && performance.now() - this.refillGaveUpAt < REFILL_RETRY_MS) this.refillLikely = true;
+  }
+
+  /**
+   * Threaded runner's refill: one connection queued in the kernel behind a
+   * paused listener, if any (a watched one is libuv's: epoll reports it).
+   * After one attempt finds none, none is made until a connection arrives
+   * again: keep-alive clients connect once, and an accept4 that finds
+   * nothing after every request is a syscall for nothing.
+   */
+  private acceptQueuedWhilePaused(): boolean {
+    if (!this.mayHaveQueued || !this.accepting || this.acceptBackoff.backingOff) return false;
+    for (const listener of this.listeners) if (listener.paused && listener.acceptOne()) return true;
+    this.mayHaveQueued = false;
+    return false;
   }
 
   /** `afterBusy`: a core just finished (the lock is likely free if every worker is busy). */

@@ -193,6 +193,23 @@ describe('--threads', () => {
     }
   });
 
+  test('threads=4: bursts of requests finishing together or apart, with the worker idle between bursts: every completion is seen', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '4', '--disable-logging']);
+    try {
+      const port = server.httpPort as number;
+      // Several cores finishing within one read of the completion pipe, and a lone one after the loop went
+      // back to sleep, must each reach Node (a completion left unread would hang its request).
+      for (let burst = 0; burst < 40; burst++) {
+        const size = 1 + (burst % 8);
+        const paths = Array.from({ length: size }, (_, i) => ((burst + i) % 3 === 0 ? '/sleep?0.002' : '/'));
+        const statuses = await Promise.all(paths.map((path) => request(port, { path, timeoutMs: 5_000, headers: { Connection: 'close' } }).then((r) => r.status)));
+        assert.deepEqual(statuses, Array(size).fill(200), `burst ${burst}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--thread-stacksize (KiB) sizes the core threads; --threads-stacksize is its alias', async () => {
     for (const flag of ['--thread-stacksize', '--threads-stacksize']) {
       const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', flag, '512']);
@@ -278,6 +295,61 @@ describe('dispatch: a worker takes only what a free core can start', () => {
       assert.ok(result.ok > 100);
     } finally {
       await nginx.stop();
+      await server.stop();
+    }
+  });
+
+  test('threads=2 behind nginx: freed cores take queued connections themselves; kill -9 under load fails at most the victim\'s 2 in flight', { skip: nginxSkipReason() ?? false }, async () => {
+    const dir = makeTempDir();
+    const sock = join(dir, 'app.sock');
+    const server = await startNuwsgi(['--socket', sock, '--wsgi-file', appFile(), '--master', '--processes', '2', '--threads', '2']);
+    const nginx = await startNginx({ servers: [{ locations: [{ path: '/', uwsgiPass: `unix:${sock}` }] }] });
+    try {
+      const victim = Number(/spawned nuwsgi worker 1 \(pid: (\d+)/.exec(server.logs())?.[1]);
+      let stop: () => void = () => undefined;
+      const loaded = new Promise<void>((resolve) => (stop = resolve));
+      // 8 clients for 4 cores: the listeners are paused most of the time and a core that finishes
+      // takes the next queued connection itself (accept4), one per free core.
+      const load = loadWhile(nginx.port, 8, loaded, '/sleep?0.02');
+      await until(() => count(server, /GET \/sleep/) > 100, 20_000, 'load to flow');
+      process.kill(victim, 'SIGKILL');
+      await server.waitForLog(/Respawned nuwsgi worker 1 \(new pid: \d+\)/);
+      const servedBefore = count(server, /GET \/sleep/);
+      await until(() => count(server, /GET \/sleep/) > servedBefore + 100, 20_000, 'load to flow after the respawn');
+      stop();
+      const result = await load;
+      // Taking more than its free cores, the victim would have lost those waiting in it too.
+      assert.ok(result.failures.length <= 2, `failures: ${result.failures.join('; ')}`);
+      assert.ok(result.ok > 200);
+      // Once idle (the last refills found the queue empty), new connections are still taken, one after another.
+      for (let i = 0; i < 5; i++) assert.equal((await request(nginx.port, { path: '/', timeoutMs: 5_000 })).status, 200);
+    } finally {
+      await nginx.stop();
+      await server.stop();
+    }
+  });
+
+  test('threads=2, keep-alive clients filling the cores: a new connection is still served (none stranded in the queue)', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '1', '--threads', '2', '--disable-logging']);
+    try {
+      const port = server.httpPort as number;
+      let stop: () => void = () => undefined;
+      const loaded = new Promise<void>((resolve) => (stop = resolve));
+      // Three keep-alive clients on two cores: the listener is paused whenever both are busy, and a
+      // freed core's accept4 finds no connection queued (after which it stops trying until one comes).
+      const load = loadWhile(port, 3, loaded, '/sleep?0.005');
+      try {
+        for (let i = 0; i < 10; i++) {
+          const res = await request(port, { path: '/', timeoutMs: 5_000, headers: { Connection: 'close' } });
+          assert.equal(res.status, 200);
+        }
+      } finally {
+        stop();
+      }
+      const result = await load;
+      assert.deepEqual(result.failures, []);
+      assert.ok(result.ok > 10);
+    } finally {
       await server.stop();
     }
   });
