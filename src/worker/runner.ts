@@ -1,4 +1,6 @@
 import { closeSync, openSync, read } from 'node:fs';
+// The global `performance` is a lazy getter on globalThis, called on every use: the module's object is not.
+import { performance } from 'node:perf_hooks';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
@@ -40,8 +42,8 @@ export interface RunnerOptions {
  * are counted, docs/stats.md) and answers the request log's "req: a/b".
  */
 export interface RequestObserver {
-  /** The request enters the app; `ex.core` says which core runs it. */
-  started(ex: Exchange): void;
+  /** The request enters the app; `ex.core` says which core runs it. `nowMs`: epoch ms now, when the caller has read the clock. */
+  started(ex: Exchange, nowMs?: number): void;
   /** The request became a long-lived connection (a WebSocket): not timed by harakiri any more. */
   detached?(ex: Exchange): void;
   /** `o.status` is what the client got (500 when the app failed before its headers). */
@@ -137,14 +139,14 @@ export abstract class RunnerBase implements CoreCalls {
   }
 
   /** Route a request about to enter Python on `core` and tell the observer; false when its client is gone. */
-  protected begin(ex: Exchange, core: number): boolean {
+  protected begin(ex: Exchange, core: number, nowPerf?: number): boolean {
     if (ex.out.closed) {
       ex.body.dispose();
       return false;
     }
     ex.core = core;
     ex.appId = this.opts.route(ex.vars);
-    this.opts.observer?.started(ex);
+    this.opts.observer?.started(ex, nowPerf === undefined ? undefined : performance.timeOrigin + nowPerf);
     return true;
   }
 
@@ -446,8 +448,9 @@ export class InlineRunner extends RunnerBase {
 
   /** Returns a promise only when the response still holds the Python side (streaming). */
   private runOne(ex: Exchange): Promise<void> | undefined {
-    if (!this.begin(ex, 0)) return undefined;
+    // One clock read for the scoreboard's start and the call's timing.
     let started = performance.now();
+    if (!this.begin(ex, 0, started)) return undefined;
     if (!this.knownShort(ex.uri, started)) {
       flushBatch();
       started = performance.now();
