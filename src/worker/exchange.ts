@@ -35,6 +35,12 @@ export interface Exchange {
    * they are built on first use (a static file is answered from `head`).
    */
   vars: Array<[string, string]>;
+  /**
+   * HTTP sockets: false while `vars` has not been built (nothing asked for
+   * it: no mountpoint routing, no trusted proxy, no request log); an ASGI
+   * scope then comes from `head` alone. Absent: `vars` is there.
+   */
+  readonly varsBuilt?: boolean;
   /** HTTP sockets: the parsed request head. */
   head?: HttpHead;
   body: BodyCollector;

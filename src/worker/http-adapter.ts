@@ -177,6 +177,10 @@ class HttpExchange implements Exchange {
     this.cgiVars = value;
   }
 
+  get varsBuilt(): boolean {
+    return this.cgiVars !== undefined;
+  }
+
   get remoteAddr(): string {
     return this.conn.transport.remoteAddress;
   }

@@ -5,8 +5,8 @@ import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
 import type { Exchange } from './exchange';
-import type { AppRouter } from './mounts';
-import type { SchemeResolver } from './scheme';
+import { routeToDefaultApp, type AppRouter } from './mounts';
+import { socketScheme, type SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
@@ -145,13 +145,15 @@ export abstract class RunnerBase implements CoreCalls {
       return false;
     }
     ex.core = core;
-    ex.appId = this.opts.route(ex.vars);
+    const route = this.opts.route;
+    ex.appId = route === routeToDefaultApp ? 0 : route(ex.vars);
     this.opts.observer?.started(ex, nowPerf === undefined ? undefined : performance.timeOrigin + nowPerf);
     return true;
   }
 
   protected schemeOf(ex: Exchange): 'http' | 'https' {
-    return this.opts.scheme(ex.scheme, ex.vars, ex.remoteAddr);
+    const scheme = this.opts.scheme;
+    return scheme === socketScheme ? ex.scheme : scheme(ex.scheme, ex.vars, ex.remoteAddr);
   }
 
   /** Send what Python answered. Resolves when the core is free again (at once unless streaming). */

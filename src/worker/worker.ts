@@ -409,7 +409,8 @@ export class Worker implements ConnectionHost, StaticHost {
     if (this.requestLog?.active === true) void ex.vars;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
     if (this.statics !== undefined && this.statics.tryServe(ex)) return;
-    void ex.vars; // for Python: built now, while the connection is open
+    // The variables are built when a runner first asks, while the connection is open (a closed one is not started):
+    // an ASGI app without mountpoints never needs them.
     (this.runner as Runner).submit(ex);
   }
 
