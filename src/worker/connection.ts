@@ -52,6 +52,8 @@ export interface ConnectionReader {
   closed?(): void;
   /** Whether more input is of any use (false once a uwsgi packet is complete). */
   needsInput(): boolean;
+  /** It copies whatever input it keeps past `data` (TransportEvents.borrowsInput). */
+  readonly borrowsInput?: boolean;
 }
 
 /**
@@ -114,6 +116,10 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
 
   // ---------------------------------------------------------- TransportEvents
 
+  get borrowsInput(): boolean {
+    return this.reader !== null && this.reader.borrowsInput === true;
+  }
+
   data(chunk: Buffer): void {
     this.inputWaitGranted = false;
     this.reader?.data(chunk);
@@ -139,9 +145,9 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     return this.state === 'closed' || this.transport.destroyed;
   }
 
-  /** The adapter parsed a request head; its body (if any) follows. */
-  headParsed(): void {
-    this.bodyStartedAt = Date.now();
+  /** The adapter parsed a request head (`nowMs`: Date.now() as the request's exchange read it); its body (if any) follows. */
+  headParsed(nowMs = Date.now()): void {
+    this.bodyStartedAt = nowMs;
     this.bodyBytes = 0;
     this.rateWindowAt = this.bodyStartedAt;
     this.rateWindowBytes = 0;
@@ -199,8 +205,10 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
 
   /** The adapter parsed a complete request. */
   enqueue(ex: Exchange): void {
+    // A partial request after it is the next head. Without a body, its head
+    // was parsed in this same read: its clock reading is now's.
+    this.headStartedAt = this.bodyBytes > 0 || this.bodyStartedAt === 0 ? Date.now() : this.bodyStartedAt;
     this.bodyStartedAt = 0;
-    this.headStartedAt = Date.now(); // a partial request after it is the next head
     this.pending.push(ex);
     if (this.pending.length >= MAX_PIPELINED) this.transport.pause();
     this.dispatchNext();

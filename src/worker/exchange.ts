@@ -42,6 +42,12 @@ export interface Exchange {
    * writes Python's environ from these bytes, and no JS string is made for them.
    */
   readonly uwsgiVars?: UwsgiVars | undefined;
+  /**
+   * HTTP sockets: false while `vars` has not been built (nothing asked for
+   * it: no mountpoint routing, no trusted proxy, no request log); an ASGI
+   * scope then comes from `head` alone. Absent: `vars` is there.
+   */
+  readonly varsBuilt?: boolean;
   /** HTTP sockets: the parsed request head. */
   head?: HttpHead;
   body: BodyCollector;

@@ -77,14 +77,25 @@ export function serializeHead(protocol: string, appHead: Buffer, extraHeaders: s
 export function serializeResponse(protocol: string, appHead: Buffer, extraHeaders: string, body: Buffer | undefined): Buffer {
   const bodyLength = body === undefined ? 0 : body.length;
   const out = Buffer.allocUnsafe(protocol.length + 1 + appHead.length + extraHeaders.length + 2 + bodyLength);
-  let pos = out.write(protocol, 0, 'latin1');
+  let pos = writeLatin1(out, 0, protocol);
   out[pos++] = 32;
   pos += appHead.copy(out, pos);
-  pos += out.write(extraHeaders, pos, 'latin1');
+  pos = writeLatin1(out, pos, extraHeaders);
   out[pos++] = 13;
   out[pos++] = 10;
   if (body !== undefined) body.copy(out, pos);
   return out;
+}
+
+/**
+ * A latin-1 string into `out` at `pos`; returns the position after it. A
+ * loop: the protocol and our few framing headers are short, and
+ * Buffer#write is a call into C++ per string (two per response).
+ */
+function writeLatin1(out: Buffer, pos: number, s: string): number {
+  if (s.length > 64) return pos + out.write(s, pos, 'latin1');
+  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i);
+  return pos;
 }
 
 const CRLF = Buffer.from('\r\n');

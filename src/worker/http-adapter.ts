@@ -42,6 +42,8 @@ class HttpSession extends RequestSession implements HttpParserHandlers, Connecti
   /** A WebSocket request's session, told if the client leaves before its 101. */
   private upgradeGone: (() => void) | null = null;
   private expectContinue = false;
+  /** The parser copies what it keeps (partial lines; body views go to BodyCollector/BodyStream, which copy). */
+  readonly borrowsInput = true;
 
   constructor(conn: Connection, host: ConnectionHost, opts: HttpAdapterOptions) {
     super(conn, opts.spool.budget);
@@ -173,6 +175,10 @@ class HttpExchange implements Exchange {
 
   set vars(value: Array<[string, string]>) {
     this.cgiVars = value;
+  }
+
+  get varsBuilt(): boolean {
+    return this.cgiVars !== undefined;
   }
 
   get remoteAddr(): string {

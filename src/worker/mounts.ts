@@ -11,15 +11,19 @@ import type { AppSpec } from './python/bridge';
  */
 export type AppRouter = (vars: Array<[string, string]>) => number;
 
-/** The router without mountpoints: app 0, whatever the vars say (callers skip making them). */
-export const defaultAppOnly: AppRouter = () => 0;
+/**
+ * The router without mountpoints: every request is app 0. Runners compare
+ * against it and then skip the variables altogether (an HTTP request's are
+ * built on first use, and an ASGI app never needs them).
+ */
+export const routeToDefaultApp: AppRouter = () => 0;
 
 export function makeAppRouter(apps: readonly AppSpec[], manageScriptName: boolean): AppRouter {
   const mounts = apps
     .map((app, index) => ({ mountpoint: trimSlash(app.mountpoint), index }))
     .filter((m) => m.mountpoint !== '')
     .sort((a, b) => b.mountpoint.length - a.mountpoint.length);
-  if (mounts.length === 0) return defaultAppOnly;
+  if (mounts.length === 0) return routeToDefaultApp;
   return (vars) => {
     const pathIndex = indexOfVar(vars, 'PATH_INFO');
     const scriptIndex = indexOfVar(vars, 'SCRIPT_NAME');

@@ -60,8 +60,8 @@ export class WorkerObserver implements RequestObserver {
     return this.board.appRequests(appId);
   }
 
-  started(ex: Exchange): void {
-    this.board.requestStarted(ex.core, ex.appId, `${ex.remoteAddr} - ${ex.method} ${ex.uri}`);
+  started(ex: Exchange, nowMs?: number): void {
+    this.board.requestStartedAs(ex.core, ex.appId, ex.remoteAddr, ' - ', ex.method, ' ', ex.uri, nowMs);
   }
 
   /** A WebSocket after its 101: its slot is no longer timed by harakiri (it may stay open for hours). */

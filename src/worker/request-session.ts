@@ -36,7 +36,7 @@ export abstract class RequestSession {
   /** A head was parsed: `ex` is the current request; `streams` when its body may go to the app as it arrives. */
   protected begin(ex: Exchange, streams: boolean): void {
     this.current = ex;
-    this.conn.headParsed();
+    this.conn.headParsed(ex.startedAtMs);
     this.mayStream = streams;
     if (streams) ex.body.spillsOverBudget = false; // one read at most: then it streams
   }

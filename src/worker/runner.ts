@@ -1,10 +1,12 @@
 import { closeSync, openSync, read } from 'node:fs';
+// The global `performance` is a lazy getter on globalThis, called on every use: the module's object is not.
+import { performance } from 'node:perf_hooks';
 import { requestLogRecord, type LoggedOutcome } from './access-log';
 import { readProcessMemory } from '../stats/procfs';
 import type { RequestLogger } from '../logging';
 import type { Exchange } from './exchange';
-import { defaultAppOnly, type AppRouter } from './mounts';
-import { socketSchemeOnly, type SchemeResolver } from './scheme';
+import { routeToDefaultApp, type AppRouter } from './mounts';
+import { socketScheme, type SchemeResolver } from './scheme';
 import { chooseFraming, chunkFrame, errorResponse, lastChunk, serializeHead, serializeResponse, type Framing } from './framing';
 import type { PythonBridge, HandleResult, PullResult } from './python/bridge';
 import { FLAG_CONNECTION_CLOSE, ResponseKind } from './python/meta';
@@ -40,8 +42,8 @@ export interface RunnerOptions {
  * are counted, docs/stats.md) and answers the request log's "req: a/b".
  */
 export interface RequestObserver {
-  /** The request enters the app; `ex.core` says which core runs it. */
-  started(ex: Exchange): void;
+  /** The request enters the app; `ex.core` says which core runs it. `nowMs`: epoch ms now, when the caller has read the clock. */
+  started(ex: Exchange, nowMs?: number): void;
   /** The request became a long-lived connection (a WebSocket): not timed by harakiri any more. */
   detached?(ex: Exchange): void;
   /** `o.status` is what the client got (500 when the app failed before its headers). */
@@ -137,22 +139,21 @@ export abstract class RunnerBase implements CoreCalls {
   }
 
   /** Route a request about to enter Python on `core` and tell the observer; false when its client is gone. */
-  protected begin(ex: Exchange, core: number): boolean {
+  protected begin(ex: Exchange, core: number, nowPerf?: number): boolean {
     if (ex.out.closed) {
       ex.body.dispose();
       return false;
     }
     ex.core = core;
-    // Only a router with mountpoints reads the vars (a uwsgi request's are not made otherwise).
     const route = this.opts.route;
-    ex.appId = route === defaultAppOnly ? 0 : route(ex.vars);
-    this.opts.observer?.started(ex);
+    ex.appId = route === routeToDefaultApp ? 0 : route(ex.vars);
+    this.opts.observer?.started(ex, nowPerf === undefined ? undefined : performance.timeOrigin + nowPerf);
     return true;
   }
 
   protected schemeOf(ex: Exchange): 'http' | 'https' {
     const scheme = this.opts.scheme;
-    return scheme === socketSchemeOnly ? ex.scheme : scheme(ex.scheme, ex.vars, ex.remoteAddr);
+    return scheme === socketScheme ? ex.scheme : scheme(ex.scheme, ex.vars, ex.remoteAddr);
   }
 
   /** Send what Python answered. Resolves when the core is free again (at once unless streaming). */
@@ -449,8 +450,9 @@ export class InlineRunner extends RunnerBase {
 
   /** Returns a promise only when the response still holds the Python side (streaming). */
   private runOne(ex: Exchange): Promise<void> | undefined {
-    if (!this.begin(ex, 0)) return undefined;
+    // One clock read for the scoreboard's start and the call's timing.
     let started = performance.now();
+    if (!this.begin(ex, 0, started)) return undefined;
     if (!this.knownShort(ex.uri, started)) {
       flushBatch();
       started = performance.now();

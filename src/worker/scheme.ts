@@ -8,12 +8,12 @@ import net from 'node:net';
  */
 export type SchemeResolver = (base: 'http' | 'https', vars: ReadonlyArray<readonly [string, string]>, remoteAddr: string) => 'http' | 'https';
 
-/** The resolver without --forwarded-allow-ips: the socket's scheme (callers skip making the vars). */
-export const socketSchemeOnly: SchemeResolver = (base) => base;
+/** No trusted proxies: the socket's scheme, whatever the request says (runners then skip the variables). */
+export const socketScheme: SchemeResolver = (base) => base;
 
 export function makeSchemeResolver(allowIps: readonly string[]): SchemeResolver {
   const allowed = new Set(allowIps.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
-  if (allowed.size === 0) return socketSchemeOnly;
+  if (allowed.size === 0) return socketScheme;
   const anyone = allowed.has('*');
   return (base, vars, remoteAddr) => {
     if (base === 'https' || !(anyone || allowed.has(normalizeIp(remoteAddr)))) return base;

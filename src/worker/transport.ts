@@ -25,8 +25,17 @@ import { pausableListener, watchListener, type ListenerGate } from './listener-g
 
 /** What a transport tells its connection. */
 export interface TransportEvents {
-  /** Bytes arrived (a fresh Buffer, owned by the receiver). */
+  /**
+   * Bytes arrived: a fresh Buffer, owned by the receiver, unless the receiver
+   * says `borrowsInput`.
+   */
   data(chunk: Buffer): void;
+  /**
+   * True while the receiver copies whatever input it keeps past `data`'s
+   * return (the HTTP parser does): it is then handed views of a shared read
+   * buffer, valid only during the call, instead of a Buffer per read.
+   */
+  readonly borrowsInput?: boolean;
   /** The peer sent EOF: no more input will come. */
   end(): void;
   /** Everything queued has been handed to the kernel. */
@@ -91,6 +100,10 @@ export interface StreamHandle {
   getpeername?(out: AddressOut): number;
   getsockname?(out: AddressOut): number;
   setNoDelay?(enable: boolean): number;
+  /** libuv reads into this buffer from now on, and `onread` gets no ArrayBuffer (Node's `onread: { buffer }` option of net.Socket). */
+  useUserBuffer?(buffer: Buffer): void;
+  /** useUserBuffer was called (it pushes a listener each time). */
+  nuwsgiUserBuffer?: boolean;
   /** Our back-reference, so the shared callbacks below need no closure per connection. */
   nuwsgiTransport?: RawTransport;
 }
@@ -123,6 +136,52 @@ const UV_ENOTCONN = -107;
 const HIGH_WATER_MARK = 64 * 1024;
 /** The first read(2) on a new connection goes here; what it got is copied out (parsers keep views). */
 const eagerBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+/**
+ * libuv reads every handle's input into this one buffer (`useUserBuffer`):
+ * by default Node mallocs 64 KiB per read, shrinks it, wraps it in a fresh
+ * ArrayBuffer and a backing store the GC's sweeper frees later, per request
+ * on a keep-alive connection. Reads are delivered one at a time, each
+ * consumed before the next.
+ */
+const handleReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * Views of a shared read buffer for borrowing receivers, remembered by
+ * length: a keep-alive client's requests are mostly the same size, and then
+ * a read costs no object at all.
+ */
+class ReadViews {
+  private readonly buffer: Buffer;
+  private readonly views: Array<Buffer | undefined> = new Array<Buffer | undefined>(64).fill(undefined);
+
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
+  }
+
+  /** buffer[0, n), valid until the next read into the buffer. */
+  of(n: number): Buffer {
+    const slot = n & 63;
+    const known = this.views[slot];
+    if (known !== undefined && known.length === n) return known;
+    const view = this.buffer.subarray(0, n);
+    this.views[slot] = view;
+    return view;
+  }
+}
+
+const eagerViews = new ReadViews(eagerBuffer);
+const handleReadViews = new ReadViews(handleReadBuffer);
+
+/** buffer[0, n) for `events`: a view when it borrows, else a copy it owns. */
+function deliver(events: TransportEvents, buffer: Buffer, views: ReadViews, n: number): void {
+  if (events.borrowsInput === true) {
+    events.data(views.of(n));
+    return;
+  }
+  const chunk = Buffer.allocUnsafe(n);
+  buffer.copy(chunk, 0, 0, n);
+  events.data(chunk);
+}
 
 /** `eagerRead`'s answer when nothing has arrived yet. */
 const EAGAIN_RESULT = -2;
@@ -494,7 +553,7 @@ export class RawTransport implements Transport {
       return null;
     }
     handle.nuwsgiTransport = this;
-    handle.onread = onRawRead;
+    readIntoSharedBuffer(handle);
     this.handle = handle;
     return handle;
   }
@@ -554,7 +613,7 @@ export class RawTransport implements Transport {
    */
   start(events: TransportEvents): void {
     this.events = events;
-    if (this.handle !== null) this.handle.onread = onRawRead;
+    if (this.handle !== null) readIntoSharedBuffer(this.handle);
     this.readNow();
   }
 
@@ -572,9 +631,7 @@ export class RawTransport implements Transport {
       this.onRead(UV_EOF, undefined, 0);
       return true;
     }
-    const chunk = Buffer.allocUnsafe(n);
-    eagerBuffer.copy(chunk, 0, 0, n);
-    this.events?.data(chunk);
+    if (this.events !== null) deliver(this.events, eagerBuffer, eagerViews, n);
     return true;
   }
 
@@ -737,7 +794,9 @@ export class RawTransport implements Transport {
   /** @internal libuv read a chunk, EOF, or an error. */
   onRead(nread: number, buffer: ArrayBuffer | undefined, offset: number): void {
     if (nread > 0) {
-      if (this.state === 'open' && buffer !== undefined) this.events?.data(Buffer.from(buffer, offset, nread));
+      if (this.state !== 'open' || this.events === null) return;
+      if (buffer === undefined) deliver(this.events, handleReadBuffer, handleReadViews, nread);
+      else this.events.data(Buffer.from(buffer, offset, nread));
       return;
     }
     if (nread === 0) return;
@@ -782,6 +841,15 @@ function emitClosed(): void {
   const batch = closing;
   closing = [];
   for (const t of batch) t.closed();
+}
+
+/** Reads go to `onRawRead`, into the shared buffer when this Node can (else a fresh ArrayBuffer each). */
+function readIntoSharedBuffer(handle: StreamHandle): void {
+  handle.onread = onRawRead;
+  if (typeof handle.useUserBuffer === 'function' && handle.nuwsgiUserBuffer !== true) {
+    handle.useUserBuffer(handleReadBuffer);
+    handle.nuwsgiUserBuffer = true;
+  }
 }
 
 function onRawRead(this: StreamHandle, buffer: ArrayBuffer | undefined): void {

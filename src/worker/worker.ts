@@ -461,7 +461,8 @@ export class Worker implements ConnectionHost, StaticHost {
     if (http && this.requestLog?.active === true) void ex.vars;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
     if (this.statics !== undefined && this.statics.tryServe(ex)) return;
-    if (http) void ex.vars; // for Python: built now, while the connection is open
+    // The variables are built when a runner first asks, while the connection is open (a closed one is not started):
+    // an ASGI app without mountpoints never needs them.
     (this.runner as Runner).submit(ex);
   }
 

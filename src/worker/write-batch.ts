@@ -13,6 +13,9 @@
  * before any Python call it cannot expect to be short (see InlineRunner).
  */
 
+// The global `performance` is a lazy getter on globalThis, called on every use: the module's object is not.
+import { performance } from 'node:perf_hooks';
+
 /** What a deferred write goes to: a connection's transport, written in order. */
 export interface BatchTarget {
   /** Write now (the batch's flush). */
@@ -24,38 +27,54 @@ export interface BatchTarget {
 export type BatchAction = 'end' | 'close' | 'destroy';
 
 class WriteBatch {
-  private readonly targets: BatchTarget[] = [];
-  private readonly items: Array<Buffer | BatchAction> = [];
+  /**
+   * Slots [0, size) are pending. The arrays keep their length between
+   * flushes (emptied slots are nulled for the GC): `length = 0` on an array
+   * is a store through V8's runtime, per flush (`StoreCallbackProperty`).
+   */
+  private readonly targets: Array<BatchTarget | null> = [];
+  private readonly items: Array<Buffer | BatchAction | null> = [];
+  private size = 0;
   /** performance.now() when the oldest pending item was pushed; 0 when none is pending. */
   oldestAt = 0;
 
   push(target: BatchTarget, item: Buffer | BatchAction): void {
-    if (this.items.length === 0) this.oldestAt = performance.now();
-    this.targets.push(target);
-    this.items.push(item);
+    const at = this.size;
+    if (at === 0) this.oldestAt = performance.now();
+    if (at < this.items.length) {
+      this.targets[at] = target;
+      this.items[at] = item;
+    } else {
+      this.targets.push(target);
+      this.items.push(item);
+    }
+    this.size = at + 1;
   }
 
   get pending(): boolean {
-    return this.items.length > 0;
+    return this.size > 0;
   }
 
   /** Write (and close) everything deferred, in the order it was deferred. */
   flush(): void {
     // Indexes, not a copy: a flush can defer nothing new (batching is off while it runs).
-    for (let i = 0; i < this.items.length; i++) {
+    for (let i = 0; i < this.size; i++) {
       const target = this.targets[i] as BatchTarget;
       const item = this.items[i] as Buffer | BatchAction;
+      this.targets[i] = null;
+      this.items[i] = null;
       if (typeof item === 'string') target.settleNow(item);
       else target.writeNow(item);
     }
-    this.items.length = 0;
-    this.targets.length = 0;
+    this.size = 0;
     this.oldestAt = 0;
   }
 }
 
 /** The batch writes go into now (open), or null when writes are direct. */
 let current: WriteBatch | null = null;
+/** withWriteBatch's batch, empty, kept for its next call (one pump per loop turn). */
+let spareBatch: WriteBatch | null = null;
 /** The threaded runner's batch: closed to new writers between `deferInTurn` calls, flushed at the end of the loop turn. */
 let turnBatch: WriteBatch | null = null;
 
@@ -107,12 +126,14 @@ export function withWriteBatch(fn: () => void): void {
     fn();
     return;
   }
-  const batch = (current = new WriteBatch());
+  const batch = (current = spareBatch ?? new WriteBatch());
+  spareBatch = null;
   try {
     fn();
   } finally {
     current = null;
     batch.flush();
+    if (!batch.pending) spareBatch = batch;
   }
 }
 

@@ -96,3 +96,26 @@ test('the flag bits are the ones python/_nuwsgi_asgi.py tests', () => {
   const names: Record<string, number> = { BODY_STREAM: SCOPE_FLAG.BODY_STREAM, TRAILERS: SCOPE_FLAG.TRAILERS, PATH_BYTES: SCOPE_FLAG.PATH_BYTES, EARLY_HINTS: SCOPE_FLAG.EARLY_HINTS };
   for (const [name, bit] of Object.entries(names)) assert.match(py, new RegExp(`^FLAG_${name} = ${bit}$`, 'm'), name);
 });
+
+test('HTTP socket, variables never built (no routing, no log): the scope comes from the head alone, the same as from the variables', () => {
+  const headers: Array<[string, string]> = [['Host', 'h'], ['TE', 'gzip'], ['te', 'trailers']];
+  const uri = '/a/./b/%7Ex?q=1';
+  const built = httpExchange('/a/b/~x', headers, uri);
+  built.vars = [...(built.vars as Array<[string, string]>), ['HTTP_TE', 'gzip, trailers']];
+  const lazy: Partial<Exchange> = {
+    ...built,
+    varsBuilt: false,
+    head: { method: 'GET', target: uri, version: '1.1', headers, contentLength: -1, chunked: false, keepAlive: true, expectContinue: false, headBytes: 0 },
+  };
+  Object.defineProperty(lazy, 'vars', { get: () => assert.fail('the variables were built') });
+  assert.deepEqual(scopeBlob(lazy), scopeBlob(built));
+  assert.equal(scopeFlags(lazy as Exchange), scopeFlags(built as Exchange));
+  assert.equal(scopeFlags(lazy as Exchange) & SCOPE_FLAG.TRAILERS, SCOPE_FLAG.TRAILERS);
+  // A unix socket has no local address: SERVER_NAME and SERVER_PORT are asked of the variables then.
+  let asked = 0;
+  const unix: Partial<Exchange> = { ...built, varsBuilt: false, head: lazy.head, http: { ...(built.http as NonNullable<Exchange['http']>), local: () => ({ address: '', port: 0 }) } };
+  Object.defineProperty(unix, 'vars', { get: () => (asked++, built.vars) });
+  const decoded = scopeBlob(unix).decoded as { tuple: unknown[] };
+  assert.deepEqual(decoded.tuple[9], { tuple: ['box', 80] });
+  assert.equal(asked, 1);
+});

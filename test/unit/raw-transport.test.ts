@@ -230,3 +230,79 @@ test("the peer's address is the one accept4 wrote: known after the connection cl
   client.destroy();
   l.close();
 });
+
+test('reads through a handle: a receiver that keeps chunks owns each; a borrowing one gets the bytes during the call', async () => {
+  const l = quietListener('tcp4');
+  const owner = await connected(l.port, '127.0.0.1');
+  const borrower = await connected(l.port, '127.0.0.1');
+  let taken: RawTransport[] = [];
+  await until(() => (taken = taken.concat(l.take())).length === 2);
+  const [ownerT, borrowerT] = taken as [RawTransport, RawTransport];
+  const owned = recorder();
+  const seen: string[] = [];
+  const views: Buffer[] = [];
+  const borrowing: TransportEvents = {
+    borrowsInput: true,
+    data: (c) => {
+      seen.push(c.toString());
+      views.push(c);
+    },
+    end: () => undefined,
+    drain: () => undefined,
+    close: () => undefined,
+  };
+  ownerT.start(owned);
+  borrowerT.start(borrowing);
+  ownerT.resume();
+  borrowerT.resume();
+  // Both read into the same shared buffer, one after the other.
+  for (const word of ['first', 'again', 'third']) {
+    owner.write(word);
+    borrower.write(word.toUpperCase());
+    await until(() => owned.chunks.length > 0 && Buffer.concat(owned.chunks).toString().endsWith(word) && seen.join('').endsWith(word.toUpperCase()));
+  }
+  assert.equal(Buffer.concat(owned.chunks).toString(), 'firstagainthird', 'owned chunks keep their bytes after later reads');
+  assert.equal(seen.join(''), 'FIRSTAGAINTHIRD');
+  // Same-length reads through the handle get the same view again (no object per read); its bytes are the
+  // last read's. (The first word may come through the eager read of the deferred start, another buffer.)
+  assert.equal(views.length, 3);
+  assert.equal(views[1], views[2]);
+  assert.equal(views[2]?.toString(), 'THIRD');
+  ownerT.destroy();
+  borrowerT.destroy();
+  await owned.closedAt;
+  owner.destroy();
+  borrower.destroy();
+  l.close();
+});
+
+test('the first read: a borrowing receiver gets a view of the shared buffer, an owner a copy', async () => {
+  const l = quietListener('tcp4');
+  const a = await connected(l.port, '127.0.0.1');
+  const b = await connected(l.port, '127.0.0.1');
+  await new Promise((r) => a.write('owned', r));
+  await new Promise((r) => b.write('BORROWED', r));
+  let taken: RawTransport[] = [];
+  await until(() => (taken = taken.concat(l.take())).length === 2);
+  const owned = recorder();
+  let during = '';
+  let view: Buffer | undefined;
+  (taken[0] as RawTransport).start(owned);
+  (taken[1] as RawTransport).start({
+    borrowsInput: true,
+    data: (c) => {
+      during = c.toString();
+      view = c;
+    },
+    end: () => undefined,
+    drain: () => undefined,
+    close: () => undefined,
+  });
+  assert.equal(Buffer.concat(owned.chunks).toString(), 'owned');
+  assert.equal(during, 'BORROWED');
+  assert.notEqual(view?.buffer, owned.chunks[0]?.buffer, 'the owner got its own memory');
+  for (const t of taken) t.destroy();
+  a.destroy();
+  b.destroy();
+  l.close();
+});

@@ -19,7 +19,8 @@
  * nginx sent them (one variable each from nginx 1.22, joined from 1.23).
  */
 import { isUtf8 } from 'node:buffer';
-import { pathOfTarget } from '../../protocol/cgi';
+import { pathInfoOfTarget, pathOfTarget } from '../../protocol/cgi';
+import { equalsLowercase } from '../../protocol/ascii';
 import type { MarshalWriter } from '../python/marshal';
 import type { Exchange } from '../exchange';
 
@@ -46,15 +47,25 @@ const TRAILERS = /(?:^|,)\s*trailers\s*(?:;|,|$)/i;
 export function scopeFlags(ex: Exchange): number {
   let flags = ex.stream !== undefined ? SCOPE_FLAG.BODY_STREAM : 0;
   if (!ex.raw && ex.clientHttp11) {
-    for (const [key, value] of ex.vars) {
-      if (key === 'HTTP_TE') {
-        if (TRAILERS.test(value)) flags |= SCOPE_FLAG.TRAILERS;
-        break;
-      }
-    }
+    if (clientTakesTrailers(ex)) flags |= SCOPE_FLAG.TRAILERS;
     flags |= SCOPE_FLAG.EARLY_HINTS;
   }
   return flags;
+}
+
+/** "TE: trailers": from the head's fields when the CGI variables were never built (each TE field alone, as HTTP_TE joins them). */
+function clientTakesTrailers(ex: Exchange): boolean {
+  const head = ex.head;
+  if (head !== undefined && ex.varsBuilt === false) {
+    for (const [name, value] of head.headers) {
+      if (equalsLowercase(name, 'te') && TRAILERS.test(value)) return true;
+    }
+    return false;
+  }
+  for (const [key, value] of ex.vars) {
+    if (key === 'HTTP_TE') return TRAILERS.test(value);
+  }
+  return false;
 }
 
 /**
@@ -63,9 +74,10 @@ export function scopeFlags(ex: Exchange): number {
  * path had to go as bytes.
  */
 export function writeScope(w: MarshalWriter, ex: Exchange, scheme: 'http' | 'https'): number {
-  const v = cgiView(ex.vars);
-  w.tuple(10);
+  // Without routing (and so without variables) an HTTP request's path comes from its target, as its PATH_INFO would.
   const http = ex.http;
+  const v = http !== undefined && ex.varsBuilt === false ? targetView(ex.uri) : cgiView(ex.vars);
+  w.tuple(10);
   w.str(http !== undefined ? http.version : httpVersion(v.protocol));
   w.str(ex.method !== '' ? ex.method : 'GET');
   w.str(scheme);
@@ -78,7 +90,10 @@ export function writeScope(w: MarshalWriter, ex: Exchange, scheme: 'http' | 'htt
     writeAddress(w, ex.remoteAddr, http.remotePort);
     const local = http.local();
     if (local.port > 0) writeAddress(w, local.address, local.port);
-    else writeAddress(w, v.serverName, portNumber(v.serverPort)); // a unix socket has no address
+    else {
+      const cv = v.serverPort !== '' ? v : cgiView(ex.vars); // a unix socket has no address: SERVER_NAME and SERVER_PORT
+      writeAddress(w, cv.serverName, portNumber(cv.serverPort));
+    }
   } else {
     w.latin1Bytes(v.requestUri !== '' ? beforeQuery(v.requestUri) : v.pathInfo);
     w.latin1Bytes(v.queryString);
@@ -101,6 +116,22 @@ interface CgiView {
   remotePort: string;
   serverName: string;
   serverPort: string;
+}
+
+/** What an unrouted HTTP request's CGI variables would say of its path (httpHeadToCgiVars); no server name and port. */
+function targetView(target: string): CgiView {
+  const q = target.indexOf('?');
+  return {
+    pathInfo: pathInfoOfTarget(target),
+    scriptName: '',
+    queryString: q === -1 ? '' : target.slice(q + 1),
+    requestUri: target,
+    protocol: '',
+    remoteAddr: '',
+    remotePort: '',
+    serverName: '',
+    serverPort: '',
+  };
 }
 
 function cgiView(vars: ReadonlyArray<readonly [string, string]>): CgiView {

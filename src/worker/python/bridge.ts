@@ -78,6 +78,9 @@ export class PythonBridge {
   private readonly fns: { handle: PyPtr; pull: PyPtr; abort: PyPtr; loadApp: PyPtr; startCores: PyPtr };
   private threadState: PyPtr;
   private readonly regionSize: number;
+  /** The inline path's head and body views of region 0, made again only when their place changes. */
+  private readonly headView: RegionView;
+  private readonly bodyView: RegionView;
 
   private constructor(py: LibPython, regionPtr: PyPtr, regions: Buffer[], fns: PythonBridge['fns'], threadState: PyPtr) {
     this.py = py;
@@ -87,6 +90,8 @@ export class PythonBridge {
     this.fns = fns;
     this.threadState = threadState;
     this.regionSize = regions[0]?.length ?? 0;
+    this.headView = new RegionView(this.region);
+    this.bodyView = new RegionView(this.region);
   }
 
   /** Load libpython, initialize the interpreter and our loader module. */
@@ -341,13 +346,12 @@ export class PythonBridge {
       return { meta: { ...readMeta(this.region), kind: ResponseKind.Error }, head: Buffer.alloc(0), body: Buffer.alloc(0) };
     }
     const meta = readMeta(this.region);
-    const head = this.region.subarray(HEADER_SIZE, HEADER_SIZE + meta.headLength);
+    const head = this.headView.of(HEADER_SIZE, meta.headLength);
     const returnsBody =
       meta.kind === ResponseKind.Stream || meta.kind === ResponseKind.File || (meta.flags & FLAG_BODY_RETURNED) !== 0;
     if (returnsBody) return { meta, head, body: this.takeBytes(result) };
     this.py.Py_DecRef(result);
-    const start = HEADER_SIZE + meta.headLength;
-    return { meta, head, body: this.region.subarray(start, start + meta.bodyLength) };
+    return { meta, head, body: this.bodyView.of(HEADER_SIZE + meta.headLength, meta.bodyLength) };
   }
 
   /** Copy a bytes object's contents into Node memory and drop our reference. */
@@ -370,6 +374,31 @@ export class PythonBridge {
   /** For diagnostics: the region's address, to tell workers apart in a core dump. */
   get regionAddress(): PyPtr {
     return this.regionPtr;
+  }
+}
+
+/**
+ * A view of part of a region, remembered: an app answers with the same head
+ * and body lengths request after request, and a fresh view each time was a
+ * typed array allocated per response (`CreateTypedArray` in perf). Views
+ * are valid until the next call into the bridge anyway (HandleResult).
+ */
+class RegionView {
+  private readonly region: Buffer;
+  private view: Buffer;
+  private start = 0;
+
+  constructor(region: Buffer) {
+    this.region = region;
+    this.view = region.subarray(0, 0);
+  }
+
+  of(start: number, length: number): Buffer {
+    if (this.start !== start || this.view.length !== length) {
+      this.view = this.region.subarray(start, start + length);
+      this.start = start;
+    }
+    return this.view;
   }
 }
 
