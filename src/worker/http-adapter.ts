@@ -1,12 +1,11 @@
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { httpHeadToCgiVars, type ConnectionInfo } from '../protocol/cgi';
 import { equalsLowercase, hasListToken } from '../protocol/ascii';
 import { Http1Parser, type HttpHead, type HttpParserHandlers } from '../protocol/http1';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange, HttpFacts, UpgradeRequest } from './exchange';
-import type { BodyStream } from './asgi/body-stream';
+import { ExchangeBase } from './exchange-base';
 import { RequestSession } from './request-session';
 import type { Transport } from './transport';
 
@@ -127,12 +126,11 @@ function exchangeFor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions)
  * the request log), while the connection is open. A class, so the lazy
  * getters live on the prototype and cost no closures per request.
  */
-class HttpExchange implements Exchange {
+class HttpExchange extends ExchangeBase implements Exchange {
   private cgiVars: Array<[string, string]> | undefined = undefined;
   private readonly conn: Connection;
   private readonly socketScheme: 'http' | 'https';
   readonly head: HttpHead;
-  body: BodyCollector;
   method: string;
   uri: string;
   remoteUser = '';
@@ -143,21 +141,13 @@ class HttpExchange implements Exchange {
   raw = false;
   scheme: 'http' | 'https';
   isHead: boolean;
-  startedAtMs = Date.now();
-  startedAtPerf = performance.now();
-  appId = 0;
-  core = 0;
-  switches?: number = undefined;
-  out: Connection;
-  stream?: BodyStream = undefined;
-  clientGone?: () => void = undefined;
   upgrade?: UpgradeRequest = undefined;
 
   constructor(head: HttpHead, conn: Connection, opts: HttpAdapterOptions) {
+    super(new BodyCollector(opts.spool), conn);
     this.head = head;
     this.conn = conn;
     this.socketScheme = opts.scheme;
-    this.body = new BodyCollector(opts.spool);
     this.method = head.method;
     this.uri = head.target;
     this.requestProtocol = head.version === '1.1' ? 'HTTP/1.1' : `HTTP/${head.version}`;
@@ -165,7 +155,6 @@ class HttpExchange implements Exchange {
     this.clientHttp11 = head.version === '1.1';
     this.scheme = opts.scheme;
     this.isHead = head.method === 'HEAD';
-    this.out = conn;
   }
 
   get vars(): Array<[string, string]> {

@@ -1,10 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import { bytesAre, u16, UwsgiParser, uwsgiVarSlots, type UwsgiHead, type UwsgiParserHandlers, type UwsgiVars } from '../protocol/uwsgi';
 import { latin1Cached } from '../protocol/latin1-cache';
-import type { BodyStream } from './asgi/body-stream';
 import { BodyCollector, type SpoolPolicy } from './body';
 import { Connection, type ConnectionHost, type ConnectionReader, type ConnectionTimeouts } from './connection';
 import type { Exchange } from './exchange';
+import { ExchangeBase } from './exchange-base';
 import { RequestSession } from './request-session';
 import type { Transport } from './transport';
 
@@ -112,8 +111,7 @@ function exchangeFor(head: UwsgiHead, conn: Connection, opts: UwsgiAdapterOption
  * something reads `vars` (a router with mountpoints, the static server, a
  * log format naming a var, ASGI's scope): most requests never make them.
  */
-class UwsgiExchange implements Exchange {
-  body: BodyCollector;
+class UwsgiExchange extends ExchangeBase implements Exchange {
   method: string;
   uri: string;
   remoteAddr: string;
@@ -125,21 +123,12 @@ class UwsgiExchange implements Exchange {
   raw = true;
   scheme: 'http' | 'https';
   isHead: boolean;
-  startedAtMs = Date.now();
-  startedAtPerf = performance.now();
-  appId = 0;
-  core = 0;
-  switches?: number = undefined;
-  out: Connection;
-  stream?: BodyStream = undefined;
-  clientGone?: () => void = undefined;
   private packetVars: UwsgiVars | undefined;
   private pairs: Array<[string, string]> | undefined = undefined;
 
   constructor(vars: UwsgiVars, body: BodyCollector, conn: Connection) {
+    super(body, conn);
     this.packetVars = vars;
-    this.body = body;
-    this.out = conn;
     const known = knownVars(vars);
     const serverProtocol = known.serverProtocol ?? '';
     this.method = known.method ?? '';
