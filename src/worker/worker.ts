@@ -28,6 +28,9 @@ import type { WorkerConfig } from '../contracts/worker-config';
 import { addedHeaderBlock, type ExchangeOptions } from './exchange-options';
 import { BodyBudget } from './body';
 import { AcceptBackoff } from './accept-backoff';
+import { AcceptLock } from './accept-lock';
+import { MemoryTrimmer } from './memory-trim';
+import { readFdLimit } from '../util/fd-limit';
 
 /**
  * A connection waking the loop this soon (ms) after the inline refill found
@@ -35,9 +38,6 @@ import { AcceptBackoff } from './accept-backoff';
  * a client's next connection (nginx's, behind a sequential client) more.
  */
 const REFILL_RETRY_MS = 0.02;
-import { AcceptLock } from './accept-lock';
-import { MemoryTrimmer } from './memory-trim';
-import { readFdLimit } from '../util/fd-limit';
 
 export type { ListenerSpec, WorkerConfig, WorkerTemplate } from '../contracts/worker-config';
 
