@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { koffi } from '../util/libc';
-import { fdCalls, type FdCalls } from '../util/fd-calls';
+import { fdCalls, makePipe, type FdCalls } from '../util/fd-calls';
 import { NuwsgiError } from '../util/errors';
 import type { Exchange } from './exchange';
 import type { HandleResult, PythonBridge, PullResult } from './python/bridge';
@@ -306,15 +306,4 @@ export function makeEventFd(): number {
   const fd = eventfdFn(0, EFD_CLOEXEC);
   if (fd < 0) throw new NuwsgiError('E_PYTHON_INIT', `eventfd() failed (errno ${koffi.errno()})`);
   return fd;
-}
-
-type Pipe2 = (fds: number[], flags: number) => number;
-let pipe2Fn: Pipe2 | undefined;
-
-/** A blocking pipe (Python's thread blocks reading it); Node's side is made non-blocking by libuv where it reads. */
-export function makePipe(): [number, number] {
-  pipe2Fn ??= koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as Pipe2;
-  const fds = [-1, -1];
-  if (pipe2Fn(fds, O_CLOEXEC) !== 0) throw new NuwsgiError('E_PYTHON_INIT', `pipe2() failed (errno ${koffi.errno()})`);
-  return [fds[0] as number, fds[1] as number];
 }

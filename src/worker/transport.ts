@@ -19,7 +19,7 @@ import os from 'node:os';
 import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { koffi } from '../util/libc';
-import { fdCalls } from '../util/fd-calls';
+import { fdCalls, writeNonBlocking } from '../util/fd-calls';
 import { AF_INET, formatIpv4, parseSockaddr, socketAddress } from './sockaddr';
 import { pausableListener, watchListener, type ListenerGate } from './listener-gate';
 
@@ -198,22 +198,8 @@ const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, no]) 
  * Error built for EAGAIN.
  */
 function writeDirect(fd: number, data: Buffer): number | string {
-  const calls = fdCalls();
-  if (calls === null) {
-    try {
-      return writeSync(fd, data);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return code === 'EAGAIN' ? 0 : (code ?? 'EIO');
-    }
-  }
-  for (;;) {
-    const n = calls.write(fd, data, data.length);
-    if (n >= 0) return n;
-    const errno = koffi.errno();
-    if (errno === EINTR) continue;
-    return errno === EAGAIN ? 0 : (ERRNO_NAMES.get(errno) ?? 'EIO');
-  }
+  const n = writeNonBlocking(fd, data, data.length);
+  return n >= 0 ? n : (ERRNO_NAMES.get(-n) ?? 'EIO');
 }
 
 /** close(2), errors ignored: the descriptor is released all the same (EIO, EINTR on Linux). */

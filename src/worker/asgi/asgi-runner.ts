@@ -4,7 +4,7 @@ import type { Exchange } from '../exchange';
 import type { PythonBridge, PullResult } from '../python/bridge';
 import { RunnerBase, type RunnerOptions } from '../runner';
 import { openRawPipe } from '../transport';
-import { makePipe } from '../threaded-runner';
+import { makePipe } from '../../util/fd-calls';
 import { JobWriter, makeJobPipe } from './job-pipe';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';

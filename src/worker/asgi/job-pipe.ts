@@ -6,47 +6,22 @@
  * is more than 16,384 commands behind — Node keeps the rest and tries again a
  * moment later instead of blocking its event loop on Python.
  */
-import { writeSync } from 'node:fs';
-import { koffi } from '../../util/libc';
-import { fdCalls } from '../../util/fd-calls';
+import { makePipe, writeNonBlocking } from '../../util/fd-calls';
 import { NuwsgiError } from '../../util/errors';
 
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
-const EAGAIN = 11;
-const EINTR = 4;
 /** How long a full pipe waits before the next try (the loop thread is draining it meanwhile). */
 const RETRY_MS = 1;
 
-type Pipe2 = (fds: number[], flags: number) => number;
-let pipe2Fn: Pipe2 | undefined;
-
 /** [read end, write end], both non-blocking and close-on-exec. */
 export function makeJobPipe(): [number, number] {
-  pipe2Fn ??= koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as Pipe2;
-  const fds = [-1, -1];
-  if (pipe2Fn(fds, O_CLOEXEC | O_NONBLOCK) !== 0) throw new NuwsgiError('E_PYTHON_INIT', `pipe2() failed (errno ${koffi.errno()})`);
-  return [fds[0] as number, fds[1] as number];
+  return makePipe(true);
 }
 
 /** write(2) of `count` bytes of `buf`: the bytes taken, 0 when the pipe is full. */
 function writeSome(fd: number, buf: Buffer, count: number): number {
-  const calls = fdCalls();
-  if (calls === null) {
-    try {
-      return writeSync(fd, buf, 0, count);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
-      throw err;
-    }
-  }
-  for (;;) {
-    const n = calls.write(fd, buf, count);
-    if (n >= 0) return n;
-    const errno = koffi.errno();
-    if (errno === EAGAIN) return 0;
-    if (errno !== EINTR) throw new NuwsgiError('E_INTERNAL', `ASGI job pipe: write failed (errno ${errno})`);
-  }
+  const n = writeNonBlocking(fd, buf, count);
+  if (n < 0) throw new NuwsgiError('E_INTERNAL', `ASGI job pipe: write failed (errno ${-n})`);
+  return n;
 }
 
 /** Commands queued during a turn of Node's loop, written at its end (setImmediate) in one write. */
