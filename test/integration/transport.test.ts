@@ -28,6 +28,9 @@ describe('connections on bare handles', () => {
     unixPath = join(makeTempDir(), 'app.sock');
     server = await startNuwsgi([
       '--http-socket', '127.0.0.1:0', '--socket', unixPath, '--wsgi-file', SINK(), '--master', '--processes', '2',
+      // 200 connections at once below: a unix socket refuses past its backlog (connect EAGAIN, where TCP would
+      // retry the SYN), and the default 100 overflowed on a loaded machine before the workers drained it.
+      '--listen', '256',
     ]);
     port = server.httpPort as number;
   });
