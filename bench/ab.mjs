@@ -10,7 +10,8 @@
 //   APP     hello | flask | io50 (WSGI) | asgi-hello | fastapi (ASGI: nuwsgi --asgi, and uvicorn as `uv`)
 //   SERVER  uw (uWSGI, --http11-socket) | uwh (uWSGI, --http-socket: closes every connection) | uv (uvicorn, uvloop +
 //           httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
-//           checkout, e.g. nu:. and nu:/tmp/base)
+//           checkout, e.g. nu:. and nu:/tmp/base) | floor (bench/apps/node_floor.mjs: bare Node, no parsing, no Python:
+//           the least a server on Node's event loop can spend per request)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
 // `close` against `uw` is not like for like: uWSGI's --http11-socket ignores a request's `Connection: close` (no such
@@ -22,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { ensureDebPackages } from '../scripts/lib/apt.mjs';
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const [mode, appName, roundsS, secsS, ...names] = process.argv.slice(2);
 const rounds = Number(roundsS), secs = Number(secsS);
@@ -31,6 +33,11 @@ const [appFile, path, asgi] = APPS[appName];
 const appArgs = asgi ? ['--chdir', join(ROOT, 'bench/apps'), '--asgi', appFile] : ['--wsgi-file', join(ROOT, appFile)];
 const procs = Number(process.env.PROCS ?? 2), threads = Number(process.env.THREADS ?? 1);
 const conns = Number(process.env.CONNS ?? 50);
+// What the servers named need, from Debian, where missing (as run.mjs; root only).
+const needs = ['wrk', ...(mode === 'nginx' ? ['nginx'] : []), ...(names.some((n) => n.startsWith('uw')) ? ['uwsgi', 'uwsgi-plugin-python3'] : []),
+  ...(names.some((n) => n.startsWith('uv')) ? ['python3-uvicorn', 'python3-uvloop', 'python3-httptools'] : []),
+  ...(appName === 'flask' ? ['python3-flask'] : []), ...(appName === 'fastapi' ? ['python3-fastapi'] : [])];
+ensureDebPackages(needs, { label: 'ab packages' });
 const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-ab-'));
 const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +46,7 @@ function cfg(name, sock) {
   const [kind, tree, env] = name.split(':'); // e.g. nu:/tmp/base:PYTHONMALLOC=malloc
   const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const [k, v] = kv.split('='); envObj[k] = v; }
   if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, ...appArgs, '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
+  if (kind === 'floor') return { cmd: process.execPath, args: [join(ROOT, 'bench/apps/node_floor.mjs'), String(procs), sock[0] === '--socket' ? 'uwsgi' : 'http', sock[1]], env: envObj };
   if (kind === 'uv') {
     const bind = sock[0] === '--socket' ? ['--uds', sock[1]] : ['--host', '127.0.0.1', '--port', sock[1].split(':')[1]];
     return { cmd: '/usr/bin/python3', args: ['-m', 'uvicorn', appFile, '--app-dir', join(ROOT, 'bench/apps'), '--workers', String(procs), ...bind, '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning'], env: envObj };

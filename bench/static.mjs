@@ -143,16 +143,28 @@ function groupCpuSeconds(pgid) {
   return ticks / 100; // USER_HZ
 }
 
+/** Busy CPU seconds of the whole machine (/proc/stat: all but idle and iowait): the server, wrk and the kernel's network work. */
+function machineBusySeconds() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / 100; // USER_HZ
+}
+
 function wrk(port, path, seconds, o, mode, pgid) {
   const cpuBefore = groupCpuSeconds(pgid);
+  const busyBefore = machineBusySeconds();
   const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--latency'];
   if (mode === 'close') args.push('-H', 'Connection: close');
   args.push(`http://127.0.0.1:${port}${path}`);
   const r = spawnSync('wrk', args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const out = `${r.stdout}${r.stderr}`;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const cpuUs = ((groupCpuSeconds(pgid) - cpuBefore) * 1e6) / requests;
   return {
-    cpuUs: ((groupCpuSeconds(pgid) - cpuBefore) * 1e6) / requests,
+    cpuUs,
+    // What a request costs outside the server (wrk, the kernel's loopback work, anything else running): a server
+    // that cost nothing would still be held to cpus / restUs requests per second.
+    restUs: ((machineBusySeconds() - busyBefore) * 1e6) / requests - cpuUs,
     rps: Number(/^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1] ?? NaN),
     transfer: /^Transfer\/sec:\s+(\S+)/m.exec(out)?.[1] ?? '-',
     p99: /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '-',
@@ -171,7 +183,7 @@ function medians(runs) {
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return [...groups.values()].map((g) => {
     const rps = median(g.map((r) => r.rps));
-    return { ...g.find((r) => r.rps === rps), rps, cpuUs: median(g.map((r) => r.cpuUs)) };
+    return { ...g.find((r) => r.rps === rps), rps, cpuUs: median(g.map((r) => r.cpuUs)), restUs: median(g.map((r) => r.restUs)) };
   });
 }
 
@@ -211,6 +223,19 @@ async function main() {
       const ratio = (b) => (b ? `${(r.rps / b).toFixed(2)}x` : '-');
       const cpuRatio = (b) => (b ? `${(b / r.cpuUs).toFixed(2)}x` : '-');
       console.log(`${r.server.padEnd(7)} ${r.file.padEnd(5)} ${r.mode.padEnd(9)} ${r.rps.toFixed(0).padStart(7)}  ${r.transfer.padStart(10)}  ${r.p99.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${ratio(peer('uwsgi')?.rps).padStart(8)}  ${ratio(peer('nginx')?.rps).padStart(8)}  ${(r.cpuUs.toFixed(0) + 'µs').padStart(7)}  ${cpuRatio(peer('uwsgi')?.cpuUs).padStart(12)}  ${cpuRatio(peer('nginx')?.cpuUs).padStart(12)}  ${r.errors}`);
+    }
+    // The ceiling of any server here: the least a request costs outside the server (over all servers' runs of that
+    // file and mode) bounds the req/s of a server that cost nothing; against uWSGI's req/s it is the highest ratio
+    // possible on this machine. Only meaningful on a machine doing nothing else (other work counts as "outside").
+    console.log('\nfile  mode       outside the server (least)  zero-cost server req/s  its ratio to uwsgi');
+    const uniq = [...new Set(rows.map((r) => `${r.file} ${r.mode}`))];
+    for (const key of uniq) {
+      const group = rows.filter((r) => `${r.file} ${r.mode}` === key);
+      const rest = Math.min(...group.map((r) => r.restUs));
+      const ceiling = (cpus().length * 1e6) / rest;
+      const uw = group.find((r) => r.server === 'uwsgi');
+      const [file, mode] = key.split(' ');
+      console.log(`${file.padEnd(5)} ${mode.padEnd(9)} ${(rest.toFixed(1) + 'µs').padStart(26)}  ${ceiling.toFixed(0).padStart(22)}  ${uw ? (ceiling / uw.rps).toFixed(2) + 'x' : '-'}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
