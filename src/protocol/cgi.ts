@@ -31,7 +31,7 @@
  *   port is what the client typed and can differ behind NAT or port mapping.
  *   Only when there is no local port (`localPort` 0: a unix socket) does it
  *   come from Host, else the scheme's default (80/443), as gunicorn does.
- * - CONTENT_LENGTH is the parser's normalised value ("05, 5" gives "5"), and
+ * - CONTENT_LENGTH is the parser's normalised value ("005" gives "5"), and
  *   only present when the request had a Content-Length field; a chunked
  *   request has none here.
  */

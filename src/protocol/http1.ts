@@ -26,8 +26,10 @@
  *   last with other codings before it (e.g. "gzip, chunked") is a 501: the
  *   framing is fine but we do not decode request transfer-codings
  *   (RFC 9112 §6.1).
- * - Duplicate Content-Length fields, or a comma list, are accepted when every
- *   value is the same number (RFC 9110 §8.6); otherwise 400.
+ * - Content-Length is one field of 1*DIGIT: a second field or a comma list is
+ *   a 400 even when the values agree (RFC 9110 §8.6 allows either; gunicorn,
+ *   llhttp and nginx refuse, and no client sends it). A second Content-Type
+ *   is a 400 too (a singleton field two readers could each take differently).
  * - A second Host field, or a Host with characters outside uri-host ":" port,
  *   is a 400 (RFC 9112 §3.2), in HTTP/1.0 too.
  * - Expect: 100-continue is honoured only in HTTP/1.1 (RFC 9110 §10.1.1 says an
@@ -38,17 +40,23 @@
  *   method, "*" only for OPTIONS, authority-form only (and always) for CONNECT.
  *   The absolute-form needs "scheme://" (as nginx): without it,
  *   "GET example.com:443" would pass as a URI whose scheme is "example.com",
- *   which is the authority-form that §3.2.3 allows for CONNECT alone.
- * - A request line that cannot become valid fails as soon as that is known,
- *   not when its LF arrives (or the header timeout fires): a first byte that
- *   is no tchar (NULs, binary, a TLS ClientHello) or a CR not followed by LF.
+ *   which is the authority-form that §3.2.3 allows for CONNECT alone. Its
+ *   authority must be [userinfo "@"] host [":" port].
+ * - A line that cannot become valid fails as soon as that is known, not when
+ *   its LF arrives (or the header timeout fires): a CR not followed by LF; a
+ *   request line whose first byte is no tchar (NULs, binary, a TLS
+ *   ClientHello); a field line starting with SP/HTAB (obs-fold) or a non-tchar;
+ *   a chunk-size line starting with a non-hex byte.
  * - Chunk sizes: at most MAX_CHUNK_SIZE_HEX_DIGITS hex digits and at most
- *   2^53 - 1, else 400; extensions must be `;...` without CTLs and are ignored.
- * - Limits: a Content-Length above maxBodyBytes fails before onHead (413); a
+ *   2^53 - 1, else 400; extensions must follow RFC 9112 §7.1.1 (`;name`,
+ *   `;name=token`, `;name="quoted"`, BWS around ";" and "=") and are ignored.
+ * - Limits: a request line alone over maxHeadBytes is a 414 (RFC 9112 §3), a
+ *   head over it a 431; a Content-Length above maxBodyBytes fails before onHead (413); a
  *   chunked body fails when a chunk size would take it past the limit, after
  *   onHead and the chunks before it.
  * - Trailer fields are validated like header fields and discarded; the trailer
- *   section is limited by maxHeadBytes as the head is (431).
+ *   section is limited by maxHeadBytes as the head is (431). Framing, routing
+ *   and credential fields there (FORBIDDEN_TRAILER_FIELDS) are a 400.
  * - A request that is not keep-alive is still parsed to the end and any
  *   following pipelined bytes are parsed too: closing the connection after the
  *   response is the caller's decision (`HttpHead.keepAlive`).
@@ -125,6 +133,9 @@ const SP = 0x20;
 const HTAB = 0x09;
 const COLON = 0x3a;
 const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 function byteTable(ranges: Array<[number, number]>, chars = ''): Uint8Array {
   const table = new Uint8Array(256);
@@ -150,8 +161,22 @@ const HEX_VALUES: Int8Array = (() => {
   return table;
 })();
 
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/**
+ * scheme "://" [ userinfo "@" ] host [ ":" port ], then the path, query or
+ * the end (RFC 3986 §3.2). The authority is checked though only the path is
+ * used (cgi.ts): "s://]x/" is no URI, and gunicorn refuses it too. userinfo
+ * passes, as in gunicorn; it is never used.
+ */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[A-Za-z0-9._~%!$&'()*+,;=:-]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(?::[0-9]*)?(?:[/?#]|$)/;
 const AUTHORITY_FORM = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+):[0-9]+$/;
+/**
+ * Fields that cannot come after the body (RFC 9110 §6.5.1): framing
+ * (Content-Length, Transfer-Encoding, TE), routing (Host) and credentials
+ * (Authorization). We discard trailers anyway; one of these there is a
+ * smuggling probe or a broken client, and gunicorn refuses them too
+ * (gunicorn also refuses "Trailer", which frames nothing: we let it pass).
+ */
+const FORBIDDEN_TRAILER_FIELDS = new Set(['content-length', 'transfer-encoding', 'te', 'host', 'authorization']);
 const WELL_FORMED_VERSION = /^HTTP\/[0-9](\.[0-9])?$/;
 
 /** Request-line parts and header fields: mostly the same few strings every request (latin1-cache.ts). */
@@ -187,6 +212,18 @@ function headTooLarge(max: number, what: string): ProtocolError {
     431,
     `invalid HTTP request size (max ${max})...skip`,
   );
+}
+
+/** The request line alone is over the head limit: RFC 9112 §3 asks for 414 for a request-target too long to parse (as nginx answers). */
+function uriTooLong(max: number): ProtocolError {
+  return new ProtocolError('E_HTTP_URI_TOO_LONG', `request line longer than ${max} bytes`, 414, `invalid HTTP request size (max ${max})...skip`);
+}
+
+/** The error scanFieldLine gives for a field line starting with `first`, a byte that is no tchar. */
+function fieldLineStartError(first: number): ProtocolError {
+  if (isOws(first)) return badRequest('obsolete line folding is not accepted');
+  if (first === COLON) return badRequest('empty header field name');
+  return badRequest('invalid header field name');
 }
 
 function bodyTooLarge(max: number, logLine?: string): ProtocolError {
@@ -278,24 +315,65 @@ function parseChunkSizeLine(buf: Buffer, start: number, end: number): number | P
   let extStart = digitsEnd;
   while (extStart < end && isOws(buf[extStart])) extStart++;
   if (extStart === end || buf[extStart] !== SEMICOLON) return badRequest('invalid chunk size');
-  if (!allBytesIn(FIELD_VALUE_BYTES, buf, extStart, end)) {
-    return badRequest('invalid character in chunk extension');
-  }
+  if (!isValidChunkExtensions(buf, extStart, end)) return badRequest('invalid chunk extension');
   return size;
 }
 
-/** Content-Length: 1*DIGIT, or a list of identical values (RFC 9110 §8.6). */
-function parseContentLength(value: string): number | ProtocolError {
-  let result = -1;
-  for (const element of value.split(',')) {
-    const digits = element.trim();
-    if (!/^[0-9]{1,16}$/.test(digits)) return badRequest('invalid Content-Length');
-    const n = Number(digits);
-    if (n > Number.MAX_SAFE_INTEGER) return badRequest('invalid Content-Length');
-    if (result !== -1 && n !== result) return badRequest('conflicting Content-Length values');
-    result = n;
+/**
+ * buf[pos, end), from the first ";", is `*( BWS ";" BWS chunk-ext-name
+ * [ BWS "=" BWS chunk-ext-val ] )` (RFC 9112 §7.1.1), names and values tokens
+ * or quoted strings. Checked though the extensions are ignored, as llhttp
+ * does: "5;" or an unclosed quote is a sender we must not guess about.
+ */
+function isValidChunkExtensions(buf: Buffer, pos: number, end: number): boolean {
+  while (pos < end) {
+    pos = skipOws(buf, pos, end);
+    if (pos === end || buf[pos] !== SEMICOLON) return false; // whitespace must lead to a ";" (no trailing BWS)
+    pos = skipOws(buf, pos + 1, end);
+    const nameEnd = skipToken(buf, pos, end);
+    if (nameEnd === pos) return false;
+    pos = nameEnd;
+    const equals = skipOws(buf, nameEnd, end);
+    if (equals === end || buf[equals] !== EQUALS) continue;
+    const valueStart = skipOws(buf, equals + 1, end);
+    const valueEnd = valueStart < end && buf[valueStart] === DQUOTE ? skipQuotedString(buf, valueStart, end) : skipToken(buf, valueStart, end);
+    if (valueEnd === valueStart) return false;
+    pos = valueEnd;
   }
-  return result;
+  return true;
+}
+
+function skipOws(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && isOws(buf[pos])) pos++;
+  return pos;
+}
+
+function skipToken(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && TOKEN_BYTES[buf[pos]!] === 1) pos++;
+  return pos;
+}
+
+/** Past the quoted-string starting at buf[pos] (RFC 9110 §5.6.4); `pos` itself when it is not closed or holds a CTL. */
+function skipQuotedString(buf: Buffer, pos: number, end: number): number {
+  for (let i = pos + 1; i < end; i++) {
+    const byte = buf[i]!;
+    if (byte === DQUOTE) return i + 1;
+    if (byte === BACKSLASH) i++; // quoted-pair: the next byte is taken as it is, if it is allowed at all
+    if (i === end || FIELD_VALUE_BYTES[buf[i]!] === 0) return pos;
+  }
+  return pos;
+}
+
+/**
+ * Content-Length: 1*DIGIT (RFC 9110 §8.6). A list, even of identical values
+ * ("5, 5"), is refused: §8.6 lets a recipient take it as one value, but
+ * gunicorn, llhttp and nginx refuse it, and no client sends it.
+ */
+function parseContentLength(value: string): number | ProtocolError {
+  if (!/^[0-9]{1,16}$/.test(value)) return badRequest('invalid Content-Length');
+  const n = Number(value);
+  if (n > Number.MAX_SAFE_INTEGER) return badRequest('invalid Content-Length');
+  return n;
 }
 
 /** A comma-separated header value as lowercase elements, empty elements dropped (RFC 9110 §5.6.1). */
@@ -331,6 +409,7 @@ class HeadInProgress {
   connectionKeepAlive = false;
   expectsContinue = false;
   hostFields = 0;
+  contentTypeFields = 0;
 
   /** Records one header field and interprets the few that matter to the parser. */
   addField(name: string, value: string): ProtocolError | null {
@@ -345,6 +424,8 @@ class HeadInProgress {
       case 10:
         if (equalsLowercase(name, 'connection')) this.noteConnection(value);
         return null;
+      case 12:
+        return equalsLowercase(name, 'content-type') ? this.noteContentType() : null;
       case 14:
         return equalsLowercase(name, 'content-length') ? this.noteContentLength(value) : null;
       case 17:
@@ -370,12 +451,23 @@ class HeadInProgress {
     if (hasListToken(value, 'keep-alive')) this.connectionKeepAlive = true;
   }
 
+  /** A second Content-Length field is refused even with the same value, as a list is (parseContentLength). */
   private noteContentLength(value: string): ProtocolError | null {
+    if (this.contentLength !== -1) return badRequest('more than one Content-Length field');
     const n = parseContentLength(value);
     if (n instanceof ProtocolError) return n;
-    if (this.contentLength !== -1 && this.contentLength !== n) return badRequest('conflicting Content-Length values');
     this.contentLength = n;
     return null;
+  }
+
+  /**
+   * Content-Type is a singleton field (RFC 9110 §5.3, §8.3): two of them
+   * cannot be joined into one media type, and a filter in front may check
+   * one while the app reads the other (gunicorn refuses it too).
+   */
+  private noteContentType(): ProtocolError | null {
+    this.contentTypeFields++;
+    return this.contentTypeFields > 1 ? badRequest('more than one Content-Type field') : null;
   }
 
   /** RFC 9112 §6.1 and §6.3: is the body framing unambiguous and supported? */
@@ -507,15 +599,18 @@ export class Http1Parser {
 
   private consumeLine(chunk: Buffer, pos: number): number {
     const lf = chunk.indexOf(LF, pos);
-    // Before the length checks, so the earliest hopeless byte decides the
-    // error whatever the split.
     const budget = this.lineBudget();
-    if (this.state === 'request-line') {
-      // The byte at line offset `budget` decides the 431: bytes after it are
-      // never looked at, or a bare CR beyond the limit would turn the 431
-      // into a 400 only when the line arrives whole (found by the fuzzer).
-      const limitIndex = pos + budget - this.partial.length;
-      const hopeless = this.hopelessRequestLine(chunk, pos, Math.min(lf === -1 ? chunk.length : lf, limitIndex + 1));
+    // The byte at line offset `budget` decides the 431: bytes after it are
+    // never looked at, or a bare CR beyond the limit would turn the 431 into
+    // a 400 only when the line arrives whole (found by the fuzzer).
+    const limitIndex = pos + budget - this.partial.length;
+    const scanEnd = Math.min(lf === -1 ? chunk.length : lf, limitIndex + 1);
+    // Before the length checks, so the earliest hopeless byte decides the
+    // error whatever the split. A whole header, trailer or chunk-size line is
+    // only looked at this way when it fails (onLine): that keeps a CR scan
+    // per field line off the common path.
+    if (this.state === 'request-line' || lf === -1) {
+      const hopeless = this.hopelessPiece(chunk, pos, scanEnd);
       if (hopeless !== undefined) return this.fail(hopeless);
     }
     // Checked on partial lines too, so a client cannot make us buffer an
@@ -527,7 +622,9 @@ export class Http1Parser {
       this.partialEndsInCR = chunk[chunk.length - 1] === CR;
       return chunk.length;
     }
-    if (this.partial.length + (lf - pos) + 1 > budget) return this.fail(this.lineTooLong());
+    if (this.partial.length + (lf - pos) + 1 > budget) {
+      return this.fail(this.hopelessPiece(chunk, pos, scanEnd) ?? this.lineTooLong());
+    }
     if (this.partial.length === 0) {
       this.onLine(chunk, pos, lf);
     } else {
@@ -537,23 +634,62 @@ export class Http1Parser {
     return lf + 1;
   }
 
-  /**
-   * What no later byte can repair in buf[start, end), the next bytes of a
-   * request line before its LF: a first byte that is no tchar (NULs, binary,
-   * a TLS ClientHello), or a CR that something other than LF follows. Found
-   * as the bytes arrive, so garbage gets its 400 at once rather than at the
-   * header timeout; the line offset comes from `partial`, so any split agrees.
-   */
-  private hopelessRequestLine(buf: Buffer, start: number, end: number): ProtocolError | undefined {
-    if (start === end) return undefined;
+  /** hopelessLine() for the next bytes of the line being read, `partial` holding the ones before. */
+  private hopelessPiece(buf: Buffer, start: number, end: number): ProtocolError | undefined {
     const continuing = this.partial.length > 0;
-    if (continuing && this.partialEndsInCR) return badRequest('bare CR in the request line');
+    return this.hopelessLine(buf, start, end, continuing, continuing && this.partialEndsInCR);
+  }
+
+  /**
+   * What no later byte can repair in buf[start, end), bytes of a line before
+   * its LF (after `continuing` earlier ones, the last of them a CR when
+   * `afterCR`): a first byte that cannot start the line (NULs, binary, a TLS
+   * ClientHello as a request line; SP, HTAB (obs-fold) or a non-tchar as a
+   * field line; a non-hex digit as a chunk size), or a CR that something
+   * other than LF follows. Found as the bytes arrive, so garbage gets its 400
+   * at once rather than at the header timeout. The first-byte errors are the
+   * ones the line's parser gives, and whole lines that fail are checked the
+   * same way (onLine), so any split gives the same error.
+   */
+  private hopelessLine(buf: Buffer, start: number, end: number, continuing: boolean, afterCR: boolean): ProtocolError | undefined {
+    if (start === end) return undefined;
+    if (afterCR) return this.bareCR();
     const first = buf[start]!;
-    if (!continuing && first !== CR && TOKEN_BYTES[first] === 0) return badRequest('invalid method');
+    if (!continuing && first !== CR) {
+      const err = this.badFirstByte(first);
+      if (err !== undefined) return err;
+    }
     const cr = buf.indexOf(CR, start);
     // A CR as the last byte so far may still be followed by its LF.
-    if (cr !== -1 && cr < end - 1) return badRequest('bare CR in the request line');
+    if (cr !== -1 && cr < end - 1) return this.bareCR();
     return undefined;
+  }
+
+  private badFirstByte(first: number): ProtocolError | undefined {
+    switch (this.state) {
+      case 'request-line':
+        return TOKEN_BYTES[first] === 0 ? badRequest('invalid method') : undefined;
+      case 'chunk-size':
+        return HEX_VALUES[first]! < 0 ? badRequest('missing chunk size') : undefined;
+      default:
+        return TOKEN_BYTES[first] === 0 ? fieldLineStartError(first) : undefined;
+    }
+  }
+
+  private bareCR(): ProtocolError {
+    switch (this.state) {
+      case 'request-line':
+        return badRequest('bare CR in the request line');
+      case 'chunk-size':
+        return badRequest('bare CR in a chunk size line');
+      default:
+        return badRequest('bare CR in a field line');
+    }
+  }
+
+  /** A whole line (up to its LF at `lf`) failed: the hopeless-byte error if it has one, as a split line would have got. */
+  private lineError(buf: Buffer, start: number, lf: number, err: ProtocolError): ProtocolError {
+    return this.hopelessLine(buf, start, lf, false, false) ?? err;
   }
 
   /** How many more bytes the line being read may take, LF included. */
@@ -570,6 +706,8 @@ export class Http1Parser {
 
   private lineTooLong(): ProtocolError {
     switch (this.state) {
+      case 'request-line':
+        return uriTooLong(this.limits.maxHeadBytes);
       case 'chunk-size':
         return badRequest('chunk size line too long');
       case 'trailer-line':
@@ -582,7 +720,7 @@ export class Http1Parser {
   /** buf[start, end) is the line up to, not including, its LF. */
   private onLine(buf: Buffer, start: number, end: number): void {
     if (end === start || buf[end - 1] !== CR) {
-      this.fail(badRequest('bare LF line ending'));
+      this.fail(this.lineError(buf, start, end, badRequest('bare LF line ending')));
       return;
     }
     const contentEnd = end - 1;
@@ -631,7 +769,7 @@ export class Http1Parser {
     }
     const field = scanFieldLine(buf, start, end);
     if (field instanceof ProtocolError) {
-      this.fail(field);
+      this.fail(this.lineError(buf, start, end + 1, field));
       return;
     }
     const name = latin1(buf, start, field.nameEnd);
@@ -668,7 +806,7 @@ export class Http1Parser {
   private onChunkSizeLine(buf: Buffer, start: number, end: number): void {
     const size = parseChunkSizeLine(buf, start, end);
     if (size instanceof ProtocolError) {
-      this.fail(size);
+      this.fail(this.lineError(buf, start, end + 1, size));
       return;
     }
     if (size === 0) {
@@ -695,7 +833,12 @@ export class Http1Parser {
     // Trailer fields are validated but discarded: WSGI has no place for them,
     // and merging them into the headers would let them override framing fields.
     const field = scanFieldLine(buf, start, end);
-    if (field instanceof ProtocolError) this.fail(field);
+    if (field instanceof ProtocolError) {
+      this.fail(this.lineError(buf, start, end + 1, field));
+      return;
+    }
+    const name = latin1(buf, start, field.nameEnd).toLowerCase();
+    if (FORBIDDEN_TRAILER_FIELDS.has(name)) this.fail(badRequest(`${name} field in the trailer section`));
   }
 
   // --- bodies --------------------------------------------------------------

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'E_BIND' // a listening socket could not be bound
   | 'E_HTTP_BAD_REQUEST' // malformed HTTP/1.x request (400)
   | 'E_HTTP_HEADER_TOO_LARGE' // request line + header fields (or trailers) above the limit (431)
+  | 'E_HTTP_URI_TOO_LONG' // the request line alone above the head limit (414)
   | 'E_HTTP_BODY_TOO_LARGE' // Content-Length or de-chunked body above the limit (413)
   | 'E_HTTP_VERSION' // a well-formed HTTP version other than 1.0/1.1, e.g. the HTTP/2 preface (505)
   | 'E_HTTP_TRANSFER_CODING' // a transfer coding other than chunked (501)

@@ -109,7 +109,7 @@ class Recorder {
   }
 }
 
-const HTTP_ERROR_STATUSES = [400, 413, 431, 501, 505];
+const HTTP_ERROR_STATUSES = [400, 413, 414, 431, 501, 505];
 const UWSGI_ERROR_STATUSES = [413];
 
 function runHttp(pieces: Buffer[], limits: HttpLimits): Outcome {
