@@ -3,11 +3,12 @@ import vm from 'node:vm';
 import { koffi } from './libc';
 
 /**
- * The two ways a process gives memory back: a full V8 collection (what only
- * JS wrappers kept alive is freed) and malloc_trim(3) (glibc returns freed
- * pages it would otherwise keep in its arenas). Used by the worker after
- * startup and after bursts of big bodies (src/worker/memory-trim.ts) and by
- * the master under worker churn (src/master/reclaim.ts).
+ * The ways a process gives memory back: a full V8 collection (what only
+ * JS wrappers kept alive is freed), malloc_trim(3) (glibc returns freed
+ * pages it would otherwise keep in its arenas), and dropPages (pages of
+ * memory still allocated but idle). Used by the worker after startup and
+ * after bursts of big bodies (src/worker/memory-trim.ts) and by the master
+ * under worker churn (src/master/reclaim.ts).
  */
 
 export type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => Promise<void> | undefined;
@@ -63,4 +64,44 @@ export function mallocTrim(): ((pad: number) => number) | null {
     trim = null; // not glibc
   }
   return trim;
+}
+
+/** madvise(2) advice: the pages go back to the system at once; the next touch maps zeroed ones. */
+const MADV_DONTNEED = 4;
+
+interface PageCalls {
+  pageSize: bigint;
+  madvise: (addr: bigint, length: number, advice: number) => number;
+}
+let pageCalls: PageCalls | null | undefined;
+
+function loadPageCalls(): PageCalls | null {
+  if (pageCalls !== undefined) return pageCalls;
+  try {
+    const lib = koffi.load('libc.so.6');
+    const getpagesize = lib.func('int getpagesize(void)') as () => number;
+    pageCalls = { pageSize: BigInt(getpagesize()), madvise: lib.func('int madvise(uintptr_t, size_t, int)') as PageCalls['madvise'] };
+  } catch {
+    pageCalls = null;
+  }
+  return pageCalls;
+}
+
+/**
+ * Gives the whole pages inside `memory` back to the system (madvise
+ * MADV_DONTNEED): they are no longer resident, and read as zeros when next
+ * touched. For memory that stays allocated but whose content is no longer
+ * needed (an idle ASGI slot's region). The partial pages at either end are
+ * kept: they may hold the allocator's chunk headers. False where madvise is
+ * not available.
+ */
+export function dropPages(memory: Buffer): boolean {
+  const calls = loadPageCalls();
+  if (calls === null) return false;
+  const mask = calls.pageSize - 1n;
+  const address = koffi.address(memory) as bigint;
+  const start = (address + mask) & ~mask;
+  const end = (address + BigInt(memory.length)) & ~mask;
+  if (end > start) calls.madvise(start, Number(end - start), MADV_DONTNEED);
+  return true;
 }

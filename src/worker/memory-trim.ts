@@ -11,7 +11,9 @@ import { collectAllGarbage, fullGc, mallocTrim } from '../util/reclaim';
  * many body bytes and most are gone, it collects its garbage (collectAllGarbage:
  * two full GCs, so that the dead Buffers are freed, not only found dead) and
  * runs malloc_trim(3) at its next once-a-second sweep: a few milliseconds,
- * only after a burst of big bodies.
+ * only after a burst of big bodies. Each trim first gives back what stays
+ * allocated but idle (`releaseIdle`: the pages of the ASGI slots no request
+ * uses, AsgiRunner.releaseIdleMemory), which no malloc_trim can return.
  */
 export interface TrimmableBudget {
   usedBytes: number;
@@ -23,8 +25,9 @@ export interface TrimmableBudget {
 /** Sweeps (seconds) between a burst's trim and its follow-up. */
 const FOLLOW_UP_SWEEPS = 5;
 
-/** The garbage collected and freed first (collectAllGarbage: freed, not only found dead), then glibc gives it back. */
-function trimNow(): true {
+/** Idle memory given back, the garbage collected and freed (collectAllGarbage: freed, not only found dead), then glibc gives it back. */
+function trimNow(releaseIdle: () => void): true {
+  releaseIdle();
   collectAllGarbage();
   mallocTrim()?.(0);
   return true;
@@ -38,9 +41,12 @@ export class MemoryTrimmer {
   private peakConnections = 0;
   /** Sweeps until the follow-up trim of the last burst (0: none pending). */
   private followUpIn = 0;
+  /** Gives back memory that stays allocated but is idle (the ASGI slots' regions). */
+  private readonly releaseIdle: () => void;
 
-  constructor(thresholdBytes = 32 << 20) {
+  constructor(thresholdBytes = 32 << 20, releaseIdle: () => void = () => undefined) {
     this.thresholdBytes = thresholdBytes;
+    this.releaseIdle = releaseIdle;
   }
 
   /** The worker's connection count changed: many connections gone arms a trim (their buffers). */
@@ -64,7 +70,7 @@ export class MemoryTrimmer {
     this.lastThrough = budget.throughBytes;
     if (this.followUpIn > 0 && --this.followUpIn === 0) {
       if (!quiet) this.followUpIn = 1; // bytes still arriving: try at the next sweep
-      else if (!this.armed) return trimNow();
+      else if (!this.armed) return trimNow(this.releaseIdle);
     }
     if (!this.armed || !quiet || budget.usedBytes > budget.peakBytes / 4) return false;
     this.armed = false;
@@ -74,7 +80,7 @@ export class MemoryTrimmer {
     // responses going out, connections closing): one more trim a few sweeps later gives that back
     // too, rather than leaving it until the next burst (seen as a worker kept 100 MB up).
     this.followUpIn = FOLLOW_UP_SWEEPS;
-    return trimNow();
+    return trimNow(this.releaseIdle);
   }
 }
 

@@ -90,7 +90,8 @@ export class Worker implements ConnectionHost, StaticHost {
   private retiring = false;
   /** --body-buffer-budget, shared by all this worker's connections. */
   private readonly bodyBudget: BodyBudget;
-  private readonly trimmer = new MemoryTrimmer();
+  /** After a burst: garbage collected, malloc_trim, and the idle ASGI slots' pages given back. */
+  private readonly trimmer = new MemoryTrimmer(undefined, () => this.asgiRunner?.releaseIdleMemory());
   /** accept() failing (EMFILE...): logged once per interval, listeners paused a while. */
   private readonly acceptBackoff: AcceptBackoff;
   /** --thunder-lock: watch the listeners only while holding the instance's accept lock (accept-lock.ts). */

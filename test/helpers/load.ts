@@ -44,10 +44,15 @@ export async function loadWhile(endpoint: Endpoint, clients: number, until: Prom
   return result;
 }
 
-export async function until(probe: () => boolean, deadlineMs: number, what: string): Promise<void> {
+/**
+ * Poll a probe every 25 ms until it returns true, with a deadline. A function
+ * `what` is called when the deadline passes: a message with a value in it
+ * says what it was then, not when the wait began.
+ */
+export async function until(probe: () => boolean, deadlineMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!probe()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    if (Date.now() >= deadline) assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

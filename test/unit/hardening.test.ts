@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { BodyBudget, BodyCollector } from '../../src/worker/body';
 import { AcceptBackoff } from '../../src/worker/accept-backoff';
 import { MemoryTrimmer } from '../../src/worker/memory-trim';
-import { collectAllGarbage } from '../../src/util/reclaim';
+import { collectAllGarbage, dropPages } from '../../src/util/reclaim';
+import { libc } from '../../src/util/libc';
+import { viewOfPointer } from '../../src/worker/python/libpython';
 
 test('bodies share a budget: the one that goes over is spooled, and every byte is given back', () => {
   const budget = new BodyBudget(1000);
@@ -89,6 +91,44 @@ test('a burst gets one follow-up trim five quiet sweeps later (what was freed af
   assert.equal(trimmer.maybeTrim(budget), false, 'not while bytes arrive');
   assert.equal(trimmer.maybeTrim(budget), true, 'the follow-up');
   for (let i = 0; i < 10; i++) assert.equal(trimmer.maybeTrim(budget), false, 'then nothing until the next burst');
+});
+
+test('every trim, the follow-up too, first gives back what idle slots hold (the release hook)', () => {
+  let released = 0;
+  const trimmer = new MemoryTrimmer(1000, () => released++);
+  const budget = { usedBytes: 0, peakBytes: 0, throughBytes: 5000 };
+  assert.equal(trimmer.maybeTrim(budget), false);
+  assert.equal(released, 0, 'no trim, no release');
+  assert.equal(trimmer.maybeTrim(budget), true, 'the burst is over');
+  assert.equal(released, 1);
+  for (let i = 0; i < 5; i++) trimmer.maybeTrim(budget);
+  assert.equal(released, 2, 'the follow-up');
+});
+
+/** Resident memory of this process, bytes. */
+function rssBytes(): number {
+  return Number(readFileSync('/proc/self/statm', 'latin1').split(' ')[1]) * 4096;
+}
+
+test('dropPages gives back the whole pages inside a buffer (read as zeros after), not the partial pages at its ends', () => {
+  // Memory from malloc, as a slot's region is; offsets that fall inside pages at both ends.
+  const size = 32 << 20;
+  const pointer = libc().malloc(size);
+  try {
+    const region = viewOfPointer(pointer, size).subarray(1, size - 1);
+    region.fill(7);
+    const before = rssBytes();
+    assert.equal(dropPages(region), true);
+    const freed = before - rssBytes();
+    assert.ok(freed >= 30 << 20, `${(freed / 1048576).toFixed(1)} MiB given back of 32`);
+    assert.equal(region[region.length >> 1], 0, 'a dropped page reads as zeros');
+    assert.equal(region[0], 7, 'the first partial page is kept (it may hold the allocator\'s header)');
+    assert.equal(region[region.length - 1], 7, 'the last partial page is kept');
+    region.fill(9);
+    assert.equal(region[region.length >> 1], 9, 'and the memory is usable again');
+  } finally {
+    libc().free(pointer);
+  }
 });
 
 test('a trim collects dead Buffers and frees their bytes before it returns (one gc() leaves them to a V8 helper thread)', () => {
