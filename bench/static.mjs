@@ -143,7 +143,17 @@ function groupCpuSeconds(pgid) {
   return ticks / 100; // USER_HZ
 }
 
-/** Busy CPU seconds of the whole machine (/proc/stat: all but idle and iowait): the server, wrk and the kernel's network work. */
+/**
+ * CPU seconds of this process's waited-for children (cutime + cstime of /proc/self/stat): around a spawnSync of
+ * wrk, wrk's own CPU (the servers, spawned but not yet reaped, do not count).
+ */
+function childrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime (fields 16, 17), USER_HZ
+}
+
+/** Busy CPU seconds of the whole machine (/proc/stat: all but idle and iowait): servers, wrk, the kernel's softirq work. */
 function machineBusySeconds() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f;
@@ -152,6 +162,7 @@ function machineBusySeconds() {
 
 function wrk(port, path, seconds, o, mode, pgid) {
   const cpuBefore = groupCpuSeconds(pgid);
+  const clientBefore = childrenCpuSeconds();
   const busyBefore = machineBusySeconds();
   const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--latency'];
   if (mode === 'close') args.push('-H', 'Connection: close');
@@ -162,8 +173,11 @@ function wrk(port, path, seconds, o, mode, pgid) {
   const cpuUs = ((groupCpuSeconds(pgid) - cpuBefore) * 1e6) / requests;
   return {
     cpuUs,
-    // What a request costs outside the server (wrk, the kernel's loopback work, anything else running): a server
-    // that cost nothing would still be held to cpus / restUs requests per second.
+    // What the client alone (wrk, user and system) spends per request: a server that cost nothing, with no kernel work
+    // of its own, would still be held to cpus / clientUs requests per second.
+    clientUs: ((childrenCpuSeconds() - clientBefore) * 1e6) / requests,
+    // Everything else the machine spent per request (wrk, the kernel's loopback work in softirq, and anything else
+    // running: so only meaningful on an otherwise idle machine).
     restUs: ((machineBusySeconds() - busyBefore) * 1e6) / requests - cpuUs,
     rps: Number(/^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1] ?? NaN),
     transfer: /^Transfer\/sec:\s+(\S+)/m.exec(out)?.[1] ?? '-',
@@ -183,7 +197,7 @@ function medians(runs) {
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return [...groups.values()].map((g) => {
     const rps = median(g.map((r) => r.rps));
-    return { ...g.find((r) => r.rps === rps), rps, cpuUs: median(g.map((r) => r.cpuUs)), restUs: median(g.map((r) => r.restUs)) };
+    return { ...g.find((r) => r.rps === rps), rps, cpuUs: median(g.map((r) => r.cpuUs)), clientUs: median(g.map((r) => r.clientUs)), restUs: median(g.map((r) => r.restUs)) };
   });
 }
 
@@ -224,18 +238,20 @@ async function main() {
       const cpuRatio = (b) => (b ? `${(b / r.cpuUs).toFixed(2)}x` : '-');
       console.log(`${r.server.padEnd(7)} ${r.file.padEnd(5)} ${r.mode.padEnd(9)} ${r.rps.toFixed(0).padStart(7)}  ${r.transfer.padStart(10)}  ${r.p99.padStart(7)}  ${String(r.non2xx).padStart(7)}  ${ratio(peer('uwsgi')?.rps).padStart(8)}  ${ratio(peer('nginx')?.rps).padStart(8)}  ${(r.cpuUs.toFixed(0) + 'µs').padStart(7)}  ${cpuRatio(peer('uwsgi')?.cpuUs).padStart(12)}  ${cpuRatio(peer('nginx')?.cpuUs).padStart(12)}  ${r.errors}`);
     }
-    // The ceiling of any server here: the least a request costs outside the server (over all servers' runs of that
-    // file and mode) bounds the req/s of a server that cost nothing; against uWSGI's req/s it is the highest ratio
-    // possible on this machine. Only meaningful on a machine doing nothing else (other work counts as "outside").
-    console.log('\nfile  mode       outside the server (least)  zero-cost server req/s  its ratio to uwsgi');
+    // The ceiling of any server here: what a request costs outside the server, least over all servers' runs of that
+    // file and mode, bounds the req/s of a server that cost nothing (CPUs / that); against uWSGI's req/s it is the
+    // highest ratio any server could reach on this machine. "outside" is the machine's busy time less the server's
+    // (wrk, the kernel's loopback work): read it on an otherwise idle machine, where it is at least wrk's own CPU.
+    console.log('\nfile  mode       wrk  outside the server  zero-cost server req/s  its ratio to uwsgi');
     const uniq = [...new Set(rows.map((r) => `${r.file} ${r.mode}`))];
     for (const key of uniq) {
       const group = rows.filter((r) => `${r.file} ${r.mode}` === key);
+      const client = Math.min(...group.map((r) => r.clientUs));
       const rest = Math.min(...group.map((r) => r.restUs));
       const ceiling = (cpus().length * 1e6) / rest;
       const uw = group.find((r) => r.server === 'uwsgi');
       const [file, mode] = key.split(' ');
-      console.log(`${file.padEnd(5)} ${mode.padEnd(9)} ${(rest.toFixed(1) + 'µs').padStart(26)}  ${ceiling.toFixed(0).padStart(22)}  ${uw ? (ceiling / uw.rps).toFixed(2) + 'x' : '-'}`);
+      console.log(`${file.padEnd(5)} ${mode.padEnd(9)} ${(client.toFixed(0) + 'µs').padStart(6)}  ${(rest.toFixed(0) + 'µs').padStart(18)}  ${ceiling.toFixed(0).padStart(22)}  ${uw ? (ceiling / uw.rps).toFixed(2) + 'x' : '-'}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
