@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/util/errors';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'config');
 const ERRORS = join(FIXTURES, 'errors');
+const CORPUS = join(FIXTURES, 'corpus');
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -144,4 +145,20 @@ test('plugins = python3 (Debian app files) and autoload (emperor.ini) are satisf
   assert.deepEqual(loadConfig(['--plugins', 'python3', '--plugin', '0:python', '--autoload'], {}, ERRORS).warnings, []);
   assert.match(loadConfig(['--plugins', 'python3,http'], {}, ERRORS).warnings[0] ?? '', /option 'plugins' is not implemented/);
   assert.equal(loadConfig(['--plugins', 'python3', '--plugins', 'http'], {}, ERRORS).warnings.length, 1);
+});
+
+test('an option declared in a file read by --ini can be used further on the command line', () => {
+  const loaded = loadConfig(['--ini', 'declared.ini', '--static-at', '/s /srv/x', '--static-a', '/t /srv/y'], {}, CORPUS);
+  assert.deepEqual(loaded.options.list('static-map'), ['/s=/srv/x', '/t=/srv/y']);
+  // The first look for --help cannot know file-declared options yet: the full read still finds it.
+  assert.equal(loadConfig(['--ini', 'declared.ini', '--static-at', '/s /srv/x', '--help'], {}, CORPUS).action, 'help');
+  assert.equal(loadConfig(['--declare-option', 'quiet=disable-logging=true', '--quiet', '-h'], {}, CORPUS).action, 'help');
+});
+
+test("uWSGI plugins' options: accepted with one warning naming the plugin, strict included", () => {
+  const loaded = loadConfig(['--strict', '--fastrouter', ':1', '--ini', 'plugin-options.ini'], {}, CORPUS);
+  assert.deepEqual(loaded.warnings, [
+    "command line: option 'fastrouter' belongs to uWSGI's fastrouter plugin, which is not part of nuwsgi: accepted and ignored",
+    "plugin-options.ini:4: option 'carbon-freq' belongs to uWSGI's carbon plugin, which is not part of nuwsgi: accepted and ignored",
+  ]);
 });
