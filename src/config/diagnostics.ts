@@ -10,6 +10,13 @@ import { allLongNames, findOption, findPluginOption } from './registry';
 import { didYouMean } from './suggest';
 import { describeOrigin } from './values';
 
+/**
+ * `app`: the line uWSGI's XML reader adds after each `<app>` element's
+ * `mount` (uWSGI 1.x's app option, gone in 2.0). `--show-config` lists it, as
+ * uWSGI does, but nobody wrote it, so it is not worth a warning.
+ */
+const SILENT_PLACEHOLDERS: ReadonlySet<string> = new Set(['app']);
+
 export interface KeyReport {
   readonly warnings: string[];
 }
@@ -36,7 +43,7 @@ export function reportKeys(
     seen.add(id);
     const where = whereOf(entry);
     if (spec === undefined) {
-      if (customOptions.has(entry.key)) continue;
+      if (customOptions.has(entry.key) || SILENT_PLACEHOLDERS.has(entry.key)) continue;
       // uWSGI knows a plugin's options once the plugin is loaded: strict or not, it would run with them.
       const plugin = findPluginOption(entry.key);
       if (plugin !== undefined) {
