@@ -47,11 +47,17 @@ test('an include cycle is an error showing the chain', () => {
   assert.match(error.message, /^cycle-b\.ini:3: include cycle: cycle-a\.ini: -> cycle-b\.ini: -> cycle-a\.ini:$/);
 });
 
-test('unterminated if/for blocks are errors at the line that opened them', () => {
-  const unterminated = configError(() => loadConfig(['--ini', 'unterminated-if.ini'], { HOME: '/root' }, ERRORS));
-  assert.match(unterminated.message, /^unterminated-if\.ini:3: option 'if-env': unterminated 'if-env' block: add 'endif'/);
-  assert.equal(unterminated.code, 'E_CONFIG_SYNTAX');
-  assert.match(configError(() => loadConfig(['--ini', 'unterminated-for.ini'], {}, ERRORS)).message, /^unterminated-for\.ini:2: .*add 'endfor'/);
+test('a block left open at the end of a file goes on over what is read next, as in uWSGI, with a warning at its line', () => {
+  const LOGIC = join(FIXTURES, 'logic');
+  const argv = ['--ini', 'unterminated-if.ini', '--processes', '3'];
+  const skipped = loadConfig(argv, {}, LOGIC);
+  assert.deepEqual(skipped.entries.map((e) => e.key), ['ini', 'master', 'if-env']); // the command line's --processes too
+  assert.match(skipped.warnings.join('\n'), /^unterminated-if\.ini:3: option 'if-env': the block is not closed by the end of this source \(add 'endif'\)/m);
+  const kept = loadConfig(argv, { HOME: '/root' }, LOGIC);
+  assert.deepEqual(kept.options.list('processes'), ['2', '3']);
+  const looped = loadConfig(['--ini', 'unterminated-for.ini'], {}, LOGIC);
+  assert.deepEqual(looped.options.list('socket'), ['/tmp/a.sock', '/tmp/b.sock']);
+  assert.match(looped.warnings.join('\n'), /^unterminated-for\.ini:2: .*\(add 'endfor'\)/m);
 });
 
 test('nested blocks are refused as uWSGI does', () => {
@@ -161,4 +167,13 @@ test("uWSGI plugins' options: accepted with one warning naming the plugin, stric
     "command line: option 'fastrouter' belongs to uWSGI's fastrouter plugin, which is not part of nuwsgi: accepted and ignored",
     "plugin-options.ini:4: option 'carbon-freq' belongs to uWSGI's carbon plugin, which is not part of nuwsgi: accepted and ignored",
   ]);
+});
+
+test("exit stops the read with its status, as uWSGI's exit() does; not when its block is skipped", () => {
+  const error = configError(() => loadConfig(['--set', 'processes=2', '--if-not-env', 'NOPE', '--exit=17', '--endif'], {}, CORPUS));
+  assert.equal(error.code, 'E_CONFIG_EXIT');
+  assert.equal(error.exitCode, 17);
+  assert.match(error.message, /option 'exit': the configuration stops here with status 17/);
+  assert.equal(configError(() => loadConfig(['--exit'], {}, CORPUS)).exitCode, 1);
+  assert.equal(loadConfig(['--if-env', 'NOPE', '--exit=17', '--endif'], {}, CORPUS).action, 'run');
 });
