@@ -62,7 +62,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   tree.readTemplates();
 
   const referenced = referencedKeys(tree.entries);
-  expandEntries(tree.entries, env, cwd);
+  expandEntries(tree.entries, env, cwd, tree.warnings);
   const report = reportKeys(tree.entries, tree.customOptions, tree.strict, referenced);
   const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
   const options = new ResolvedOptions(resolved);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, renderConfigOutput } from '../../src/config';
 import { ConfigError } from '../../src/util/errors';
@@ -176,4 +177,24 @@ test("exit stops the read with its status, as uWSGI's exit() does; not when its 
   assert.match(error.message, /option 'exit': the configuration stops here with status 17/);
   assert.equal(configError(() => loadConfig(['--exit'], {}, CORPUS)).exitCode, 1);
   assert.equal(loadConfig(['--if-env', 'NOPE', '--exit=17', '--endif'], {}, CORPUS).action, 'run');
+});
+
+test('tolerated as uWSGI tolerates them, with a warning: an unreadable for-readline file, a failing @(exec://)', () => {
+  const { warnings, entries } = loadConfig(['--ini', 'tolerated.ini'], {}, CORPUS);
+  assert.equal(entries.find((e) => e.key === 'partial')?.value, 'partial');
+  assert.equal(entries.some((e) => e.key === 'env'), false);
+  assert.match(warnings.join('\n'), /^tolerated\.ini:3: option 'for-readline': cannot read 'no-such-list-nuwsgi-fixture\.txt' \(ENOENT\): the block adds nothing/m);
+  assert.match(warnings.join('\n'), /^tolerated\.ini:7: option 'partial': @\(exec:\/\/echo partial; exit 3\) exited with status 3/m);
+});
+
+test('config sources: fd://N, exec://; HTTP and the C binary\'s schemes are named, not opened', () => {
+  const fd = openSync(join(CORPUS, 'source.ini'), 'r');
+  try {
+    assert.equal(loadConfig(['--ini', `fd://${fd}`], {}, CORPUS).options.int('processes'), 3);
+  } finally {
+    closeSync(fd);
+  }
+  assert.equal(loadConfig(['--ini', 'exec://cat source.ini', '--set', 'x=@(exec://printf 1)'], {}, CORPUS).entries.at(-1)?.value, '1');
+  assert.throws(() => loadConfig(['--ini', 'http://example.test/app.ini'], {}, CORPUS), /cannot read config file 'http:\/\/example\.test\/app\.ini': configuration over HTTP is not read by nuwsgi/);
+  assert.throws(() => loadConfig(['--set', 'x=@(sym://some_symbol)'], {}, CORPUS), /@\(sym:\/\/some_symbol\): sym:\/\/ reads from uWSGI's C binary/);
 });
