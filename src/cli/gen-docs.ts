@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REGISTRY, SECTIONS, argumentStyle } from '../config/registry';
+import { PLUGIN_OPTIONS } from '../config/table/plugins';
 import type { OptionSpec } from '../config/types';
 import { helpText } from './help';
 
@@ -51,7 +52,31 @@ export function renderOptionsMarkdown(): string {
     parts.push('| --- | --- | --- | --- | --- |');
     for (const spec of REGISTRY.filter((o) => o.section === section)) parts.push(markdownRow(spec));
   }
+  parts.push(PLUGINS_HEADER);
+  for (const [plugin, names] of Object.entries(PLUGIN_OPTIONS)) parts.push(`| ${plugin} | ${names.map(pluginOptionCell).join(', ')} |`);
   return `${parts.join('\n')}\n`;
+}
+
+const PLUGINS_HEADER = `
+## Options of uWSGI plugins
+
+uWSGI knows these once the plugin is loaded (\`plugins = http\`, or built in,
+as in pip's uWSGI). nuwsgi accepts them anywhere, the command line included
+(spelled in full there), with one warning naming the plugin, and ignores
+them; \`strict\` does not refuse them. Options of the \`http\` plugin that
+nuwsgi's HTTP socket does take (\`--http\`, \`--http-timeout\`,
+\`--http-keepalive\`...) are in the sections above. \`(no value)\` marks an
+option that takes none on the command line, \`(optional value)\` one that
+takes it only as \`--name=value\`.
+
+| plugin | options |
+| --- | --- |`;
+
+function pluginOptionCell(entry: string): string {
+  const marker = entry.slice(-1);
+  if (marker === '!') return `\`--${entry.slice(0, -1)}\` (no value)`;
+  if (marker === '?') return `\`--${entry.slice(0, -1)}\` (optional value)`;
+  return `\`--${entry}\``;
 }
 
 function markdownRow(spec: OptionSpec): string {

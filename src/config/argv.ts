@@ -9,13 +9,17 @@
  *   prefix is an error listing the possibilities;
  * - `--` ends the options;
  * - every other argument is a config file chosen by its extension, loaded
- *   after all options (getopt permutes non-options to the end).
+ *   after all options (getopt permutes non-options to the end);
+ * - options of uWSGI plugins nuwsgi does not have (table/plugins.ts) are
+ *   taken when written in full; options made by `declare-option` are known
+ *   from the moment they are declared, as uWSGI rebuilds its getopt table
+ *   then (they take a value when their template uses $1, $2 or $3).
  */
 import { ConfigError, type ConfigOrigin } from '../util/errors';
-import { allLongNames, argumentStyle, findOption, findShort } from './registry';
+import { allLongNames, argumentStyle, findOption, findPluginOption, findShort } from './registry';
 import { bareArgumentHint, gunicornOptionHint } from './habits';
 import { didYouMean } from './suggest';
-import type { OptionSpec } from './types';
+import type { ArgumentStyle } from './types';
 
 export interface ArgvOption {
   /** The long name as matched (an alias stays an alias), or the canonical name for a short option. */
@@ -33,9 +37,27 @@ export interface ParsedArgv {
 
 export const ARGV_ORIGIN: ConfigOrigin = { source: 'argv' };
 
+interface OptionSink {
+  push(option: ArgvOption): void;
+}
+
+export interface ArgvContext {
+  /** declare-option templates by name, as declared so far (the map may grow while parsing). */
+  readonly customOptions?: ReadonlyMap<string, string>;
+  /** Called with each option as soon as it is parsed: immediate options act before the next one is read. */
+  readonly onOption?: (option: ArgvOption) => void;
+}
+
 /** `argv` without the node binary and script: usually `process.argv.slice(2)`. */
-export function parseArgv(argv: readonly string[]): ParsedArgv {
+export function parseArgv(argv: readonly string[], context: ArgvContext = {}): ParsedArgv {
   const options: ArgvOption[] = [];
+  const out: OptionSink = {
+    push: (option) => {
+      options.push(option);
+      context.onOption?.(option);
+    },
+  };
+  const custom = context.customOptions ?? new Map<string, string>();
   const bare: string[] = [];
   let i = 0;
   while (i < argv.length) {
@@ -45,20 +67,19 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
       bare.push(...argv.slice(i));
       break;
     }
-    if (arg.startsWith('--')) i = parseLong(arg.slice(2), argv, i, options);
-    else if (arg.startsWith('-') && arg.length > 1) i = parseShortCluster(arg.slice(1), argv, i, options);
+    if (arg.startsWith('--')) i = parseLong(arg.slice(2), argv, i, out, custom);
+    else if (arg.startsWith('-') && arg.length > 1) i = parseShortCluster(arg.slice(1), argv, i, out);
     else bare.push(arg);
   }
   return { options, files: bare.map((path) => bareFile(path, options)) };
 }
 
-function parseLong(body: string, argv: readonly string[], next: number, out: ArgvOption[]): number {
+function parseLong(body: string, argv: readonly string[], next: number, out: OptionSink, custom: ReadonlyMap<string, string>): number {
   const eq = body.indexOf('=');
   const typed = eq === -1 ? body : body.slice(0, eq);
   const inline = eq === -1 ? undefined : body.slice(eq + 1);
-  const name = resolveLongName(typed);
-  const spec = findOption(name) as OptionSpec;
-  const style = argumentStyle(spec);
+  const name = resolveLongName(typed, custom);
+  const style = argumentStyleOf(name, custom);
   if (style === 'none') {
     if (inline !== undefined) throw argvError(`option '--${name}' doesn't allow an argument`);
     out.push({ key: name, value: null });
@@ -74,10 +95,19 @@ function parseLong(body: string, argv: readonly string[], next: number, out: Arg
   return next + 1;
 }
 
+/** Registry rows, plugin options (exact names) and declared options: getopt's has_arg for each. */
+function argumentStyleOf(name: string, custom: ReadonlyMap<string, string>): ArgumentStyle {
+  const spec = findOption(name);
+  if (spec !== undefined) return argumentStyle(spec);
+  const plugin = findPluginOption(name);
+  if (plugin !== undefined) return plugin.argument;
+  return /\$[123]/.test(custom.get(name) ?? '') ? 'required' : 'none';
+}
+
 /** Exact name, or the only long name starting with `typed` (getopt_long's abbreviations). */
-export function resolveLongName(typed: string): string {
-  if (findOption(typed) !== undefined) return typed;
-  const candidates = typed === '' ? [] : allLongNames().filter((name) => name.startsWith(typed));
+export function resolveLongName(typed: string, custom: ReadonlyMap<string, string> = new Map()): string {
+  if (findOption(typed) !== undefined || findPluginOption(typed) !== undefined || custom.has(typed)) return typed;
+  const candidates = typed === '' ? [] : [...allLongNames(), ...custom.keys()].filter((name) => name.startsWith(typed));
   if (candidates.length === 1 && candidates[0] !== undefined) return candidates[0];
   if (candidates.length > 1) {
     const list = candidates.map((c) => `'--${c}'`).join(' ');
@@ -87,7 +117,7 @@ export function resolveLongName(typed: string): string {
   throw argvError(`unrecognized option '--${typed}'${hint}`, 'E_CONFIG_UNKNOWN_OPTION');
 }
 
-function parseShortCluster(cluster: string, argv: readonly string[], next: number, out: ArgvOption[]): number {
+function parseShortCluster(cluster: string, argv: readonly string[], next: number, out: OptionSink): number {
   for (let pos = 0; pos < cluster.length; pos++) {
     const letter = cluster.charAt(pos);
     const spec = findShort(letter);

@@ -1,13 +1,21 @@
 /**
  * Warnings (and, under `strict`, errors) about keys: unknown keys are kept as
  * placeholders like uWSGI does, but said out loud; options nuwsgi knows but
- * does not implement are accepted with a warning naming them.
+ * does not implement, and options of uWSGI plugins, are accepted with a
+ * warning naming them.
  */
 import { ConfigError } from '../util/errors';
 import type { RawEntry } from './entry';
-import { allLongNames, findOption } from './registry';
+import { allLongNames, findOption, findPluginOption } from './registry';
 import { didYouMean } from './suggest';
 import { describeOrigin } from './values';
+
+/**
+ * `app`: the line uWSGI's XML reader adds after each `<app>` element's
+ * `mount` (uWSGI 1.x's app option, gone in 2.0). `--show-config` lists it, as
+ * uWSGI does, but nobody wrote it, so it is not worth a warning.
+ */
+const SILENT_PLACEHOLDERS: ReadonlySet<string> = new Set(['app']);
 
 export interface KeyReport {
   readonly warnings: string[];
@@ -35,7 +43,13 @@ export function reportKeys(
     seen.add(id);
     const where = whereOf(entry);
     if (spec === undefined) {
-      if (customOptions.has(entry.key)) continue;
+      if (customOptions.has(entry.key) || SILENT_PLACEHOLDERS.has(entry.key)) continue;
+      // uWSGI knows a plugin's options once the plugin is loaded: strict or not, it would run with them.
+      const plugin = findPluginOption(entry.key);
+      if (plugin !== undefined) {
+        warnings.push(`${where}: option '${entry.key}' belongs to uWSGI's ${plugin.plugin} plugin, which is not part of nuwsgi: accepted and ignored`);
+        continue;
+      }
       const hint = didYouMean(entry.key, allLongNames());
       if (strict) throw new ConfigError(`[strict-mode] unknown config directive: ${entry.key}${hint}`, entry.origin, undefined, 'E_CONFIG_UNKNOWN_OPTION');
       // The environment carries UWSGI_VASSAL_*, test runners' and tools' own variables: uWSGI keeps unknown

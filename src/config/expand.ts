@@ -5,21 +5,21 @@
  * already configured). Because the passes run last, `%(x)` sees keys defined
  * later in the file.
  */
-import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../util/errors';
 import type { RawEntry } from './entry';
 import { resolvePlaceholder } from './placeholder';
+import { readSource, SourceError, type SourceText } from './sources';
+import { describeOrigin } from './values';
 
 type Hook = (key: string) => string | undefined;
 
 /** Guards the rescanning loop: `a = x%(a)` would otherwise grow forever (uWSGI hangs). */
 const MAX_SUBSTITUTIONS = 10_000;
 
-export function expandEntries(entries: RawEntry[], env: NodeJS.ProcessEnv, cwd: string): void {
+/** `warnings` gets one line per `@(exec://...)` whose command failed (its output is used anyway). */
+export function expandEntries(entries: RawEntry[], env: NodeJS.ProcessEnv, cwd: string, warnings: string[] = []): void {
   runPass(entries, '$', () => (name) => env[name]);
-  runPass(entries, '@', (entry) => (reference) => readReference(reference, cwd, entry));
+  runPass(entries, '@', (entry) => (reference) => readReference(reference, cwd, entry, warnings));
   const firstValue = (key: string): string | null | undefined => entries.find((e) => e.key === key)?.value;
   runPass(entries, '%', () => (key) => resolvePlaceholder(key, firstValue));
 }
@@ -77,26 +77,24 @@ export function expandValue(input: string, symbol: string, hook: Hook, entry?: R
   return value;
 }
 
-/** `@(path)` and `@(exec://command)`: the content, minus one trailing newline. */
-function readReference(reference: string, cwd: string, entry: RawEntry): string {
-  const fail = (why: string): ConfigError => new ConfigError(`@(${reference}): ${why}`, entry.origin, entry.key, 'E_CONFIG_EXPANSION');
-  let content: string;
-  if (reference.startsWith('exec://')) {
-    try {
-      content = execSync(reference.slice('exec://'.length), { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    } catch (error: unknown) {
-      throw fail(`command failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
-    }
-  } else if (/^[a-z0-9]+:\/\//.test(reference)) {
-    throw fail('only files and exec:// are supported by nuwsgi');
-  } else {
-    try {
-      content = readFileSync(isAbsolute(reference) ? reference : join(cwd, reference), 'utf8');
-    } catch (error: unknown) {
-      throw fail(`cannot read file (${error instanceof Error && 'code' in error ? String(error.code) : 'error'})`);
-    }
+/**
+ * `@(path)`, `@(exec://command)`, `@(fd://N)`, `@(-)`: the content, minus one
+ * trailing newline or carriage return (uWSGI's uwsgi_at_file_read).
+ */
+function readReference(reference: string, cwd: string, entry: RawEntry, warnings: string[]): string {
+  let source: SourceText;
+  try {
+    source = readSource(reference, cwd);
+  } catch (error: unknown) {
+    if (!(error instanceof SourceError)) throw error;
+    const why = error.code !== undefined ? `cannot read file (${error.code})` : error.message;
+    throw new ConfigError(`@(${reference}): ${why}`, entry.origin, entry.key, 'E_CONFIG_EXPANSION');
   }
-  return content.endsWith('\n') ? content.slice(0, -1) : content;
+  if (source.failedStatus !== undefined) {
+    warnings.push(`${describeOrigin(entry.origin)}: option '${entry.key}': @(${reference}) exited with status ${source.failedStatus}: its output is used all the same, as uWSGI does`);
+  }
+  const content = source.text;
+  return content.endsWith('\n') || content.endsWith('\r') ? content.slice(0, -1) : content;
 }
 
 function runaway(symbol: string, input: string, entry: RawEntry | undefined): ConfigError {

@@ -1,15 +1,15 @@
 /**
  * Reading one config file: open it (relative paths are relative to the
- * process's working directory, as in uWSGI, not to the including file),
+ * process's working directory, as in uWSGI, not to the including file; `-`,
+ * `fd://N` and `exec://cmd` as uWSGI reads them: ./sources.ts),
  * substitute the magic variables in its raw text, then parse the asked
  * section with the format's reader.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { ConfigError, type ConfigOrigin } from '../util/errors';
 import { parseIni } from './formats/ini';
 import type { ReadResult } from './formats/types';
 import { substituteMagic, type MagicTable } from './magic';
+import { readSource, SourceError } from './sources';
 
 export type ConfigFormat = 'ini' | 'yaml' | 'json' | 'xml';
 
@@ -52,9 +52,10 @@ export function readConfigSource(
 
 function readText(path: string, cwd: string, origin: ConfigOrigin): string {
   try {
-    return readFileSync(isAbsolute(path) ? path : join(cwd, path), 'utf8');
+    return readSource(path, cwd).text;
   } catch (error: unknown) {
-    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
-    throw new ConfigError(`cannot read config file '${path}' (${code})`, origin, undefined, 'E_CONFIG_INCLUDE');
+    if (!(error instanceof SourceError)) throw error;
+    const why = error.code !== undefined ? `'${path}' (${error.code})` : `'${path}': ${error.message}`;
+    throw new ConfigError(`cannot read config file ${why}`, origin, undefined, 'E_CONFIG_INCLUDE');
   }
 }

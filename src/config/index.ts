@@ -45,22 +45,24 @@ export interface LoadedConfig {
 
 /** Throws ConfigError on bad input. Pure apart from reading config files (and @(exec://...)). */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string): LoadedConfig {
-  const parsed = parseArgv(argv);
-  const early = earlyAction(parsed);
-  if (early !== undefined) return argvOnly(parsed, early);
+  const early = earlyAction(argv);
+  if (early !== undefined) return argvOnly(early.parsed, early.action);
 
   const tree = new ConfigTree(cwd, env);
   tree.inScope(() => {
     for (const entry of envEntries(env)) tree.add(entry.key, entry.value, entry.origin, entry.envName);
   });
+  // Parsed while the tree grows, as uWSGI's getopt loop runs: a file named by --ini is read, and an option
+  // declared there (or by --declare-option) is known, before the next argument is looked at.
+  let parsed: ParsedArgv = { options: [], files: [] };
   tree.inScope(() => {
-    for (const option of parsed.options) tree.add(option.key, option.value, ARGV_ORIGIN);
+    parsed = parseArgv(argv, { customOptions: tree.customOptions, onOption: (option) => tree.add(option.key, option.value, ARGV_ORIGIN) });
   });
   for (const file of parsed.files) tree.inScope(() => tree.loadFile(file.format, file.path, ARGV_ORIGIN));
   tree.readTemplates();
 
   const referenced = referencedKeys(tree.entries);
-  expandEntries(tree.entries, env, cwd);
+  expandEntries(tree.entries, env, cwd, tree.warnings);
   const report = reportKeys(tree.entries, tree.customOptions, tree.strict, referenced);
   const resolved: ResolvedEntry[] = [...tree.entries, ...expandCustomOptions(tree.entries, tree.customOptions)];
   const options = new ResolvedOptions(resolved);
@@ -74,11 +76,33 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
   };
 }
 
-function earlyAction(parsed: ParsedArgv): 'help' | 'version' | undefined {
+/**
+ * --help and --version win over everything else on the command line, a broken
+ * file included. Options declared inside files are not known yet here, so a
+ * command line that uses one is read again, option by option, with the tree.
+ */
+function earlyAction(argv: readonly string[]): { action: 'help' | 'version'; parsed: ParsedArgv } | undefined {
+  let parsed: ParsedArgv;
+  try {
+    parsed = parseArgv(argv, { customOptions: declaredOnCommandLine(argv) });
+  } catch {
+    return undefined; // the real pass reports it, at its place
+  }
   const names = parsed.options.map((o) => findOption(o.key)?.name);
-  if (names.includes('help')) return 'help';
-  if (names.includes('version')) return 'version';
+  if (names.includes('help')) return { action: 'help', parsed };
+  if (names.includes('version')) return { action: 'version', parsed };
   return undefined;
+}
+
+/** `--declare-option name=template` values of the command line, for the first look at it. */
+function declaredOnCommandLine(argv: readonly string[]): Map<string, string> {
+  const declared = new Map<string, string>();
+  argv.forEach((arg, i) => {
+    const value = arg.startsWith('--declare-option=') ? arg.slice(arg.indexOf('=') + 1) : arg === '--declare-option' ? argv[i + 1] : undefined;
+    const eq = value?.indexOf('=') ?? -1;
+    if (value !== undefined && eq > 0) declared.set(value.slice(0, eq), value.slice(eq + 1));
+  });
+  return declared;
 }
 
 function argvOnly(parsed: ParsedArgv, action: 'help' | 'version'): LoadedConfig {

@@ -25,8 +25,8 @@ export const BLOCK_END_KEYS: ReadonlySet<string> = new Set(['end', 'endif', 'end
 
 export const BLOCK_OPENERS: ReadonlySet<string> = new Set([
   'if-env', 'if-not-env', 'if-exists', 'if-not-exists', 'if-file', 'if-not-file', 'if-dir', 'if-not-dir',
-  'if-opt', 'if-not-opt', 'if-hostname', 'if-not-hostname', 'if-reload', 'if-not-reload', 'if-plugin',
-  'if-not-plugin', 'for', 'for-glob', 'for-times', 'for-readline',
+  'if-opt', 'if-not-opt', 'if-hostname', 'if-not-hostname', 'if-hostname-match', 'if-not-hostname-match', 'if-reload',
+  'if-not-reload', 'if-plugin', 'if-not-plugin', 'for', 'for-glob', 'for-times', 'for-readline',
 ]);
 
 export interface LogicEnvironment {
@@ -34,6 +34,8 @@ export interface LogicEnvironment {
   readonly cwd: string;
   /** First value of an already-read key (uWSGI's uwsgi_get_exported_opt), null for a valueless flag. */
   readonly lookup: (key: string) => string | null | undefined;
+  /** Says something about the block without stopping (a for-readline file that cannot be read). */
+  readonly warn: (message: string) => void;
 }
 
 /**
@@ -62,7 +64,7 @@ function loopItems(block: LogicBlock, context: LogicEnvironment): string[] | und
     case 'for-glob':
       return globSync(block.arg, context.cwd);
     case 'for-readline':
-      return readLines(absolute(block.arg, context.cwd));
+      return readLines(absolute(block.arg, context.cwd), block.arg, context);
     default:
       return undefined;
   }
@@ -103,6 +105,8 @@ function simpleTest(test: string, arg: string, context: LogicEnvironment): boole
       return statOrUndefined(path)?.isDirectory() === true;
     case 'if-hostname':
       return hostname() === arg;
+    case 'if-hostname-match':
+      return hostnameMatches(arg);
     case 'if-reload':
       return false; // nuwsgi re-reads its configuration in a new process: never a reload here
     case 'if-plugin':
@@ -110,6 +114,20 @@ function simpleTest(test: string, arg: string, context: LogicEnvironment): boole
     default:
       return false;
   }
+}
+
+/**
+ * PCRE there, a JavaScript RegExp here (the same for the patterns hostnames
+ * need). uWSGI counts a pattern that does not compile as a match.
+ */
+function hostnameMatches(pattern: string): boolean {
+  let regexp: RegExp;
+  try {
+    regexp = new RegExp(pattern);
+  } catch {
+    return true;
+  }
+  return regexp.test(hostname());
 }
 
 function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
@@ -120,9 +138,17 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined 
   }
 }
 
-function readLines(path: string): string[] {
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n').map((line) => line.replace(/\r.*$/, ''));
+/** The file's lines without their line ends; none when it cannot be read (uWSGI logs that and goes on). */
+function readLines(path: string, named: string, context: LogicEnvironment): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error: unknown) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+    context.warn(`cannot read '${named}' (${code}): the block adds nothing, as in uWSGI`);
+    return [];
+  }
+  const lines = text.split('\n').map((line) => line.replace(/\r+$/, ''));
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

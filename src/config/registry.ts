@@ -13,6 +13,7 @@ import { MONITORING_OPTIONS } from './table/monitoring';
 import { CONFIG_OPTIONS } from './table/config';
 import { EMPEROR_OPTIONS } from './table/emperor';
 import { UWSGI_MORE_OPTIONS } from './table/uwsgi-more';
+import { PLUGIN_OPTIONS } from './table/plugins';
 
 export type { OptionSpec } from './types';
 
@@ -76,6 +77,38 @@ export function findShort(letter: string): OptionSpec | undefined {
 /** Every long name getopt would accept: canonical names and aliases. */
 export function allLongNames(): string[] {
   return [...byName.keys()];
+}
+
+/** An option of a uWSGI plugin nuwsgi does not have (table/plugins.ts): accepted, warned about, ignored. */
+export interface PluginOption {
+  readonly name: string;
+  readonly plugin: string;
+  readonly argument: ArgumentStyle;
+}
+
+/**
+ * Indexes the plugin table. A name that is also a registry row would be two
+ * different things under one name, so that throws at load time.
+ */
+export function indexPluginOptions(table: Readonly<Record<string, readonly string[]>>, registry: ReadonlyMap<string, OptionSpec>): ReadonlyMap<string, PluginOption> {
+  const index = new Map<string, PluginOption>();
+  for (const [plugin, names] of Object.entries(table)) {
+    for (const entry of names) {
+      const marker = entry.slice(-1);
+      const name = marker === '!' || marker === '?' ? entry.slice(0, -1) : entry;
+      const argument: ArgumentStyle = marker === '!' ? 'none' : marker === '?' ? 'optional' : 'required';
+      if (registry.has(name)) throw new Error(`registry: plugin option '${name}' (${plugin}) is also a registry row`);
+      if (!index.has(name)) index.set(name, { name, plugin, argument });
+    }
+  }
+  return index;
+}
+
+const pluginOptions = indexPluginOptions(PLUGIN_OPTIONS, byName);
+
+/** The plugin a uWSGI option belongs to, when nuwsgi only accepts it (exact names only). */
+export function findPluginOption(name: string): PluginOption | undefined {
+  return pluginOptions.get(name);
 }
 
 /** How the command line passes this option's value (getopt's has_arg). */

@@ -13,7 +13,7 @@ import { fileMagic, staticMagic, upperMagic } from './magic';
 import { findOption } from './registry';
 import { formatOfPath } from './argv';
 import type { OptionSpec } from './types';
-import { isTrue } from './values';
+import { atoi, describeOrigin, isTrue } from './values';
 
 export class ConfigTree {
   readonly entries: RawEntry[] = [];
@@ -52,13 +52,13 @@ export class ConfigTree {
     this.append(key, value, origin, envName);
   }
 
-  /** Reads a whole source (argv, env, a bare file) as one scope, so a block left open in it is an error. */
+  /** Reads a whole source (argv, env, a bare file) as one scope, so a block left open in it is reported. */
   inScope(body: () => void): void {
     const outer = this.scope;
     this.scope = this.nextScope++;
     try {
       body();
-      this.assertBlockClosed();
+      this.warnBlockOpen();
     } finally {
       this.scope = outer;
     }
@@ -149,6 +149,8 @@ export class ConfigTree {
       case 'strict':
         this.strict = isTrue(entry.value);
         return;
+      case 'exit':
+        return exitNow(entry.value, origin);
       default:
         return;
     }
@@ -180,7 +182,8 @@ export class ConfigTree {
     const lookup = (name: string): string | null | undefined => this.entries.find((e) => e.key === name)?.value;
     let values: string[];
     try {
-      values = valuesForLine(block, value, { env: this.env, cwd: this.cwd, lookup });
+      const warn = (message: string): void => this.warnOnce(block.openedAt, block.kind, message);
+      values = valuesForLine(block, value, { env: this.env, cwd: this.cwd, lookup, warn });
     } catch (error: unknown) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new ConfigError(`${block.kind} = ${block.arg}: ${reason}`, block.openedAt, block.kind);
@@ -193,11 +196,24 @@ export class ConfigTree {
     }
   }
 
-  private assertBlockClosed(): void {
+  /** A block's condition is evaluated for every line inside it: say each thing once. */
+  private warnOnce(origin: ConfigOrigin, option: string, message: string): void {
+    const line = `${describeOrigin(origin)}: option '${option}': ${message}`;
+    if (!this.warnings.includes(line)) this.warnings.push(line);
+  }
+
+  /**
+   * uWSGI keeps a block open past the end of the file that opened it: what
+   * is read next (the rest of the command line, the next file) still goes
+   * through it. So does nuwsgi, saying so once: a YAML `endif:` without a
+   * value is dropped by the reader (libyaml gives it no scalar), and uWSGI's
+   * own docs show that form.
+   */
+  private warnBlockOpen(): void {
     const block = this.logic;
     if (block === undefined || block.scope !== this.scope) return;
     const closer = block.kind.startsWith('for') ? 'endfor' : 'endif';
-    throw new ConfigError(`unterminated '${block.kind}' block: add '${closer}' before the end of this source`, block.openedAt, block.kind, 'E_CONFIG_SYNTAX');
+    this.warnOnce(block.openedAt, block.kind, `the block is not closed by the end of this source (add '${closer}'): it goes on over what is read next, as in uWSGI`);
   }
 
   private formatOf(path: string, origin: ConfigOrigin): ConfigFormat {
@@ -205,6 +221,16 @@ export class ConfigTree {
     if (format === undefined) throw new ConfigError(`unable to load configuration from ${path} (unknown extension)`, origin, undefined, 'E_CONFIG_INCLUDE');
     return format;
   }
+}
+
+/**
+ * uWSGI's `exit` calls exit() as soon as it is read: a guard such as
+ * `if-not-env = SECRET_KEY` / `exit = 1` stops the start. The status is
+ * atoi(value); no value (or `true`, which uWSGI reads as none) is 1.
+ */
+function exitNow(value: string | null, origin: ConfigOrigin): never {
+  const status = value === null || value.trim().toLowerCase() === 'true' ? 1 : atoi(value).value;
+  throw new ConfigError(`the configuration stops here with status ${status} (uWSGI's exit option)`, origin, 'exit', 'E_CONFIG_EXIT', status);
 }
 
 function splitKeyValue(value: string, origin: ConfigOrigin, option: string): [string, string] {

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'E_CONFIG_INCLUDE'
   | 'E_CONFIG_SYNTAX' // a config file that cannot be parsed; an unterminated or nested if/for block
   | 'E_CONFIG_EXPANSION' // an @() that cannot be read or run, a $()/%() expansion that never ends
+  | 'E_CONFIG_EXIT' // the configuration's own `exit` option was read (its value is the exit status)
   | 'E_PYTHON_NOT_FOUND' // the interpreter could not be run or located
   | 'E_PYTHON_NO_SHARED_LIB' // the interpreter has no libpython3.X.so
   | 'E_PYTHON_INIT' // libpython loaded but could not be initialized
@@ -57,8 +58,8 @@ export class ConfigError extends NuwsgiError {
   readonly origin: ConfigOrigin | undefined;
   readonly option: string | undefined;
 
-  constructor(message: string, origin?: ConfigOrigin, option?: string, code: ErrorCode = 'E_CONFIG') {
-    super(code, formatConfigMessage(message, origin, option), 1);
+  constructor(message: string, origin?: ConfigOrigin, option?: string, code: ErrorCode = 'E_CONFIG', exitCode = 1) {
+    super(code, formatConfigMessage(message, origin, option), exitCode);
     this.name = 'ConfigError';
     this.origin = origin;
     this.option = option;

@@ -40,7 +40,8 @@ const skip = version === undefined ? 'uwsgi is not installed: the goldens are no
 const pluginArgs = existsSync(PYTHON_PLUGIN) ? ['--plugin', 'python3'] : [];
 
 function showConfigOfUwsgi(golden: GoldenCase): string {
-  const result = spawnSync('uwsgi', [...pluginArgs, '--show-config', ...golden.args, ...STOP_AFTER_SHOW_CONFIG], {
+  // --chroot goes first: a logic block a fixture leaves open would otherwise swallow it, and uWSGI would go on running.
+  const result = spawnSync('uwsgi', [...pluginArgs, '--show-config', ...STOP_AFTER_SHOW_CONFIG, ...golden.args], {
     cwd: join(FIXTURES, golden.dir),
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...golden.env },
     encoding: 'utf8',

@@ -77,3 +77,39 @@ test('-- ends the options', () => {
   const parsed = parseArgv(['-p', '2', '--', 'x.ini']);
   assert.deepEqual(parsed.files, [{ format: 'ini', path: 'x.ini' }]);
 });
+
+test("options of uWSGI's plugins are taken when written in full, with their own argument style", () => {
+  assert.deepEqual(keyValues(['--fastrouter', ':1', '--ugreen', '--zabbix-template', '--zabbix-template=x', '--http-raw-body']), [
+    ['fastrouter', ':1'],
+    ['ugreen', null],
+    ['zabbix-template', null],
+    ['zabbix-template', 'x'],
+    ['http-raw-body', null],
+  ]);
+  // Abbreviations resolve among core and python options only, as against `uwsgi --plugin python3`.
+  assert.throws(() => parseArgv(['--fastrout', ':1']), /unrecognized option '--fastrout'/);
+  assert.equal(resolveLongName('http-raw-body'), 'http-raw-body');
+});
+
+test('options made by declare-option are known from the moment they are declared', () => {
+  const custom = new Map([['to-static', 'static-map=$1=$2'], ['quiet', 'disable-logging=true']]);
+  assert.deepEqual(parseArgv(['--to-static', '/s /srv', '--quiet', '--to-st', '/t /x'], { customOptions: custom }).options, [
+    { key: 'to-static', value: '/s /srv' },
+    { key: 'quiet', value: null }, // no $1..$3 in the template: no value, as uWSGI builds it
+    { key: 'to-static', value: '/t /x' }, // a unique prefix, as getopt
+  ]);
+  assert.throws(() => parseArgv(['--to-static', 'x']), /unrecognized option '--to-static'/);
+});
+
+test('each option reaches onOption before the next one is parsed', () => {
+  const custom = new Map<string, string>();
+  const seen: string[] = [];
+  parseArgv(['--declare-option', 'later=master=$1', '--later', 'x'], {
+    customOptions: custom,
+    onOption: (option) => {
+      seen.push(option.key);
+      if (option.key === 'declare-option') custom.set('later', 'master=$1');
+    },
+  });
+  assert.deepEqual(seen, ['declare-option', 'later']);
+});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { REGENERATE_COMMAND, renderOptionsMarkdown } from '../../src/cli/gen-docs';
 import { helpLine, renderHelp } from '../../src/cli/help';
 import { REGISTRY, findOption } from '../../src/config/registry';
+import { PLUGIN_OPTIONS } from '../../src/config/table/plugins';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -17,6 +18,7 @@ test('docs/options.md covers every option and states the default differences', (
   const markdown = renderOptionsMarkdown();
   for (const spec of REGISTRY) assert.ok(markdown.includes(`\`--${spec.name}\``), spec.name);
   for (const topic of ['need-app', 'die-on-term', 'max-vars', 'enable-threads', 'http-socket']) assert.ok(markdown.includes(topic));
+  for (const name of Object.values(PLUGIN_OPTIONS).flat()) assert.ok(markdown.includes(`\`--${name.replace(/[!?]$/, '')}\``), name);
 });
 
 test('--help lines are uWSGI style: short|long|aliases <metavar>  help (default)', () => {

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, renderConfigOutput } from '../../src/config';
 import { ConfigError } from '../../src/util/errors';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'config');
 const ERRORS = join(FIXTURES, 'errors');
+const CORPUS = join(FIXTURES, 'corpus');
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -46,11 +48,17 @@ test('an include cycle is an error showing the chain', () => {
   assert.match(error.message, /^cycle-b\.ini:3: include cycle: cycle-a\.ini: -> cycle-b\.ini: -> cycle-a\.ini:$/);
 });
 
-test('unterminated if/for blocks are errors at the line that opened them', () => {
-  const unterminated = configError(() => loadConfig(['--ini', 'unterminated-if.ini'], { HOME: '/root' }, ERRORS));
-  assert.match(unterminated.message, /^unterminated-if\.ini:3: option 'if-env': unterminated 'if-env' block: add 'endif'/);
-  assert.equal(unterminated.code, 'E_CONFIG_SYNTAX');
-  assert.match(configError(() => loadConfig(['--ini', 'unterminated-for.ini'], {}, ERRORS)).message, /^unterminated-for\.ini:2: .*add 'endfor'/);
+test('a block left open at the end of a file goes on over what is read next, as in uWSGI, with a warning at its line', () => {
+  const LOGIC = join(FIXTURES, 'logic');
+  const argv = ['--ini', 'unterminated-if.ini', '--processes', '3'];
+  const skipped = loadConfig(argv, {}, LOGIC);
+  assert.deepEqual(skipped.entries.map((e) => e.key), ['ini', 'master', 'if-env']); // the command line's --processes too
+  assert.match(skipped.warnings.join('\n'), /^unterminated-if\.ini:3: option 'if-env': the block is not closed by the end of this source \(add 'endif'\)/m);
+  const kept = loadConfig(argv, { HOME: '/root' }, LOGIC);
+  assert.deepEqual(kept.options.list('processes'), ['2', '3']);
+  const looped = loadConfig(['--ini', 'unterminated-for.ini'], {}, LOGIC);
+  assert.deepEqual(looped.options.list('socket'), ['/tmp/a.sock', '/tmp/b.sock']);
+  assert.match(looped.warnings.join('\n'), /^unterminated-for\.ini:2: .*\(add 'endfor'\)/m);
 });
 
 test('nested blocks are refused as uWSGI does', () => {
@@ -144,4 +152,49 @@ test('plugins = python3 (Debian app files) and autoload (emperor.ini) are satisf
   assert.deepEqual(loadConfig(['--plugins', 'python3', '--plugin', '0:python', '--autoload'], {}, ERRORS).warnings, []);
   assert.match(loadConfig(['--plugins', 'python3,http'], {}, ERRORS).warnings[0] ?? '', /option 'plugins' is not implemented/);
   assert.equal(loadConfig(['--plugins', 'python3', '--plugins', 'http'], {}, ERRORS).warnings.length, 1);
+});
+
+test('an option declared in a file read by --ini can be used further on the command line', () => {
+  const loaded = loadConfig(['--ini', 'declared.ini', '--static-at', '/s /srv/x', '--static-a', '/t /srv/y'], {}, CORPUS);
+  assert.deepEqual(loaded.options.list('static-map'), ['/s=/srv/x', '/t=/srv/y']);
+  // The first look for --help cannot know file-declared options yet: the full read still finds it.
+  assert.equal(loadConfig(['--ini', 'declared.ini', '--static-at', '/s /srv/x', '--help'], {}, CORPUS).action, 'help');
+  assert.equal(loadConfig(['--declare-option', 'quiet=disable-logging=true', '--quiet', '-h'], {}, CORPUS).action, 'help');
+});
+
+test("uWSGI plugins' options: accepted with one warning naming the plugin, strict included", () => {
+  const loaded = loadConfig(['--strict', '--fastrouter', ':1', '--ini', 'plugin-options.ini'], {}, CORPUS);
+  assert.deepEqual(loaded.warnings, [
+    "command line: option 'fastrouter' belongs to uWSGI's fastrouter plugin, which is not part of nuwsgi: accepted and ignored",
+    "plugin-options.ini:4: option 'carbon-freq' belongs to uWSGI's carbon plugin, which is not part of nuwsgi: accepted and ignored",
+  ]);
+});
+
+test("exit stops the read with its status, as uWSGI's exit() does; not when its block is skipped", () => {
+  const error = configError(() => loadConfig(['--set', 'processes=2', '--if-not-env', 'NOPE', '--exit=17', '--endif'], {}, CORPUS));
+  assert.equal(error.code, 'E_CONFIG_EXIT');
+  assert.equal(error.exitCode, 17);
+  assert.match(error.message, /option 'exit': the configuration stops here with status 17/);
+  assert.equal(configError(() => loadConfig(['--exit'], {}, CORPUS)).exitCode, 1);
+  assert.equal(loadConfig(['--if-env', 'NOPE', '--exit=17', '--endif'], {}, CORPUS).action, 'run');
+});
+
+test('tolerated as uWSGI tolerates them, with a warning: an unreadable for-readline file, a failing @(exec://)', () => {
+  const { warnings, entries } = loadConfig(['--ini', 'tolerated.ini'], {}, CORPUS);
+  assert.equal(entries.find((e) => e.key === 'partial')?.value, 'partial');
+  assert.equal(entries.some((e) => e.key === 'env'), false);
+  assert.match(warnings.join('\n'), /^tolerated\.ini:3: option 'for-readline': cannot read 'no-such-list-nuwsgi-fixture\.txt' \(ENOENT\): the block adds nothing/m);
+  assert.match(warnings.join('\n'), /^tolerated\.ini:7: option 'partial': @\(exec:\/\/echo partial; exit 3\) exited with status 3/m);
+});
+
+test('config sources: fd://N, exec://; HTTP and the C binary\'s schemes are named, not opened', () => {
+  const fd = openSync(join(CORPUS, 'source.ini'), 'r');
+  try {
+    assert.equal(loadConfig(['--ini', `fd://${fd}`], {}, CORPUS).options.int('processes'), 3);
+  } finally {
+    closeSync(fd);
+  }
+  assert.equal(loadConfig(['--ini', 'exec://cat source.ini', '--set', 'x=@(exec://printf 1)'], {}, CORPUS).entries.at(-1)?.value, '1');
+  assert.throws(() => loadConfig(['--ini', 'http://example.test/app.ini'], {}, CORPUS), /cannot read config file 'http:\/\/example\.test\/app\.ini': configuration over HTTP is not read by nuwsgi/);
+  assert.throws(() => loadConfig(['--set', 'x=@(sym://some_symbol)'], {}, CORPUS), /@\(sym:\/\/some_symbol\): sym:\/\/ reads from uWSGI's C binary/);
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REGISTRY, SECTIONS, argumentStyle, findOption, findShort, indexRegistry } from '../../src/config/registry';
+import { REGISTRY, SECTIONS, argumentStyle, findOption, findPluginOption, findShort, indexPluginOptions, indexRegistry } from '../../src/config/registry';
+import { PLUGIN_OPTIONS } from '../../src/config/table/plugins';
 import type { OptionSpec } from '../../src/config/types';
 import { repoRoot } from '../helpers/server';
 
@@ -179,4 +180,15 @@ test('getopt argument styles: flags none, chmod-socket optional, others required
   assert.equal(argumentStyle(findOption('master')!), 'none');
   assert.equal(argumentStyle(findOption('chmod-socket')!), 'optional');
   assert.equal(argumentStyle(findOption('processes')!), 'required');
+});
+
+test("the plugin table: argument styles from its markers, and no name that is also a registry row", () => {
+  assert.deepEqual(findPluginOption('fastrouter'), { name: 'fastrouter', plugin: 'fastrouter', argument: 'required' });
+  assert.equal(findPluginOption('ugreen')?.argument, 'none');
+  assert.equal(findPluginOption('zabbix-template')?.argument, 'optional');
+  assert.equal(findPluginOption('http'), undefined, 'nuwsgi implements --http: a registry row');
+  assert.equal(findPluginOption('module'), undefined);
+  const rows = indexRegistry(REGISTRY).byName;
+  assert.throws(() => indexPluginOptions({ http: ['http-keepalive'] }, rows), /plugin option 'http-keepalive' \(http\) is also a registry row/);
+  assert.ok(Object.values(PLUGIN_OPTIONS).flat().length > 350);
 });

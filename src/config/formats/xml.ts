@@ -3,7 +3,9 @@
  * first `<uwsgi>` child of another root, chosen by `id` with `file.xml:id`);
  * each child element is an option: its first child's text as the value
  * (whitespace kept), or `1` when empty (`<master/>`). A top-level CDATA block
- * is `eval`. `<app mountpoint="/x">target</app>` is `mount = /x=target`.
+ * is `eval`. `<app mountpoint="/x">target</app>` (or with the target in a
+ * child element, `<app mountpoint="/x"><script>target</script></app>`) is
+ * `mount = /x=target`.
  */
 import type { ConfigError } from '../../util/errors';
 import type { FileLine, ReadResult } from './types';
@@ -46,9 +48,15 @@ function optionsOf(config: XmlElement, id: string | undefined): FileLine[] {
   return out;
 }
 
+/**
+ * uWSGI's three cases: no children is a bare `app`; a lone text child is the
+ * target; otherwise the second child's first text (`<app>` then whitespace,
+ * then `<script>target</script>`) is. Anything else adds nothing.
+ */
 function appLines(node: XmlElement): FileLine[] {
-  const target = firstChildText(node);
-  if (target === undefined) return [{ key: 'app', value: '', line: node.line }];
+  if (node.children.length === 0) return [{ key: 'app', value: '', line: node.line }];
+  const target = appTarget(node);
+  if (target === undefined) return [];
   const mountpoint = node.attributes['mountpoint'];
   const domain = node.attributes['domain'];
   const value = mountpoint !== undefined ? `${mountpoint}=${target}` : domain !== undefined ? `${domain}|=${target}` : target;
@@ -56,6 +64,14 @@ function appLines(node: XmlElement): FileLine[] {
     { key: 'mount', value, line: node.line },
     { key: 'app', value: '', line: node.line },
   ];
+}
+
+function appTarget(node: XmlElement): string | undefined {
+  const [first, second] = node.children;
+  if (first !== undefined && first.type !== 'element' && second === undefined) return first.content;
+  if (second === undefined || second.type !== 'element') return undefined;
+  const inner = second.children[0];
+  return inner === undefined || inner.type === 'element' ? undefined : inner.content;
 }
 
 /** libxml2's `node->children->content`: the first child's text, undefined when there are no children. */

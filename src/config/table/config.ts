@@ -73,6 +73,10 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
     help: 'simple print (immediate version)',
   },
   {
+    name: 'exit', kind: 'scalar', type: 'string', argument: 'optional', status: 'implemented', metavar: 'status', immediate: true, section: SECTION,
+    help: 'stop right here, while the configuration is read, with this exit status (1 without a value); meant inside an if block',
+  },
+  {
     name: 'help', aliases: ['usage'], short: 'h', kind: 'flag', type: 'bool', default: false, status: 'implemented', section: SECTION,
     help: 'show this help and exit',
   },
@@ -123,6 +127,14 @@ export const CONFIG_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'if-not-hostname', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'name', immediate: true, section: SECTION,
     help: 'config logic: the following lines apply except on the named host',
+  },
+  {
+    name: 'if-hostname-match', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'regexp', immediate: true, section: SECTION,
+    help: 'config logic: the following lines apply only when the hostname matches the regular expression',
+  },
+  {
+    name: 'if-not-hostname-match', kind: 'scalar', type: 'string', status: 'implemented', metavar: 'regexp', immediate: true, section: SECTION,
+    help: 'config logic: the following lines apply only when the hostname does not match the regular expression',
   },
   {
     name: 'if-reload', kind: 'flag', type: 'bool', status: 'implemented', immediate: true, section: SECTION,

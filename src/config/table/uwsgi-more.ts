@@ -179,8 +179,6 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'skip-zero', kind: 'flag', type: 'bool', status: 'planned', section: S_CONFIG, help: 'skip check of file descriptor 0' },
   { name: 'get', kind: 'list', type: 'string', status: 'planned', section: S_CONFIG, help: 'print the specified option value and exit' },
   { name: 'resolve', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: 'place the result of a dns query in the specified placeholder, sytax: placeholder=name (immediate option)' },
-  { name: 'if-hostname-match', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: '(opt logic) try to match hostname against a regular expression' },
-  { name: 'if-not-hostname-match', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: '(opt logic) try to match hostname against a regular expression' },
   { name: 'blacklist', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: 'set options blacklist context' },
   { name: 'end-blacklist', kind: 'flag', type: 'bool', status: 'planned', section: S_CONFIG, help: 'clear options blacklist context' },
   { name: 'whitelist', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: 'set options whitelist context' },
@@ -190,7 +188,6 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'honour-stdin', kind: 'flag', type: 'bool', status: 'planned', section: S_CONFIG, help: 'do not remap stdin to /dev/null' },
   { name: 'mode', kind: 'scalar', type: 'string', status: 'planned', section: S_CONFIG, help: 'set a custom mode' },
   { name: 'dump-options', kind: 'flag', type: 'bool', status: 'planned', section: S_CONFIG, help: 'dump the full list of available options' },
-  { name: 'exit', kind: 'scalar', type: 'string', argument: 'optional', status: 'planned', section: S_CONFIG, help: 'force exit() of the instance' },
   // Plugins and build
   { name: 'profiler', kind: 'scalar', type: 'string', status: 'refused', why: W_BINARY, section: S_PLUGINS_AND_BUILD, help: 'enable the specified profiler' },
   { name: 'emperor-wrapper', kind: 'scalar', type: 'string', status: 'refused', why: W_BINARY, section: S_PLUGINS_AND_BUILD, help: 'set a binary wrapper for vassals' },
