@@ -5,7 +5,7 @@ import { NuwsgiError } from '../util/errors';
 import type { Exchange } from './exchange';
 import type { HandleResult, PythonBridge, PullResult } from './python/bridge';
 import { CMD_ABORT, CMD_HANDLE, CMD_PULL, ResponseKind } from './python/meta';
-import { deferInTurn } from './write-batch';
+import { afterTurnWrites, deferInTurn } from './write-batch';
 import { RunnerBase, type RunnerOptions } from './runner';
 import { openRawPipe } from './transport';
 
@@ -182,18 +182,24 @@ export class ThreadedRunner extends RunnerBase {
     const ex = core.ex as Exchange;
     ex.body.dispose(); // Python has opened a spooled body by now
     let pending: Promise<void> | undefined;
+    let deferred = false;
     try {
       const result = this.bridge.coreResult(core.id);
       if (result.meta.kind === ResponseKind.Complete && this.opts.appFile === undefined) {
         core.result = result;
         deferInTurn(core.respondComplete);
+        deferred = true;
       } else {
         pending = this.respond(ex, result);
       }
     } catch (err) {
       this.responseFailed(core, err);
     }
-    if (pending === undefined) this.release(core);
+    // A deferred response frees its core once it is written, at the end of this turn: the core's next
+    // connection is not taken before, so a worker never holds more requests than it has cores, and a
+    // kill -9 loses at most one per core (concurrency.test.ts; it lost a third when the refill came first).
+    if (deferred) afterTurnWrites(core.onResponded);
+    else if (pending === undefined) this.release(core);
     else pending.then(core.onResponded, core.onResponseFailed);
   }
 

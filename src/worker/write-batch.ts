@@ -114,10 +114,29 @@ export function deferInTurn(fn: () => void): void {
   }
 }
 
+/** What waits for the turn batch's writes (afterTurnWrites); swapped with `runningAfterTurn` at each flush. */
+let afterTurn: Array<() => void> = [];
+let runningAfterTurn: Array<() => void> = [];
+
+/**
+ * Runs `fn` once the writes deferred in this loop turn (deferInTurn) are
+ * written: at once when none are pending.
+ */
+export function afterTurnWrites(fn: () => void): void {
+  if (turnBatch === null) fn();
+  else afterTurn.push(fn);
+}
+
 function flushTurn(): void {
   const batch = turnBatch;
   turnBatch = null;
   batch?.flush();
+  // What these start may defer writes again: into a new turn batch, with its own list.
+  const waiting = afterTurn;
+  afterTurn = runningAfterTurn;
+  runningAfterTurn = waiting;
+  for (let i = 0; i < waiting.length; i++) (waiting[i] as () => void)();
+  waiting.length = 0;
 }
 
 /** Run `fn` with complete responses deferred until it returns (or until `flushBatch`/`endBatch`). */
