@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeBatch, batchAgeMs, batchHolding, deferInTurn, endBatch, flushBatch, withWriteBatch, type BatchAction, type BatchTarget } from '../../src/worker/write-batch';
+import { activeBatch, afterTurnWrites, batchAgeMs, batchHolding, deferInTurn, endBatch, flushBatch, withWriteBatch, type BatchAction, type BatchTarget } from '../../src/worker/write-batch';
 
 /** A target that records what reaches it, and whether a batch was open at that moment. */
 function recorder(name: string, log: string[]): BatchTarget {
@@ -83,4 +83,24 @@ test('deferInTurn: writes made inside wait for the end of the loop turn; outside
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(log, ['a:1', 'b:2', 'a:close']);
   assert.equal(batchHolding(), null);
+});
+
+test('afterTurnWrites: runs once the turn\'s deferred writes are written (a threaded core is free only then); at once when none wait', async () => {
+  const log: string[] = [];
+  const a = recorder('a', log);
+  afterTurnWrites(() => log.push('free (nothing deferred)'));
+  assert.deepEqual(log, ['free (nothing deferred)']);
+  log.length = 0;
+  deferInTurn(() => activeBatch()?.push(a, Buffer.from('1')));
+  afterTurnWrites(() => {
+    log.push('core 0 free');
+    // What it starts may defer again: that goes into the next turn's batch, and its own waiter after it.
+    deferInTurn(() => activeBatch()?.push(a, Buffer.from('2')));
+    afterTurnWrites(() => log.push('core 0 free again'));
+  });
+  assert.deepEqual(log, [], 'neither the write nor the release before the end of the turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(log, ['a:1', 'core 0 free']);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(log, ['a:1', 'core 0 free', 'a:2', 'core 0 free again']);
 });
