@@ -8,6 +8,8 @@ export function renderHelp(): string {
   const out = ['Usage: nuwsgi [options...] [config.ini|.yaml|.yml|.json|.js|.xml ...]', ''];
   out.push('Options marked [planned] are accepted (with a warning) but not implemented yet;');
   out.push('[refused] ones are uWSGI features nuwsgi will never provide. See docs/options.md.');
+  out.push('Options of uWSGI plugins nuwsgi does not have (--fastrouter, --ugreen, ...: the list is in');
+  out.push('docs/options.md, "Options of uWSGI plugins") are accepted with a warning naming the plugin, and ignored.');
   for (const section of SECTIONS) {
     out.push('', `${section}:`);
     for (const spec of REGISTRY.filter((o) => o.section === section)) out.push(helpLine(spec));
