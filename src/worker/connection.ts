@@ -30,6 +30,8 @@ export interface ConnectionHost {
   readonly draining: boolean;
   /** ASGI: a request may go to the app while its body is still arriving (src/worker/asgi/body-stream.ts). */
   readonly streamsBodies?: boolean;
+  /** A connection the worker marked `reserved` got its first request (`started`) or closed before it. */
+  reservationEnded?(conn: Connection, started: boolean): void;
 }
 
 /** Where the connection is, and so which deadline applies. */
@@ -98,6 +100,14 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
   private bodyPaused = false;
   /** Bytes of the in-flight request's response were written (no 100 Continue, no 408 after that). */
   private responseStarted = false;
+  /** A request of this connection went to the host already. */
+  private dispatchedAny = false;
+  /**
+   * Set by the worker: accepted before its first request arrived, this
+   * connection has a core promised to it until that request comes (or it
+   * closes, or the promise lapses). See src/worker/reservations.ts.
+   */
+  reserved = false;
 
   constructor(transport: Transport, host: ConnectionHost, timeouts: ConnectionTimeouts) {
     this.transport = transport;
@@ -468,6 +478,8 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.responseStarted = false;
     this.state = 'serving';
     this.arm();
+    this.dispatchedAny = true;
+    if (this.reserved) this.endReservation(true);
     this.host.dispatch(ex);
   }
 
@@ -516,7 +528,18 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.inFlight?.clientGone?.();
     for (const ex of this.pending) dropUnserved(ex);
     this.pending.length = 0;
+    if (this.reserved) this.endReservation(false);
     this.host.onClosed(this);
+  }
+
+  private endReservation(started: boolean): void {
+    this.reserved = false;
+    this.host.reservationEnded?.(this, started);
+  }
+
+  /** Open, and no request of it has reached the host yet (its first is still to come, or arriving). */
+  get awaitingFirstRequest(): boolean {
+    return !this.dispatchedAny && this.state !== 'closed';
   }
 
   private resolveDrain(ok: boolean): void {

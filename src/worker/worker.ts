@@ -30,6 +30,7 @@ import { BodyBudget } from './body';
 import { AcceptBackoff } from './accept-backoff';
 import { AcceptLock } from './accept-lock';
 import { MemoryTrimmer } from './memory-trim';
+import { Reservations } from './reservations';
 import { readFdLimit } from '../util/fd-limit';
 
 /**
@@ -52,6 +53,12 @@ const DRAIN_IDLE_GRACE_MS = 2000;
 const INLINE_ACCEPT_MAX = 7;
 /** Descriptors kept free for what is not a connection: body spool files, log reopening, the app's own files. */
 const FD_HEADROOM = 16;
+/**
+ * How long a connection accepted before its first request keeps a core
+ * promised (reservations.ts): nginx writes within microseconds of its
+ * connect, a client on a LAN within a round trip.
+ */
+const RESERVE_MS = 100;
 
 /**
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
@@ -97,6 +104,8 @@ export class Worker implements ConnectionHost, StaticHost {
   /** --thunder-lock: watch the listeners only while holding the instance's accept lock (accept-lock.ts). */
   private lock: AcceptLock | undefined;
   private observer: WorkerObserver | undefined;
+  /** Cores promised to connections whose first request has not arrived yet. */
+  private readonly reservations = new Reservations<Connection>(RESERVE_MS, () => this.resumeAccepting());
   /** Called once when this worker should be replaced (set by the process entry). */
   onRecycle: (reason: string) => void = () => undefined;
   private whenNoConnections: (() => void) | undefined;
@@ -285,7 +294,12 @@ export class Worker implements ConnectionHost, StaticHost {
 
   /** A core could start a new connection's request now (for the lock: not just "not holding the core"). */
   private wantsConnections(): boolean {
-    return this.canAccept() && (this.runner?.freeCores ?? 0) > 0;
+    return this.canAccept() && this.coresForNew() > 0;
+  }
+
+  /** Free cores not promised to a connection already taken (reservations.ts). */
+  private coresForNew(): number {
+    return (this.runner?.freeCores ?? 0) - this.reservations.count;
   }
 
   /**
@@ -342,6 +356,11 @@ export class Worker implements ConnectionHost, StaticHost {
       return;
     }
     const conn = start(transport);
+    // Its request did not come with it (the eager read found nothing, or part of a head): a core waits for it.
+    if (conn.awaitingFirstRequest) {
+      this.reservations.add(conn);
+      if (!this.canAccept()) this.stopWatching();
+    }
     this.lastAdopted = conn;
     this.connections.add(conn);
     this.trimmer.connections(this.connections.size);
@@ -381,7 +400,7 @@ export class Worker implements ConnectionHost, StaticHost {
     more: (): boolean => {
       const runner = this.runner;
       if (runner === undefined || !this.accepting || this.acceptBackoff.backingOff || runner.freeCores <= 0) return false;
-      if (!(runner instanceof InlineRunner)) return true;
+      if (!(runner instanceof InlineRunner)) return this.coresForNew() > 0;
       return this.takenWithoutCore++ < INLINE_ACCEPT_MAX && this.lastAnsweredWithoutCore();
     },
     full: (): boolean => !this.canAccept(),
@@ -396,7 +415,8 @@ export class Worker implements ConnectionHost, StaticHost {
   private canAccept(): boolean {
     const runner = this.runner;
     if (runner === undefined || !this.accepting || this.acceptBackoff.backingOff) return false;
-    return runner instanceof InlineRunner ? !runner.holdingCore : runner.freeCores > 0;
+    if (runner instanceof InlineRunner) return !runner.holdingCore && this.reservations.count === 0;
+    return this.coresForNew() > 0;
   }
 
   /** Whether the refill asks the kernel (see acceptQueued). */
@@ -413,7 +433,7 @@ export class Worker implements ConnectionHost, StaticHost {
    * worker empties them, and taking them in the pump saves loop turns again.
    */
   private acceptQueued(): boolean {
-    if (!this.accepting || this.acceptBackoff.backingOff) return false;
+    if (!this.canAccept()) return false;
     if (this.refillLikely) {
       for (const listener of this.listeners) if (listener.acceptOne()) return true;
       this.refillLikely = false;
@@ -435,7 +455,7 @@ export class Worker implements ConnectionHost, StaticHost {
    * nothing after every request is a syscall for nothing.
    */
   private acceptQueuedWhilePaused(): boolean {
-    if (!this.mayHaveQueued || !this.accepting || this.acceptBackoff.backingOff) return false;
+    if (!this.mayHaveQueued || !this.accepting || this.acceptBackoff.backingOff || this.coresForNew() <= 0) return false;
     for (const listener of this.listeners) if (listener.paused && listener.acceptOne()) return true;
     this.mayHaveQueued = false;
     return false;
@@ -460,8 +480,13 @@ export class Worker implements ConnectionHost, StaticHost {
     // (uwsgi requests carry their vars in the packet: made only if something reads them.)
     const http = ex.head !== undefined;
     if (http && this.requestLog?.active === true) void ex.vars;
+    const promised = this.promisedCoreStarting;
+    this.promisedCoreStarting = false;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
-    if (this.statics !== undefined && this.statics.tryServe(ex)) return;
+    if (this.statics !== undefined && this.statics.tryServe(ex)) {
+      if (promised) this.resumeAccepting(); // the core promised to it is free (the runner resumes after its own)
+      return;
+    }
     // The variables are built when a runner first asks, while the connection is open (a closed one is not started):
     // an ASGI app without mountpoints never needs them.
     (this.runner as Runner).submit(ex);
@@ -480,6 +505,16 @@ export class Worker implements ConnectionHost, StaticHost {
   log(line: string): void {
     this.logFn(line);
   }
+
+  /** A promised core is taken by the request it waited for, or free again (the connection closed first). */
+  reservationEnded(conn: Connection, started: boolean): void {
+    this.reservations.end(conn);
+    if (started) this.promisedCoreStarting = true; // dispatch() follows at once
+    else this.resumeAccepting();
+  }
+
+  /** The request about to be dispatched had a core promised (reservationEnded). */
+  private promisedCoreStarting = false;
 
   onClosed(conn: Connection): void {
     this.connections.delete(conn);

@@ -1,0 +1,76 @@
+/**
+ * Cores promised to connections accepted before their first request arrived.
+ *
+ * A worker with `--threads` or an ASGI app takes connections while a core is
+ * free. A connection whose request has not arrived yet (behind nginx over a
+ * unix socket, accepted between nginx's connect(2) and its write(2); a client
+ * sending a head in pieces) does not occupy a core, so without a promise the
+ * worker would take more connections than it has free cores, and their
+ * requests would wait in it, not in the kernel's queue where another worker
+ * could take them (and a kill -9 would lose them). TCP sockets mostly avoid
+ * the case with TCP_DEFER_ACCEPT (the kernel queues a connection for accept
+ * once its first bytes arrived).
+ *
+ * A promise lapses after `holdMs`: a client that connects and stays silent
+ * (a browser's preconnect, with --no-defer-accept) must not keep the worker
+ * from accepting for longer than that. Its request, when it comes, waits for
+ * a core as a keep-alive connection's next request does.
+ */
+export interface Reservable {
+  reserved: boolean;
+}
+
+export class Reservations<C extends Reservable> {
+  /** Each promise's lapse time (performance.now() ms), oldest first. */
+  private readonly until = new Map<C, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `lapsed`: promises ran out (the worker may take connections again). */
+  constructor(
+    private readonly holdMs: number,
+    private readonly lapsed: () => void,
+  ) {}
+
+  /** Cores promised now. */
+  get count(): number {
+    return this.until.size;
+  }
+
+  add(conn: C): void {
+    conn.reserved = true;
+    this.until.set(conn, performance.now() + this.holdMs);
+    if (this.timer === undefined) this.arm(this.holdMs);
+  }
+
+  /**
+   * The connection's request arrived, or it closed (the connection cleared
+   * its own flag). The timer stays: most promises end within microseconds,
+   * and one timer per `holdMs` costs less than one per promise.
+   */
+  end(conn: C): void {
+    this.until.delete(conn);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.lapse(), Math.max(1, Math.ceil(ms)));
+    this.timer.unref();
+  }
+
+  private lapse(): void {
+    this.timer = undefined;
+    if (this.until.size === 0) return;
+    const now = performance.now();
+    let lapsed = 0;
+    for (const [conn, until] of this.until) {
+      // The timer may fire a little early by this clock (libuv's is in whole ms): then it waits again.
+      if (until > now) {
+        this.arm(until - now);
+        break;
+      }
+      this.until.delete(conn);
+      conn.reserved = false;
+      lapsed++;
+    }
+    if (lapsed > 0) this.lapsed();
+  }
+}
