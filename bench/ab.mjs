@@ -14,11 +14,12 @@
 //           the least a server on Node's event loop can spend per request)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
+// With /usr/bin/time (Debian's `time`) each line also gives wrk's own CPU per request: the client shares the 2 CPUs.
 // `close` against `uw` is not like for like: uWSGI's --http11-socket ignores a request's `Connection: close` (no such
 // header in its answer) and wrk sends its next request on the same connection (strace: 11 accept4 for 14,165
 // requests); `uwh` closes after every response, as nuwsgi does. Ratios are printed against each reference server.
-import { spawn, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ const needs = ['wrk', ...(mode === 'nginx' ? ['nginx'] : []), ...(names.some((n)
   ...(names.some((n) => n.startsWith('uv')) ? ['python3-uvicorn', 'python3-uvloop', 'python3-httptools'] : []),
   ...(appName === 'flask' ? ['python3-flask'] : []), ...(appName === 'fastapi' ? ['python3-fastapi'] : [])];
 ensureDebPackages(needs, { label: 'ab packages' });
+/** /usr/bin/time (Debian's `time`) gives wrk's own CPU; without it that column is left out. */
+const TIME = existsSync('/usr/bin/time');
 const dir = mkdtempSync(join(tmpdir(), 'nuwsgi-ab-'));
 const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +91,9 @@ for (const s of servers) execFileSync('wrk', wrkArgs(s, 1)); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const s of servers) {
     const x0 = switches(s.pid), c0 = cpuUs(s.pid), n0 = s.nginx ? cpuUs(s.nginx.pid).total : 0;
-    const out = execFileSync('wrk', wrkArgs(s, secs), { encoding: 'utf8' });
+    const run = spawnSync(TIME ? '/usr/bin/time' : 'wrk', TIME ? ['-f', 'WRKCPU %U %S', 'wrk', ...wrkArgs(s, secs)] : wrkArgs(s, secs), { encoding: 'utf8' });
+    const out = run.stdout;
+    const wrkCpu = /WRKCPU ([\d.]+) ([\d.]+)/.exec(run.stderr ?? '');
     const c1 = cpuUs(s.pid), x1 = switches(s.pid), n1 = s.nginx ? cpuUs(s.nginx.pid).total : 0;
     const reqs = Number(/(\d+) requests in/.exec(out)[1]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -96,8 +101,10 @@ for (let r = 0; r < rounds; r++) {
     const us = (c1.total - c0.total) / reqs, main = (c1.main - c0.main) / reqs;
     const vol = (x1[0] - x0[0]) / reqs, inv = (x1[1] - x0[1]) / reqs;
     const nginx = (n1 - n0) / reqs;
-    results[s.name].push({ us, rps, main, other: us - main, vol, inv, nginx });
-    const ng = s.nginx ? `  nginx ${nginx.toFixed(1)} us/req` : '';
+    // wrk's own CPU per request (user + system, from /usr/bin/time): what the client takes of the 2 CPUs.
+    const wrk = wrkCpu ? ((Number(wrkCpu[1]) + Number(wrkCpu[2])) * 1e6) / reqs : NaN;
+    results[s.name].push({ us, rps, main, other: us - main, vol, inv, nginx, wrk });
+    const ng = (s.nginx ? `  nginx ${nginx.toFixed(1)} us/req` : '') + (wrkCpu ? `  wrk ${wrk.toFixed(1)} us/req` : '');
     process.stdout.write(`r${r} ${s.name.padEnd(40)} ${us.toFixed(1).padStart(7)} us/req (main threads ${main.toFixed(1)} + others ${(us - main).toFixed(1)}) ${rps.toFixed(0).padStart(7)} req/s  cs ${vol.toFixed(2)}+${inv.toFixed(2)}${ng}${errs}\n`);
   }
 }
@@ -108,7 +115,7 @@ for (const s of servers) {
   const m = med(results[s.name].map((x) => x.us));
   const part = (k) => med(results[s.name].map((x) => x[k])).toFixed(k === 'vol' || k === 'inv' ? 2 : 1);
   const ratios = refs.filter((r) => r !== s.name).map((r) => `${(m / med(results[r].map((x) => x.us))).toFixed(2)}x ${r}`).join(' ');
-  const ng = s.nginx ? ` nginx ${part('nginx')} us/req` : '';
+  const ng = (s.nginx ? ` nginx ${part('nginx')} us/req` : '') + (TIME ? ` wrk ${part('wrk')} us/req` : '');
   console.log(`${s.name.padEnd(40)} ${m.toFixed(1).padStart(7)} us/req (main ${part('main')} + others ${part('other')})  ${med(results[s.name].map((x) => x.rps)).toFixed(0).padStart(7)} req/s  cs ${part('vol')}+${part('inv')}${ng} ${ratios}`);
 }
 process.exit(0);
