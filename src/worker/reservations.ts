@@ -3,10 +3,10 @@
  *
  * A worker takes connections while a core is free (threads = 1: one per loop
  * turn while its core is not held). A connection whose request has not
- * arrived yet (behind a proxy over a
- * unix socket, accepted between the proxy's connect(2) and its write(2); a
- * client sending a head in pieces) does not occupy a core, so without a promise the
- * worker would take more connections than it has free cores, and their
+ * arrived yet (over a unix socket, accepted between a proxy's connect(2) and
+ * its write(2); a client sending a head in pieces) does not occupy a core,
+ * so without a promise the worker would take more connections than it has
+ * free cores, and their
  * requests would wait in it, not in the kernel's queue where another worker
  * could take them (and a kill -9 would lose them). TCP sockets mostly avoid
  * the case with TCP_DEFER_ACCEPT (the kernel queues a connection for accept
