@@ -8,14 +8,15 @@
  * so without a promise the worker would take more connections than it has
  * free cores, and their
  * requests would wait in it, not in the kernel's queue where another worker
- * could take them (and a kill -9 would lose them). TCP sockets mostly avoid
- * the case with TCP_DEFER_ACCEPT (the kernel queues a connection for accept
- * once its first bytes arrived).
+ * could take them (and a kill -9 would lose them).
  *
- * A promise lapses after `holdMs`: a client that connects and stays silent
- * (a browser's preconnect, with --no-defer-accept) must not keep the worker
- * from accepting for longer than that. Its request, when it comes, waits for
- * a core as a keep-alive connection's next request does.
+ * Only unix sockets' connections get a promise (the worker decides): TCP
+ * sockets have TCP_DEFER_ACCEPT (the kernel queues a connection for accept
+ * once its first bytes arrived), and a promise per slow TCP head would let a
+ * slowloris client slow the worker's accepting down. A promise also lapses
+ * after `holdMs`: a local client that connects and stays silent must not
+ * keep the worker from accepting for longer than that. Its request, when it
+ * comes, waits for a core as a keep-alive connection's next request does.
  */
 export interface Reservable {
   reserved: boolean;

@@ -32,6 +32,7 @@ import { AcceptLock } from './accept-lock';
 import { MemoryTrimmer } from './memory-trim';
 import { Reservations } from './reservations';
 import { readFdLimit } from '../util/fd-limit';
+import { socketAddress } from './sockaddr';
 
 /**
  * A connection waking the loop this soon (ms) after the inline refill found
@@ -54,11 +55,12 @@ const INLINE_ACCEPT_MAX = 7;
 /** Descriptors kept free for what is not a connection: body spool files, log reopening, the app's own files. */
 const FD_HEADROOM = 16;
 /**
- * How long a connection accepted before its first request keeps a core
- * promised (reservations.ts): nginx writes within microseconds of its
- * connect, a client on a LAN within a round trip.
+ * How long a connection accepted on a unix socket before its first request
+ * keeps a core promised (reservations.ts): a local proxy writes within
+ * microseconds of its connect (nginx), or at its next event-loop turn. Short,
+ * so that silent connections slow this worker's accepting down little.
  */
-const RESERVE_MS = 100;
+const RESERVE_MS = 10;
 
 /**
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
@@ -250,10 +252,15 @@ export class Worker implements ConnectionHost, StaticHost {
       // The master already listens with --listen's backlog; Node's default (511) must not replace it.
       server.listen({ fd: listener.fd }, c.listen); // the handle form: only it honours a backlog
       if (secure === undefined) {
+        // Only a unix socket's connections may hold a core promised (reservations.ts): on TCP, TCP_DEFER_ACCEPT
+        // already keeps a connection out of accept() until its bytes arrive, and a slow head there (slowloris)
+        // must not slow this worker's accepting down.
+        const name = socketAddress(listener.fd, 'getsockname');
+        const local = name !== null && name.address === undefined; // AF_UNIX
         // Plain connections skip net.Socket: served on libuv's handles (see transport.ts).
         const onAccepted = (transport: RawTransport): void => {
           this.mayHaveQueued = true;
-          this.adopt(transport, start);
+          this.adopt(transport, start, local);
           // Descriptors are allocated lowest first: this one this high means
           // at most FD_HEADROOM are left. Stop accepting before accept(2)
           // fails, since libuv then silently accepts and closes every queued
@@ -350,14 +357,14 @@ export class Worker implements ConnectionHost, StaticHost {
     return (transport) => serveHttpConnection(transport, this, opts);
   }
 
-  private adopt(transport: Transport, start: (transport: Transport) => Connection): void {
+  private adopt(transport: Transport, start: (transport: Transport) => Connection, mayReserve = false): void {
     if (this.stopping) {
       transport.destroy();
       return;
     }
     const conn = start(transport);
     // Its request did not come with it (the eager read found nothing, or part of a head): a core waits for it.
-    if (conn.awaitingFirstRequest) {
+    if (mayReserve && conn.awaitingFirstRequest) {
       this.reservations.add(conn);
       if (!this.canAccept()) this.stopWatching();
     }

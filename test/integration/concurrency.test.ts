@@ -11,7 +11,7 @@ import { nginxSkipReason, startNginx } from '../helpers/nginx';
 import { startNuwsgi, repoRoot } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
 import { skipReason } from '../helpers/system';
-import { encodeUwsgiPacket, uwsgiVarsFor } from '../helpers/uwsgi';
+import { encodeUwsgiPacket, uwsgiRequest, uwsgiVarsFor } from '../helpers/uwsgi';
 
 const APP = `
 import threading, time, ctypes, ctypes.util
@@ -356,9 +356,9 @@ describe('dispatch: a worker takes only what a free core can start', () => {
   });
 
   // A unix socket has no TCP_DEFER_ACCEPT: a client's connection is accepted before its request arrives
-  // (behind a proxy that writes a tick after connecting). Without a core promised to it, the worker kept
-  // taking connections while its cores looked free, and their requests then waited in it: a kill -9 lost
-  // all 8 (threads = 1 and 2 alike). Now the other connections wait in the kernel for the replacement.
+  // (a proxy writes right after connecting). Without a core promised to it, the worker kept taking
+  // connections while its cores looked free, and their requests then waited in it: a kill -9 lost all 8
+  // (threads = 2; 3 to 8 with threads = 1). Now the other connections wait in the kernel for the replacement.
   for (const threads of [1, 2]) {
     test(`threads=${threads}, unix socket: connections accepted before their requests arrive keep a core each; kill -9 loses only those in flight`, async () => {
       const dir = makeTempDir();
@@ -380,7 +380,7 @@ describe('dispatch: a worker takes only what a free core can start', () => {
         const victim = Number(/spawned nuwsgi worker 1 \(pid: (\d+)/.exec(server.logs())?.[1]);
         const packet = encodeUwsgiPacket(uwsgiVarsFor({ path: '/slow' }, 0));
         const outcomes = Array.from({ length: 8 }, () => new Promise<string>((resolve) => {
-          const client = net.connect(sock, () => setTimeout(() => client.write(packet), 20));
+          const client = net.connect(sock, () => client.write(packet)); // accepted before this write arrives
           let answer = '';
           client.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
           client.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
@@ -396,6 +396,23 @@ describe('dispatch: a worker takes only what a free core can start', () => {
       }
     });
   }
+
+  test('threads=1, unix socket: silent connections hold a promised core only briefly; requests behind them are served', async () => {
+    const dir = makeTempDir();
+    const sock = join(dir, 'app.sock');
+    const server = await startNuwsgi(['--socket', sock, '--wsgi-file', appFile(), '--master', '--processes', '1', '--disable-logging']);
+    const silent: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 20; i++) silent.push(net.connect(sock));
+      for (let i = 0; i < 5; i++) {
+        const res = await uwsgiRequest(sock, { path: '/', timeoutMs: 5_000 });
+        assert.equal(res.status, 200);
+      }
+    } finally {
+      for (const s of silent) s.destroy();
+      await server.stop();
+    }
+  });
 
   test('a hung request beside 15 fast ones (2 workers, threads=1): all 15 answered', async () => {
     const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '2', '--disable-logging']);
