@@ -61,6 +61,8 @@ const FD_HEADROOM = 16;
  * so that silent connections slow this worker's accepting down little.
  */
 const RESERVE_MS = 10;
+/** After a promise lapsed (a silent connection), none is made for this long (reservations.ts). */
+const RESERVE_SUSPEND_MS = 1000;
 
 /**
  * A worker: one embedded interpreter, the app(s) loaded in it, and the
@@ -107,7 +109,7 @@ export class Worker implements ConnectionHost, StaticHost {
   private lock: AcceptLock | undefined;
   private observer: WorkerObserver | undefined;
   /** Cores promised to connections whose first request has not arrived yet. */
-  private readonly reservations = new Reservations<Connection>(RESERVE_MS, () => this.resumeAccepting());
+  private readonly reservations = new Reservations<Connection>(RESERVE_MS, RESERVE_SUSPEND_MS, () => this.resumeAccepting());
   /** Called once when this worker should be replaced (set by the process entry). */
   onRecycle: (reason: string) => void = () => undefined;
   private whenNoConnections: (() => void) | undefined;
@@ -364,10 +366,7 @@ export class Worker implements ConnectionHost, StaticHost {
     }
     const conn = start(transport);
     // Its request did not come with it (the eager read found nothing, or part of a head): a core waits for it.
-    if (mayReserve && conn.awaitingFirstRequest) {
-      this.reservations.add(conn);
-      if (!this.canAccept()) this.stopWatching();
-    }
+    if (mayReserve && conn.awaitingFirstRequest && this.reservations.add(conn) && !this.canAccept()) this.stopWatching();
     this.lastAdopted = conn;
     this.connections.add(conn);
     this.trimmer.connections(this.connections.size);

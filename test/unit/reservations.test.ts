@@ -5,7 +5,7 @@ import { until } from '../helpers/load';
 
 test('reservations: a promise counts until its connection ends it, or lapses after holdMs (then the worker is told)', async () => {
   let lapses = 0;
-  const r = new Reservations<{ reserved: boolean }>(30, () => lapses++);
+  const r = new Reservations<{ reserved: boolean }>(30, 0, () => lapses++);
   const a = { reserved: false };
   const b = { reserved: false };
   r.add(a);
@@ -23,7 +23,7 @@ test('reservations: a promise counts until its connection ends it, or lapses aft
 
 test('reservations: promises lapse in order, each at its own time; none left means no call', async () => {
   let lapses = 0;
-  const r = new Reservations<{ reserved: boolean }>(40, () => lapses++);
+  const r = new Reservations<{ reserved: boolean }>(40, 0, () => lapses++);
   const first = { reserved: false };
   r.add(first);
   await until(() => lapses === 1, 5_000, 'the first promise to lapse');
@@ -36,4 +36,22 @@ test('reservations: promises lapse in order, each at its own time; none left mea
   await until(() => lapses === 2, 5_000, 'the third promise to lapse');
   assert.equal(third.reserved, false);
   assert.equal(r.count, 0);
+});
+
+test('reservations: after a promise lapsed, none is made for suspendMs (a flood of silent connections cannot keep the cores promised)', async () => {
+  let lapses = 0;
+  const r = new Reservations<{ reserved: boolean }>(10, 150, () => lapses++);
+  const kept = { reserved: false };
+  assert.equal(r.add(kept), true);
+  kept.reserved = false; // its request came: a kept promise suspends nothing
+  r.end(kept);
+  const silent = { reserved: false };
+  assert.equal(r.add(silent), true);
+  await until(() => lapses === 1, 5_000, 'the silent one to lapse');
+  const next = { reserved: false };
+  assert.equal(r.add(next), false, 'suspended right after a lapse');
+  assert.equal(next.reserved, false);
+  assert.equal(r.count, 0);
+  await until(() => r.add(next), 5_000, 'promises to be made again');
+  assert.equal(next.reserved, true);
 });
