@@ -19,7 +19,8 @@
  * comes, waits for a core as a keep-alive connection's next request does.
  *
  * A promise is a bet that the client writes at once. A lapse loses it, and
- * then no promise is made for `suspendMs`: a flood of silent connections
+ * so does a close before any request; then no promise is made for
+ * `suspendMs`: a flood of silent (or half-written, then closed) connections
  * (a broken or hostile local client) would otherwise keep every core
  * promised and the worker from accepting anyone (measured: 4 clients got 42
  * answers each in 5 s beside 2 flooders, against 10,600 with no promises).
@@ -59,12 +60,14 @@ export class Reservations<C extends Reservable> {
   }
 
   /**
-   * The connection's request arrived, or it closed (the connection cleared
-   * its own flag). The timer stays: most promises end within microseconds,
-   * and one timer per `holdMs` costs less than one per promise.
+   * The connection's request arrived (`kept`), or it closed first (the
+   * connection cleared its own flag). The timer stays: most promises end
+   * within microseconds, and one timer per `holdMs` costs less than one per
+   * promise.
    */
-  end(conn: C): void {
+  end(conn: C, kept: boolean): void {
     this.until.delete(conn);
+    if (!kept) this.suspendedUntil = performance.now() + this.suspendMs;
   }
 
   private arm(ms: number): void {

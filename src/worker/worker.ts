@@ -514,7 +514,7 @@ export class Worker implements ConnectionHost, StaticHost {
 
   /** A promised core is taken by the request it waited for, or free again (the connection closed first). */
   reservationEnded(conn: Connection, started: boolean): void {
-    this.reservations.end(conn);
+    this.reservations.end(conn, started);
     if (started) this.promisedCoreStarting = true; // dispatch() follows at once
     else this.resumeAccepting();
   }

@@ -14,7 +14,7 @@ test('reservations: a promise counts until its connection ends it, or lapses aft
   assert.equal(a.reserved, true);
   // The connection clears its own flag, then ends the promise.
   b.reserved = false;
-  r.end(b);
+  r.end(b, true);
   assert.equal(r.count, 1);
   await until(() => lapses === 1, 5_000, 'the promise to lapse');
   assert.equal(r.count, 0);
@@ -29,7 +29,7 @@ test('reservations: promises lapse in order, each at its own time; none left mea
   await until(() => lapses === 1, 5_000, 'the first promise to lapse');
   const second = { reserved: false };
   r.add(second);
-  r.end(second);
+  r.end(second, true);
   second.reserved = false;
   const third = { reserved: false };
   r.add(third);
@@ -44,7 +44,7 @@ test('reservations: after a promise lapsed, none is made for suspendMs (a flood 
   const kept = { reserved: false };
   assert.equal(r.add(kept), true);
   kept.reserved = false; // its request came: a kept promise suspends nothing
-  r.end(kept);
+  r.end(kept, true);
   const silent = { reserved: false };
   assert.equal(r.add(silent), true);
   await until(() => lapses === 1, 5_000, 'the silent one to lapse');
@@ -54,4 +54,13 @@ test('reservations: after a promise lapsed, none is made for suspendMs (a flood 
   assert.equal(r.count, 0);
   await until(() => r.add(next), 5_000, 'promises to be made again');
   assert.equal(next.reserved, true);
+});
+
+test('reservations: a connection closed before its request also loses the bet', () => {
+  const r = new Reservations<{ reserved: boolean }>(1_000, 60_000, () => undefined);
+  const closed = { reserved: false };
+  assert.equal(r.add(closed), true);
+  closed.reserved = false;
+  r.end(closed, false);
+  assert.equal(r.add({ reserved: false }), false);
 });
