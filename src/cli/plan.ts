@@ -95,6 +95,8 @@ export interface ServerPlan {
   exchange: ExchangeOptions;
   /** --ksm [N]: seconds between KSM scans in each worker (0 = off; bare --ksm = 1, as uWSGI's optional int). */
   ksm: number;
+  /** --cpu-affinity N: CPUs each worker is bound to (0 = not bound). */
+  cpuAffinity: number;
   /** --reuse-port, --so-keepalive, TCP_DEFER_ACCEPT (--socket-timeout seconds unless --no-defer-accept) on TCP sockets. */
   tcpFlags: { reusePort: boolean; keepAlive: boolean; deferAcceptSecs: number };
   /** --auto-procname, --procname*: process titles. */
@@ -131,6 +133,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
   return {
     procname: procnameSettings(o),
     ksm: o.has('ksm') ? Math.max(1, atoi(o.str('ksm') ?? '1') || 1) : 0,
+    cpuAffinity: o.int('cpu-affinity'),
     tcpFlags: {
       reusePort: o.bool('reuse-port'),
       keepAlive: o.bool('so-keepalive'),

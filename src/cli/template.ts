@@ -25,6 +25,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     pyAutoreload: plan.pyAutoreload,
     exchange: plan.exchange,
     ...(plan.ksm > 0 ? { ksm: plan.ksm } : {}),
+    ...(plan.cpuAffinity > 0 ? { cpuAffinity: plan.cpuAffinity } : {}),
     hooks: { postFork: plan.hooks.postFork, preApp: plan.hooks.preApp, postApp: plan.hooks.postApp, accepting: plan.hooks.accepting },
     static: plan.static,
     threads: plan.threads,

@@ -88,6 +88,8 @@ export interface WorkerConfig {
   hooks?: { postFork: Hook[]; preApp: Hook[]; postApp: Hook[]; accepting: Hook[] };
   /** --ksm N: seconds between offers of the worker's memory to KSM (0 = off). */
   ksm?: number;
+  /** --cpu-affinity N: CPUs this worker is bound to, from its id (src/worker/cpu-affinity.ts); absent = not bound. */
+  cpuAffinity?: number;
   /** The process title (--auto-procname...), set by the master per worker. */
   title?: string;
   /** static-map and friends (src/worker/static); absent when no static option is set. */

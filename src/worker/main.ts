@@ -13,6 +13,8 @@ import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
 import { runHooks, type Hook, type HookPhase } from '../util/hooks';
 import { startKsm } from './ksm';
+import { affinityCpus, bindToCpus } from './cpu-affinity';
+import os from 'node:os';
 import { releaseStartupMemory } from './memory-trim';
 
 /** How long after "ready" the startup garbage is released (see start()). */
@@ -68,6 +70,7 @@ function start(config: WorkerConfig): void {
   // Its handler runs once start() has returned and the worker serves. SIGINT/SIGQUIT (brutal) keep
   // their default until then: a worker hung in its import still dies at once.
   const graceful = installGracefulSignals(worker);
+  if (config.cpuAffinity !== undefined) bindWorker(config.id, config.cpuAffinity);
   try {
     worker.enterEnvironment();
     hooks(config.hooks?.postFork, 'post-fork');
@@ -88,6 +91,14 @@ function start(config: WorkerConfig): void {
   // (~10 ms of CPU), which a connection already waiting (an on-demand vassal's, a cheap instance's)
   // would otherwise pay before being accepted. Marked mergeable pages (--ksm) lose nothing.
   setTimeout(() => releaseStartupMemory(true), STARTUP_TRIM_DELAY_MS).unref();
+}
+
+/** --cpu-affinity, before the app loads (its threads inherit it); a refusal is logged and the worker goes on, as uWSGI's. */
+function bindWorker(id: number, count: number): void {
+  const cpus = affinityCpus(id, count, os.cpus().length || 1);
+  const failed = bindToCpus(cpus);
+  if (failed !== null) writeLog(`${failed}\n`);
+  writeLog(`mapping worker ${id} to CPUs: ${cpus.join(' ')}\n`);
 }
 
 /**

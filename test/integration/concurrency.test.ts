@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
 import { count, loadWhile, until } from '../helpers/load';
@@ -12,6 +13,7 @@ import { startNuwsgi, repoRoot } from '../helpers/server';
 import { makeTempDir } from '../helpers/tmp';
 import { skipReason } from '../helpers/system';
 import { encodeUwsgiPacket, uwsgiRequest, uwsgiVarsFor } from '../helpers/uwsgi';
+import { affinityCpus } from '../../src/worker/cpu-affinity';
 
 const APP = `
 import threading, time, ctypes, ctypes.util
@@ -205,6 +207,28 @@ describe('--threads', () => {
         const paths = Array.from({ length: size }, (_, i) => ((burst + i) % 3 === 0 ? '/sleep?0.002' : '/'));
         const statuses = await Promise.all(paths.map((path) => request(port, { path, timeoutMs: 5_000, headers: { Connection: 'close' } }).then((r) => r.status)));
         assert.deepEqual(statuses, Array(size).fill(200), `burst ${burst}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('--cpu-affinity 1 binds every thread of each worker, the cores included, as uWSGI maps workers to CPUs', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--master', '--processes', '2', '--threads', '2', '--cpu-affinity', '1']);
+    try {
+      const port = server.httpPort as number;
+      assert.equal((await request(port, { path: '/' })).status, 200);
+      const cpus = os.cpus().length;
+      for (const id of [1, 2]) {
+        const expected = affinityCpus(id, 1, cpus);
+        await server.waitForLog(new RegExp(`^mapping worker ${id} to CPUs: ${expected.join(' ')}$`, 'm'));
+        const pid = Number(new RegExp(`spawned nuwsgi worker ${id} \\(pid: (\\d+)`).exec(server.logs())?.[1]);
+        const tids = readdirSync(`/proc/${pid}/task`);
+        assert.ok(tids.length >= 4, `threads: ${tids.length}`); // the loop, V8's, two cores
+        for (const tid of tids) {
+          const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1];
+          assert.equal(allowed, String(expected[0]), `worker ${id} thread ${tid}`);
+        }
       }
     } finally {
       await server.stop();

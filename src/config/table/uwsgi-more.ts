@@ -110,7 +110,7 @@ export const UWSGI_MORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'check-mountpoint', aliases: ['mountpoint-check', 'check-mount', 'mount-check'], kind: 'list', type: 'string', status: 'planned', section: S_PROCESSES, help: 'destroy the instance if a filesystem is no more reachable (useful for reliable Fuse management)' },
   { name: 'propagate-touch', kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'over-engineering option for system with flaky signal management' },
   { name: 'prio', kind: 'scalar', type: 'int', status: 'planned', section: S_PROCESSES, help: 'set processes/threads priority' },
-  { name: 'cpu-affinity', kind: 'scalar', type: 'int', status: 'planned', section: S_PROCESSES, help: 'set cpu affinity' },
+  { name: 'cpu-affinity', kind: 'scalar', type: 'int', status: 'implemented', metavar: 'n', min: 0, section: S_PROCESSES, help: 'set cpu affinity: each worker (every one of its threads) is bound to N CPUs, given out round robin as uWSGI does (worker K from CPU (K-1)*N modulo the CPU count); worth it with --threads, where the event loop and the Python threads then share one CPU\'s caches' },
   { name: 'no-default-app', kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'do not fallback to default app' },
   { name: 'ignore-script-name', kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'ignore SCRIPT_NAME' },
   { name: 'catch-exceptions', kind: 'flag', type: 'bool', status: 'planned', section: S_PROCESSES, help: 'report exception as http output (discouraged, use only for testing)' },

@@ -1,0 +1,50 @@
+/**
+ * --cpu-affinity N: bind a worker to N CPUs, as uWSGI's
+ * uwsgi_set_cpu_affinity() does (core/utils.c), with the same mapping and the
+ * same log line ("mapping worker 2 to CPUs: 1").
+ *
+ * uWSGI calls sched_setaffinity(0) in a worker that has one thread yet; a
+ * Node worker already runs V8's and libuv's threads, so every thread in
+ * /proc/self/task is bound, before the app loads. Threads started later (the
+ * `--threads` cores, an ASGI loop, libuv's pool) inherit it from the thread
+ * that starts them. With `--threads` it keeps the event loop and the Python
+ * threads it hands requests to on the same CPU: a wake-up across CPUs costs
+ * more than the hand-off itself on a small VM (docs/architecture.md, "Threads
+ * and CPU affinity").
+ */
+import { readdirSync } from 'node:fs';
+import { koffi, libc } from '../util/libc';
+
+/** The CPUs uWSGI gives worker `id` (from 1): `count` of them from ((id - 1) * count) mod `cpus`, wrapping to 0. */
+export function affinityCpus(id: number, count: number, cpus: number): number[] {
+  let base = (id - 1) * count;
+  if (base >= cpus) base %= cpus;
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (base >= cpus) base = 0;
+    out.push(base);
+    base++;
+  }
+  return out;
+}
+
+type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
+let setAffinity: SetAffinity | undefined;
+
+/**
+ * Bind every thread of this process to `list`. Returns null, or what failed
+ * in uWSGI's words ("sched_setaffinity(): Invalid argument").
+ */
+export function bindToCpus(list: readonly number[]): string | null {
+  setAffinity ??= koffi.load('libc.so.6').func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity;
+  const mask = Buffer.alloc(128); // a cpu_set_t: 1024 CPUs
+  for (const cpu of list) mask[cpu >> 3] = (mask[cpu >> 3] as number) | (1 << (cpu & 7));
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (setAffinity(Number(tid), mask.length, mask) !== 0) {
+      const errno = koffi.errno();
+      if (errno === 3) continue; // ESRCH: the thread ended meanwhile
+      return `sched_setaffinity(): ${libc().strerror(errno)}`;
+    }
+  }
+  return null;
+}
