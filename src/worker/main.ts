@@ -3,6 +3,7 @@
  * The configuration arrives as JSON in _NUWSGI_WORKER_CONFIG; the listening
  * sockets are inherited descriptors named in it.
  */
+import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import { Worker } from './worker';
 import type { WorkerConfig } from '../contracts/worker-config';
@@ -14,7 +15,6 @@ import type { LogSink } from '../logging/sink';
 import { runHooks, type Hook, type HookPhase } from '../util/hooks';
 import { startKsm } from './ksm';
 import { affinityCpus, bindToCpus } from './cpu-affinity';
-import os from 'node:os';
 import { releaseStartupMemory } from './memory-trim';
 
 /** How long after "ready" the startup garbage is released (see start()). */

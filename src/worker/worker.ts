@@ -61,7 +61,7 @@ const FD_HEADROOM = 16;
  * so that silent connections slow this worker's accepting down little.
  */
 const RESERVE_MS = 10;
-/** After a promise lapsed (a silent connection), none is made for this long (reservations.ts). */
+/** After a promise was lost (it lapsed, or its connection closed before a request), none is made for this long (reservations.ts). */
 const RESERVE_SUSPEND_MS = 1000;
 
 /**
