@@ -40,6 +40,9 @@ const lazy = {
   // The master's own (the emperor never runs one in its process).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   masterSetup: (): typeof import('./master-setup') => require('./master-setup') as typeof import('./master-setup'),
+  // --cpu-affinity in single-process mode (a master's workers bind themselves).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cpuAffinity: (): typeof import('../worker/cpu-affinity') => require('../worker/cpu-affinity') as typeof import('../worker/cpu-affinity'),
 };
 
 export function runCli(argv: string[]): void {
@@ -169,6 +172,7 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   writeLog(template.threads > 1 ? '*** Operational MODE: threaded ***' : '*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
+  if (template.cpuAffinity !== undefined) lazy.cpuAffinity().applyCpuAffinity(1, template.cpuAffinity, writeLog);
   worker.enterEnvironment();
   fatalHooks(template.hooks?.postFork ?? [], 'post-fork');
   fatalHooks(template.hooks?.preApp ?? [], 'pre app');

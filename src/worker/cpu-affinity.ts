@@ -13,7 +13,19 @@
  * and CPU affinity").
  */
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import { koffi, libc } from '../util/libc';
+
+/**
+ * Bind worker `id` to its `count` CPUs and say so as uWSGI does; a refusal
+ * is logged and the worker goes on, as uWSGI's. Before the app loads.
+ */
+export function applyCpuAffinity(id: number, count: number, log: (line: string) => void): void {
+  const cpus = affinityCpus(id, count, os.cpus().length || 1);
+  const failed = bindToCpus(cpus);
+  if (failed !== null) log(failed);
+  log(`mapping worker ${id} to CPUs: ${cpus.join(' ')}`);
+}
 
 /** The CPUs uWSGI gives worker `id` (from 1): `count` of them from ((id - 1) * count) mod `cpus`, wrapping to 0. */
 export function affinityCpus(id: number, count: number, cpus: number): number[] {

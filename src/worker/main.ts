@@ -3,7 +3,6 @@
  * The configuration arrives as JSON in _NUWSGI_WORKER_CONFIG; the listening
  * sockets are inherited descriptors named in it.
  */
-import os from 'node:os';
 import { NuwsgiError } from '../util/errors';
 import { Worker } from './worker';
 import type { WorkerConfig } from '../contracts/worker-config';
@@ -14,7 +13,7 @@ import { openWorkerLog } from '../logging/worker-log';
 import type { LogSink } from '../logging/sink';
 import { runHooks, type Hook, type HookPhase } from '../util/hooks';
 import { startKsm } from './ksm';
-import { affinityCpus, bindToCpus } from './cpu-affinity';
+import { applyCpuAffinity } from './cpu-affinity';
 import { releaseStartupMemory } from './memory-trim';
 
 /** How long after "ready" the startup garbage is released (see start()). */
@@ -70,7 +69,7 @@ function start(config: WorkerConfig): void {
   // Its handler runs once start() has returned and the worker serves. SIGINT/SIGQUIT (brutal) keep
   // their default until then: a worker hung in its import still dies at once.
   const graceful = installGracefulSignals(worker);
-  if (config.cpuAffinity !== undefined) bindWorker(config.id, config.cpuAffinity);
+  if (config.cpuAffinity !== undefined) applyCpuAffinity(config.id, config.cpuAffinity, (line) => writeLog(`${line}\n`));
   try {
     worker.enterEnvironment();
     hooks(config.hooks?.postFork, 'post-fork');
@@ -91,14 +90,6 @@ function start(config: WorkerConfig): void {
   // (~10 ms of CPU), which a connection already waiting (an on-demand vassal's, a cheap instance's)
   // would otherwise pay before being accepted. Marked mergeable pages (--ksm) lose nothing.
   setTimeout(() => releaseStartupMemory(true), STARTUP_TRIM_DELAY_MS).unref();
-}
-
-/** --cpu-affinity, before the app loads (its threads inherit it); a refusal is logged and the worker goes on, as uWSGI's. */
-function bindWorker(id: number, count: number): void {
-  const cpus = affinityCpus(id, count, os.cpus().length || 1);
-  const failed = bindToCpus(cpus);
-  if (failed !== null) writeLog(`${failed}\n`);
-  writeLog(`mapping worker ${id} to CPUs: ${cpus.join(' ')}\n`);
 }
 
 /**

@@ -235,6 +235,20 @@ describe('--threads', () => {
     }
   });
 
+  test('--cpu-affinity without a master binds the one process, as uWSGI logs it', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', '--cpu-affinity', '1']);
+    try {
+      await server.waitForLog(/^mapping worker 1 to CPUs: 0$/m);
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+      for (const tid of readdirSync(`/proc/${server.pid}/task`)) {
+        const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${server.pid}/task/${tid}/status`, 'utf8'))?.[1];
+        assert.equal(allowed, '0', `thread ${tid}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--thread-stacksize (KiB) sizes the core threads; --threads-stacksize is its alias', async () => {
     for (const flag of ['--thread-stacksize', '--threads-stacksize']) {
       const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', flag, '512']);
