@@ -40,6 +40,9 @@ const lazy = {
   // The master's own (the emperor never runs one in its process).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   masterSetup: (): typeof import('./master-setup') => require('./master-setup') as typeof import('./master-setup'),
+  // --ksm in single-process mode (a master's workers scan themselves).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ksm: (): typeof import('../worker/ksm') => require('../worker/ksm') as typeof import('../worker/ksm'),
   // --cpu-affinity in single-process mode (a master's workers bind themselves).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cpuAffinity: (): typeof import('../worker/cpu-affinity') => require('../worker/cpu-affinity') as typeof import('../worker/cpu-affinity'),
@@ -180,6 +183,7 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   fatalHooks(template.hooks?.postApp ?? [], 'post app');
   worker.serve();
   fatalHooks(template.hooks?.accepting ?? [], 'accepting');
+  if (template.ksm !== undefined) lazy.ksm().startKsm(template.ksm, writeLog);
   writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${template.threads})`);
   SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {

@@ -476,4 +476,13 @@ describe('ksm', () => {
       await plain.stop();
     }
   });
+
+  test('without a master, the one process marks its own memory (it was never scanned there)', async () => {
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', SINK(), '--ksm']);
+    try {
+      await until(() => mergeable(server.pid) > 10, 10_000, 'mergeable mappings in the single process');
+    } finally {
+      await server.stop();
+    }
+  });
 });
