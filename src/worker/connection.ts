@@ -30,7 +30,7 @@ export interface ConnectionHost {
   readonly draining: boolean;
   /** ASGI: a request may go to the app while its body is still arriving (src/worker/asgi/body-stream.ts). */
   readonly streamsBodies?: boolean;
-  /** A connection the worker marked `reserved` got its first request (`started`) or closed before it. */
+  /** A connection the worker marked `reserved` got its first request dispatched (`started`, called after dispatch) or closed before it. */
   reservationEnded?(conn: Connection, started: boolean): void;
 }
 
@@ -479,8 +479,11 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.state = 'serving';
     this.arm();
     this.dispatchedAny = true;
-    if (this.reserved) this.endReservation(true);
+    const promised = this.reserved;
+    this.reserved = false; // a close during dispatch must not count as a promise broken
     this.host.dispatch(ex);
+    // After it: the request holds its core now (or was answered without one, static files: the core is free).
+    if (promised) this.host.reservationEnded?.(this, true);
   }
 
   private flushErrorAndClose(): void {
@@ -528,13 +531,11 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.inFlight?.clientGone?.();
     for (const ex of this.pending) dropUnserved(ex);
     this.pending.length = 0;
-    if (this.reserved) this.endReservation(false);
+    if (this.reserved) {
+      this.reserved = false;
+      this.host.reservationEnded?.(this, false);
+    }
     this.host.onClosed(this);
-  }
-
-  private endReservation(started: boolean): void {
-    this.reserved = false;
-    this.host.reservationEnded?.(this, started);
   }
 
   /** Open, and no request of it has reached the host yet (its first is still to come, or arriving). */

@@ -486,13 +486,8 @@ export class Worker implements ConnectionHost, StaticHost {
     // (uwsgi requests carry their vars in the packet: made only if something reads them.)
     const http = ex.head !== undefined;
     if (http && this.requestLog?.active === true) void ex.vars;
-    const promised = this.promisedCoreStarting;
-    this.promisedCoreStarting = false;
     // STATIC HOOK: a request for a static file is answered by Node here and never reaches Python.
-    if (this.statics !== undefined && this.statics.tryServe(ex)) {
-      if (promised) this.resumeAccepting(); // the core promised to it is free (the runner resumes after its own)
-      return;
-    }
+    if (this.statics !== undefined && this.statics.tryServe(ex)) return;
     // The variables are built when a runner first asks, while the connection is open (a closed one is not started):
     // an ASGI app without mountpoints never needs them.
     (this.runner as Runner).submit(ex);
@@ -512,15 +507,14 @@ export class Worker implements ConnectionHost, StaticHost {
     this.logFn(line);
   }
 
-  /** A promised core is taken by the request it waited for, or free again (the connection closed first). */
+  /**
+   * A promised core is taken by the request it waited for (dispatched by now: a
+   * static answer left it free), or free again (the connection closed first).
+   */
   reservationEnded(conn: Connection, started: boolean): void {
     this.reservations.end(conn, started);
-    if (started) this.promisedCoreStarting = true; // dispatch() follows at once
-    else this.resumeAccepting();
+    this.resumeAccepting();
   }
-
-  /** The request about to be dispatched had a core promised (reservationEnded). */
-  private promisedCoreStarting = false;
 
   onClosed(conn: Connection): void {
     this.connections.delete(conn);
