@@ -747,7 +747,7 @@ def start_cores(options_json):
     """--threads: one Python thread per core, each serving the commands Node
     writes into its job eventfd (the counter's value is the command). Node never takes the GIL again: each thread takes
     it itself when its pipe wakes it (os.read releases it while waiting).
-    Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n}."""
+    Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n}. Returns the threads' OS ids, comma-separated."""
     import json
     import threading
 
@@ -756,11 +756,16 @@ def start_cores(options_json):
 
     if stack_kib > 0:
         threading.stack_size(stack_kib * 1024)
+    threads = []
     for core, job_fd in zip(_cores, job_fds):
         name = "nuwsgi-core-%d" % core.id
-        threading.Thread(target=_core_loop, args=(core, job_fd, done_fd), name=name, daemon=True).start()
+        thread = threading.Thread(target=_core_loop, args=(core, job_fd, done_fd), name=name, daemon=True)
+        thread.start()  # returns once the thread runs: its native_id is known
+        threads.append(thread)
     if stack_kib > 0:
         threading.stack_size(0)  # threads the app starts get the default again
+    # The OS thread ids, for Node to keep the cores on its loop's CPU (src/worker/core-placement.ts).
+    return ",".join(str(thread.native_id) for thread in threads)
 
 
 def _core_loop(core, job_fd, done_fd):

@@ -87,6 +87,8 @@ export interface ServerPlan {
   thunderLock: boolean;
   /** --thread-stacksize KiB (0 = the system's default). */
   threadStackKiB: number;
+  /** --threads-follow-loop (on unless turned off, and off under --cpu-affinity, which binds the worker itself). */
+  threadsFollowLoop: boolean;
   /** --lifespan, --asgi-loop, --asgi-concurrency. */
   asgi: AsgiPlan;
   /** --evil-reload-on-rss MB, in bytes (0 = off). */
@@ -197,6 +199,7 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     pyAutoreload: o.has('py-autoreload') ? o.int('py-autoreload') : 0,
     threads: Math.max(1, o.int('threads')),
     threadStackKiB: o.has('thread-stacksize') ? o.int('thread-stacksize') : 0,
+    threadsFollowLoop: o.bool('threads-follow-loop') && o.int('cpu-affinity') === 0,
     asgi: asgiPlanFromOptions(o),
     evilReloadOnRssBytes: o.int('evil-reload-on-rss') * 1024 * 1024,
     exchange: exchangeOptionsFrom(o),

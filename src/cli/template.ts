@@ -31,6 +31,7 @@ export function workerTemplate(plan: ServerPlan, interpreter: InterpreterInfo): 
     threads: plan.threads,
     thunderLock: plan.thunderLock,
     threadStackKiB: plan.threadStackKiB,
+    ...(plan.threads > 1 && plan.threadsFollowLoop ? { threadsFollowLoop: true } : {}),
     asgi: plan.asgi,
   };
 }

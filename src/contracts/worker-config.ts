@@ -74,6 +74,8 @@ export interface WorkerConfig {
   threads: number;
   /** --thread-stacksize, KiB (0 = default). */
   threadStackKiB: number;
+  /** --threads-follow-loop: the core threads are kept on the event loop's CPU (src/worker/core-placement.ts). */
+  threadsFollowLoop?: boolean;
   /** --lifespan, --loop, --asgi-concurrency (used when an app is ASGI: src/worker/asgi). */
   asgi?: {
     lifespan: 'auto' | 'on' | 'off';

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { koffi } from '../util/libc';
 import { fdCalls, makePipe, type FdCalls } from '../util/fd-calls';
 import { NuwsgiError } from '../util/errors';
+import { coreThreadPlacement, type CoreThreadPlacement } from './core-placement';
 import type { Exchange } from './exchange';
 import type { HandleResult, PythonBridge, PullResult } from './python/bridge';
 import { CMD_ABORT, CMD_HANDLE, CMD_PULL, ResponseKind } from './python/meta';
@@ -54,7 +55,9 @@ export const MAX_CORES = 256;
  * middle of its turn; a CPU profile showed half of the loop's time inside
  * those write(2)s. An eventfd wakes the thread like any other event: it runs
  * on a free CPU and the loop finishes its turn (docs/architecture.md,
- * "Performance notes").
+ * "Performance notes"). With --threads-follow-loop (the default) that CPU is
+ * the loop's own (core-placement.ts): a wake-up across CPUs costs several
+ * times one on the same CPU.
  */
 export class ThreadedRunner extends RunnerBase {
   private readonly bridge: PythonBridge;
@@ -69,7 +72,10 @@ export class ThreadedRunner extends RunnerBase {
    */
   refill: () => boolean = () => false;
 
-  constructor(bridge: PythonBridge, cores: number, stackKiB: number, opts: RunnerOptions) {
+  /** --threads-follow-loop: keeps the cores on the loop's CPU (core-placement.ts); null when off. */
+  private readonly placement: CoreThreadPlacement | null;
+
+  constructor(bridge: PythonBridge, cores: number, stackKiB: number, opts: RunnerOptions, followLoop = false) {
     super(opts);
     if (cores > MAX_CORES) throw new NuwsgiError('E_CONFIG', `threads: at most ${MAX_CORES} per worker`);
     this.bridge = bridge;
@@ -82,7 +88,8 @@ export class ThreadedRunner extends RunnerBase {
       this.idle.push(core);
     }
     const [doneRead, doneWrite] = makePipe();
-    bridge.startCores(jobReadFds, doneWrite, stackKiB);
+    const tids = bridge.startCores(jobReadFds, doneWrite, stackKiB);
+    this.placement = followLoop ? coreThreadPlacement(tids) : null;
     this.readCompletions(doneRead);
   }
 
@@ -267,6 +274,7 @@ export class ThreadedRunner extends RunnerBase {
    * and checks (docs/architecture.md, "Threads: the loop's per-request path").
    */
   private wake(core: Core, command: number): void {
+    this.placement?.follow();
     if (this.write(core.jobFd, COMMANDS[command] as Buffer, 8) !== 8) {
       throw new NuwsgiError('E_PYTHON_INIT', `core ${core.id}: eventfd write failed (errno ${koffi.errno()})`);
     }

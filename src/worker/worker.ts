@@ -182,7 +182,7 @@ export class Worker implements ConnectionHost, StaticHost {
       const ws = asgi.ws ?? { maxSize: 16 << 20, pingIntervalMs: 20_000, pingTimeoutMs: 20_000, perMessageDeflate: true };
       this.runner = this.asgiRunner = new (lazy.asgiRunner().AsgiRunner)(bridge, { ...asgi, ws, threads: c.threads }, interfaces, runnerOptions);
     } else if (c.threads > 1) {
-      const threaded = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions);
+      const threaded = new (lazy.threadedRunner().ThreadedRunner)(bridge, c.threads, c.threadStackKiB, runnerOptions, c.threadsFollowLoop === true);
       threaded.refill = () => this.acceptQueuedWhilePaused();
       this.runner = threaded;
     } else {

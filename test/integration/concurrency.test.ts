@@ -48,6 +48,13 @@ def application(environ, start_response):
         return [b"x" * (5 << 20)]
     if path == "/stack":
         body = str(stack_size()).encode()
+    elif path == "/tid":
+        body = str(threading.get_native_id()).encode()
+    elif path == "/spin":
+        end = time.monotonic() + float(environ.get("QUERY_STRING") or "1")
+        while time.monotonic() < end:
+            pass
+        body = b"spun"
     else:
         local.count = getattr(local, "count", 0) + 1
         body = ("%d %s %d" % (threading.get_ident(), environ["wsgi.multithread"], local.count)).encode()
@@ -230,6 +237,61 @@ describe('--threads', () => {
           assert.equal(allowed, String(expected[0]), `worker ${id} thread ${tid}`);
         }
       }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  const cpusAllowed = (pid: number, tid: number | string): string =>
+    /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '';
+
+  test('--threads-follow-loop (the default) keeps the cores on the event loop\'s CPU; =false leaves them to the kernel', { skip: os.availableParallelism() < 2 ? 'one CPU' : false }, async () => {
+    for (const follow of [true, false]) {
+      const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', ...(follow ? [] : ['--threads-follow-loop=false'])]);
+      try {
+        const port = server.httpPort as number;
+        const all = cpusAllowed(server.pid, server.pid); // the loop's: never pinned
+        const [a, b] = await Promise.all([request(port, { path: '/tid' }), request(port, { path: '/tid' })]);
+        const core = Number((a as { body: Buffer }).body.toString());
+        assert.equal((b as { status: number }).status, 200);
+        const pinned = readdirSync(`/proc/${server.pid}/task`).filter((tid) => cpusAllowed(server.pid, tid) !== all);
+        if (follow) {
+          assert.equal(pinned.length, 2, `the two core threads, pinned: ${pinned.join(', ')}`);
+          assert.ok(pinned.includes(String(core)), `core thread ${core} among the pinned: ${pinned.join(', ')}`);
+          assert.match(cpusAllowed(server.pid, core), /^\d+$/, 'one CPU');
+          assert.equal(cpusAllowed(server.pid, pinned[0] as string), cpusAllowed(server.pid, pinned[1] as string), 'the same CPU');
+        } else {
+          assert.deepEqual(pinned, [], 'no thread pinned');
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
+  test('a core running Python flat out on the loop\'s CPU does not hold up the event loop', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'small.txt'), 'static\n');
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', appFile(), '--threads', '2', '--static-map', `/s=${dir}`]);
+    try {
+      const port = server.httpPort as number;
+      const cpuTicks = (): number => {
+        const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return Number(fields[11]) + Number(fields[12]); // utime + stime
+      };
+      const before = cpuTicks();
+      const spin = request(port, { path: '/spin?3' });
+      const hz = 100; // USER_HZ on Linux
+      await until(() => cpuTicks() - before >= 0.3 * hz, 5000, 'the core to be spinning');
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        assert.equal((await request(port, { path: '/s/small.txt' })).status, 200);
+        times.push(performance.now() - t0);
+      }
+      assert.equal((await spin).status, 200);
+      const worst = Math.max(...times);
+      assert.ok(worst < 200, `static files answered by the loop while a core spun: worst ${worst.toFixed(1)} ms (${times.map((t) => t.toFixed(1)).join(' ')})`);
     } finally {
       await server.stop();
     }

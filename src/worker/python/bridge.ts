@@ -238,16 +238,19 @@ export class PythonBridge {
    * --threads: start one Python thread per core. From here on Node never takes
    * the GIL: each core's thread reads commands (CMD_*) from its job eventfd and
    * writes its core id into `doneFd` when the core's region holds the answer.
+   * Returns the core threads' OS thread ids.
    */
-  startCores(jobFds: number[], doneFd: number, stackKiB: number): void {
-    this.withGil(() => {
+  startCores(jobFds: number[], doneFd: number, stackKiB: number): number[] {
+    return this.withGil(() => {
       const options = JSON.stringify({ jobFds, doneFd, stackKib: stackKiB });
       const result = callWithArgs(this.py, this.fns.startCores, [this.py.PyUnicode_FromString(options)]);
       if (isNull(result)) {
         this.py.PyErr_Print();
         throw new NuwsgiError('E_PYTHON_INIT', 'cannot start the core threads (see the traceback above)');
       }
+      const tids = this.py.PyUnicode_AsUTF8(result);
       this.py.Py_DecRef(result);
+      return tids === '' ? [] : tids.split(',').map(Number);
     });
   }
 

@@ -1,0 +1,83 @@
+/**
+ * `--threads-follow-loop` (on by default): a threaded worker's core threads
+ * are kept on the CPU its event loop runs on.
+ *
+ * Every request in threads mode is a hand-off: the loop wakes a sleeping core
+ * thread, the core wakes the loop with its completion. On the 2-CPU VMs this
+ * project is measured on, waking a thread that sleeps on the *other* CPU costs
+ * ~19 µs of CPU, against ~2.6 µs on the same CPU (`bench/wakeup.c`: 38-43 µs
+ * per cross-CPU round trip, 5.2 pinned). That is more than hello's whole
+ * request and a third of Flask's (docs/architecture.md, "Threads: the price of
+ * a wake-up"). With the GIL only one core runs Python at a time, so a worker
+ * whose cores share its loop's CPU asks the machine for what an inline
+ * (threads = 1) worker does: one CPU's worth, and the loop (never pinned) can
+ * still move; the cores follow at the next hand-off.
+ *
+ * Cost: one sched_getcpu() per hand-off (vDSO), and a sched_setaffinity() per
+ * core thread only when the loop has moved (a few times a minute under load).
+ */
+import os from 'node:os';
+import { koffi } from '../util/libc';
+
+type GetCpu = () => number;
+type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
+
+/** What the placement needs from the system (injectable for tests). */
+export interface PlacementCalls {
+  getCpu: GetCpu;
+  setAffinity: SetAffinity;
+}
+
+const MASK_BYTES = 128; // a cpu_set_t: 1024 CPUs
+
+export class CoreThreadPlacement {
+  private cpu = -1;
+  private readonly mask = Buffer.alloc(MASK_BYTES);
+  /** How many times the cores were moved (for tests and the curious). */
+  moves = 0;
+
+  constructor(
+    private readonly tids: readonly number[],
+    private readonly calls: PlacementCalls,
+  ) {}
+
+  /** Before waking a core: if the loop runs on another CPU than the cores' one, move them there. */
+  follow(): void {
+    const cpu = this.calls.getCpu();
+    if (cpu === this.cpu || cpu < 0 || cpu >= MASK_BYTES * 8) return;
+    this.mask.fill(0);
+    this.mask[cpu >> 3] = 1 << (cpu & 7);
+    // A thread that has ended (ESRCH) is skipped: the worker is exiting.
+    for (const tid of this.tids) this.calls.setAffinity(tid, MASK_BYTES, this.mask);
+    this.cpu = cpu;
+    this.moves++;
+  }
+}
+
+let systemCalls: PlacementCalls | null | undefined;
+
+/** sched_getcpu and sched_setaffinity through koffi, or null where they cannot be loaded. */
+function placementCalls(): PlacementCalls | null {
+  if (systemCalls === undefined) {
+    try {
+      const libc = koffi.load('libc.so.6');
+      systemCalls = {
+        getCpu: libc.func('int sched_getcpu()') as GetCpu,
+        setAffinity: libc.func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity,
+      };
+    } catch {
+      systemCalls = null;
+    }
+  }
+  return systemCalls;
+}
+
+/**
+ * The placement for these core threads, or null when it has nothing to do:
+ * one CPU, no thread ids, or the calls are unavailable.
+ */
+export function coreThreadPlacement(tids: readonly number[]): CoreThreadPlacement | null {
+  if (tids.length === 0 || os.availableParallelism() < 2) return null;
+  const calls = placementCalls();
+  return calls === null ? null : new CoreThreadPlacement(tids, calls);
+}
