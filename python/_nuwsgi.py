@@ -747,7 +747,7 @@ def start_cores(options_json):
     """--threads: one Python thread per core, each serving the commands Node
     writes into its job eventfd (the counter's value is the command). Node never takes the GIL again: each thread takes
     it itself when its pipe wakes it (os.read releases it while waiting).
-    Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n}. Returns the threads' OS ids, comma-separated."""
+    Options: {"jobFds": [fd per core], "doneFd": fd, "stackKib": n, "followLoop": bool}. Returns the threads' OS ids, comma-separated."""
     import json
     import threading
 
@@ -764,8 +764,36 @@ def start_cores(options_json):
         threads.append(thread)
     if stack_kib > 0:
         threading.stack_size(0)  # threads the app starts get the default again
+    if options.get("followLoop"):
+        _start_threads_unpinned(os.sched_getaffinity(0))  # the loop's set: it is never pinned
     # The OS thread ids, for Node to keep the cores on its loop's CPU (src/worker/core-placement.ts).
     return ",".join(str(thread.native_id) for thread in threads)
+
+
+def _start_threads_unpinned(cpus):
+    """--threads-follow-loop pins the core threads to the event loop's CPU, and a
+    thread inherits its creator's CPUs: one the app starts from a view (a
+    ThreadPoolExecutor, a background job) would stay on that one CPU for good.
+    Threads started through threading or _thread begin on every CPU the
+    process may use instead."""
+    import _thread
+    import threading
+
+    start = _thread.start_new_thread
+    setaffinity = os.sched_setaffinity
+
+    def start_new_thread(function, args, kwargs=None):
+        def unpinned(*a, **kw):
+            try:
+                setaffinity(0, cpus)
+            except OSError:
+                pass
+            return function(*a, **kw)
+
+        return start(unpinned, args) if kwargs is None else start(unpinned, args, kwargs)
+
+    _thread.start_new_thread = _thread.start_new = start_new_thread
+    threading._start_new_thread = start_new_thread
 
 
 def _core_loop(core, job_fd, done_fd):

@@ -88,7 +88,7 @@ export class ThreadedRunner extends RunnerBase {
       this.idle.push(core);
     }
     const [doneRead, doneWrite] = makePipe();
-    const tids = bridge.startCores(jobReadFds, doneWrite, stackKiB);
+    const tids = bridge.startCores(jobReadFds, doneWrite, stackKiB, followLoop);
     this.placement = followLoop ? coreThreadPlacement(tids) : null;
     this.readCompletions(doneRead);
   }

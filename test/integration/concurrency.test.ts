@@ -50,6 +50,13 @@ def application(environ, start_response):
         body = str(stack_size()).encode()
     elif path == "/tid":
         body = str(threading.get_native_id()).encode()
+    elif path == "/spawned-cpus":
+        import os
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0))))
+        worker.start()
+        worker.join()
+        body = ("%s %s" % (",".join(map(str, seen[0])), ",".join(map(str, sorted(os.sched_getaffinity(0)))))).encode()
     elif path == "/spin":
         end = time.monotonic() + float(environ.get("QUERY_STRING") or "1")
         while time.monotonic() < end:
@@ -260,6 +267,11 @@ describe('--threads', () => {
           assert.ok(pinned.includes(String(core)), `core thread ${core} among the pinned: ${pinned.join(', ')}`);
           assert.match(cpusAllowed(server.pid, core), /^\d+$/, 'one CPU');
           assert.equal(cpusAllowed(server.pid, pinned[0] as string), cpusAllowed(server.pid, pinned[1] as string), 'the same CPU');
+          // A thread the app starts from a core begins on every CPU, not on the core's one.
+          const [spawned, own] = (await request(port, { path: '/spawned-cpus' })).body.toString().split(' ');
+          assert.equal(own?.split(',').length, 1, `the core's own CPUs: ${own}`);
+          const expand = (list: string): string => list.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return [...Array((b ?? a as number) - (a as number) + 1).keys()].map((k) => k + (a as number)); }).join(',');
+          assert.equal(spawned, expand(all), 'the started thread\'s CPUs: the process\'s');
         } else {
           assert.deepEqual(pinned, [], 'no thread pinned');
         }

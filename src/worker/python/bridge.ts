@@ -238,11 +238,12 @@ export class PythonBridge {
    * --threads: start one Python thread per core. From here on Node never takes
    * the GIL: each core's thread reads commands (CMD_*) from its job eventfd and
    * writes its core id into `doneFd` when the core's region holds the answer.
-   * Returns the core threads' OS thread ids.
+   * `followLoop`: the cores will be pinned (core-placement.ts), so threads the
+   * app starts must not inherit that. Returns the core threads' OS thread ids.
    */
-  startCores(jobFds: number[], doneFd: number, stackKiB: number): number[] {
+  startCores(jobFds: number[], doneFd: number, stackKiB: number, followLoop: boolean): number[] {
     return this.withGil(() => {
-      const options = JSON.stringify({ jobFds, doneFd, stackKib: stackKiB });
+      const options = JSON.stringify({ jobFds, doneFd, stackKib: stackKiB, followLoop });
       const result = callWithArgs(this.py, this.fns.startCores, [this.py.PyUnicode_FromString(options)]);
       if (isNull(result)) {
         this.py.PyErr_Print();
