@@ -26,29 +26,43 @@ type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
 export interface PlacementCalls {
   getCpu: GetCpu;
   setAffinity: SetAffinity;
+  /** errno of the last failed call. */
+  errno: () => number;
 }
 
 const MASK_BYTES = 128; // a cpu_set_t: 1024 CPUs
 
+const ESRCH = 3;
+
 export class CoreThreadPlacement {
   private cpu = -1;
   private readonly mask = Buffer.alloc(MASK_BYTES);
+  /** Set once sched_setaffinity is refused (a seccomp filter, a cpuset): the cores stay where the kernel puts them. */
+  private gaveUp = false;
   /** How many times the cores were moved (for tests and the curious). */
   moves = 0;
 
   constructor(
     private readonly tids: readonly number[],
     private readonly calls: PlacementCalls,
+    private readonly log: (line: string) => void,
   ) {}
 
   /** Before waking a core: if the loop runs on another CPU than the cores' one, move them there. */
   follow(): void {
+    if (this.gaveUp) return;
     const cpu = this.calls.getCpu();
     if (cpu === this.cpu || cpu < 0 || cpu >= MASK_BYTES * 8) return;
     this.mask.fill(0);
     this.mask[cpu >> 3] = 1 << (cpu & 7);
-    // A thread that has ended (ESRCH) is skipped: the worker is exiting.
-    for (const tid of this.tids) this.calls.setAffinity(tid, MASK_BYTES, this.mask);
+    for (const tid of this.tids) {
+      if (this.calls.setAffinity(tid, MASK_BYTES, this.mask) === 0) continue;
+      const errno = this.calls.errno();
+      if (errno === ESRCH) continue; // the thread has ended: the worker is exiting
+      this.gaveUp = true;
+      this.log(`--threads-follow-loop: sched_setaffinity() failed (errno ${errno}): the core threads stay where the kernel puts them\n`);
+      return;
+    }
     this.cpu = cpu;
     this.moves++;
   }
@@ -64,6 +78,7 @@ function placementCalls(): PlacementCalls | null {
       systemCalls = {
         getCpu: libc.func('int sched_getcpu()') as GetCpu,
         setAffinity: libc.func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity,
+        errno: () => koffi.errno(),
       };
     } catch {
       systemCalls = null;
@@ -76,8 +91,8 @@ function placementCalls(): PlacementCalls | null {
  * The placement for these core threads, or null when it has nothing to do:
  * one CPU, no thread ids, or the calls are unavailable.
  */
-export function coreThreadPlacement(tids: readonly number[]): CoreThreadPlacement | null {
+export function coreThreadPlacement(tids: readonly number[], log: (line: string) => void): CoreThreadPlacement | null {
   if (tids.length === 0 || os.availableParallelism() < 2) return null;
   const calls = placementCalls();
-  return calls === null ? null : new CoreThreadPlacement(tids, calls);
+  return calls === null ? null : new CoreThreadPlacement(tids, calls, log);
 }

@@ -89,7 +89,7 @@ export class ThreadedRunner extends RunnerBase {
     }
     const [doneRead, doneWrite] = makePipe();
     const tids = bridge.startCores(jobReadFds, doneWrite, stackKiB, followLoop);
-    this.placement = followLoop ? coreThreadPlacement(tids) : null;
+    this.placement = followLoop ? coreThreadPlacement(tids, opts.log) : null;
     this.readCompletions(doneRead);
   }
 

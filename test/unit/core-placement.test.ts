@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreThreadPlacement } from '../../src/worker/core-placement';
 
-function fake(cpus: number[]): { calls: Array<[number, number[]]>; placement: CoreThreadPlacement } {
+function fake(cpus: number[], failWith = 0): { calls: Array<[number, number[]]>; logs: string[]; placement: CoreThreadPlacement } {
   const calls: Array<[number, number[]]> = [];
+  const logs: string[] = [];
   let i = 0;
   const placement = new CoreThreadPlacement([101, 102], {
     getCpu: () => cpus[Math.min(i++, cpus.length - 1)] as number,
@@ -13,10 +14,11 @@ function fake(cpus: number[]): { calls: Array<[number, number[]]>; placement: Co
       const set: number[] = [];
       for (let cpu = 0; cpu < size * 8; cpu++) if (((mask[cpu >> 3] as number) >> (cpu & 7)) & 1) set.push(cpu);
       calls.push([tid, set]);
-      return 0;
+      return failWith === 0 ? 0 : -1;
     },
-  });
-  return { calls, placement };
+    errno: () => failWith,
+  }, (line) => logs.push(line));
+  return { calls, logs, placement };
 }
 
 test('the cores are pinned to the loop\'s CPU at the first hand-off, and not again while it stays there', () => {
@@ -40,4 +42,22 @@ test('a CPU number sched_getcpu cannot report (an error) changes nothing', () =>
   placement.follow();
   placement.follow();
   assert.deepEqual(calls, []);
+});
+
+test('a refused sched_setaffinity is logged once and the cores are left alone from then on', () => {
+  const { calls, logs, placement } = fake([0, 1, 0], 1); // EPERM
+  placement.follow();
+  placement.follow();
+  placement.follow();
+  assert.deepEqual(calls, [[101, [0]]]);
+  assert.equal(logs.length, 1);
+  assert.match(logs[0] as string, /--threads-follow-loop: sched_setaffinity\(\) failed \(errno 1\)/);
+});
+
+test('core threads that have ended (ESRCH) are skipped without a log line', () => {
+  const { calls, logs, placement } = fake([2], 3);
+  placement.follow();
+  assert.deepEqual(calls, [[101, [2]], [102, [2]]]);
+  assert.deepEqual(logs, []);
+  assert.equal(placement.moves, 1);
 });
