@@ -765,22 +765,25 @@ def start_cores(options_json):
     if stack_kib > 0:
         threading.stack_size(0)  # threads the app starts get the default again
     if options.get("followLoop"):
-        _start_threads_unpinned(os.sched_getaffinity(0))  # the loop's set: it is never pinned
+        _unpin_what_cores_start(os.sched_getaffinity(0))  # the loop's set: it is never pinned
     # The OS thread ids, for Node to keep the cores on its loop's CPU (src/worker/core-placement.ts).
     return ",".join(str(thread.native_id) for thread in threads)
 
 
-def _start_threads_unpinned(cpus):
-    """--threads-follow-loop pins the core threads to the event loop's CPU, and a
-    thread inherits its creator's CPUs: one the app starts from a view (a
-    ThreadPoolExecutor, a background job) would stay on that one CPU for good.
-    Threads started through threading or _thread begin on every CPU the
-    process may use instead."""
+def _unpin_what_cores_start(cpus):
+    """--threads-follow-loop pins the core threads to the event loop's CPU, and
+    threads and processes inherit their creator's CPUs: a ThreadPoolExecutor
+    started from a view, or an ffmpeg run with subprocess, would stay on that
+    one CPU. Threads started through threading or _thread, processes started
+    with subprocess, and os.fork() children (multiprocessing) begin on every
+    CPU the process may use instead."""
     import _thread
+    import subprocess
     import threading
 
     start = _thread.start_new_thread
     setaffinity = os.sched_setaffinity
+    getaffinity = os.sched_getaffinity
 
     def start_new_thread(function, args, kwargs=None):
         def unpinned(*a, **kw):
@@ -794,6 +797,29 @@ def _start_threads_unpinned(cpus):
 
     _thread.start_new_thread = _thread.start_new = start_new_thread
     threading._start_new_thread = start_new_thread
+
+    execute_child = subprocess.Popen._execute_child
+
+    def _execute_child(self, *args, **kwargs):
+        # The child is forked (or spawned) from this thread: unpinned for the moment, pinned again after.
+        own = getaffinity(0)
+        if own == cpus:
+            return execute_child(self, *args, **kwargs)
+        setaffinity(0, cpus)
+        try:
+            return execute_child(self, *args, **kwargs)
+        finally:
+            setaffinity(0, own)
+
+    subprocess.Popen._execute_child = _execute_child
+
+    def unpin_child():
+        try:
+            setaffinity(0, cpus)
+        except OSError:
+            pass
+
+    os.register_at_fork(after_in_child=unpin_child)
 
 
 def _core_loop(core, job_fd, done_fd):

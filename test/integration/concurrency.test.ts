@@ -56,7 +56,9 @@ def application(environ, start_response):
         worker = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0))))
         worker.start()
         worker.join()
-        body = ("%s %s" % (",".join(map(str, seen[0])), ",".join(map(str, sorted(os.sched_getaffinity(0)))))).encode()
+        import subprocess, sys
+        child = subprocess.run([sys.executable, "-c", "import os; print(','.join(map(str, sorted(os.sched_getaffinity(0)))))"], capture_output=True, text=True).stdout.strip()
+        body = ("%s %s %s" % (",".join(map(str, seen[0])), ",".join(map(str, sorted(os.sched_getaffinity(0)))), child)).encode()
     elif path == "/spin":
         end = time.monotonic() + float(environ.get("QUERY_STRING") or "1")
         while time.monotonic() < end:
@@ -267,11 +269,14 @@ describe('--threads', () => {
           assert.ok(pinned.includes(String(core)), `core thread ${core} among the pinned: ${pinned.join(', ')}`);
           assert.match(cpusAllowed(server.pid, core), /^\d+$/, 'one CPU');
           assert.equal(cpusAllowed(server.pid, pinned[0] as string), cpusAllowed(server.pid, pinned[1] as string), 'the same CPU');
-          // A thread the app starts from a core begins on every CPU, not on the core's one.
-          const [spawned, own] = (await request(port, { path: '/spawned-cpus' })).body.toString().split(' ');
+          // A thread or a process the app starts from a core begins on every CPU, not on the core's one.
+          const [spawned, own, child] = (await request(port, { path: '/spawned-cpus' })).body.toString().split(' ');
           assert.equal(own?.split(',').length, 1, `the core's own CPUs: ${own}`);
           const expand = (list: string): string => list.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return [...Array((b ?? a as number) - (a as number) + 1).keys()].map((k) => k + (a as number)); }).join(',');
           assert.equal(spawned, expand(all), 'the started thread\'s CPUs: the process\'s');
+          assert.equal(child, expand(all), 'a subprocess\'s CPUs: the process\'s');
+          const [, ownAfter] = (await request(port, { path: '/spawned-cpus' })).body.toString().split(' ');
+          assert.equal(ownAfter?.split(',').length, 1, `the core is pinned again after starting a subprocess: ${ownAfter}`);
         } else {
           assert.deepEqual(pinned, [], 'no thread pinned');
         }

@@ -24,7 +24,7 @@ export const PROCESSES_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'threads-follow-loop', kind: 'flag', type: 'bool', default: true, argument: 'optional', status: 'implemented', section: SECTION,
     help: 'keep each worker\'s --threads cores on the CPU its event loop runs on (they follow it when it moves), so handing a request to a core and back does not wake a thread on another CPU; on by default, =false lets the kernel place them (nuwsgi option)',
-    note: 'off under --cpu-affinity (the worker is bound already). With the GIL one core runs Python at a time, so a worker asks for about one CPU, as with threads = 1; threads the app starts through threading begin on every CPU again; turn it off for apps whose threads run GIL-free C code in parallel (docs/architecture.md, "Threads: the price of a wake-up")',
+    note: 'off under --cpu-affinity (the worker is bound already). With the GIL one core runs Python at a time, so a worker asks for about one CPU, as with threads = 1; threads the app starts (threading), subprocesses and forked children begin on every CPU again; turn it off for apps whose threads run GIL-free C code in parallel (docs/architecture.md, "Threads: the price of a wake-up")',
   },
   {
     name: 'enable-threads', short: 'T', kind: 'flag', type: 'bool', default: true, status: 'implemented', section: SECTION,
