@@ -785,12 +785,15 @@ def _unpin_what_cores_start(cpus):
     setaffinity = os.sched_setaffinity
     getaffinity = os.sched_getaffinity
 
+    def unpin():
+        try:
+            setaffinity(0, cpus)
+        except OSError:
+            pass
+
     def start_new_thread(function, args, kwargs=None):
         def unpinned(*a, **kw):
-            try:
-                setaffinity(0, cpus)
-            except OSError:
-                pass
+            unpin()
             return function(*a, **kw)
 
         return start(unpinned, args) if kwargs is None else start(unpinned, args, kwargs)
@@ -812,14 +815,7 @@ def _unpin_what_cores_start(cpus):
             setaffinity(0, own)
 
     subprocess.Popen._execute_child = _execute_child
-
-    def unpin_child():
-        try:
-            setaffinity(0, cpus)
-        except OSError:
-            pass
-
-    os.register_at_fork(after_in_child=unpin_child)
+    os.register_at_fork(after_in_child=unpin)
 
 
 def _core_loop(core, job_fd, done_fd):

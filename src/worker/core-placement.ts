@@ -19,9 +19,9 @@
  */
 import os from 'node:os';
 import { koffi } from '../util/libc';
+import { CPU_SET_BYTES, fillCpuMask, schedSetAffinity, type SetAffinity } from './cpu-affinity';
 
 type GetCpu = () => number;
-type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
 
 /** What the placement needs from the system (injectable for tests). */
 export interface PlacementCalls {
@@ -31,13 +31,11 @@ export interface PlacementCalls {
   errno: () => number;
 }
 
-const MASK_BYTES = 128; // a cpu_set_t: 1024 CPUs
-
 const ESRCH = 3;
 
 export class CoreThreadPlacement {
   private cpu = -1;
-  private readonly mask = Buffer.alloc(MASK_BYTES);
+  private readonly mask = Buffer.alloc(CPU_SET_BYTES);
   /** Set once sched_setaffinity is refused (a seccomp filter, a cpuset): the cores stay where the kernel puts them. */
   private gaveUp = false;
   /** How many times the cores were moved (for tests and the curious). */
@@ -53,11 +51,10 @@ export class CoreThreadPlacement {
   follow(): void {
     if (this.gaveUp) return;
     const cpu = this.calls.getCpu();
-    if (cpu === this.cpu || cpu < 0 || cpu >= MASK_BYTES * 8) return;
-    this.mask.fill(0);
-    this.mask[cpu >> 3] = 1 << (cpu & 7);
+    if (cpu === this.cpu || cpu < 0 || cpu >= CPU_SET_BYTES * 8) return;
+    fillCpuMask(this.mask, [cpu]);
     for (const tid of this.tids) {
-      if (this.calls.setAffinity(tid, MASK_BYTES, this.mask) === 0) continue;
+      if (this.calls.setAffinity(tid, CPU_SET_BYTES, this.mask) === 0) continue;
       const errno = this.calls.errno();
       if (errno === ESRCH) continue; // the thread has ended: the worker is exiting
       this.gaveUp = true;
@@ -75,10 +72,9 @@ let systemCalls: PlacementCalls | null | undefined;
 function placementCalls(): PlacementCalls | null {
   if (systemCalls === undefined) {
     try {
-      const libc = koffi.load('libc.so.6');
       systemCalls = {
-        getCpu: libc.func('int sched_getcpu()') as GetCpu,
-        setAffinity: libc.func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity,
+        getCpu: koffi.load('libc.so.6').func('int sched_getcpu()') as GetCpu,
+        setAffinity: schedSetAffinity(),
         errno: () => koffi.errno(),
       };
     } catch {

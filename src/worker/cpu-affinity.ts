@@ -40,19 +40,35 @@ export function affinityCpus(id: number, count: number, cpus: number): number[] 
   return out;
 }
 
-type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
+/** sched_setaffinity(2) for one thread id; the mask is a cpu_set_t of CPU_SET_BYTES. */
+export type SetAffinity = (tid: number, size: number, mask: Buffer) => number;
 let setAffinity: SetAffinity | undefined;
+
+/** A cpu_set_t's size: 1024 CPUs. */
+export const CPU_SET_BYTES = 128;
+
+/** sched_setaffinity through koffi, loaded on first use (also core-placement.ts's). */
+export function schedSetAffinity(): SetAffinity {
+  setAffinity ??= koffi.load('libc.so.6').func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity;
+  return setAffinity;
+}
+
+/** Make `mask` (a cpu_set_t) hold exactly the CPUs in `list`. */
+export function fillCpuMask(mask: Buffer, list: readonly number[]): Buffer {
+  mask.fill(0);
+  for (const cpu of list) mask[cpu >> 3] = (mask[cpu >> 3] as number) | (1 << (cpu & 7));
+  return mask;
+}
 
 /**
  * Bind every thread of this process to `list`. Returns null, or what failed
  * in uWSGI's words ("sched_setaffinity(): Invalid argument").
  */
 export function bindToCpus(list: readonly number[]): string | null {
-  setAffinity ??= koffi.load('libc.so.6').func('int sched_setaffinity(int, size_t, const uint8_t *)') as SetAffinity;
-  const mask = Buffer.alloc(128); // a cpu_set_t: 1024 CPUs
-  for (const cpu of list) mask[cpu >> 3] = (mask[cpu >> 3] as number) | (1 << (cpu & 7));
+  const set = schedSetAffinity();
+  const mask = fillCpuMask(Buffer.alloc(CPU_SET_BYTES), list);
   for (const tid of readdirSync('/proc/self/task')) {
-    if (setAffinity(Number(tid), mask.length, mask) !== 0) {
+    if (set(Number(tid), mask.length, mask) !== 0) {
       const errno = koffi.errno();
       if (errno === 3) continue; // ESRCH: the thread ended meanwhile
       return `sched_setaffinity(): ${libc().strerror(errno)}`;
