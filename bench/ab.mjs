@@ -11,7 +11,8 @@
 //   SERVER  uw (uWSGI, --http11-socket) | uwh (uWSGI, --http-socket: closes every connection) | uv (uvicorn, uvloop +
 //           httptools; ASGI apps) | nu:TREE[:ENV=V,...] (nuwsgi from a built
 //           checkout, e.g. nu:. and nu:/tmp/base) | floor (bench/apps/node_floor.mjs: bare Node, no parsing, no Python:
-//           the least a server on Node's event loop can spend per request)
+//           the least a server on Node's event loop can spend per request) | rawfloor (bench/apps/node_floor_raw.mjs:
+//           the same without `net`, with nuwsgi's own accept4/read/write through koffi: Node's part alone)
 //   env     PROCS (2), THREADS (1), CONNS (50)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
 // With /usr/bin/time (Debian's `time`) each line also gives wrk's own CPU per request: the client shares the 2 CPUs.
@@ -47,9 +48,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function cfg(name, sock) {
   const th = threads > 1 ? ['--threads', String(threads)] : [];
   const [kind, tree, env] = name.split(':'); // e.g. nu:/tmp/base:PYTHONMALLOC=malloc
-  const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const [k, v] = kv.split('='); envObj[k] = v; }
+  const envObj = { ...process.env }; if (env) for (const kv of env.split(',')) { const at = kv.indexOf('='); envObj[kv.slice(0, at)] = kv.slice(at + 1); } // NODE_OPTIONS=--flag=1 keeps its '='
   if (kind === 'nu') return { cmd: process.execPath, args: [join(resolve(tree), 'bin/nuwsgi'), '--master', '--processes', String(procs), ...th, ...sock, ...appArgs, '--python', '/usr/bin/python3', '--disable-logging'], env: envObj };
-  if (kind === 'floor') return { cmd: process.execPath, args: [join(ROOT, 'bench/apps/node_floor.mjs'), String(procs), sock[0] === '--socket' ? 'uwsgi' : 'http', sock[1]], env: envObj };
+  if (kind === 'floor' || kind === 'rawfloor') {
+    const file = kind === 'floor' ? 'bench/apps/node_floor.mjs' : 'bench/apps/node_floor_raw.mjs';
+    return { cmd: process.execPath, args: [join(ROOT, file), String(procs), sock[0] === '--socket' ? 'uwsgi' : 'http', sock[1]], env: envObj };
+  }
   if (kind === 'uv') {
     const bind = sock[0] === '--socket' ? ['--uds', sock[1]] : ['--host', '127.0.0.1', '--port', sock[1].split(':')[1]];
     return { cmd: '/usr/bin/python3', args: ['-m', 'uvicorn', appFile, '--app-dir', join(ROOT, 'bench/apps'), '--workers', String(procs), ...bind, '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning'], env: envObj };

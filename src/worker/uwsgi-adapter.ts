@@ -51,6 +51,14 @@ class UwsgiSession extends RequestSession implements UwsgiParserHandlers, Connec
   private readonly host: ConnectionHost;
   private readonly opts: UwsgiAdapterOptions;
   private readonly parser: UwsgiParser;
+  /**
+   * The parser copies what it keeps (the vars block; the 4 header bytes as
+   * numbers) and body views go to BodyCollector/BodyStream, which copy: the
+   * transport can hand us views of its read buffer instead of a copy per read
+   * (TransportEvents.borrowsInput). nginx opens a connection per request, so
+   * that was an allocation and a copy of the whole packet per request.
+   */
+  readonly borrowsInput = true;
 
   constructor(conn: Connection, host: ConnectionHost, opts: UwsgiAdapterOptions) {
     super(conn, opts.spool.budget);
