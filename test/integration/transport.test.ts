@@ -57,6 +57,20 @@ describe('connections on bare handles', () => {
     assert.equal(parseResponse(ex.data, true)?.response.body.toString(), 'hello from POST /late');
   });
 
+  test('uwsgi: a body read in many pieces reaches the app byte for byte (the session borrows the read buffer)', async () => {
+    // Distinct bytes in every piece: a body view kept past its read would show the next read's bytes instead.
+    const body = Buffer.alloc(40_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 8)) & 0xff;
+    const bytes = packet('/echo', body);
+    const cuts = [0, 2, 50, 1_000, 1_001, 9_000, 20_000, 33_333, bytes.length];
+    const pieces = cuts.slice(1).map((end, i) => bytes.subarray(cuts[i], end));
+    const ex = await rawExchange(unixPath, pieces, { pieceDelayMs: 20 });
+    assert.equal(ex.outcome, 'closed');
+    const res = parseResponse(ex.data, true)?.response;
+    assert.equal(res?.status, 200);
+    assert.ok(res?.body.equals(body), 'the echoed body is the one sent');
+  });
+
   test('uwsgi: a truncated packet and EOF closes without an answer', async () => {
     const ex = await rawExchange(unixPath, packet('/cut').subarray(0, 20), { endAfterSend: true, timeoutMs: 5000 });
     assert.equal(ex.outcome, 'closed');
