@@ -129,6 +129,18 @@ describe('the master', () => {
     assert.equal(existsSync(pidfile), false, 'vacuum removed the pidfile');
   });
 
+  test('without vacuum the unix socket file is still removed at exit, and the pidfile stays (docs/differences.md)', async () => {
+    const dir = makeTempDir();
+    const sock = join(dir, 'app.sock');
+    const pidfile = join(dir, 'nuwsgi.pid');
+    const server = await startNuwsgi(['--socket', sock, '--wsgi-file', SINK(), '--master', '--processes', '1', '--pidfile', pidfile]);
+    assert.equal(existsSync(sock), true);
+    const stopped = await server.stop('SIGTERM');
+    assert.equal(stopped.code, 0);
+    assert.equal(existsSync(sock), false, 'the socket file is gone');
+    assert.equal(existsSync(pidfile), true, 'only vacuum removes the pidfile');
+  });
+
   test('a broken configuration on SIGHUP is refused and the workers keep serving', async () => {
     const dir = makeTempDir();
     const ini = join(dir, 'app.ini');
