@@ -19,7 +19,7 @@
  */
 import os from 'node:os';
 import { koffi } from '../util/libc';
-import { CPU_SET_BYTES, fillCpuMask, schedSetAffinity, type SetAffinity } from './cpu-affinity';
+import { CPU_SET_BYTES, fillCpuMask, schedSetAffinity, setThreadsAffinity, type SetAffinity } from './cpu-affinity';
 
 type GetCpu = () => number;
 
@@ -30,8 +30,6 @@ export interface PlacementCalls {
   /** errno of the last failed call. */
   errno: () => number;
 }
-
-const ESRCH = 3;
 
 export class CoreThreadPlacement {
   private cpu = -1;
@@ -53,10 +51,9 @@ export class CoreThreadPlacement {
     const cpu = this.calls.getCpu();
     if (cpu === this.cpu || cpu < 0 || cpu >= CPU_SET_BYTES * 8) return;
     fillCpuMask(this.mask, [cpu]);
-    for (const tid of this.tids) {
-      if (this.calls.setAffinity(tid, CPU_SET_BYTES, this.mask) === 0) continue;
-      const errno = this.calls.errno();
-      if (errno === ESRCH) continue; // the thread has ended: the worker is exiting
+    // A core thread that has ended (ESRCH: the worker is exiting) is skipped.
+    const errno = setThreadsAffinity(this.tids, this.mask, this.calls.setAffinity, this.calls.errno);
+    if (errno !== 0) {
       this.gaveUp = true;
       this.log(`--threads-follow-loop: sched_setaffinity() failed (errno ${errno}): the core threads stay where the kernel puts them\n`);
       return;

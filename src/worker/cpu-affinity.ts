@@ -60,19 +60,29 @@ export function fillCpuMask(mask: Buffer, list: readonly number[]): Buffer {
   return mask;
 }
 
+const ESRCH = 3;
+
+/**
+ * Set each of `tids` to `mask`; a thread that has ended meanwhile (ESRCH) is
+ * skipped. 0, or the errno of the first refusal (the threads after it are left
+ * as they were).
+ */
+export function setThreadsAffinity(tids: Iterable<number>, mask: Buffer, set: SetAffinity, errno: () => number): number {
+  for (const tid of tids) {
+    if (set(tid, mask.length, mask) === 0) continue;
+    const failed = errno();
+    if (failed !== ESRCH) return failed;
+  }
+  return 0;
+}
+
 /**
  * Bind every thread of this process to `list`. Returns null, or what failed
  * in uWSGI's words ("sched_setaffinity(): Invalid argument").
  */
 export function bindToCpus(list: readonly number[]): string | null {
-  const set = schedSetAffinity();
   const mask = fillCpuMask(Buffer.alloc(CPU_SET_BYTES), list);
-  for (const tid of readdirSync('/proc/self/task')) {
-    if (set(Number(tid), mask.length, mask) !== 0) {
-      const errno = koffi.errno();
-      if (errno === 3) continue; // ESRCH: the thread ended meanwhile
-      return `sched_setaffinity(): ${libc().strerror(errno)}`;
-    }
-  }
-  return null;
+  const tids = readdirSync('/proc/self/task').map(Number);
+  const errno = setThreadsAffinity(tids, mask, schedSetAffinity(), () => koffi.errno());
+  return errno === 0 ? null : `sched_setaffinity(): ${libc().strerror(errno)}`;
 }
