@@ -246,7 +246,10 @@ describe('hooks', () => {
       const res = await request(server.httpPort as number, { path: '/' });
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), current);
-      assert.equal((server.logs().match(/\(post-fork\)\.\.\.$/gm) ?? []).length, 2, 'once per worker');
+      // Ready means one worker answered: the other one's hook may still be on its way into the log.
+      const postForks = (): number => (server.logs().match(/\(post-fork\)\.\.\.$/gm) ?? []).length;
+      await until(() => postForks() >= 2, 20_000, 'both workers\' post-fork lines');
+      assert.equal(postForks(), 2, 'once per worker');
     } finally {
       await server.stop();
     }
