@@ -13,7 +13,8 @@
 //           checkout, e.g. nu:. and nu:/tmp/base) | floor (bench/apps/node_floor.mjs: bare Node, no parsing, no Python:
 //           the least a server on Node's event loop can spend per request) | rawfloor (bench/apps/node_floor_raw.mjs:
 //           the same without `net`, with nuwsgi's own accept4/read/write through koffi: Node's part alone)
-//   env     PROCS (2), THREADS (1), CONNS (50)
+//   env     PROCS (2), THREADS (1), CONNS (50), WARM (1: seconds of load before the rounds; V8 optimizes by work done,
+//           so a slow app's loop stays cold for tens of seconds)
 // e.g. THREADS=4 node bench/ab.mjs keepalive hello 5 3 uw nu:/tmp/base nu:.
 // With /usr/bin/time (Debian's `time`) each line also gives wrk's own CPU per request: the client shares the 2 CPUs.
 // `close` against `uw` is not like for like: uWSGI's --http11-socket ignores a request's `Connection: close` (no such
@@ -91,7 +92,8 @@ for (const s of servers) { for (let k = 0; k < 200; k++) { try { execFileSync('c
 await sleep(500);
 const results = Object.fromEntries(servers.map((s) => [s.name, []]));
 const wrkArgs = (s, d) => ['-t2', `-c${conns}`, `-d${d}s`, ...(mode === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${s.port}${path}`];
-for (const s of servers) execFileSync('wrk', wrkArgs(s, 1)); // warm-up
+const warm = Number(process.env.WARM ?? 1);
+for (const s of servers) execFileSync('wrk', wrkArgs(s, warm)); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const s of servers) {
     const x0 = switches(s.pid), c0 = cpuUs(s.pid), n0 = s.nginx ? cpuUs(s.nginx.pid).total : 0;
