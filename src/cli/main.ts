@@ -18,6 +18,7 @@ import { ctime } from '../worker/access-log';
 import { VERSION } from '../version';
 import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
+import { checkChdir } from './chdir';
 import { MasterLog } from '../logging/master-log';
 import { loggingPlanFromOptions } from '../logging/plan';
 import { daemonize, isDaemon } from './daemonize';
@@ -100,6 +101,7 @@ function reloadTemplate(argv: string[]): WorkerTemplate | null {
     const loaded = loadConfig(argv, process.env, process.cwd());
     for (const warning of loaded.warnings) writeLog(warning);
     const plan = planFromOptions(loaded.options, process.cwd());
+    checkChdir(plan.chdir, plan.chdirOrigin);
     return workerTemplate(plan, locateInterpreter({ python: plan.python, home: plan.home }));
   } catch (err) {
     writeLog(`nuwsgi: reload: ${(err as Error).message}`);
@@ -118,6 +120,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   const logs = await MasterLog.start(daemonLogging(plan)); // --logto and --log-date, before the first line
   fatalHooks(plan.hooks.asap, 'asap');
   logBanner();
+  checkChdir(plan.chdir, plan.chdirOrigin); // where uWSGI's master chdir()s: after the asap hooks, before binding
   applyFdLimit(plan.maxFd, writeLog);
   // uWSGI's line, after the file descriptor limit; the lock itself is the workers' (src/worker/accept-lock.ts).
   writeLog(plan.thunderLock ? 'thunder lock: enabled' : 'thunder lock: disabled (you can enable it with --thunder-lock)');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Options } from '../config/options';
 import type { SocketProtocol, TlsFiles } from '../master/sockets';
 import type { AppSpec } from '../worker/python/bridge';
-import { NuwsgiError } from '../util/errors';
+import { NuwsgiError, type ConfigOrigin } from '../util/errors';
 import { defaultSocketProtocol, type DefaultSocketProtocol } from '../config/socket-protocol';
 import { globSync } from '../config/glob';
 import type { RecyclePolicy } from '../contracts/worker-config';
@@ -33,6 +33,8 @@ export interface ServerPlan {
   python: string | undefined;
   home: string | undefined;
   chdir: string | undefined;
+  /** Where --chdir was set: a directory that cannot be entered is refused naming it (chdir.ts). */
+  chdirOrigin: ConfigOrigin | undefined;
   env: Array<[string, string]>;
   master: boolean;
   processes: number;
@@ -208,7 +210,8 @@ export function planFromOptions(o: Options, cwd: string): ServerPlan {
     pythonpath: o.list('pythonpath').flatMap((p) => expandPythonpath(p, base)),
     python: o.str('python'),
     home: o.str('home'),
-    chdir: chdir !== undefined ? base : undefined,
+    chdir: chdir === undefined ? undefined : chdir === '' ? '' : base, // '': chdir("") fails in uWSGI; so it does here (chdir.ts)
+    chdirOrigin: o.originOf('chdir'),
     env: o.list('env').map(parseEnvPair),
     master: o.bool('master'),
     processes: Math.max(1, o.int('processes')),

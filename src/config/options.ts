@@ -1,3 +1,5 @@
+import type { ConfigOrigin } from '../util/errors';
+
 /**
  * The contract between the configuration layer and everything that consumes it.
  *
@@ -22,4 +24,6 @@ export interface Options {
   listInOrder(names: readonly string[]): Array<{ name: string; value: string }>;
   /** True when the option was set by any source (argv, env, file). */
   has(name: string): boolean;
+  /** Where the option's value (its last occurrence) was set, for errors that name file and line. */
+  originOf(name: string): ConfigOrigin | undefined;
 }

@@ -36,3 +36,9 @@ export function libc(): Libc {
   };
   return cached;
 }
+
+/** strerror(3)'s words for a failed Node fs/process call ("No such file or directory"), as uWSGI prints them. */
+export function errnoWords(err: unknown): string {
+  const errno = (err as NodeJS.ErrnoException).errno;
+  return typeof errno === 'number' ? libc().strerror(-errno) : (err as Error).message;
+}

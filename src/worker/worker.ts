@@ -33,6 +33,7 @@ import { MemoryTrimmer } from './memory-trim';
 import { Reservations } from './reservations';
 import { readFdLimit } from '../util/fd-limit';
 import { socketAddress } from './sockaddr';
+import { errnoWords } from '../util/libc';
 
 /**
  * A connection waking the loop this soon (ms) after the inline refill found
@@ -134,7 +135,7 @@ export class Worker implements ConnectionHost, StaticHost {
   enterEnvironment(): void {
     const c = this.config;
     for (const [key, value] of c.env) process.env[key] = value;
-    if (c.chdir !== undefined) process.chdir(c.chdir);
+    if (c.chdir !== undefined) enterDirectory(c.chdir);
   }
 
   /** Start the interpreter and import the app (after enterEnvironment). Throws E_APP_LOAD (exit 22) when no app loads. */
@@ -600,6 +601,15 @@ function loadTlsContext(files: TlsFiles): Tls.SecureContext {
     return tlsModule().createSecureContext(options);
   } catch (err) {
     throw new NuwsgiError('E_CONFIG', `https: cannot load certificate ${files.cert} / key ${files.key}: ${(err as Error).message}`);
+  }
+}
+
+/** --chdir in the worker; the master checked it at start, but the directory may have gone since (a reload, a deploy). */
+function enterDirectory(dir: string): void {
+  try {
+    process.chdir(dir);
+  } catch (err) {
+    throw new NuwsgiError('E_CONFIG', `chdir() to ${dir}: ${errnoWords(err)}`);
   }
 }
 

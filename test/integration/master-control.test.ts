@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
@@ -330,6 +330,44 @@ describe('operating a running master', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.logs, /uid: unknown user "no-such-user-nuwsgi"/);
     assert.doesNotMatch(result.logs, /bound to/);
+  });
+
+  test('a --chdir that cannot be entered fails before anything is bound, naming file, line and option (uWSGI: chdir(): ...)', async () => {
+    const dir = makeTempDir();
+    const ini = join(dir, 'app.ini');
+    writeFileSync(ini, `[uwsgi]\nhttp-socket = 127.0.0.1:0\nmaster = true\nchdir = ${join(dir, 'missing')}\nwsgi-file = ${SINK()}\n`);
+    const result = await runNuwsgi(['--ini', ini]);
+    assert.equal(result.code, 1, result.logs);
+    assert.match(result.logs, new RegExp(`app\\.ini:4: option 'chdir': chdir\\(\\) to ${join(dir, 'missing')}: No such file or directory`));
+    assert.doesNotMatch(result.logs, /bound to|spawned|internal error/);
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, '');
+    const notDir = await runNuwsgi([...BASE(), '--chdir', file]);
+    assert.equal(notDir.code, 1, notDir.logs);
+    assert.match(notDir.logs, /chdir\(\) to .*plain-file: Not a directory/);
+  });
+
+  test('--chdir to a directory a hook-asap creates: the hooks run first, as in uWSGI', async () => {
+    const dir = join(makeTempDir(), 'made-by-hook');
+    const server = await startNuwsgi([...BASE(), '--hook-asap', `mkdir:${dir}`, '--chdir', dir]);
+    try {
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a reload whose --chdir is gone is refused, and the running workers go on serving', async () => {
+    const dir = join(makeTempDir(), 'app-dir');
+    const server = await startNuwsgi([...BASE(), '--hook-asap', `mkdir:${dir}`, '--chdir', dir]);
+    try {
+      rmSync(dir, { recursive: true });
+      server.signal('SIGHUP');
+      await until(() => /reload: .*option 'chdir': chdir\(\) to .*app-dir: No such file or directory/.test(server.logs()), 10_000, () => `the refused reload in:\n${server.logs()}`);
+      assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('--daemonize2: the command returns once the app is ready; the daemon serves and stops via its pidfile', async () => {
