@@ -4,7 +4,8 @@
  * `%<char>` is replaced: known letters by their value, `%%` by `%`, `%(` is
  * kept for the later placeholder pass, and any other letter by nothing.
  */
-import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { isSchemeSource } from './sources';
 import { cpus, hostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VERSION } from '../version';
@@ -14,8 +15,14 @@ export const NUWSGI_VERSION = `${VERSION}-nuwsgi`;
 
 export type MagicTable = Readonly<Record<string, string>>;
 
-/** Per-file variables. `given` is the path as written (%o), `section` the `:section` part (%x). */
+/**
+ * Per-file variables. `given` is the path as written (%o), `section` the
+ * `:section` part (%x). A config that is not a file (`-`, `fd://`, `exec://`...)
+ * has only %o: uWSGI's config_magic_table_fill stops there, so %d %p %n...
+ * expand to nothing rather than to a path made of the scheme's text.
+ */
 export function fileMagic(given: string, section: string, cwd: string): Record<string, string> {
+  if (isSchemeSource(given)) return { o: given };
   const full = resolvedPath(given, cwd);
   const dir = `${dirname(full)}/`.replace(/\/+$/, '/');
   const name = basename(full);
@@ -26,8 +33,9 @@ export function fileMagic(given: string, section: string, cwd: string): Record<s
     s: name,
     d: dir,
     c: basename(dirname(full)),
-    e: given.lastIndexOf('.') === -1 ? '' : given.slice(given.lastIndexOf('.') + 1),
-    n: dot === -1 ? '' : name.slice(0, dot),
+    // Of the file's name, not of the path as given (`conf.d/app` has no extension); no dot: %n is the whole name.
+    e: dot === -1 ? '' : name.slice(dot + 1),
+    n: dot === -1 ? name : name.slice(0, dot),
     x: section,
     j: djb33x(full),
     i: inodeOf(full),
@@ -106,9 +114,10 @@ function resolvedPath(given: string, cwd: string): string {
   }
 }
 
+/** lstat(2), as uWSGI: a symlinked config (apps-enabled/x.ini -> ../apps-available/x.ini) has the link's own inode. */
 function inodeOf(path: string): string {
   try {
-    return String(statSync(path).ino);
+    return String(lstatSync(path).ino);
   } catch {
     return '';
   }

@@ -33,6 +33,13 @@ export class SourceError extends Error {
 
 const BINARY_SCHEMES = ['data', 'sym', 'section', 'call', 'callint', 'emperor'];
 
+/** uWSGI's registered schemes (`uwsgi_check_scheme`) and `-`: configs that are not files, with no path of their own. */
+export function isSchemeSource(reference: string): boolean {
+  if (reference === '-') return true;
+  const scheme = /^([a-z0-9]+):\/\//.exec(reference)?.[1];
+  return scheme !== undefined && (scheme === 'fd' || scheme === 'exec' || scheme === 'http' || BINARY_SCHEMES.includes(scheme));
+}
+
 export function readSource(reference: string, cwd: string): SourceText {
   if (reference === '-') return { text: readDescriptor(0, reference) };
   const scheme = /^([a-z0-9]+):\/\//.exec(reference)?.[1];

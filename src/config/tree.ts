@@ -10,6 +10,7 @@ import type { RawEntry } from './entry';
 import { readConfigSource, splitSection, type ConfigFormat } from './files';
 import { BLOCK_END_KEYS, BLOCK_OPENERS, valuesForLine, type LogicBlock } from './logic';
 import { fileMagic, staticMagic, upperMagic } from './magic';
+import { isSchemeSource } from './sources';
 import { findOption } from './registry';
 import { formatOfPath } from './argv';
 import type { OptionSpec } from './types';
@@ -85,7 +86,8 @@ export class ConfigTree {
 
   private readFile(format: ConfigFormat, path: string, section: string | undefined, origin: ConfigOrigin): void {
     const magic = fileMagic(path, section ?? '', this.cwd);
-    if (this.upper === undefined && !this.readingTemplates) this.upper = upperMagic(magic);
+    // The first file's values, as uWSGI's first round; a scheme source (exec://...) sets none, so the next file does.
+    if (this.upper === undefined && !this.readingTemplates && !isSchemeSource(path)) this.upper = upperMagic(magic);
     const table = { ...this.staticTable, ...magic, ...(this.upper ?? {}) };
     const result = readConfigSource(format, path, section, table, this.cwd, origin);
     if (!result.found && format === 'ini') this.warnings.push(`${path}: section [${section ?? 'uwsgi'}] not found (uWSGI only warns too)`);
