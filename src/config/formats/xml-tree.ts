@@ -48,7 +48,9 @@ export function parseXmlDocument(text: string): XmlElement {
   }
   if (stack.length !== 1) throw new XmlSyntaxError(`unclosed element <${(stack[stack.length - 1] as XmlElement).name}>`, lineAt(text.length));
   const elements = root.children.filter((c): c is XmlElement => c.type === 'element');
-  if (elements.length !== 1 || elements[0] === undefined) throw new XmlSyntaxError('expected exactly one root element', 1);
+  if (elements[0] === undefined) throw new XmlSyntaxError('no root element', lineAt(text.length));
+  // libxml2's words and place: the line of the second top-level element.
+  if (elements[1] !== undefined) throw new XmlSyntaxError('extra content at the end of the document (a second root element)', elements[1].line);
   return elements[0];
 }
 
