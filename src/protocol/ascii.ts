@@ -38,3 +38,18 @@ export function hasListToken(value: string, token: string): boolean {
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
+
+/**
+ * `value` without optional whitespace at either end: space and tab only (RFC
+ * 9110 §5.6.3). String.prototype.trim() would also strip U+00A0 and other
+ * Unicode spaces, which a latin-1 header can carry: `chunked\xa0` must stay
+ * what it is, not become `chunked`, or nuwsgi frames a body other servers
+ * do not see (request smuggling).
+ */
+export function trimOws(value: string): string {
+  let a = 0;
+  let b = value.length;
+  while (a < b && isOws(value.charCodeAt(a))) a++;
+  while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+  return a === 0 && b === value.length ? value : value.slice(a, b);
+}

@@ -72,7 +72,7 @@
  * propagates out of `push()` and leaves the parser in an unspecified state.
  */
 import { ProtocolError } from './errors';
-import { equalsLowercase, hasListToken } from './ascii';
+import { equalsLowercase, hasListToken, trimOws } from './ascii';
 import { latin1Cached } from './latin1-cache';
 
 export interface HttpHead {
@@ -380,7 +380,7 @@ function parseContentLength(value: string): number | ProtocolError {
 function lowercaseListElements(value: string): string[] {
   const elements: string[] = [];
   for (const raw of value.split(',')) {
-    const element = raw.trim().toLowerCase();
+    const element = trimOws(raw).toLowerCase(); // SP/HTAB only: `chunked\xa0` is not chunked
     if (element !== '') elements.push(element);
   }
   return elements;

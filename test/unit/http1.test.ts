@@ -463,6 +463,12 @@ const invalidCases: Case[] = [
     input: post('Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'),
     expect: [{ error: 501 }],
   },
+  // Only space and tab are OWS (RFC 9110 §5.6.3): a no-break space (0xA0) around chunked makes another coding, refused
+  // (uvicorn 400, gunicorn 500, nginx 501; uWSGI reads no body and the chunks as the next request: a smuggling split).
+  { name: 'Transfer-Encoding "\\xa0, chunked": an unknown coding first', input: post('Transfer-Encoding: \xa0, chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'), expect: [{ error: 501 }] },
+  ...['chunked\xa0', '\xa0chunked', 'chunked\x85', 'chunked\x0b'].map(
+    (value): Case => ({ name: `Transfer-Encoding ${JSON.stringify(value)}`, input: post(`Transfer-Encoding: ${value}\r\n`, '5\r\nhello\r\n0\r\n\r\n'), expect: [bad(/final|Transfer-Encoding|invalid/)] }),
+  ),
   { name: 'Transfer-Encoding in HTTP/1.0', input: 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', expect: [bad(/1\.0/)] },
   // Host.
   { name: 'HTTP/1.1 without Host', input: 'GET / HTTP/1.1\r\n\r\n', expect: [bad(/missing Host/)] },

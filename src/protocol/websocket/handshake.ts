@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { NuwsgiError } from '../../util/errors';
 import { isToken, parseExtensionsHeader, type ExtensionOffer } from './extensions';
+import { trimOws } from '../ascii';
 
 /** RFC 6455 §1.3: appended to Sec-WebSocket-Key before hashing. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -106,7 +107,7 @@ function readSubprotocols(headers: HeaderList): string[] | null {
   const result: string[] = [];
   for (const value of headerValues(headers, 'sec-websocket-protocol')) {
     for (const element of value.split(',')) {
-      const protocol = element.trim();
+      const protocol = trimOws(element);
       if (protocol === '') continue;
       if (!isToken(protocol) || result.includes(protocol)) return null;
       result.push(protocol);
@@ -126,14 +127,14 @@ function isHeaderList(request: UpgradeRequest | HeaderList): request is HeaderLi
 function headerValues(headers: HeaderList, lowerName: string): string[] {
   const values: string[] = [];
   for (const [name, value] of headers) {
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) values.push(value.trim());
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) values.push(trimOws(value));
   }
   return values;
 }
 
 /** The lowercased elements of comma-separated header values. */
 function listTokens(values: string[]): string[] {
-  return values.flatMap((value) => value.split(',').map((element) => element.trim().toLowerCase()));
+  return values.flatMap((value) => value.split(',').map((element) => trimOws(element).toLowerCase()));
 }
 
 // ---------------------------------------------------------------------------
