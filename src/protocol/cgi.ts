@@ -19,8 +19,8 @@
  *   form `*` gives PATH_INFO "*" (as uWSGI and gunicorn do); the CONNECT
  *   authority form gives "".
  * - QUERY_STRING is everything after the first "?", not decoded ("" if none).
- *   Only "?" splits the target, as in uWSGI: clients do not send fragments,
- *   and a "#" that does arrive stays in PATH_INFO or QUERY_STRING.
+ *   Clients do not send fragments; a "#" that does arrive ends the path or
+ *   the query, as gunicorn, uvicorn and nginx read it (withoutFragment).
  * - SERVER_NAME is `conn.serverName` when given (the worker passes the
  *   machine's hostname: uWSGI's http-socket always does that, and apps moving
  *   from uWSGI see what they saw); else the Host header without its port;
@@ -142,10 +142,24 @@ function pathInfoOf(path: string): string {
   return percentDecodeLatin1(removeDotSegments(path));
 }
 
-function splitTarget(target: string): { path: string; query: string } {
+/** Path and query of a request-target; a fragment, if one arrived, is neither (withoutFragment). */
+export function splitTarget(sent: string): { path: string; query: string } {
+  const target = withoutFragment(sent);
   const q = target.indexOf('?');
   if (q === -1) return { path: pathOfTarget(target), query: '' };
   return { path: pathOfTarget(target.slice(0, q)), query: target.slice(q + 1) };
+}
+
+/**
+ * The target without a fragment. A request-target has none (RFC 9112 §3.2:
+ * no "#"), and clients strip it, but one that arrives is cut off here, as
+ * gunicorn, uvicorn and nginx do: `/a#x?y` is the path `/a` with no query
+ * (RFC 3986 §3.5: the fragment runs to the end). REQUEST_URI keeps the
+ * target as it was sent.
+ */
+export function withoutFragment(target: string): string {
+  const hash = target.indexOf('#');
+  return hash === -1 ? target : target.slice(0, hash);
 }
 
 /** The path component of a request-target without its query (RFC 9112 §3.2). */

@@ -65,6 +65,11 @@ test('the path: ASCII and valid UTF-8 as str, anything else as bytes with PATH_B
   assert.equal(bad.flags, SCOPE_FLAG.PATH_BYTES);
 });
 
+test('raw_path stops at a fragment, as at the query (uvicorn: path and raw_path without "#...")', () => {
+  const { decoded } = scopeBlob(httpExchange('/a', [], '/a?q=1#frag'));
+  assert.deepEqual((decoded as { tuple: unknown[] }).tuple.slice(3, 5), ['/a', b('/a')]);
+});
+
 test('uwsgi protocol: headers from the CGI variables, duplicates kept, an empty CONTENT_TYPE is none', () => {
   const vars: Array<[string, string]> = [
     ['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/app/x?q=1'], ['PATH_INFO', '/x'], ['SCRIPT_NAME', '/app'], ['QUERY_STRING', 'q=1'],

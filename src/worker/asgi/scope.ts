@@ -19,7 +19,7 @@
  * nginx sent them (one variable each from nginx 1.22, joined from 1.23).
  */
 import { isUtf8 } from 'node:buffer';
-import { pathInfoOfTarget, pathOfTarget } from '../../protocol/cgi';
+import { pathInfoOfTarget, pathOfTarget, splitTarget, withoutFragment } from '../../protocol/cgi';
 import { equalsLowercase } from '../../protocol/ascii';
 import type { MarshalWriter } from '../python/marshal';
 import type { Exchange } from '../exchange';
@@ -120,11 +120,10 @@ interface CgiView {
 
 /** What an unrouted HTTP request's CGI variables would say of its path (httpHeadToCgiVars); no server name and port. */
 function targetView(target: string): CgiView {
-  const q = target.indexOf('?');
   return {
     pathInfo: pathInfoOfTarget(target),
     scriptName: '',
-    queryString: q === -1 ? '' : target.slice(q + 1),
+    queryString: splitTarget(target).query,
     requestUri: target,
     protocol: '',
     remoteAddr: '',
@@ -157,9 +156,11 @@ function httpVersion(protocol: string): string {
   return protocol.startsWith('HTTP/') ? protocol.slice(5) : '1.1';
 }
 
+/** raw_path: the target's path as sent, without query or fragment. */
 function beforeQuery(uri: string): string {
-  const q = uri.indexOf('?');
-  return q === -1 ? uri : uri.slice(0, q);
+  const target = withoutFragment(uri);
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
 }
 
 /**
