@@ -420,6 +420,8 @@ def _frame_head(status, headers):
             continue
         kind, value, line = line  # a header we act on rather than pass through
         if kind == "content-length":
+            if code == 204:
+                continue  # RFC 9110 §8.6: a 204 MUST NOT carry one (its body is never sent)
             if content_length >= 0:
                 # Two Content-Lengths: a proxy may frame by either (nginx answers 502).
                 # The same value twice is one; two values are the app's error (found by the fuzzer).

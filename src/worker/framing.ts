@@ -49,8 +49,8 @@ export function chooseFraming(f: FramingInput): Framing {
   let extra = '';
   if (bodyForbidden(f.status, f.isHead)) {
     body = 'none';
-    // A HEAD answer carries the length a GET would have had, when we know it.
-    if (f.isHead && f.declaredLength < 0 && f.completeLength >= 0) extra += `Content-Length: ${f.completeLength}\r\n`;
+    // A HEAD answer carries the length a GET would have had, when we know it; a 204 or 304 would have had no body.
+    if (f.isHead && !bodyForbidden(f.status, false) && f.declaredLength < 0 && f.completeLength >= 0) extra += `Content-Length: ${f.completeLength}\r\n`;
   } else if (f.declaredLength >= 0) {
     body = 'length';
   } else if (f.completeLength >= 0) {

@@ -94,6 +94,11 @@ describe('the response side cannot be split', () => {
     assert.equal(same, `HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter${AFTER_RESPONSE}`);
   });
 
+  test('a 204 with a Content-Length from the app: neither the header nor the body goes out (RFC 9110 §8.6), the next request is intact', async () => {
+    const wire = await pipelined(port, '/no-content-with-length');
+    assert.equal(wire, `HTTP/1.1 204 No Content\r\nX-Kept: 1\r\n\r\n${AFTER_RESPONSE}`);
+  });
+
   test('an iterable whose close() raises: the complete response still goes out, the traceback is logged', async () => {
     const whole = await pipelined(port, '/close-raises/list');
     assert.equal(whole, `HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody${AFTER_RESPONSE}`);

@@ -48,6 +48,9 @@ test('HEAD, 204 and 304 carry no body; HEAD still tells the length', () => {
   assert.deepEqual(chooseFraming({ ...base, isHead: true }), { body: 'none', keepAlive: true, extraHeaders: 'Content-Length: 5\r\n' });
   assert.equal(chooseFraming({ ...base, status: 204, completeLength: 0 }).body, 'none');
   assert.equal(chooseFraming({ ...base, status: 304, completeLength: -1 }).extraHeaders, '');
+  // A HEAD answered 204 or 304: no length of a body that a GET would not have had either (RFC 9110 §8.6).
+  assert.equal(chooseFraming({ ...base, isHead: true, status: 204, completeLength: 0 }).extraHeaders, '');
+  assert.equal(chooseFraming({ ...base, isHead: true, status: 304, completeLength: 0 }).extraHeaders, '');
 });
 
 test('uwsgi sockets get no framing headers and always close, as uWSGI', () => {
