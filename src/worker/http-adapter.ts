@@ -61,7 +61,7 @@ class HttpSession extends RequestSession implements HttpParserHandlers, Connecti
     }
     const hasBody = head.contentLength > 0 || head.chunked;
     const streams = hasBody && this.host.streamsBodies === true;
-    this.begin(ex, streams);
+    this.begin(ex, streams, head.chunked ? -1 : head.contentLength);
     this.expectContinue = head.expectContinue && hasBody;
     // ASGI answers it when the app first awaits receive() instead (firstTake).
     if (this.expectContinue && !streams && !conn.closed && !conn.busy) {
@@ -98,6 +98,7 @@ class HttpSession extends RequestSession implements HttpParserHandlers, Connecti
   end(): void {
     this.upgradeGone?.();
     this.upgradeGone = null;
+    this.noteBodyCutShort();
     this.cutShort();
     this.conn.closeWhenIdle();
   }

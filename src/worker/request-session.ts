@@ -33,9 +33,13 @@ export abstract class RequestSession {
   /** A complete request is about to be handed on (HTTP gives a de-chunked body its CONTENT_LENGTH). */
   protected complete(_ex: Exchange): void {}
 
+  /** The current request's declared body length, -1 when chunked or none (for noteBodyCutShort). */
+  private declaredLength = -1;
+
   /** A head was parsed: `ex` is the current request; `streams` when its body may go to the app as it arrives. */
-  protected begin(ex: Exchange, streams: boolean): void {
+  protected begin(ex: Exchange, streams: boolean, declaredLength: number): void {
     this.current = ex;
+    this.declaredLength = declaredLength;
     this.conn.headParsed(ex.startedAtMs);
     this.mayStream = streams;
     if (streams) ex.body.spillsOverBudget = false; // one read at most: then it streams
@@ -74,6 +78,19 @@ export abstract class RequestSession {
     this.mayStream = false;
     const current = this.current;
     if (current !== null && !current.body.spooled) this.streamBody(current);
+  }
+
+  /**
+   * The client ended its side (EOF) while a request's body was still
+   * arriving: that request never reaches the app, so it gets no access-log
+   * line either. One line says so, as uWSGI's `[uwsgi-body-read] Error
+   * reading N bytes ... Client closed connection` does. A streamed body's app
+   * gets `http.disconnect` and its request is logged as usual.
+   */
+  protected noteBodyCutShort(): void {
+    const ex = this.current;
+    if (ex === null || ex.stream !== undefined) return;
+    this.conn.logBodyCutShort(ex.method, ex.uri, this.declaredLength);
   }
 
   /** The peer is gone or half-closed: a body cut short never completes. */

@@ -77,7 +77,7 @@ class UwsgiSession extends RequestSession implements UwsgiParserHandlers, Connec
       return;
     }
     // With `uwsgi_request_buffering off` nginx sends the body as the client does: ASGI apps get it as it arrives.
-    this.begin(exchangeFor(head, this.conn, this.opts), head.contentLength > 0 && this.host.streamsBodies === true);
+    this.begin(exchangeFor(head, this.conn, this.opts), head.contentLength > 0 && this.host.streamsBodies === true, head.contentLength);
   }
 
   /** nginx answers Expect: 100-continue itself. */
@@ -94,6 +94,7 @@ class UwsgiSession extends RequestSession implements UwsgiParserHandlers, Connec
   }
 
   end(): void {
+    this.noteBodyCutShort();
     this.cutShort();
     if (!this.parser.finished) this.conn.destroy(); // a truncated packet: nothing to answer
   }

@@ -210,6 +210,16 @@ for (const py of pythonInterpreters()) {
       assert.equal((await request(port, { path: '/still-fine' })).status, 200);
     });
 
+    test('a client that closes in the middle of a body: nothing reaches the app, one line says so (uWSGI: [uwsgi-body-read] ... Client closed connection)', async () => {
+      const sized = await rawExchange(port, 'POST /cut-sized HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-twenty-bytes-xx', { endAfterSend: true, timeoutMs: 5000 });
+      assert.equal(sized.outcome, 'closed');
+      assert.equal(sized.data.length, 0); // no response to a request that never arrived whole
+      await server.waitForLog(/client closed the connection before the end of the request body: POST \/cut-sized \(20 of 100 bytes received\), not passed to the app/);
+      await rawExchange(port, 'POST /cut-chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', { endAfterSend: true, timeoutMs: 5000 });
+      await server.waitForLog(/client closed the connection before the end of the request body: POST \/cut-chunked \(5 bytes of a chunked body received\)/);
+      assert.doesNotMatch(server.logs(), /POST \/cut-(sized|chunked) =>/); // no access line: the app never ran
+    });
+
     test('request log lines in uWSGI format', async () => {
       await request(port, { path: '/logged?q=1' });
       await server.waitForLog(/\[pid: \d+\|app: 0\|req: \d+\/\d+\] 127\.0\.0\.1 \(\) \{\d+ vars in \d+ bytes\} \[.{24}\] GET \/logged\?q=1 => generated 22 bytes in \d+ msecs \(HTTP\/1\.1 200\) 2 headers in \d+ bytes \(1 switches on core 0\)/);
