@@ -163,13 +163,13 @@ export class Connection implements ResponseOutput, TransportEvents, BatchTarget 
     this.rateWindowBytes = 0;
   }
 
-  /** The adapter took `bytes` of body. */
   /** RequestSession.noteBodyCutShort: what arrived of the body, against what was declared (-1: chunked). */
   logBodyCutShort(method: string, uri: string, declaredLength: number): void {
     const got = declaredLength >= 0 ? `${this.bodyBytes} of ${declaredLength} bytes received` : `${this.bodyBytes} bytes of a chunked body received`;
     this.host.log(`client closed the connection before the end of the request body: ${method} ${uri} (${got}), not passed to the app`);
   }
 
+  /** The adapter took `bytes` of body. */
   noteBody(bytes: number): void {
     this.bodyBytes += bytes;
     this.rateWindowBytes += bytes;
