@@ -47,7 +47,8 @@
  *   request line whose first byte is no tchar (NULs, binary, a TLS
  *   ClientHello); a field line starting with SP/HTAB (obs-fold) or a non-tchar;
  *   a chunk-size line starting with a non-hex byte.
- * - Chunk sizes: at most MAX_CHUNK_SIZE_HEX_DIGITS hex digits and at most
+ * - Chunk sizes: at most MAX_CHUNK_SIZE_HEX_DIGITS significant hex digits
+ *   (leading zeros are free, within the chunk-size line's limit) and at most
  *   2^53 - 1, else 400; extensions must follow RFC 9112 §7.1.1 (`;name`,
  *   `;name=token`, `;name="quoted"`, BWS around ";" and "=") and are ignored.
  * - Limits: a request line alone over maxHeadBytes is a 414 (RFC 9112 §3), a
@@ -210,13 +211,13 @@ function headTooLarge(max: number, what: string): ProtocolError {
     'E_HTTP_HEADER_TOO_LARGE',
     `${what} larger than ${max} bytes`,
     431,
-    `invalid HTTP request size (max ${max})...skip`,
+    `invalid HTTP request size (max ${max})...skip (431: ${what} larger)`, // uWSGI's words, then which answer went out
   );
 }
 
 /** The request line alone is over the head limit: RFC 9112 §3 asks for 414 for a request-target too long to parse (as nginx answers). */
 function uriTooLong(max: number): ProtocolError {
-  return new ProtocolError('E_HTTP_URI_TOO_LONG', `request line longer than ${max} bytes`, 414, `invalid HTTP request size (max ${max})...skip`);
+  return new ProtocolError('E_HTTP_URI_TOO_LONG', `request line longer than ${max} bytes`, 414, `invalid HTTP request size (max ${max})...skip (414: request line alone longer)`);
 }
 
 /** The error scanFieldLine gives for a field line starting with `first`, a byte that is no tchar. */
@@ -303,12 +304,14 @@ function scanFieldLine(buf: Buffer, start: number, end: number): FieldBounds | P
 function parseChunkSizeLine(buf: Buffer, start: number, end: number): number | ProtocolError {
   let digitsEnd = start;
   let size = 0;
+  let significantFrom = -1; // leading zeros are valid (1*HEXDIG) and count for nothing: gunicorn, uvicorn and nginx take them
   while (digitsEnd < end && HEX_VALUES[buf[digitsEnd]!]! >= 0) {
     size = size * 16 + HEX_VALUES[buf[digitsEnd]!]!;
+    if (significantFrom < 0 && size > 0) significantFrom = digitsEnd;
     digitsEnd++;
   }
   if (digitsEnd === start) return badRequest('missing chunk size');
-  if (digitsEnd - start > MAX_CHUNK_SIZE_HEX_DIGITS || size > Number.MAX_SAFE_INTEGER) {
+  if ((significantFrom >= 0 && digitsEnd - significantFrom > MAX_CHUNK_SIZE_HEX_DIGITS) || size > Number.MAX_SAFE_INTEGER) {
     return badRequest('chunk size too large');
   }
   if (digitsEnd === end) return size;

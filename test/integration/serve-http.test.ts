@@ -207,6 +207,10 @@ for (const py of pythonInterpreters()) {
       assert.equal(res?.status, 400);
       const [big] = parseResponses(await rawRequest(port, Buffer.from(`GET /x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`)));
       assert.equal(big?.status, 431);
+      await server.waitForLog(/invalid HTTP request size \(max 4096\)\.\.\.skip \(431: request head larger\)/);
+      const [long] = parseResponses(await rawRequest(port, Buffer.from(`GET /${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`)));
+      assert.equal(long?.status, 414);
+      await server.waitForLog(/invalid HTTP request size \(max 4096\)\.\.\.skip \(414: request line alone longer\)/);
       assert.equal((await request(port, { path: '/still-fine' })).status, 200);
     });
 
