@@ -75,6 +75,13 @@ FLAG_TRAILERS = 2
 FLAG_PATH_BYTES = 4
 FLAG_EARLY_HINTS = 8
 
+# A KIND_ERROR (KIND_BROKEN) answer whose status is GONE_STATUS: the client left before any response (during a
+# streaming one) and the app stopped: not the app's mistake (src/worker/asgi/protocol.ts).
+GONE_STATUS = 499
+GONE_RAISED = 1  # in its flags: the app raised (its traceback is logged), rather than returned
+_GONE = struct.Struct("<II")  # kind, status at offset 0
+_GONE_FLAGS = struct.Struct("<I")  # flags at offset 24
+
 _COMMAND = struct.Struct("<BBH")
 _COMPLETE = struct.Struct("<IIIIqIIqqqq")  # _nuwsgi's _HEADER then its _DATA (no bytes returned): a complete answer's meta
 _BODY_LENGTH = struct.Struct("<I")  # _COMPLETE's body length field
@@ -169,11 +176,14 @@ class _Server(object):
         if not self.events:
             return
         events, self.events = self.events, bytearray()
-        written = os.write(self.done_fd, events)  # all of it, nearly always (the pipe holds 16,384 events)
-        if written < len(events):
-            data = memoryview(events)[written:]
-            while data:
-                data = data[os.write(self.done_fd, data) :]
+        try:
+            written = os.write(self.done_fd, events)  # all of it, nearly always (the pipe holds 16,384 events)
+            if written < len(events):
+                data = memoryview(events)[written:]
+                while data:
+                    data = data[os.write(self.done_fd, data) :]
+        except BrokenPipeError:  # Node closed its end: the process is exiting, nobody is left to tell
+            pass
 
     def _on_jobs(self):
         try:
@@ -289,6 +299,18 @@ def _new_loop(choice):
 class _Lifespan(object):
     """The lifespan scope of one app (uvicorn's --lifespan auto|on)."""
 
+    # What send() accepts in each phase, as uvicorn's LifespanOn.send asserts it.
+    _EXPECTED = {
+        "startup": ("lifespan.startup.complete", "lifespan.startup.failed"),
+        "started": ("lifespan.shutdown.complete", "lifespan.shutdown.failed"),
+    }
+    _PHASES = {
+        "startup": "during startup",
+        "started": "after startup was answered",
+        "failed": "after lifespan.startup.failed",
+        "stopped": "after shutdown was answered",
+    }
+
     def __init__(self, app, mode):
         self.app = app
         self.mode = mode
@@ -298,6 +320,8 @@ class _Lifespan(object):
         self.stopped = asyncio.get_event_loop().create_future()
         self.task = None
         self.unsupported = False
+        self.phase = "startup"  # -> started | failed -> stopped: what send() may say next
+        self.mistake = ""  # the AsgiError that ended startup, for the log line
 
     async def startup(self):
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
@@ -307,7 +331,8 @@ class _Lifespan(object):
         if outcome is None:
             return ""
         if self.unsupported and self.mode == "auto":
-            sys.stderr.write("ASGI 'lifespan' protocol appears unsupported.\n")
+            # uvicorn's line; an app that broke the protocol (rather than not speaking it) is told how.
+            sys.stderr.write("ASGI 'lifespan' protocol appears unsupported%s\n" % (": " + self.mistake if self.mistake else "."))
             sys.stderr.flush()
             return ""
         return outcome
@@ -316,11 +341,19 @@ class _Lifespan(object):
         try:
             await self.app(scope, self.inbox.get, self._send)
         except BaseException as exc:
+            mistake = isinstance(exc, AsgiError)
             if not self.started.done():
                 self.unsupported = True
-                if self.mode == "on":
-                    _mistakes.log_exception(None, exc)
-                self.started.set_result("lifespan startup raised %s" % type(exc).__name__)
+                if mistake:  # one line: with `on` it is the worker's last word, with `auto` startup()'s
+                    self.mistake = str(exc)
+                    self.started.set_result("lifespan startup failed: %s" % exc)
+                else:
+                    if self.mode == "on":
+                        _mistakes.log_exception(None, exc)
+                    self.started.set_result("lifespan startup raised %s" % type(exc).__name__)
+            elif mistake:
+                sys.stderr.write("ASGI app error in lifespan: %s\n" % exc)
+                sys.stderr.flush()
             else:
                 _mistakes.log_exception(None, exc)
         finally:
@@ -331,17 +364,29 @@ class _Lifespan(object):
                 self.stopped.set_result(None)
 
     async def _send(self, message):
-        kind = message.get("type")
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in self._EXPECTED.get(self.phase, ()):
+            if not isinstance(message, dict):
+                raise AsgiError("lifespan send() takes a dict such as {'type': 'lifespan.startup.complete'}, not %s" % _mistakes.a_type(message))
+            expected = self._EXPECTED.get(self.phase)
+            raise AsgiError(
+                "lifespan send() got an unexpected message type %r %s: %s"
+                % (kind, self._PHASES[self.phase], "expected %s or %s" % expected if expected else "nothing more is expected")
+            )
         if kind == "lifespan.startup.complete":
+            self.phase = "started"
             self.started.set_result(None)
         elif kind == "lifespan.startup.failed":
+            self.phase = "failed"
             text = message.get("message", "")
             sys.stderr.write("lifespan startup failed%s\n" % (": " + text if text else ""))
             sys.stderr.flush()
             self.started.set_result("lifespan startup failed")
         elif kind == "lifespan.shutdown.complete":
+            self.phase = "stopped"
             self.stopped.set_result(None)
-        elif kind == "lifespan.shutdown.failed":
+        else:  # lifespan.shutdown.failed
+            self.phase = "stopped"
             text = message.get("message", "")
             sys.stderr.write("lifespan shutdown failed%s\n" % (": " + text if text else ""))
             sys.stderr.flush()
@@ -440,8 +485,10 @@ class _Request(object):
         except BaseException as exc:
             self._failed(exc)
         else:
-            if not self.answered and self.client_left:
-                self._failed(None, silent=True)  # nobody is there to answer: no mistake to report
+            if self.client_left and not self.finished:
+                # The client left (receive() said http.disconnect) and the app stopped: nobody is there to
+                # answer or to stream to, no mistake to report (uvicorn is silent too).
+                self._failed(None, silent=True)
             elif not self.answered:
                 what = "returned without sending a response" if self.response is None else "returned before the response body"
                 self._failed(AsgiError("the app %s" % what), quiet=True)
@@ -465,13 +512,17 @@ class _Request(object):
         if not self.answered:
             self.answered = self.finished = True
             _w._write_meta(self.core, _w.KIND_ERROR, None, 0)
+            if self.client_left:  # nothing to write: Node logs 499, as nginx does for a client that left first
+                _GONE.pack_into(self.core.mem, 0, _w.KIND_ERROR, GONE_STATUS)
+                if exc is not None:
+                    _GONE_FLAGS.pack_into(self.core.mem, 24, GONE_RAISED)
             self.server.answer(self.core.id, None)
         elif not self.finished:
             self.broken = True
             self.finished = True
             if self.pull_waiting:
                 self.pull_waiting = False
-                _w._write_meta(self.core, _w.KIND_BROKEN, None, 0)
+                self._answer_broken()
                 self.server.answer(self.core.id, None)
 
     # ------------------------------------------------------------- receive
@@ -737,11 +788,17 @@ class _Request(object):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _answer_broken(self):
+        """The stream ends unfinished: the connection closes (GONE_STATUS: the client had left, Node logs it so)."""
+        _w._write_meta(self.core, _w.KIND_BROKEN, None, 0)
+        if self.client_left:
+            _GONE.pack_into(self.core.mem, 0, _w.KIND_BROKEN, GONE_STATUS)
+
     # ----------------------------------------------------- Node's commands
 
     def pull(self):
         if self.broken and not self.outgoing:
-            _w._write_meta(self.core, _w.KIND_BROKEN, None, 0)
+            self._answer_broken()
             self.server.answer(self.core.id, None)
             return
         self.pull_waiting = True
@@ -767,23 +824,41 @@ class _Head(object):
 
     __slots__ = ("code", "head", "content_length", "flags", "headers", "sent", "status", "prefix")
 
-    def __init__(self, status, headers):
-        if type(status) is not int or not 100 <= status <= 999:
-            raise AsgiError("http.response.start status must be an int such as 200, not %r" % (status,))
+    def __init__(self, status, headers, message="http.response.start"):
+        """`message`: the ASGI message whose status and headers these are, as a mistake's line names it."""
+        if type(status) is not int:
+            raise AsgiError("%s 'status' must be an int such as 200, not %s %r" % (message, _mistakes.a_type(status), status))
+        if not 200 <= status <= 599:
+            if 100 <= status <= 199:  # interim: the client would take the next response as this one's
+                raise AsgiError("%s 'status' %d is interim (1xx): a response's status must be a final one, 200 to 599" % (message, status))
+            raise AsgiError("%s 'status' %d is not an HTTP status code (100 to 599)" % (message, status))
         reason = _REASONS.get(status, "")
+        try:
+            items = iter(headers)
+        except TypeError:
+            raise AsgiError("%s 'headers' must be an iterable of [name, value] pairs, not %s" % (message, _mistakes.a_type(headers))) from None
         pairs = []
-        for item in headers:
+        for item in items:
             try:
                 name, value = item
             except (TypeError, ValueError):
-                raise AsgiError("header %r is not a [name, value] pair" % (item,))
-            if type(name) is not bytes or type(value) is not bytes:
-                raise AsgiError("header %r: ASGI names and values are bytes" % (item,))
-            pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+                raise AsgiError("%s header %r is not a [name, value] pair" % (message, item)) from None
+            if type(name) is not bytes:
+                raise AsgiError("%s header name %r must be bytes, not %s" % (message, name, _mistakes.a_type(name)))
+            if type(value) is not bytes:
+                raise AsgiError("%s header %r: the value must be bytes, not %s %r" % (message, name, _mistakes.a_type(value), value))
+            name = name.decode("latin-1")
+            value = value.decode("latin-1")
+            if not _w._TOKEN.match(name):
+                raise AsgiError("%s header name %r is not a valid field name (a token: letters, digits, !#$%%&'*+-.^_`|~)" % (message, item[0]))
+            if _w._BAD_VALUE.search(value):
+                raise AsgiError("%s header %r has an invalid value %r: control characters (such as CR or LF) are not allowed" % (message, item[0], item[1]))
+            pairs.append((name, value))
         try:
             self.code, self.head, self.content_length, self.flags = _w._frame_head("%d %s" % (status, reason), pairs)
-        except _w.WsgiError as err:
-            raise AsgiError(str(err).replace("start_response() ", "http.response.start "))
+        except _w.WsgiError as err:  # what is left: Content-Length (its value, two that disagree)
+            text = str(err)
+            raise AsgiError(text.replace("start_response() ", message + " ") if "start_response() " in text else "%s: %s" % (message, text)) from None
         self.headers = pairs
         self.status = status
         self.sent = False

@@ -97,7 +97,10 @@ class _WebSocket(object):
         try:
             await self.app(self.scope, self.receive, self.send)
         except BaseException as exc:
-            if self.disconnected is None or not isinstance(exc, ClientDisconnected):
+            if isinstance(exc, _a.AsgiError):  # the app misused the protocol: one line, as for HTTP
+                sys.stderr.write("ASGI app error on %s: %s\n" % (_mistakes.request_name(_a.request_environ(self.parts)), exc))
+                sys.stderr.flush()
+            elif self.disconnected is None or not isinstance(exc, ClientDisconnected):
                 _mistakes.log_exception(_a.request_environ(self.parts), exc)
             self._fail()
         else:
@@ -153,8 +156,9 @@ class _WebSocket(object):
         if kind == "websocket.accept":
             if self.state != "connecting":
                 raise _a.AsgiError("websocket.accept sent twice, or after a close or a response")
+            data = _accept_data(message)  # a mistake in it leaves the WebSocket unanswered: Node answers 500
             self.state = "accepted"
-            await self._send(OUT_ACCEPT, 0, 0, _accept_data(message))
+            await self._send(OUT_ACCEPT, 0, 0, data)
         elif kind == "websocket.send":
             if self.state != "accepted":
                 raise _a.AsgiError("websocket.send before websocket.accept")
@@ -191,8 +195,8 @@ class _WebSocket(object):
         elif kind == "websocket.http.response.start":
             if self.state != "connecting":
                 raise _a.AsgiError("websocket.http.response.start after accept, or twice")
+            head = _a._Head(message.get("status"), message.get("headers") or (), kind)
             self.state = "responding"
-            head = _a._Head(message.get("status"), message.get("headers") or ())
             await self._send(OUT_HTTP_HEAD, 0, 0, head.head)
         elif kind == "websocket.http.response.body":
             if self.state != "responding":
@@ -280,7 +284,7 @@ def _accept_data(message):
     if subprotocol is not None and (type(subprotocol) is not str or not _w._TOKEN.match(subprotocol)):
         raise _a.AsgiError("websocket.accept 'subprotocol' must be a token str, not %r" % (subprotocol,))
     headers = message.get("headers") or ()
-    head = _a._Head(200, headers).head  # validated as a response's headers; the status line is dropped
+    head = _a._Head(200, headers, "websocket.accept").head  # validated as a response's headers; the status line is dropped
     lines = head.split(b"\r\n", 1)[1] if headers or _w._ADDED_HEAD else b""
     return (subprotocol or "").encode("latin-1") + b"\r\n" + lines
 

@@ -149,7 +149,7 @@ async function serve(plan: ServerPlan, argv: string[], reload: () => WorkerTempl
   writeLog(`your mercy for graceful operations on workers is ${plan.workerReloadMercyMs / 1000} seconds`);
   const template = workerTemplate(plan, interpreter);
   // A vassal always runs a master, as in uWSGI: the emperor talks to it.
-  if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets).finally(cleanUp);
+  if (!plan.master && plan.processes === 1 && !hasEmperor()) return serveInProcess(template, sockets, plan.workerReloadMercyMs).finally(cleanUp);
   writeLog(`*** Operational MODE: preforking${plan.threads > 1 ? '+threaded' : ''} ***`);
   // The workers' last output is written before the process exits.
   return lazy.masterSetup().runMaster(plan, sockets, template, reload, logs).finally(cleanUp).finally(() => logs.drain());
@@ -173,8 +173,13 @@ function daemonLogging(plan: ServerPlan): ServerPlan['logging'] {
   return { ...plan.logging, output: { ...plan.logging.output, logto } };
 }
 
-/** uWSGI's single-process mode: this process is worker 1, no master. */
-async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]): Promise<number> {
+/**
+ * uWSGI's single-process mode: this process is worker 1, no master. SIGTERM
+ * drains as a master's worker does (in-flight requests, then ASGI lifespan
+ * shutdown), within --worker-reload-mercy: the master's SIGKILL after it has
+ * no master here, so the process ends itself when the mercy runs out.
+ */
+async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[], mercyMs: number): Promise<number> {
   writeLog(template.threads > 1 ? '*** Operational MODE: threaded ***' : '*** Operational MODE: single process ***');
   const listeners = sockets.map((s) => listenerFor(s, s.fd));
   const worker = new (lazy.worker().Worker)({ ...template, id: 1, listeners }, writeLog);
@@ -187,12 +192,24 @@ async function serveInProcess(template: WorkerTemplate, sockets: BoundSocket[]):
   worker.serve();
   fatalHooks(template.hooks?.accepting ?? [], 'accepting');
   if (template.ksm !== undefined) lazy.ksm().startKsm(template.ksm, writeLog);
-  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${template.threads})`);
+  // Its cores as the master's spawn line counts them: an ASGI worker's are its slots (the booted worker knows them
+  // even for an app detected as ASGI, which a master's line cannot).
+  writeLog(`spawned nuwsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${worker.cores})`);
   SystemdNotifier.fromEnv(process.env, writeLog).ready(); // Type=notify units
   return new Promise((resolve) => {
+    let draining = false;
     process.on('SIGTERM', () => {
+      if (draining) return;
+      draining = true;
       writeLog('SIGTERM received: finishing in-flight requests...');
+      // Referenced: it also keeps the process alive while nothing else does (the ASGI loop thread's lifespan
+      // shutdown has no handle on Node's loop once the sockets are closed).
+      const mercy = setTimeout(() => {
+        writeLog(`worker 1 (pid: ${process.pid}) is taking too much time to die...NO MERCY !!!`);
+        resolve(0);
+      }, mercyMs);
       void worker.drain().then(() => {
+        clearTimeout(mercy);
         writeLog('goodbye to nuwsgi.');
         resolve(0);
       });

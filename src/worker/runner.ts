@@ -249,6 +249,10 @@ export abstract class RunnerBase implements CoreCalls {
         writable = emit(next.chunk);
         continue;
       }
+      if (next.kind === ResponseKind.Broken && next.clientLeft === true) {
+        ex.out.destroy(); // the app stopped because the client left: logged as a client that left mid-stream
+        break;
+      }
       const failed = next.kind !== ResponseKind.End;
       if (!failed) {
         if (chunked) ex.out.write(next.trailers !== undefined ? [LAST_CHUNK_WITH_TRAILERS, next.trailers, CRLF] : [lastChunk()]);

@@ -115,6 +115,8 @@ export class Worker implements ConnectionHost, StaticHost {
   onRecycle: (reason: string) => void = () => undefined;
   private whenNoConnections: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Its cores once booted: --threads, or an ASGI worker's slots (--asgi-concurrency). */
+  cores = 0;
 
   constructor(config: WorkerConfig, log: LogFn) {
     this.config = config;
@@ -158,7 +160,7 @@ export class Worker implements ConnectionHost, StaticHost {
     const interfaces = c.apps.map((app, id) => this.loadApp(bridge, app, id));
     const asgi = c.asgi ?? { lifespan: 'auto', loop: 'auto', concurrency: 100 };
     // An ASGI worker's cores are its slots: each request in flight has its own place in the scoreboard.
-    const cores = interfaces.includes('asgi') ? asgi.concurrency : c.threads;
+    const cores = (this.cores = interfaces.includes('asgi') ? asgi.concurrency : c.threads);
     const room = c.scoreboard?.rowCores ?? cores;
     // A reload raised --asgi-concurrency past the rows the master made at its start: say what is not watched.
     if (cores > room) this.logFn(`*** WARNING: ${cores} cores but the scoreboard has room for ${room} (sized when the master started): harakiri and the stats do not see cores past ${room - 1} until a restart ***\n`);

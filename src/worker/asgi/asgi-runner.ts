@@ -9,7 +9,8 @@ import { dropPages } from '../../util/reclaim';
 import { JobWriter, makeJobPipe } from './job-pipe';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
-import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, HINT_AT, MAX_SLOTS, EventReader } from './protocol';
+import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, GONE_RAISED, GONE_STATUS, HINT_AT, MAX_SLOTS, EventReader } from './protocol';
+import { ResponseKind } from '../python/meta';
 import { fixChunkedLength } from '../http-adapter';
 import { scopeFlags, writeScope } from './scope';
 
@@ -205,12 +206,24 @@ export class AsgiRunner extends RunnerBase {
     ex.body.dispose(); // the loop has opened a spooled body by now
     let pending: Promise<void> | undefined;
     try {
-      pending = this.respond(ex, this.bridge.coreResult(slot.id));
+      const result = this.bridge.coreResult(slot.id);
+      if (result.meta.kind === ResponseKind.Error && result.meta.status === GONE_STATUS) this.clientLeft(ex, (result.meta.flags & GONE_RAISED) !== 0);
+      else pending = this.respond(ex, result);
     } catch (err) {
       this.responseFailed(slot, ex, err);
     }
     if (pending === undefined) this.responseOver(slot, ex);
     else pending.then(() => this.responseOver(slot, ex), (err: unknown) => { this.responseFailed(slot, ex, err); this.responseOver(slot, ex); });
+  }
+
+  /**
+   * The client left before any response and the app stopped: nothing to
+   * write, the connection closes. Logged as 499 (nginx's "client closed
+   * request", as a WebSocket whose client left before the handshake's answer).
+   */
+  private clientLeft(ex: Exchange, raised: boolean): void {
+    ex.out.destroy();
+    this.done(ex, { status: GONE_STATUS, bodyBytes: 0, headerCount: 0, headerBytes: 0, exception: raised });
   }
 
   private responseFailed(slot: Slot, ex: Exchange, err: unknown): void {
@@ -407,7 +420,9 @@ export class AsgiRunner extends RunnerBase {
 
   async pull(id: number): Promise<PullResult> {
     await this.command(this.slots[id] as Slot, ASGI_CMD.PULL);
-    return this.bridge.corePull(id);
+    const result = this.bridge.corePull(id);
+    if (result.kind === ResponseKind.Broken && this.bridge.slotRegion(id).readUInt32LE(4) === GONE_STATUS) return { kind: ResponseKind.Broken, clientLeft: true };
+    return result;
   }
 
   async abort(id: number): Promise<void> {

@@ -38,6 +38,15 @@ export const ASGI_EV = {
   HINT: 5,
 } as const;
 
+/**
+ * An answer of kind Error whose status is GONE_STATUS: the client left before
+ * any response and the app stopped (nothing to write). Logged as 499, nginx's
+ * "client closed request"; GONE_RAISED in its flags: the app raised (its
+ * traceback is in the log) rather than returned.
+ */
+export const GONE_STATUS = 499;
+export const GONE_RAISED = 1;
+
 /** Where EV_HINT's bytes are in the slot's region. */
 export const HINT_AT = 4;
 

@@ -62,7 +62,8 @@ export interface HandleResult {
 }
 
 /** End may carry an ASGI app's trailer fields ("Name: value\r\n" lines) for a chunked response. */
-export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: ResponseKind.End; trailers?: Buffer } | { kind: ResponseKind.Broken };
+/** Broken's `clientLeft`: the client had gone and the app stopped (ASGI's http.disconnect): logged as a client that left, not as the app's failure. */
+export type PullResult = { kind: ResponseKind.Stream; chunk: Buffer } | { kind: ResponseKind.End; trailers?: Buffer } | { kind: ResponseKind.Broken; clientLeft?: boolean };
 
 /**
  * One embedded CPython interpreter. Every method takes the GIL, calls into
