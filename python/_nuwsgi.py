@@ -139,7 +139,9 @@ def setup(regions, options_json):
     # As uWSGI's python plugin: the working directory (after --chdir) comes
     # first, so `--module app` finds app.py there.
     sys.path[0:0] = [".", ""]
-    for path in reversed(options.get("pythonpath") or []):
+    # Each entry goes to the front in the order given, as uWSGI's python
+    # plugin inserts them: the last `pythonpath` wins a module name two share.
+    for path in options.get("pythonpath") or []:
         if path not in sys.path:
             sys.path.insert(0, path)
     _configure_response_headers(options.get("responseHeaders"))

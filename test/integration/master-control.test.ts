@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
@@ -365,6 +365,22 @@ describe('operating a running master', () => {
       server.signal('SIGHUP');
       await until(() => /reload: .*option 'chdir': chdir\(\) to .*app-dir: No such file or directory/.test(server.logs()), 10_000, () => `the refused reload in:\n${server.logs()}`);
       assert.equal((await request(server.httpPort as number, { path: '/' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('pythonpath entries go to the front in the order given: the last one wins a module name both hold, as in uWSGI', async () => {
+    const dir = makeTempDir();
+    for (const name of ['first', 'second']) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'shadow.py'), `WHICH = ${JSON.stringify(name)}\n`);
+    }
+    const app = join(dir, 'app.py');
+    writeFileSync(app, 'import shadow\n\ndef application(environ, start_response):\n    start_response("200 OK", [])\n    return [shadow.WHICH.encode()]\n');
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--pythonpath', join(dir, 'first'), '--pythonpath', join(dir, 'second')]);
+    try {
+      assert.equal((await request(server.httpPort as number, { path: '/' })).text, 'second');
     } finally {
       await server.stop();
     }
