@@ -29,6 +29,8 @@ interface WorkerProc {
   row: number;
   state: WorkerState;
   spawnedAt: number;
+  /** When it was told to stop (drain or an immediate stop), for "buried after N seconds"; 0 = not yet. */
+  stopAskedAt: number;
   mercyTimer: NodeJS.Timeout | null;
   harakiriTries: number;
   /** The scoreboard's busy time at the last load sample (cheaper mode). */
@@ -112,6 +114,12 @@ const MAX_BACKOFF_MS = 30_000;
 export const TRACEBACK_SIGNAL = 'SIGPWR';
 /** How long the dump may take before the SIGKILL. */
 const TRACEBACK_GRACE_MS = 500;
+/**
+ * SIGINT/SIGQUIT: how long a worker has to exit before its SIGKILL. uWSGI's
+ * workers die at once, mid-request; ours exit from the event loop, which an
+ * inline worker inside a request (or a hung app) does not reach.
+ */
+const IMMEDIATE_STOP_GRACE_MS = 1000;
 /** Share of a second spent in the app above which a worker counts as busy (cheaper mode). */
 const BUSY_SHARE = 0.8;
 /** fds 0-2 are stdio, 3 the IPC channel, 4 the scoreboard, then the sockets. */
@@ -214,8 +222,20 @@ export class Master {
     this.opts.log('SIGINT/SIGQUIT received...killing workers...');
     if (this.paused) this.togglePause();
     this.wakeAlarm.disarm();
-    for (const proc of this.allProcs()) proc.child.kill('SIGINT');
+    for (const proc of this.allProcs()) this.stopAtOnce(proc);
     this.checkStopped();
+  }
+
+  /** SIGINT now, SIGKILL if it is still there after IMMEDIATE_STOP_GRACE_MS (a drain's longer mercy is cut short). */
+  private stopAtOnce(proc: WorkerProc): void {
+    if (proc.state === 'dead') return;
+    if (proc.stopAskedAt === 0) proc.stopAskedAt = Date.now();
+    proc.child.kill('SIGINT');
+    if (proc.mercyTimer !== null) clearTimeout(proc.mercyTimer);
+    proc.mercyTimer = setTimeout(() => {
+      this.opts.log(`worker (pid: ${proc.pid}) did not stop on SIGINT (busy in a request)...killing it`);
+      proc.child.kill('SIGKILL');
+    }, IMMEDIATE_STOP_GRACE_MS);
   }
 
   /**
@@ -379,7 +399,7 @@ export class Master {
       execArgv: [...WORKER_NODE_FLAGS, ...process.execArgv],
     });
     this.opts.logging?.attach(child);
-    const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), mercyTimer: null, harakiriTries: 0, lastBusyUs: 0 };
+    const proc: WorkerProc = { child, pid: child.pid ?? 0, row, state: 'spawning', spawnedAt: Date.now(), stopAskedAt: 0, mercyTimer: null, harakiriTries: 0, lastBusyUs: 0 };
     child.on('message', (msg: WorkerMessage) => this.onMessage(slot, proc, msg));
     // A replacement enters the stats when it takes over (onReady); until then the old one is the slot.
     if (slot.current === null) this.opts.events?.spawned(slot.id, proc.pid, this.rowOf(proc));
@@ -478,6 +498,7 @@ export class Master {
     const slot = this.slotOf(proc);
     if (slot !== undefined && slot.current === proc) this.opts.events?.draining(slot.id);
     proc.state = 'draining';
+    proc.stopAskedAt = Date.now();
     proc.child.kill(signal);
     proc.mercyTimer = setTimeout(() => {
       this.opts.log(`worker (pid: ${proc.pid}) is taking too much time to die...NO MERCY !!!`);
@@ -504,7 +525,8 @@ export class Master {
       this.opts.events?.replacedExited?.(slot.id, proc.pid); // its last requests count too
     }
     if (this.stopping !== 'no' || wasDraining) {
-      const seconds = Math.round((Date.now() - proc.spawnedAt) / 1000);
+      // As uWSGI's: how long it took to die once told to (its whole life when it died on its own).
+      const seconds = Math.round((Date.now() - (proc.stopAskedAt || proc.spawnedAt)) / 1000);
       this.opts.log(`worker ${slot.id} (pid: ${proc.pid}) buried after ${seconds} seconds`);
       this.checkStopped();
       if (this.stopping !== 'no' || !wasCurrent) return;

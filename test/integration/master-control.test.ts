@@ -386,6 +386,23 @@ describe('operating a running master', () => {
     }
   });
 
+  test('SIGINT stops at once even with a worker stuck in a request: SIGKILL after a short grace, as uWSGI kills its workers', async () => {
+    const dir = makeTempDir();
+    const started = join(dir, 'started');
+    const app = join(dir, 'app.py');
+    writeFileSync(app, `import time\n\ndef application(environ, start_response):\n    if environ["PATH_INFO"] == "/stuck":\n        open(${JSON.stringify(started)}, "w").close()\n        time.sleep(600)\n    start_response("200 OK", [])\n    return [b"ok"]\n`);
+    const server = await startNuwsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, '--master', '--processes', '2']);
+    const stuck = request(server.httpPort as number, { path: '/stuck' }).catch(() => undefined);
+    await until(() => existsSync(started), 10_000, 'the stuck request to start');
+    const t0 = Date.now();
+    const stopped = await server.stop('SIGINT', 15_000);
+    assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
+    assert.deepEqual(stopped.orphans, []);
+    assert.match(server.logs(), /did not stop on SIGINT \(busy in a request\)\.\.\.killing it/);
+    assert.match(server.logs(), /buried after [01] seconds/);
+    await stuck;
+  });
+
   test('--daemonize2: the command returns once the app is ready; the daemon serves and stops via its pidfile', async () => {
     const dir = makeTempDir();
     const log = join(dir, 'daemon.log');
