@@ -43,7 +43,8 @@ export function reportKeys(
     seen.add(id);
     const where = whereOf(entry);
     if (spec === undefined) {
-      if (customOptions.has(entry.key) || SILENT_PLACEHOLDERS.has(entry.key)) continue;
+      // A `set-ph` placeholder (the only immediate entry with no option behind it) is never an option: strict accepts it.
+      if (customOptions.has(entry.key) || SILENT_PLACEHOLDERS.has(entry.key) || entry.immediate) continue;
       // uWSGI knows a plugin's options once the plugin is loaded: strict or not, it would run with them.
       const plugin = findPluginOption(entry.key);
       if (plugin !== undefined) {

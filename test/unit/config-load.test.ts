@@ -80,6 +80,9 @@ test('strict turns an unknown key into an error, with a suggestion', () => {
   assert.equal(error.code, 'E_CONFIG_UNKNOWN_OPTION');
   assert.match(error.message, /^strict\.ini:3: \[strict-mode\] unknown config directive: processs \(did you mean 'process(es)?'\?\)/);
   assert.throws(() => loadConfig(['--strict', '--set', 'bogus=1'], {}, ERRORS), /unknown config directive: bogus/);
+  // set-ph makes a placeholder, never an option: strict takes it, as uWSGI does.
+  const loaded = loadConfig(['--strict', '--set-ph', 'port=8123', '--http-socket', '127.0.0.1:%(port)'], {}, ERRORS);
+  assert.equal(loaded.options.str('http-socket'), '127.0.0.1:8123');
 });
 
 test('warnings: unknown keys (with did-you-mean), planned and refused options; used placeholders are quiet', () => {
