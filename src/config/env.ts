@@ -15,6 +15,7 @@ export const EXCLUDED_ENV_SUFFIXES: readonly string[] = [
   'VASSALS_DIR',
   'EMPEROR_FD',
   'EMPEROR_FD_CONFIG',
+  'EMPEROR_HEARTBEAT', // nuwsgi's own: the emperor's heartbeat tolerance, for its vassals (src/emperor/protocol.ts)
   'EMPEROR_PROXY',
   'BROODLORD_NUM',
   'JAIL_PID',

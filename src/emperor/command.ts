@@ -4,7 +4,7 @@
  */
 import { envNameToKey } from '../config/env';
 import { findOption } from '../config/registry';
-import { EMPEROR_FD_ENV, VASSAL_CHANNEL_FD } from './protocol';
+import { EMPEROR_FD_ENV, EMPEROR_HEARTBEAT_ENV, VASSAL_CHANNEL_FD } from './protocol';
 import type { VassalArgs } from './settings';
 
 type ConfigFlag = '--ini' | '--yaml' | '--json' | '--xml';
@@ -55,9 +55,10 @@ const PREFIXES = ['UWSGI_', 'NUWSGI_'] as const;
  * - NOTIFY_SOCKET is removed (systemd talks to the emperor, not to each vassal), as in uWSGI;
  * - the emperor's own options given as variables (`UWSGI_EMPEROR=...`) are removed: in uWSGI
  *   every vassal would inherit them and become an emperor of the same directory itself;
- * - UWSGI_EMPEROR_FD names the channel, UWSGI_VASSALS_DIR the vassals directory.
+ * - UWSGI_EMPEROR_FD names the channel, UWSGI_VASSALS_DIR the vassals directory, and
+ *   NUWSGI_EMPEROR_HEARTBEAT the emperor's heartbeat tolerance (protocol.ts).
  */
-export function vassalEnv(parent: NodeJS.ProcessEnv, vassalsDir: string | undefined): NodeJS.ProcessEnv {
+export function vassalEnv(parent: NodeJS.ProcessEnv, vassalsDir: string | undefined, requiredHeartbeatMs?: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const renamed: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(parent)) {
@@ -72,6 +73,7 @@ export function vassalEnv(parent: NodeJS.ProcessEnv, vassalsDir: string | undefi
   }
   Object.assign(env, renamed);
   env[EMPEROR_FD_ENV] = String(VASSAL_CHANNEL_FD);
+  if (requiredHeartbeatMs !== undefined) env[EMPEROR_HEARTBEAT_ENV] = String(Math.ceil(requiredHeartbeatMs / 1000));
   if (vassalsDir !== undefined) env['UWSGI_VASSALS_DIR'] = vassalsDir;
   else delete env['UWSGI_VASSALS_DIR'];
   return env;

@@ -202,7 +202,7 @@ export class Emperor {
     const request: SpawnRequest = {
       argv: vassalArgv(file.configPath, this.settings.vassalArgs),
       cwd: file.cwd,
-      env: vassalEnv(this.deps.env, this.isDirMonitor(file.monitor) ? file.cwd : undefined),
+      env: vassalEnv(this.deps.env, this.isDirMonitor(file.monitor) ? file.cwd : undefined, this.settings.requiredHeartbeatMs),
     };
     if (!this.settings.tyrant) return request;
     this.deps.log(`[emperor-tyrant] dropping privileges to ${file.uid} ${file.gid} for instance ${file.name}`);

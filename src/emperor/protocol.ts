@@ -45,3 +45,16 @@ export const VASSAL_CHANNEL_FD = 3;
  * catches a vassal master whose event loop is stuck.
  */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
+
+/**
+ * The emperor tells each vassal its `emperor-required-heartbeat` (seconds) in
+ * this variable: a vassal beats at least three times per tolerance, so a
+ * tolerance of 10 s or less does not SIGKILL healthy vassals in a loop.
+ */
+export const EMPEROR_HEARTBEAT_ENV = 'NUWSGI_EMPEROR_HEARTBEAT';
+
+/** The vassal's heartbeat interval for the emperor's tolerance (ms): every 10 s, or a third of a shorter tolerance. */
+export function heartbeatIntervalMs(requiredSecs: string | undefined): number {
+  const required = requiredSecs !== undefined && /^\d+$/.test(requiredSecs) ? Number(requiredSecs) * 1000 : 0;
+  return required > 0 ? Math.max(250, Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(required / 3))) : HEARTBEAT_INTERVAL_MS;
+}

@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { writeLogVerbose } from '../util/log';
-import { EMPEROR_FD_ENV, HEARTBEAT_INTERVAL_MS, TO_EMPEROR, TO_VASSAL } from './protocol';
+import { EMPEROR_FD_ENV, EMPEROR_HEARTBEAT_ENV, heartbeatIntervalMs, TO_EMPEROR, TO_VASSAL } from './protocol';
 
 /** What the channel needs from the master it serves. */
 export interface VassalControl {
@@ -65,7 +65,7 @@ class EmperorChannel implements VassalLink {
     this.socket.on('error', () => this.onLost());
     this.socket.on('close', () => this.onLost());
     this.socket.unref();
-    this.heartbeat = setInterval(() => this.send(TO_EMPEROR.heartbeat), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat = setInterval(() => this.send(TO_EMPEROR.heartbeat), heartbeatIntervalMs(process.env[EMPEROR_HEARTBEAT_ENV]));
     this.heartbeat.unref();
     this.send(TO_EMPEROR.spawned);
     this.send(TO_EMPEROR.heartbeat);

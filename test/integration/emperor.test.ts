@@ -91,7 +91,7 @@ const serving = (sock: string): Promise<AppAnswer> => eventually(() => ask(sock)
 interface EmperorStats {
   pid: number;
   emperor: string[];
-  vassals: Array<{ id: string; pid: number; state: string; respawns: number; loyal: number; config: string; last_run: number }>;
+  vassals: Array<{ id: string; pid: number; state: string; respawns: number; loyal: number; config: string; last_run: number; last_heartbeat: number }>;
   blacklist: Array<{ id: string; attempt: number; throttle_level: number }>;
 }
 
@@ -304,6 +304,26 @@ describe('the emperor', () => {
       assert.ok(ready1 < log.search(/spawned nuwsgi worker 2 /), `worker 2 is spawned once worker 1 is ready:\n${log}`);
       const again = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
       assert.equal(again.status, 200);
+    } finally {
+      await stopEmperor(emperor, l);
+    }
+  });
+
+  test('--emperor-required-heartbeat below 10 s: vassals beat often enough, none is killed (they used to be, every tolerance)', async () => {
+    const l = layout();
+    l.writeVassal('beat');
+    const emperor = await startEmperor(l, ['--emperor-required-heartbeat', '2']);
+    try {
+      await serving(l.sock('beat'));
+      const pid = await vassalPid(l, 'beat.ini');
+      const since = Math.floor(Date.now() / 1000);
+      // Heartbeats keep arriving for twice the tolerance and more (last_heartbeat is in whole seconds).
+      await eventually(async () => {
+        const v = (await stats(l)).vassals.find((x) => x.id === 'beat.ini');
+        return v !== undefined && v.last_heartbeat >= since + 5 ? v : undefined;
+      }, 'heartbeats 5 s on');
+      assert.equal(await vassalPid(l, 'beat.ini'), pid, 'the same vassal master');
+      assert.doesNotMatch(emperor.logs(), /sent no heartbeat/);
     } finally {
       await stopEmperor(emperor, l);
     }

@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMonitor, isVassalName } from '../../src/emperor/monitor';
 import { configFlag, vassalArgv, vassalEnv } from '../../src/emperor/command';
+import { heartbeatIntervalMs } from '../../src/emperor/protocol';
 import { Throttle } from '../../src/emperor/throttle';
 import { NuwsgiError } from '../../src/util/errors';
 import { makeTempDir } from '../helpers/tmp';
@@ -131,6 +132,12 @@ test('vassal environment: UWSGI_VASSAL_X becomes UWSGI_X, NOTIFY_SOCKET and empe
     UWSGI_EMPEROR_FD: '3',
     UWSGI_VASSALS_DIR: '/etc/vassals',
   });
+  // The emperor's heartbeat tolerance reaches the vassal, which beats three times per tolerance (at most every 10 s).
+  assert.equal(vassalEnv({}, undefined, 5000)['NUWSGI_EMPEROR_HEARTBEAT'], '5');
+  assert.equal(heartbeatIntervalMs('5'), 1666);
+  assert.equal(heartbeatIntervalMs('30'), 10_000);
+  assert.equal(heartbeatIntervalMs(undefined), 10_000);
+  assert.equal(heartbeatIntervalMs('1'), 333);
 });
 
 test('throttle: doubling from the base up to the maximum, the second death flagged, reset by loyalty', () => {
