@@ -13,7 +13,7 @@
  * - exec: the first line CMD prints when run as `CMD "<vassal file>"`.
  */
 import { execSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { bindSocket, parseAddress, type BoundSocket } from '../master/sockets';
 import { prepareUnixSocketPath } from '../master/socket-setup';
@@ -63,8 +63,12 @@ function runForOutput(command: string, cwd: string, log: (line: string) => void)
 
 /** Binds the on-demand socket (a stale UNIX socket file is replaced, a live one refused), listening but never accepting. */
 export async function bindOnDemandSocket(name: string, backlog: number, log: (line: string) => void): Promise<BoundSocket> {
-  if (parseAddress(name).kind === 'unix') await prepareUnixSocketPath(name, log);
-  return bindSocket(0, 'uwsgi', name, backlog);
+  const unix = parseAddress(name).kind === 'unix';
+  if (unix) await prepareUnixSocketPath(name, log);
+  const bound = await bindSocket(0, 'uwsgi', name, backlog);
+  // rw for everyone, as uWSGI's emperor leaves them: nginx (www-data) must reach a socket a root emperor made.
+  if (unix && !name.startsWith('@')) chmodSync(name, 0o666);
+  return bound;
 }
 
 /** Closes the emperor's copy; the UNIX socket file it created goes too. */

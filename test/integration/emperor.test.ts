@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from '../helpers/http';
@@ -257,6 +257,7 @@ describe('the emperor', () => {
       const before = (await stats(l)).vassals.find((v) => v.id === 'od.ini');
       assert.equal(before?.pid, -1, 'no vassal process before the first connection');
       assert.equal((before as unknown as { on_demand: string }).on_demand, socket);
+      assert.equal(statSync(socket).mode & 0o777, 0o666, 'srw-rw-rw-, as uWSGI: nginx as www-data reaches a root emperor\'s socket');
 
       const first = await uwsgiRequest(socket, { path: '/', timeoutMs: 30_000 });
       assert.equal(first.status, 200, 'the connection that woke the vassal is served');
