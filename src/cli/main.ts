@@ -19,6 +19,7 @@ import { VERSION } from '../version';
 import { renderHelp } from './help';
 import { planFromOptions, type ServerPlan } from './plan';
 import { checkChdir } from './chdir';
+import { restartOnlyChanges } from './restart-only';
 import { MasterLog } from '../logging/master-log';
 import { loggingPlanFromOptions } from '../logging/plan';
 import { daemonize, isDaemon } from './daemonize';
@@ -86,7 +87,8 @@ async function run(argv: string[]): Promise<number> {
       }
       // show-config set inside a file: uWSGI prints the configuration and goes on.
       if (loaded.options.bool('show-config')) writeLog(renderShowConfig(loaded.entries));
-      return serve(planFromOptions(loaded.options, process.cwd()), argv, () => reloadTemplate(argv));
+      const plan = planFromOptions(loaded.options, process.cwd());
+      return serve(plan, argv, () => reloadTemplate(argv, plan));
   }
 }
 
@@ -96,12 +98,13 @@ function signalAndReturn(pidfile: string | undefined, signal: NodeJS.Signals): n
 }
 
 /** SIGHUP: the configuration is read again, as uWSGI's re-exec does; a broken one is refused. */
-function reloadTemplate(argv: string[]): WorkerTemplate | null {
+function reloadTemplate(argv: string[], running: ServerPlan): WorkerTemplate | null {
   try {
     const loaded = loadConfig(argv, process.env, process.cwd());
     for (const warning of loaded.warnings) writeLog(warning);
     const plan = planFromOptions(loaded.options, process.cwd());
     checkChdir(plan.chdir, plan.chdirOrigin);
+    for (const line of restartOnlyChanges(running, plan)) writeLog(line);
     return workerTemplate(plan, locateInterpreter({ python: plan.python, home: plan.home }));
   } catch (err) {
     writeLog(`nuwsgi: reload: ${(err as Error).message}`);

@@ -403,6 +403,25 @@ describe('operating a running master', () => {
     await stuck;
   });
 
+  test('a reload after the file changed its socket or processes says the master keeps them until a restart (uWSGI re-execs)', async () => {
+    const dir = makeTempDir();
+    const ini = join(dir, 'app.ini');
+    const body = (processes: number, port: string): string => `[uwsgi]\nhttp-socket = 127.0.0.1:${port}\nmaster = true\nprocesses = ${processes}\nwsgi-file = ${SINK()}\n`;
+    writeFileSync(ini, body(1, '0'));
+    const server = await startNuwsgi(['--ini', ini]);
+    try {
+      await server.waitForLog(/WSGI app 0 .* ready/); // the socket is in the file: wait for the worker itself
+      const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(server.logs())?.[1]);
+      writeFileSync(ini, body(2, '1'));
+      server.signal('SIGHUP');
+      await server.waitForLog(/reload: socket, processes changed in the configuration: the master keeps the old values until the instance is stopped and started again/);
+      await server.waitForLog(/\.\.\.gracefully replacing workers/);
+      assert.equal((await request(port, { path: '/' })).status, 200, 'still served on the socket it had');
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('--daemonize2: the command returns once the app is ready; the daemon serves and stops via its pidfile', async () => {
     const dir = makeTempDir();
     const log = join(dir, 'daemon.log');
