@@ -525,10 +525,7 @@ class Scanner {
   }
 
   private fetchBlockEntry(): void {
-    if (this.flowLevel === 0) {
-      if (!this.simpleKeyAllowed) this.error('block sequence entries are not allowed in this context');
-      this.rollIndent(this.column, -1, 'block-sequence-start', this.mark());
-    }
+    this.openBlockHere('block-sequence-start', 'block sequence entries');
     // In the flow context `-` is an error libyaml leaves to its parser (never run by uWSGI).
     this.removeSimpleKey();
     this.simpleKeyAllowed = true;
@@ -537,10 +534,7 @@ class Scanner {
 
   /** `? ` : a complex key. */
   private fetchKey(): void {
-    if (this.flowLevel === 0) {
-      if (!this.simpleKeyAllowed) this.error('mapping keys are not allowed in this context');
-      this.rollIndent(this.column, -1, 'block-mapping-start', this.mark());
-    }
+    this.openBlockHere('block-mapping-start', 'mapping keys');
     this.removeSimpleKey();
     this.simpleKeyAllowed = this.flowLevel === 0;
     this.pushIndicator('key');
@@ -555,13 +549,17 @@ class Scanner {
       key.possible = false;
       this.simpleKeyAllowed = false; // a simple key cannot follow another one
     } else {
-      if (this.flowLevel === 0) {
-        if (!this.simpleKeyAllowed) this.error('mapping values are not allowed in this context');
-        this.rollIndent(this.column, -1, 'block-mapping-start', this.mark());
-      }
+      this.openBlockHere('block-mapping-start', 'mapping values');
       this.simpleKeyAllowed = this.flowLevel === 0;
     }
     this.pushIndicator('value');
+  }
+
+  /** In the block context, `-`, `?` and `:` may open a collection at this column (libyaml's checks, in its words). */
+  private openBlockHere(kind: 'block-sequence-start' | 'block-mapping-start', what: string): void {
+    if (this.flowLevel !== 0) return;
+    if (!this.simpleKeyAllowed) this.error(`${what} are not allowed in this context`);
+    this.rollIndent(this.column, -1, kind, this.mark());
   }
 
   private pushIndicator(kind: TokenKind): void {
