@@ -378,13 +378,13 @@ class Scanner {
     if (c === '-' && isBlankZ(next)) return this.fetchBlockEntry();
     if (c === '?' && (this.flowLevel > 0 || isBlankZ(next))) return this.fetchKey();
     if (c === ':' && (this.flowLevel > 0 || isBlankZ(next))) return this.fetchValue();
-    if (c === '*') return this.fetchAnchor('alias');
-    if (c === '&') return this.fetchAnchor('anchor');
-    if (c === '!') return this.fetchTag();
+    if (c === '*') return this.fetchMaybeKey(() => this.scanAnchor('alias'));
+    if (c === '&') return this.fetchMaybeKey(() => this.scanAnchor('anchor'));
+    if (c === '!') return this.fetchMaybeKey(() => this.scanTag());
     if (c === '|' && this.flowLevel === 0) return this.fetchBlockScalar(true);
     if (c === '>' && this.flowLevel === 0) return this.fetchBlockScalar(false);
-    if (c === "'") return this.fetchFlowScalar(true);
-    if (c === '"') return this.fetchFlowScalar(false);
+    if (c === "'") return this.fetchMaybeKey(() => this.scanFlowScalar(true));
+    if (c === '"') return this.fetchMaybeKey(() => this.scanFlowScalar(false));
     // A plain scalar starts with anything but an indicator; `-`, `?`, `:` may
     // start one when a non-blank follows (`?`, `:` only in the block context).
     if (
@@ -392,7 +392,7 @@ class Scanner {
       (c === '-' && !isBlank(next)) ||
       (this.flowLevel === 0 && (c === '?' || c === ':') && !isBlankZ(next))
     ) {
-      return this.fetchPlainScalar();
+      return this.fetchMaybeKey(() => this.scanPlainScalar());
     }
     this.error('found character that cannot start any token', 'while scanning for the next token', this.mark());
   }
@@ -568,34 +568,21 @@ class Scanner {
     this.queue.push(this.token(kind, start));
   }
 
-  private fetchAnchor(kind: 'alias' | 'anchor'): void {
+  /**
+   * An alias, anchor, tag, quoted or plain scalar: each may start a simple key
+   * (saved before it is scanned, so the key's mark is where it starts), and no
+   * other simple key may follow it on its own.
+   */
+  private fetchMaybeKey(scan: () => Token): void {
     this.saveSimpleKey();
     this.simpleKeyAllowed = false;
-    this.queue.push(this.scanAnchor(kind));
-  }
-
-  private fetchTag(): void {
-    this.saveSimpleKey();
-    this.simpleKeyAllowed = false;
-    this.queue.push(this.scanTag());
+    this.queue.push(scan());
   }
 
   private fetchBlockScalar(literal: boolean): void {
     this.removeSimpleKey();
     this.simpleKeyAllowed = true; // a simple key may follow a block scalar
     this.queue.push(this.scanBlockScalar(literal));
-  }
-
-  private fetchFlowScalar(single: boolean): void {
-    this.saveSimpleKey();
-    this.simpleKeyAllowed = false;
-    this.queue.push(this.scanFlowScalar(single));
-  }
-
-  private fetchPlainScalar(): void {
-    this.saveSimpleKey();
-    this.simpleKeyAllowed = false;
-    this.queue.push(this.scanPlainScalar());
   }
 
   /** Blanks, comments and line breaks. Tabs are skipped only where no simple key may start: never to indent a block line. */
