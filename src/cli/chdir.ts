@@ -19,7 +19,7 @@ export function checkChdir(dir: string | undefined, origin: ConfigOrigin | undef
 }
 
 /** strerror(3)'s words for what chdir(2) would fail with, or undefined when it would succeed. */
-export function whyNotEnterable(dir: string): string | undefined {
+function whyNotEnterable(dir: string): string | undefined {
   try {
     if (!statSync(dir).isDirectory()) return libc().strerror(os.constants.errno.ENOTDIR);
     accessSync(dir, constants.X_OK); // chdir(2) needs search permission

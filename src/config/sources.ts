@@ -33,16 +33,21 @@ export class SourceError extends Error {
 
 const BINARY_SCHEMES = ['data', 'sym', 'section', 'call', 'callint', 'emperor'];
 
+/** `exec` of `exec://cmd`; undefined for a plain path. */
+function schemeOf(reference: string): string | undefined {
+  return /^([a-z0-9]+):\/\//.exec(reference)?.[1];
+}
+
 /** uWSGI's registered schemes (`uwsgi_check_scheme`) and `-`: configs that are not files, with no path of their own. */
 export function isSchemeSource(reference: string): boolean {
   if (reference === '-') return true;
-  const scheme = /^([a-z0-9]+):\/\//.exec(reference)?.[1];
+  const scheme = schemeOf(reference);
   return scheme !== undefined && (scheme === 'fd' || scheme === 'exec' || scheme === 'http' || BINARY_SCHEMES.includes(scheme));
 }
 
 export function readSource(reference: string, cwd: string): SourceText {
   if (reference === '-') return { text: readDescriptor(0, reference) };
-  const scheme = /^([a-z0-9]+):\/\//.exec(reference)?.[1];
+  const scheme = schemeOf(reference);
   if (scheme === undefined) return { text: readPath(reference, cwd) };
   const rest = reference.slice(scheme.length + 3);
   if (scheme === 'fd') return { text: readDescriptor(Number.parseInt(rest, 10), reference) };

@@ -138,7 +138,8 @@ export function pathInfoOfTarget(target: string): string {
   return pathInfoOf(splitTarget(target).path);
 }
 
-function pathInfoOf(path: string): string {
+/** PATH_INFO of a target's path component (splitTarget's `path`). */
+export function pathInfoOf(path: string): string {
   return percentDecodeLatin1(removeDotSegments(path));
 }
 

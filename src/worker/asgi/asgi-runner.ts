@@ -10,7 +10,7 @@ import { JobWriter, makeJobPipe } from './job-pipe';
 import { NuwsgiError } from '../../util/errors';
 import { WebSocketSession, type WsSettings } from './websocket-session';
 import { ASGI_CMD, ASGI_EV, BODY_AREA, BODY_KIND, BODY_PIECE, GONE_RAISED, GONE_STATUS, HINT_AT, MAX_SLOTS, EventReader } from './protocol';
-import { ResponseKind } from '../python/meta';
+import { ResponseKind, readMeta } from '../python/meta';
 import { fixChunkedLength } from '../http-adapter';
 import { scopeFlags, writeScope } from './scope';
 
@@ -421,7 +421,7 @@ export class AsgiRunner extends RunnerBase {
   async pull(id: number): Promise<PullResult> {
     await this.command(this.slots[id] as Slot, ASGI_CMD.PULL);
     const result = this.bridge.corePull(id);
-    if (result.kind === ResponseKind.Broken && this.bridge.slotRegion(id).readUInt32LE(4) === GONE_STATUS) return { kind: ResponseKind.Broken, clientLeft: true };
+    if (result.kind === ResponseKind.Broken && readMeta(this.bridge.slotRegion(id)).status === GONE_STATUS) return { kind: ResponseKind.Broken, clientLeft: true };
     return result;
   }
 

@@ -19,7 +19,7 @@
  * nginx sent them (one variable each from nginx 1.22, joined from 1.23).
  */
 import { isUtf8 } from 'node:buffer';
-import { pathInfoOfTarget, pathOfTarget, splitTarget, withoutFragment } from '../../protocol/cgi';
+import { pathInfoOf, pathOfTarget, splitTarget, withoutFragment } from '../../protocol/cgi';
 import { equalsLowercase } from '../../protocol/ascii';
 import type { MarshalWriter } from '../python/marshal';
 import type { Exchange } from '../exchange';
@@ -120,10 +120,11 @@ interface CgiView {
 
 /** What an unrouted HTTP request's CGI variables would say of its path (httpHeadToCgiVars); no server name and port. */
 function targetView(target: string): CgiView {
+  const { path, query } = splitTarget(target);
   return {
-    pathInfo: pathInfoOfTarget(target),
+    pathInfo: pathInfoOf(path),
     scriptName: '',
-    queryString: splitTarget(target).query,
+    queryString: query,
     requestUri: target,
     protocol: '',
     remoteAddr: '',
